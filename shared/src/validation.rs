@@ -1,0 +1,372 @@
+//! Parsing newtypes for user input, used by the browser form and the gateway.
+//!
+//! Each type can only be built by `parse`, so a value that exists is valid.
+//! Errors are [`FieldError`]s: the field name as the API spells it and one
+//! sentence that says what is wrong and how to fix it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::country;
+
+/// A rejected field and a message a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_string(), message: message.into() }
+    }
+}
+
+/// Longest free-text field (names, street, town), as Podero's building fields.
+pub const MAX_TEXT_LEN: usize = 100;
+
+/// An e-mail address: trimmed, one `@`, a dotted domain, no spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let err = |m: &str| Err(FieldError::new("email", m));
+        let s = input.trim();
+        if s.is_empty() {
+            return err("Enter an e-mail address, e.g. anna.huber@example.at.");
+        }
+        if s.chars().count() > 254 {
+            return err("This e-mail address is longer than 254 characters; check it for pasted text.");
+        }
+        if s.chars().any(char::is_whitespace) {
+            return err("An e-mail address cannot contain spaces; remove them.");
+        }
+        let Some((local, domain)) = s.split_once('@') else {
+            return err("An e-mail address needs an @, e.g. anna.huber@example.at.");
+        };
+        if domain.contains('@') {
+            return err("An e-mail address has exactly one @; remove the extra one.");
+        }
+        if local.is_empty() || local.len() > 64 {
+            return err("Put the mailbox name (1 to 64 characters) before the @.");
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
+            return err("After the @ comes a domain with a dot, e.g. example.at.");
+        }
+        if labels.iter().any(|l| {
+            l.starts_with('-')
+                || l.ends_with('-')
+                || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        }) {
+            return err("The domain after the @ may only contain letters, digits, dots and hyphens.");
+        }
+        let tld = labels[labels.len() - 1];
+        if tld.chars().count() < 2 || tld.chars().all(|c| c.is_ascii_digit()) {
+            return err("The domain must end in a top-level domain like .at or .de.");
+        }
+        Ok(Email(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Lower-cased form for uniqueness checks (Podero: unique per organisation).
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// The partner's own customer number (`external_user_id`).
+///
+/// It travels in a URL path (`by-ext-id/{external_id}`), so characters that
+/// would change the path are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ExternalUserId(String);
+
+impl ExternalUserId {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let err = |m: String| Err(FieldError::new("external_user_id", m));
+        let s = input.trim();
+        if s.is_empty() {
+            return err("Enter the customer number, or leave the field empty.".into());
+        }
+        if s.chars().count() > Self::MAX_LEN {
+            return err(format!(
+                "A customer number has at most {} characters; this one has {}.",
+                Self::MAX_LEN,
+                s.chars().count()
+            ));
+        }
+        if let Some(c) = s.chars().find(|c| c.is_control() || matches!(c, '/' | '\\' | '?' | '#' | '%')) {
+            let shown = if c.is_control() { "a control character".to_string() } else { format!("'{c}'") };
+            return err(format!(
+                "A customer number cannot contain {shown}; use letters, digits, '-', '_' or '.'."
+            ));
+        }
+        Ok(ExternalUserId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A postal code: 2 to 20 letters, digits, spaces or hyphens, with a digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PostalCode(String);
+
+impl PostalCode {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let err = |m: &str| Err(FieldError::new("zip_code", m));
+        let s = input.trim();
+        if s.chars().count() < 2 || s.chars().count() > 20 {
+            return err("A postal code has 2 to 20 characters, e.g. 1010 or 10115.");
+        }
+        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
+            return err("A postal code may only contain letters, digits, spaces and hyphens.");
+        }
+        if !s.chars().any(|c| c.is_ascii_digit()) {
+            return err("A postal code contains at least one digit, e.g. 1010 or SW1A 1AA.");
+        }
+        Ok(PostalCode(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper case (`DE`, `AT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CountryCode([u8; 2]);
+
+impl CountryCode {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let err = |m: String| Err(FieldError::new("country_iso2", m));
+        let s = input.trim().to_ascii_uppercase();
+        if s.len() == 3 && s.chars().all(|c| c.is_ascii_alphabetic()) {
+            let hint = country::alpha2_for_alpha3(&s)
+                .map(|a2| format!(" For {s} use {a2}."))
+                .unwrap_or_default();
+            return err(format!("Use the two-letter ISO 3166-1 country code, not a three-letter one.{hint}"));
+        }
+        match country::name(&s) {
+            Some(_) => {
+                let b = s.as_bytes();
+                Ok(CountryCode([b[0], b[1]]))
+            }
+            None => err(format!(
+                "'{}' is not an ISO 3166-1 country code; use two letters such as DE, AT or CH.",
+                input.trim()
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Built only from ASCII letters in `parse`.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+
+    /// English short name, e.g. "Austria".
+    pub fn name(&self) -> &'static str {
+        country::name(self.as_str()).unwrap_or("")
+    }
+}
+
+impl Serialize for CountryCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Latitude in degrees, -90 to 90.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Latitude(f64);
+
+impl Latitude {
+    pub fn parse(value: f64) -> Result<Self, FieldError> {
+        if value.is_finite() && (-90.0..=90.0).contains(&value) {
+            Ok(Latitude(value))
+        } else {
+            Err(FieldError::new(
+                "latitude",
+                "Latitude is a number of degrees from -90 to 90, e.g. 48.2082 for Vienna.",
+            ))
+        }
+    }
+
+    /// Parse text typed into a form field (accepts a decimal comma).
+    pub fn parse_str(input: &str) -> Result<Self, FieldError> {
+        parse_number(input, "latitude", "Latitude").and_then(Self::parse)
+    }
+
+    pub fn value(self) -> f64 {
+        self.0
+    }
+}
+
+/// Longitude in degrees, -180 to 180.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Longitude(f64);
+
+impl Longitude {
+    pub fn parse(value: f64) -> Result<Self, FieldError> {
+        if value.is_finite() && (-180.0..=180.0).contains(&value) {
+            Ok(Longitude(value))
+        } else {
+            Err(FieldError::new(
+                "longitude",
+                "Longitude is a number of degrees from -180 to 180, e.g. 16.3738 for Vienna.",
+            ))
+        }
+    }
+
+    /// Parse text typed into a form field (accepts a decimal comma).
+    pub fn parse_str(input: &str) -> Result<Self, FieldError> {
+        parse_number(input, "longitude", "Longitude").and_then(Self::parse)
+    }
+
+    pub fn value(self) -> f64 {
+        self.0
+    }
+}
+
+fn parse_number(input: &str, field: &str, label: &str) -> Result<f64, FieldError> {
+    input.trim().replace(',', ".").parse::<f64>().map_err(|_| {
+        FieldError::new(field, format!("{label} must be a number such as 48.2082 (use a dot or comma for decimals)."))
+    })
+}
+
+/// A free-text field (name, street, town): at most [`MAX_TEXT_LEN`]
+/// characters and no control characters.
+pub fn check_text(field: &str, value: &str) -> Result<(), FieldError> {
+    let n = value.chars().count();
+    if n > MAX_TEXT_LEN {
+        return Err(FieldError::new(
+            field,
+            format!("At most {MAX_TEXT_LEN} characters are allowed here; this has {n}. Shorten it."),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "Remove line breaks and other control characters."));
+    }
+    Ok(())
+}
+
+pub(crate) fn collect(errors: &mut Vec<FieldError>, result: Result<(), FieldError>) {
+    if let Err(e) = result {
+        errors.push(e);
+    }
+}
+
+pub(crate) fn check_optional_fields(
+    errors: &mut Vec<FieldError>,
+    external_user_id: Option<&str>,
+    zip_code: Option<&str>,
+    country_iso2: Option<&str>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+) {
+    if let Some(v) = external_user_id {
+        collect(errors, ExternalUserId::parse(v).map(drop));
+    }
+    if let Some(v) = zip_code {
+        collect(errors, PostalCode::parse(v).map(drop));
+    }
+    if let Some(v) = country_iso2 {
+        collect(errors, CountryCode::parse(v).map(drop));
+    }
+    if let Some(v) = latitude {
+        collect(errors, Latitude::parse(v).map(drop));
+    }
+    if let Some(v) = longitude {
+        collect(errors, Longitude::parse(v).map(drop));
+    }
+}
+
+pub(crate) fn check_text_fields(errors: &mut Vec<FieldError>, fields: &[(&str, Option<&str>)]) {
+    for (field, value) in fields {
+        if let Some(v) = value {
+            collect(errors, check_text(field, v));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_accepts_ordinary_addresses_and_trims() {
+        assert_eq!(Email::parse("  anna.huber@example.at ").unwrap().as_str(), "anna.huber@example.at");
+        assert!(Email::parse("j.müller@stadtwerke-graz.at").is_ok());
+        assert_eq!(Email::parse("Anna@Example.AT").unwrap().normalized(), "anna@example.at");
+    }
+
+    #[test]
+    fn email_rejects_with_a_reason() {
+        for bad in ["", "anna", "anna@", "@example.at", "anna@example", "a b@example.at", "a@b@c.at", "a@-x.at", "a@x.1"] {
+            let e = Email::parse(bad).unwrap_err();
+            assert_eq!(e.field, "email");
+            assert!(!e.message.is_empty(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn external_id_refuses_path_characters() {
+        assert!(ExternalUserId::parse("customer_12345").is_ok());
+        for bad in ["", "  ", "a/b", "a?b", "a#b", "a%2Fb", "a\nb"] {
+            assert!(ExternalUserId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(ExternalUserId::parse(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn postal_codes() {
+        for ok in ["1010", "10115", "SW1A 1AA", "A-1010"] {
+            assert!(PostalCode::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["1", "abc", "10115!", &"1".repeat(21)] {
+            assert!(PostalCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn countries_are_alpha2_with_a_hint_for_alpha3() {
+        assert_eq!(CountryCode::parse("de").unwrap().as_str(), "DE");
+        assert_eq!(CountryCode::parse("AT").unwrap().name(), "Austria");
+        let e = CountryCode::parse("DEU").unwrap_err();
+        assert!(e.message.contains("use DE"), "{}", e.message);
+        assert!(CountryCode::parse("XX").is_err());
+        assert!(CountryCode::parse("").is_err());
+        assert!(CountryCode::parse("Ö").is_err());
+    }
+
+    #[test]
+    fn coordinates() {
+        assert!(Latitude::parse(48.2).is_ok());
+        assert!(Latitude::parse(90.01).is_err());
+        assert!(Latitude::parse(f64::NAN).is_err());
+        assert!(Longitude::parse(-180.0).is_ok());
+        assert!(Longitude::parse(180.5).is_err());
+        assert_eq!(Latitude::parse_str("48,5").unwrap().value(), 48.5);
+        assert!(Longitude::parse_str("east").is_err());
+    }
+
+    #[test]
+    fn text_fields() {
+        assert!(check_text("town", "Wien").is_ok());
+        assert!(check_text("town", &"x".repeat(101)).is_err());
+        assert!(check_text("town", "a\u{0}b").is_err());
+    }
+}
