@@ -1,13 +1,30 @@
 //! A stateful local emulator of the Podero Partner API v2.0.
 //!
-//! (Stub: the public surface the gateway and the tests use. The
-//! implementation replaces the bodies; the signatures stay.)
+//! It is the gateway's embedded default upstream when no Podero URL is
+//! configured, and a standalone binary for developers (`podero-emulator`).
+//! It implements the token endpoint, users, the four device types,
+//! buildings and device re-authentication as REFERENCE.md describes them;
+//! every choice made where Podero's behaviour is not public is listed in this
+//! crate's README. State lives in memory for reads and is made durable in a
+//! snapshot plus an append-only journal under the data directory before any
+//! write is acknowledged.
+
+mod error;
+mod routes;
+mod seed;
+mod state;
+mod store;
+mod tokens;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use uuid::Uuid;
+
+pub use routes::app;
+pub use state::Emulator;
 
 /// Client id the standalone emulator accepts unless told otherwise.
 /// These guard only a local emulator and are documented in its README.
@@ -17,7 +34,7 @@ pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
 /// How to start an emulator.
 #[derive(Clone)]
 pub struct EmulatorConfig {
-    /// Directory of the SQLite database that keeps its state across restarts.
+    /// Directory that keeps its state across restarts.
     pub data_dir: PathBuf,
     /// Users to seed into a fresh data directory (ignored if it has data).
     pub seed_users: usize,
@@ -55,12 +72,14 @@ pub struct RunningEmulator {
     pub addr: SocketAddr,
     /// The organisation the configured client belongs to.
     pub org_id: Uuid,
+    /// The shared state, for in-process inspection (e.g. benchmarks).
+    pub emulator: Arc<Emulator>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningEmulator {
-    /// Stop serving and wait until the database is flushed.
+    /// Stop serving and wait until in-flight requests are done.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -71,18 +90,39 @@ impl RunningEmulator {
     }
 }
 
-/// Errors when starting: bad data directory, database, bind.
+/// Errors when starting: bad data directory, corrupt state, bind.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    #[error("emulator database: {0}")]
+    #[error("emulator data: {0}")]
     Database(String),
 }
 
 /// Open (or seed) the state under `config.data_dir` and serve on `listen`
 /// (use port 0 for a free port). Returns once it accepts connections.
 pub async fn spawn(config: EmulatorConfig, listen: SocketAddr) -> Result<RunningEmulator, StartError> {
-    let _ = (config, listen);
-    todo!("implemented by the emulator work")
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let public_url = config.public_url.clone().unwrap_or_else(|| base_url.clone());
+    let cfg = config.clone();
+    let emulator = tokio::task::spawn_blocking(move || Emulator::open(&cfg, public_url))
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))??;
+    let emulator = Arc::new(emulator);
+    let org_id = emulator.org_id();
+    let router = app(emulator.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "emulator server stopped");
+        }
+    });
+    Ok(RunningEmulator { base_url, addr, org_id, emulator, shutdown: Some(tx), task: Some(task) })
 }

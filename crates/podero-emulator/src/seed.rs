@@ -1,0 +1,501 @@
+//! Deterministic demo data: an organisation of German and Austrian
+//! customers with heat pumps, EVs, wallboxes and solar inverters.
+//!
+//! The same seed and size always give the same organisation (ids included),
+//! generated against a fixed reference time so that tests and screenshots
+//! are stable. About one device in eleven has lost its manufacturer
+//! connection and carries a reconnection link, so the support journey has
+//! something to work on from the first start.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{json, Value};
+use shared::{Building, Device, DeviceKind, Role, User};
+use uuid::Uuid;
+
+use crate::state::{disconnect, AuthSession};
+use crate::store::{Record, FORMAT};
+
+/// Small, fast, deterministic PRNG (splitmix64).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+    }
+    pub fn uuid(&mut self) -> Uuid {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&self.next_u64().to_le_bytes());
+        b[8..].copy_from_slice(&self.next_u64().to_le_bytes());
+        uuid::Builder::from_random_bytes(b).into_uuid()
+    }
+}
+
+/// The instant demo data is generated against.
+pub fn reference_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).single().unwrap_or_default()
+}
+
+const FIRST: &[&str] = &[
+    "Anna", "Lena", "Sophie", "Marie", "Laura", "Julia", "Katharina", "Elisabeth", "Johanna", "Theresa",
+    "Sabine", "Petra", "Monika", "Ursula", "Birgit", "Claudia", "Andrea", "Barbara", "Eva", "Magdalena",
+    "Lukas", "Maximilian", "Jakob", "Felix", "Paul", "Tobias", "Florian", "Stefan", "Thomas", "Michael",
+    "Andreas", "Markus", "Christian", "Wolfgang", "Jürgen", "Günter", "Klaus", "Matthias", "Sebastian",
+    "Jonas", "Leon", "Niklas", "Simon", "David", "Georg", "Josef", "Franz", "Herbert", "Helmut", "Björn",
+];
+const LAST: &[&str] = &[
+    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann",
+    "Gruber", "Huber", "Bauer", "Wagner", "Pichler", "Steiner", "Moser", "Mayer", "Hofer", "Leitner",
+    "Berger", "Fuchs", "Eder", "Fischer", "Schmid", "Winkler", "Weber", "Schwarz", "Maier", "Schneider",
+    "Reiter", "Mayr", "Brunner", "Lang", "Baumgartner", "Auer", "Binder", "Lechner", "Wolf", "Wallner",
+    "Aigner", "Ebner", "Koller", "Lehner", "Haas", "Schuster", "Krämer", "Köhler", "Schäfer", "Zimmermann",
+    "Groß", "Weiß", "Böhm", "Jäger", "Kühn", "Lorenz", "Hartmann", "Krüger", "Vogel", "Friedrich",
+];
+const STREETS: &[&str] = &[
+    "Hauptstraße", "Bahnhofstraße", "Schulgasse", "Kirchenweg", "Gartenstraße", "Lindenallee", "Mozartgasse",
+    "Goethestraße", "Schillerplatz", "Bergstraße", "Waldweg", "Rosenweg", "Am Mühlbach", "Feldgasse",
+    "Dorfstraße", "Wiener Straße", "Grazer Straße", "Münchner Straße", "Seestraße", "Sonnenweg",
+];
+/// (town, postal code, latitude, longitude, country)
+const TOWNS: &[(&str, &str, f64, f64, &str)] = &[
+    ("Wien", "1010", 48.2082, 16.3738, "AT"),
+    ("Wien", "1100", 48.1553, 16.3824, "AT"),
+    ("Wien", "1210", 48.2783, 16.4115, "AT"),
+    ("Graz", "8010", 47.0707, 15.4395, "AT"),
+    ("Linz", "4020", 48.3069, 14.2858, "AT"),
+    ("Salzburg", "5020", 47.8095, 13.0550, "AT"),
+    ("Innsbruck", "6020", 47.2692, 11.4041, "AT"),
+    ("Klagenfurt am Wörthersee", "9020", 46.6247, 14.3053, "AT"),
+    ("Villach", "9500", 46.6111, 13.8558, "AT"),
+    ("Wels", "4600", 48.1575, 14.0289, "AT"),
+    ("St. Pölten", "3100", 48.2047, 15.6256, "AT"),
+    ("Dornbirn", "6850", 47.4125, 9.7417, "AT"),
+    ("Wiener Neustadt", "2700", 47.8151, 16.2465, "AT"),
+    ("Steyr", "4400", 48.0427, 14.4213, "AT"),
+    ("Feldkirch", "6800", 47.2381, 9.5981, "AT"),
+    ("Bregenz", "6900", 47.5031, 9.7471, "AT"),
+    ("Leoben", "8700", 47.3765, 15.0914, "AT"),
+    ("Krems an der Donau", "3500", 48.4100, 15.6100, "AT"),
+    ("Baden", "2500", 48.0069, 16.2308, "AT"),
+    ("Mödling", "2340", 48.0856, 16.2831, "AT"),
+    ("Berlin", "10115", 52.5323, 13.3846, "DE"),
+    ("Berlin", "12043", 52.4811, 13.4353, "DE"),
+    ("München", "80331", 48.1374, 11.5755, "DE"),
+    ("Hamburg", "20095", 53.5511, 9.9937, "DE"),
+    ("Köln", "50667", 50.9375, 6.9603, "DE"),
+    ("Frankfurt am Main", "60311", 50.1109, 8.6821, "DE"),
+    ("Stuttgart", "70173", 48.7758, 9.1829, "DE"),
+    ("Düsseldorf", "40213", 51.2277, 6.7735, "DE"),
+    ("Leipzig", "04109", 51.3397, 12.3731, "DE"),
+    ("Dresden", "01067", 51.0504, 13.7373, "DE"),
+    ("Nürnberg", "90402", 49.4521, 11.0767, "DE"),
+    ("Hannover", "30159", 52.3759, 9.7320, "DE"),
+    ("Bremen", "28195", 53.0793, 8.8017, "DE"),
+    ("Freiburg im Breisgau", "79098", 47.9990, 7.8421, "DE"),
+    ("Augsburg", "86150", 48.3705, 10.8978, "DE"),
+    ("Regensburg", "93047", 49.0134, 12.1016, "DE"),
+    ("Passau", "94032", 48.5665, 13.4312, "DE"),
+    ("Rosenheim", "83022", 47.8571, 12.1181, "DE"),
+    ("Würzburg", "97070", 49.7913, 9.9534, "DE"),
+    ("Ulm", "89073", 48.4011, 9.9876, "DE"),
+];
+const DOMAINS: &[&str] = &["gmx.at", "gmx.de", "web.de", "aon.at", "a1.net", "t-online.de", "posteo.de", "outlook.com", "gmail.com", "icloud.com"];
+
+const HEAT_PUMPS: &[(&str, &str)] = &[
+    ("Viessmann", "Vitocal 250-A"), ("Daikin", "Altherma 3 H HT"), ("Vaillant", "aroTHERM plus"),
+    ("Stiebel Eltron", "WPL 25 AC"), ("Bosch", "Compress 7400i AW"), ("Ochsner", "AIR 18"),
+];
+const EVS: &[(&str, &str)] = &[
+    ("Tesla", "Model 3"), ("Tesla", "Model Y"), ("Volkswagen", "ID.4"), ("Hyundai", "Ioniq 5"),
+    ("BMW", "i4"), ("Skoda", "Enyaq iV"), ("Renault", "Zoe"), ("Audi", "Q4 e-tron"),
+];
+const WALLBOXES: &[(&str, &str)] = &[
+    ("go-e", "Charger Gemini"), ("Easee", "One"), ("KEBA", "KeContact P30"), ("Wallbox", "Pulsar Plus"),
+];
+const INVERTERS: &[(&str, &str)] = &[
+    ("Fronius", "Symo GEN24 Plus"), ("SMA", "Sunny Tripower X"), ("Huawei", "SUN2000-10KTL"),
+    ("Kostal", "Plenticore plus"), ("SolarEdge", "SE10K"),
+];
+
+/// ASCII form for e-mail local parts: ä -> ae, ß -> ss.
+fn ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            'ä' | 'Ä' => out.push_str("ae"),
+            'ö' | 'Ö' => out.push_str("oe"),
+            'ü' | 'Ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            c if c.is_ascii_alphanumeric() => out.push(c.to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn ts(t: DateTime<Utc>) -> Value {
+    json!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// A device with nothing but defaults.
+pub fn blank_device(kind: DeviceKind, id: Uuid, t: DateTime<Utc>) -> Device {
+    device_from(kind, json!({"id": id, "created_at": ts(t), "updated_at": ts(t), "external_device_id": ""}))
+}
+
+fn device_from(kind: DeviceKind, v: Value) -> Device {
+    let tagged = match v {
+        Value::Object(mut m) => {
+            m.insert("kind".into(), serde_json::to_value(kind).unwrap_or(Value::Null));
+            Value::Object(m)
+        }
+        other => other,
+    };
+    // Built from literals above: the shapes are the shared types' own.
+    serde_json::from_value(tagged).expect("seed device shape matches shared::Device")
+}
+
+/// Generate a whole organisation as storage records.
+pub fn generate(seed: u64, n_users: usize, public_url: &str) -> Vec<Record> {
+    let mut rng = Rng::new(seed);
+    let org_id = rng.uuid();
+    let now = reference_time();
+    let mut records = Vec::with_capacity(n_users * 3 + 1);
+    records.push(Record::Meta { org_id, seed, format: FORMAT });
+    let mut emails = HashSet::with_capacity(n_users);
+    let mut devices = Vec::new();
+    let mut buildings = Vec::new();
+    let mut sessions = Vec::new();
+    for i in 0..n_users {
+        let role = match i {
+            0..=2 => Role::Admin,
+            3..=10 => Role::Staff,
+            _ => Role::User,
+        };
+        let first = *rng.pick(FIRST);
+        let last = *rng.pick(LAST);
+        let base = format!("{}.{}", ascii(first), ascii(last));
+        let domain = if role.is_team() { "stadtwerke-demo.at" } else { rng.pick(DOMAINS) };
+        let mut email = format!("{base}@{domain}");
+        let mut k = 2;
+        while !emails.insert(email.clone()) {
+            email = format!("{base}{k}@{domain}");
+            k += 1;
+        }
+        let &(town, zip, lat, lon, country) = rng.pick(TOWNS);
+        let street = format!("{} {}", rng.pick(STREETS), 1 + rng.below(120));
+        let joined = now - Duration::days(rng.below(1000) as i64) - Duration::minutes(rng.below(1440) as i64);
+        let user_id = rng.uuid();
+        let has_devices = role == Role::User && rng.chance(0.62);
+        let deleted = role == Role::User && !has_devices && rng.chance(0.08);
+        let mut user = User {
+            id: user_id,
+            organization_id: Some(org_id),
+            role,
+            email,
+            num_inverters: 0,
+            num_heat_pumps: 0,
+            num_electric_vehicles: 0,
+            num_wallboxes: 0,
+            external_user_id: (role == Role::User).then(|| format!("K-{}", 100_000 + i)),
+            first_name: Some(first.to_string()),
+            last_name: Some(last.to_string()),
+            is_onboarded: Some(has_devices),
+            street_and_number: Some(street.clone()),
+            street_add_info: rng.chance(0.15).then(|| format!("Top {}", 1 + rng.below(20))),
+            zip_code: Some(zip.to_string()),
+            town: Some(town.to_string()),
+            country: Some(country.to_string()),
+            latitude: Some(((lat + rng.range(-0.02, 0.02)) * 1e4).round() / 1e4),
+            longitude: Some(((lon + rng.range(-0.02, 0.02)) * 1e4).round() / 1e4),
+            last_login: rng.chance(0.7).then(|| now - Duration::hours(rng.below(24 * 60) as i64)),
+            joined_at: Some(joined),
+            location_last_updated: None,
+            deleted_at: deleted.then(|| now - Duration::days(rng.below(60) as i64)),
+        };
+        if has_devices {
+            let home = Building {
+                id: rng.uuid(),
+                name: "Main home".into(),
+                property_type: Some(rng.pick(&["Detached", "Semi-detached", "Terraced", "Bungalow"]).to_string()),
+                property_size_m2: Some(90 + rng.below(160) as i64),
+                property_age: Some(1960 + rng.below(64) as i64),
+                num_occupants: Some(1 + rng.below(5) as i64),
+                occupant_type: None,
+                space_heating: Some("Heat pump".into()),
+                water_heating: Some("Heat pump".into()),
+                photovoltaic: Some(false),
+                street_and_number: Some(street),
+                street_add_info: None,
+                zip_code: Some(zip.to_string()),
+                town: Some(town.to_string()),
+                country: Some(country.to_string()),
+            };
+            let mut kinds = Vec::new();
+            if rng.chance(0.55) {
+                kinds.push(DeviceKind::HeatPump);
+            }
+            if rng.chance(0.35) {
+                kinds.push(DeviceKind::ElectricVehicle);
+                if rng.chance(0.7) {
+                    kinds.push(DeviceKind::Wallbox);
+                }
+            }
+            if rng.chance(0.4) {
+                kinds.push(DeviceKind::Inverter);
+            }
+            if kinds.is_empty() {
+                kinds.push(DeviceKind::HeatPump);
+            }
+            let mut home = home;
+            home.photovoltaic = Some(kinds.contains(&DeviceKind::Inverter));
+            for kind in kinds {
+                let (device, session) = seeded_device(&mut rng, kind, user_id, home.id, now, joined, public_url);
+                match kind {
+                    DeviceKind::HeatPump => user.num_heat_pumps += 1,
+                    DeviceKind::ElectricVehicle => user.num_electric_vehicles += 1,
+                    DeviceKind::Wallbox => user.num_wallboxes += 1,
+                    DeviceKind::Inverter => user.num_inverters += 1,
+                }
+                devices.push(Record::Device { user_id, device });
+                if let Some(s) = session {
+                    sessions.push(Record::Session { session: s });
+                }
+            }
+            buildings.push(Record::Building { user_id, building: home });
+        }
+        records.push(Record::User { user });
+    }
+    records.extend(buildings);
+    records.extend(devices);
+    records.extend(sessions);
+    records
+}
+
+fn seeded_device(
+    rng: &mut Rng,
+    kind: DeviceKind,
+    user_id: Uuid,
+    building: Uuid,
+    now: DateTime<Utc>,
+    joined: DateTime<Utc>,
+    public_url: &str,
+) -> (Device, Option<AuthSession>) {
+    let id = rng.uuid();
+    let (manufacturer, model) = *rng.pick(match kind {
+        DeviceKind::HeatPump => HEAT_PUMPS,
+        DeviceKind::ElectricVehicle => EVS,
+        DeviceKind::Wallbox => WALLBOXES,
+        DeviceKind::Inverter => INVERTERS,
+    });
+    let lost = rng.chance(0.09);
+    let created = joined + Duration::days(rng.below(20) as i64);
+    let last_data = if lost {
+        now - Duration::days(1 + rng.below(30) as i64)
+    } else {
+        now - Duration::minutes(1 + rng.below(15) as i64)
+    };
+    let long_name = match kind {
+        DeviceKind::HeatPump => "Heat Pump (Air-to-Water)",
+        DeviceKind::ElectricVehicle => "Electric Vehicle",
+        DeviceKind::Wallbox => "Wallbox",
+        DeviceKind::Inverter => "Solar Inverter",
+    };
+    let mut v = json!({
+        "id": id,
+        "connection_status": "ok",
+        "monitoring_status": "ok",
+        "steering_status": if rng.chance(0.95) { "ok" } else { "warning" },
+        "device_model": {
+            "device_type": {"short_name": kind.short_name(), "long_name": long_name},
+            "manufacturer": manufacturer,
+            "model": model,
+            "cloud_service_instructions": format!("Sign in with your {manufacturer} account to connect the device."),
+            "cloud_service_signup_link": null,
+            "year": 2018 + rng.below(8) as i64,
+            "cloud_service": null
+        },
+        "created_at": ts(created),
+        "updated_at": ts(last_data),
+        "price_zone": "AT",
+        "deleted_at": null,
+        "lifecycle_state": "authenticated",
+        "lifecycle_error": null,
+        "building": building,
+        "pause_power_until": null,
+        "is_pause_power_active": false,
+        "external_device_id": "",
+        "is_authenticated": true,
+        "is_smart_optimization_active": rng.chance(0.85),
+        "optimization_score": (rng.range(40.0, 98.0) * 10.0).round() / 10.0,
+        "current_mode": null,
+        "comment": null,
+        "current_state_last_updated_at": ts(last_data),
+        "last_monitoring_executed_at": ts(last_data),
+        "is_inverter_forced_mode_enabled": false,
+        "is_inverter_forced_mode_active": false,
+        "inverter_forced_mode_since": null,
+        "is_trading_enabled": false,
+        "actual_steering_state": "unknown",
+        "authorization_url": null,
+        "action_needed": false,
+    });
+    let extra = match kind {
+        DeviceKind::HeatPump => json!({
+            "current_mode": rng.pick(&["min", "low", "mid", "max"]),
+            "optimization_level": rng.pick(&["Low", "Mid", "Max"]),
+            "current_power_consumption_w": 300 + rng.below(2500) as i64,
+            "outdoor_temperature": (rng.range(-8.0, 14.0) * 10.0).round() / 10.0,
+            "indoor_actual_temperature": (rng.range(19.5, 23.0) * 10.0).round() / 10.0,
+            "indoor_target_temperature": 21.5,
+            "indoor_target_temperature_offset": 0.0,
+            "inlet_temperature": (rng.range(28.0, 40.0) * 10.0).round() / 10.0,
+            "outlet_temperature": (rng.range(32.0, 48.0) * 10.0).round() / 10.0,
+            "dhw_temperature": (rng.range(42.0, 55.0) * 10.0).round() / 10.0,
+            "dhw_standard_temperature": 50.0,
+            "is_hot_water_heating_enabled": true,
+            "is_space_heating_enabled": true,
+            "is_pool_heating_enabled": false,
+            "is_space_cooling_enabled": false,
+            "is_heating_policy_enabled": false,
+            "minimum_temperature_limit": 19.5,
+            "maximum_temperature_limit": 23.5,
+            "is_away_mode_enabled": false,
+        }),
+        DeviceKind::ElectricVehicle => {
+            let plugged = rng.chance(0.4);
+            let level = 20 + rng.below(80) as i64;
+            json!({
+                "charge_target_min": 50,
+                "charge_target_max": 80 + 10 * rng.below(3) as i64,
+                "is_charge_policy_enabled": rng.chance(0.5),
+                "charge_deadline_at": "07:00",
+                "minimum_charge_limit": 40,
+                "is_plugged_in": plugged,
+                "is_charging": plugged && level < 80 && rng.chance(0.5),
+                "charge_rate_w": if plugged { 11000 } else { 0 },
+                "battery_level": level,
+                "battery_capacity_kwh": *rng.pick(&[58.0, 64.0, 77.0, 82.0]),
+                "is_fully_charged": level >= 100,
+                "driving_range": level * 4,
+                "boost_state": if plugged { "available" } else { "unavailable" },
+            })
+        }
+        DeviceKind::Wallbox => {
+            let plugged = rng.chance(0.4);
+            json!({
+                "charge_target_min": 50,
+                "charge_target_max": 80,
+                "charge_power_max_w": *rng.pick(&[7400, 11000, 22000]),
+                "is_charge_policy_enabled": false,
+                "minimum_charge_limit": 80,
+                "charge_deadline_at": "07:00",
+                "is_over_charge_allowed": false,
+                "is_plugged_in": plugged,
+                "is_charging": false,
+                "is_ocpp_connected": !lost,
+                "mode": if lost { "UNAVAILABLE" } else if plugged { "PLUGGED_IN" } else { "READY" },
+                "connection": if lost { "offline" } else { "online" },
+            })
+        }
+        DeviceKind::Inverter => {
+            let battery = rng.chance(0.5);
+            let production = rng.below(8000) as i64;
+            let household = 300 + rng.below(2500) as i64;
+            json!({
+                "solar_power_rating_kw": *rng.pick(&[5.0, 7.5, 9.9, 12.0]),
+                "is_battery_connected": battery,
+                "battery_capacity_kwh": if battery { json!(10.0) } else { Value::Null },
+                "min_battery_charge": if battery { json!(10.0) } else { Value::Null },
+                "max_battery_charge": if battery { json!(95.0) } else { Value::Null },
+                "current_solar_production_w": production,
+                "household_consumption_w": household,
+                "solar_surplus_w": production - household,
+                "current_power_to_grid_w": production - household,
+                "battery_charge_level_percent": if battery { json!(rng.below(100)) } else { Value::Null },
+                "battery_charge_discharge_power_w": if battery { json!(0) } else { Value::Null },
+            })
+        }
+    };
+    if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    let mut device = device_from(kind, v);
+    let session = if lost {
+        let session = AuthSession {
+            id: rng.uuid(),
+            user_id,
+            device_id: id,
+            kind,
+            success_url: None,
+            cancel_url: None,
+            created_at: now,
+            outcome: None,
+        };
+        let link = format!("{public_url}/connect/{}", session.id);
+        disconnect(&mut device, &link, "error", Some("auth_expired"));
+        Some(session)
+    } else {
+        None
+    };
+    (device, session)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_organisation() {
+        let a = serde_json::to_string(&generate(7, 50, "http://x")).unwrap();
+        let b = serde_json::to_string(&generate(7, 50, "http://x")).unwrap();
+        assert_eq!(a, b);
+        let c = serde_json::to_string(&generate(8, 50, "http://x")).unwrap();
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn emails_unique_and_some_devices_lost() {
+        let records = generate(42, 2000, "http://x");
+        let mut emails = HashSet::new();
+        let (mut devices, mut lost) = (0, 0);
+        for r in &records {
+            match r {
+                Record::User { user } => assert!(emails.insert(user.email.to_lowercase()), "{}", user.email),
+                Record::Device { device, .. } => {
+                    devices += 1;
+                    if !device.common().is_authenticated {
+                        lost += 1;
+                        assert!(device.common().reconnection_link().is_some());
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(devices > 1000, "{devices}");
+        assert!(lost > devices / 30 && lost < devices / 5, "{lost} of {devices}");
+        for e in &emails {
+            assert!(shared::Email::parse(e).is_ok(), "{e}");
+        }
+    }
+}

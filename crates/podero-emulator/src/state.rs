@@ -1,0 +1,859 @@
+//! The organisation's state in memory, and every operation on it.
+//!
+//! Reads are served from memory; each write is applied to memory and
+//! appended to the durable journal while the lock is held, so the order on
+//! disk is the order of acknowledgement. Device counters (`num_*`) are
+//! recomputed for the touched user on every device change, so they stay true.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shared::{
+    AuthSessionRequest, AuthSessionResponse, Building, BuildingWrite, CountryCode, CreateUser, Device,
+    DeviceAction, DeviceKind, DeviceOwner, Email, ElectricVehicleWrite, ExternalUserId, FieldError,
+    HealthStatus, HeatPumpWrite, InverterWrite, ResolutionLink, UpdateUser, User, WallboxWrite,
+};
+use uuid::Uuid;
+
+use crate::error::EmuError;
+use crate::store::{Record, Store, FORMAT};
+use crate::tokens::Tokens;
+use crate::{seed, EmulatorConfig, StartError};
+
+/// A re-authentication session created by `auth_session`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub device_id: Uuid,
+    pub kind: DeviceKind,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// `Some(true)` connected, `Some(false)` cancelled, `None` open.
+    pub outcome: Option<bool>,
+}
+
+/// How long a reconnection link stays usable (Podero: UNKNOWN; see README).
+pub const SESSION_VALIDITY_HOURS: i64 = 48;
+
+#[derive(Default)]
+pub(crate) struct Org {
+    pub org_id: Uuid,
+    pub seed: u64,
+    pub users: Vec<User>,
+    pub user_index: HashMap<Uuid, usize>,
+    /// Lower-cased e-mail of not-deleted users.
+    pub emails: HashMap<String, Uuid>,
+    /// External ids of not-deleted users.
+    pub external_ids: HashMap<String, Uuid>,
+    pub devices: HashMap<Uuid, (Uuid, Device)>,
+    pub devices_by_user: HashMap<Uuid, Vec<Uuid>>,
+    pub buildings: HashMap<Uuid, (Uuid, Building)>,
+    pub buildings_by_user: HashMap<Uuid, Vec<Uuid>>,
+    pub sessions: HashMap<Uuid, AuthSession>,
+}
+
+impl Org {
+    fn apply(&mut self, record: Record) {
+        match record {
+            Record::Meta { org_id, seed, .. } => {
+                self.org_id = org_id;
+                self.seed = seed;
+            }
+            Record::User { user } => self.put_user(user),
+            Record::Device { user_id, device } => {
+                let id = device.common().id;
+                if self.devices.insert(id, (user_id, device)).is_none() {
+                    self.devices_by_user.entry(user_id).or_default().push(id);
+                }
+            }
+            Record::Building { user_id, building } => {
+                let id = building.id;
+                if self.buildings.insert(id, (user_id, building)).is_none() {
+                    self.buildings_by_user.entry(user_id).or_default().push(id);
+                }
+            }
+            Record::RemoveBuilding { id } => {
+                if let Some((user_id, _)) = self.buildings.remove(&id) {
+                    if let Some(list) = self.buildings_by_user.get_mut(&user_id) {
+                        list.retain(|b| *b != id);
+                    }
+                }
+            }
+            Record::Session { session } => {
+                self.sessions.insert(session.id, session);
+            }
+        }
+    }
+
+    /// Insert or replace a user; drops its uniqueness entries (call
+    /// `index_user` afterwards for a user that is not deleted).
+    fn put_user(&mut self, user: User) {
+        if let Some(&i) = self.user_index.get(&user.id) {
+            let old = &self.users[i];
+            self.emails.remove(&old.email.to_lowercase());
+            if let Some(ext) = &old.external_user_id {
+                self.external_ids.remove(ext);
+            }
+            self.users[i] = user;
+        } else {
+            self.user_index.insert(user.id, self.users.len());
+            self.users.push(user);
+        }
+    }
+
+    fn index_user(&mut self, id: Uuid) {
+        let user = &self.users[self.user_index[&id]];
+        if user.deleted_at.is_none() {
+            self.emails.insert(user.email.to_lowercase(), id);
+            if let Some(ext) = &user.external_user_id {
+                self.external_ids.insert(ext.clone(), id);
+            }
+        }
+    }
+
+    fn records(&self) -> impl Iterator<Item = Record> + '_ {
+        let meta = std::iter::once(Record::Meta { org_id: self.org_id, seed: self.seed, format: FORMAT });
+        let users = self.users.iter().map(|u| Record::User { user: u.clone() });
+        let buildings = self
+            .buildings
+            .values()
+            .map(|(user_id, b)| Record::Building { user_id: *user_id, building: b.clone() });
+        let devices = self
+            .devices
+            .values()
+            .map(|(user_id, d)| Record::Device { user_id: *user_id, device: d.clone() });
+        let sessions = self.sessions.values().map(|s| Record::Session { session: s.clone() });
+        meta.chain(users).chain(buildings).chain(devices).chain(sessions)
+    }
+
+    fn user(&self, id: Uuid, include_deleted: bool) -> Result<&User, EmuError> {
+        let user = self.user_index.get(&id).map(|&i| &self.users[i]).ok_or(EmuError::NotFound)?;
+        if user.deleted_at.is_some() && !include_deleted {
+            return Err(EmuError::NotFound);
+        }
+        Ok(user)
+    }
+
+    /// Recount the user's not-deleted devices per kind.
+    fn refresh_counts(&mut self, user_id: Uuid) {
+        let mut counts = [0u32; 4];
+        for id in self.devices_by_user.get(&user_id).into_iter().flatten() {
+            if let Some((_, d)) = self.devices.get(id) {
+                if d.common().deleted_at.is_none() {
+                    counts[d.kind() as usize] += 1;
+                }
+            }
+        }
+        if let Some(&i) = self.user_index.get(&user_id) {
+            let u = &mut self.users[i];
+            u.num_heat_pumps = counts[DeviceKind::HeatPump as usize];
+            u.num_electric_vehicles = counts[DeviceKind::ElectricVehicle as usize];
+            u.num_wallboxes = counts[DeviceKind::Wallbox as usize];
+            u.num_inverters = counts[DeviceKind::Inverter as usize];
+        }
+    }
+
+    fn device(&self, user_id: Uuid, kind: DeviceKind, id: Uuid, include_deleted: bool) -> Result<&Device, EmuError> {
+        match self.devices.get(&id) {
+            Some((owner, d))
+                if *owner == user_id
+                    && d.kind() == kind
+                    && (include_deleted || d.common().deleted_at.is_none()) =>
+            {
+                Ok(d)
+            }
+            _ => Err(EmuError::NotFound),
+        }
+    }
+
+    fn owner_block(&self, user_id: Uuid) -> Option<DeviceOwner> {
+        let u = self.user_index.get(&user_id).map(|&i| &self.users[i])?;
+        Some(DeviceOwner {
+            id: u.id,
+            email: Some(u.email.clone()),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            external_id: u.external_user_id.clone(),
+        })
+    }
+
+    /// The device as Podero shows it: the type's own object, owner filled in.
+    fn device_json(&self, user_id: Uuid, device: &Device) -> Value {
+        let mut value = match device {
+            Device::HeatPump(d) => serde_json::to_value(d),
+            Device::ElectricVehicle(d) => serde_json::to_value(d),
+            Device::Wallbox(d) => serde_json::to_value(d),
+            Device::Inverter(d) => serde_json::to_value(d),
+        }
+        .unwrap_or(Value::Null);
+        if let (Some(obj), Some(owner)) = (value.as_object_mut(), self.owner_block(user_id)) {
+            obj.insert("owner".into(), serde_json::to_value(owner).unwrap_or(Value::Null));
+        }
+        value
+    }
+}
+
+/// The emulator: one organisation, its client and its storage.
+pub struct Emulator {
+    inner: Mutex<Inner>,
+    pub(crate) tokens: Tokens,
+    public_url: String,
+    org_id: Uuid,
+}
+
+struct Inner {
+    org: Org,
+    store: Store,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl Emulator {
+    /// Load the state under the data directory, or seed a fresh one.
+    pub fn open(config: &EmulatorConfig, public_url: String) -> Result<Emulator, StartError> {
+        let dir = &config.data_dir;
+        let records = crate::store::Store::load(dir)?;
+        let mut org = Org::default();
+        let fresh = records.is_empty();
+        let records = if fresh {
+            tracing::info!(users = config.seed_users, seed = config.seed, dir = %dir.display(), "seeding a fresh emulator organisation");
+            seed::generate(config.seed, config.seed_users, &public_url)
+        } else {
+            if !matches!(records.first(), Some(Record::Meta { format: FORMAT, .. })) {
+                return Err(StartError::Database(format!(
+                    "{} does not hold emulator data of format {FORMAT}; move it away or choose another data directory",
+                    dir.display()
+                )));
+            }
+            records
+        };
+        for r in records {
+            org.apply(r);
+        }
+        let ids: Vec<Uuid> = org.users.iter().map(|u| u.id).collect();
+        for id in ids {
+            org.index_user(id);
+        }
+        if !fresh {
+            tracing::info!(users = org.users.len(), dir = %dir.display(), "loaded emulator state (--users applies only to a fresh data directory)");
+        }
+        let store = Store::compact(dir, org.records())?;
+        let org_id = org.org_id;
+        Ok(Emulator {
+            inner: Mutex::new(Inner { org, store }),
+            tokens: Tokens::new(config.client_id.clone(), config.client_secret.clone(), config.token_ttl),
+            public_url,
+            org_id,
+        })
+    }
+
+    pub fn org_id(&self) -> Uuid {
+        self.org_id
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Number of users (including archived ones).
+    pub fn user_count(&self) -> usize {
+        self.lock().org.users.len()
+    }
+
+    // ---- users -------------------------------------------------------------
+
+    /// The whole list as JSON bytes (serialised under the lock, no copies).
+    pub fn list_users_json(&self, include_deleted: bool) -> Result<Vec<u8>, EmuError> {
+        let inner = self.lock();
+        let users: Vec<&User> =
+            inner.org.users.iter().filter(|u| include_deleted || u.deleted_at.is_none()).collect();
+        serde_json::to_vec(&users).map_err(|e| EmuError::Internal(e.to_string()))
+    }
+
+    pub fn get_user(&self, id: Uuid, include_deleted: bool) -> Result<User, EmuError> {
+        self.lock().org.user(id, include_deleted).cloned()
+    }
+
+    pub fn user_by_external_id(&self, ext: &str, include_deleted: bool) -> Result<User, EmuError> {
+        let inner = self.lock();
+        if let Some(id) = inner.org.external_ids.get(ext) {
+            return inner.org.user(*id, false).cloned();
+        }
+        if include_deleted {
+            // Most recently archived first.
+            if let Some(u) = inner
+                .org
+                .users
+                .iter()
+                .filter(|u| u.deleted_at.is_some() && u.external_user_id.as_deref() == Some(ext))
+                .max_by_key(|u| u.deleted_at)
+            {
+                return Ok(u.clone());
+            }
+        }
+        Err(EmuError::NotFound)
+    }
+
+    pub fn create_user(&self, body: CreateUser) -> Result<User, EmuError> {
+        body.validate().map_err(EmuError::fields)?;
+        let mut inner = self.lock();
+        let email = Email::parse(&body.email).map_err(|e| EmuError::fields(vec![e]))?;
+        let ext = body.external_user_id.as_deref().map(ExternalUserId::parse).transpose().map_err(|e| EmuError::fields(vec![e]))?;
+        check_unique(&inner.org, None, Some(&email), ext.as_ref())?;
+        let user = User {
+            id: Uuid::new_v4(),
+            organization_id: Some(inner.org.org_id),
+            role: body.role,
+            email: email.as_str().to_string(),
+            num_inverters: 0,
+            num_heat_pumps: 0,
+            num_electric_vehicles: 0,
+            num_wallboxes: 0,
+            external_user_id: ext.map(|e| e.as_str().to_string()),
+            first_name: clean(body.first_name),
+            last_name: clean(body.last_name),
+            is_onboarded: Some(false),
+            street_and_number: clean(body.street_and_number),
+            street_add_info: clean(body.street_add_info),
+            zip_code: clean(body.zip_code),
+            town: clean(body.town),
+            country: country(body.country_iso2.as_deref()),
+            latitude: body.latitude,
+            longitude: body.longitude,
+            last_login: None,
+            joined_at: Some(now()),
+            location_last_updated: body.latitude.map(|_| now()),
+            deleted_at: None,
+        };
+        inner.store.append(&[Record::User { user: user.clone() }])?;
+        inner.org.put_user(user.clone());
+        inner.org.index_user(user.id);
+        Ok(user)
+    }
+
+    pub fn update_user(&self, id: Uuid, body: UpdateUser) -> Result<User, EmuError> {
+        body.validate().map_err(EmuError::fields)?;
+        let mut inner = self.lock();
+        let mut user = inner.org.user(id, false)?.clone();
+        let email = body.email.as_deref().map(Email::parse).transpose().map_err(|e| EmuError::fields(vec![e]))?;
+        let ext = match &body.external_user_id {
+            Some(Some(e)) => Some(ExternalUserId::parse(e).map_err(|e| EmuError::fields(vec![e]))?),
+            _ => None,
+        };
+        check_unique(&inner.org, Some(id), email.as_ref(), ext.as_ref())?;
+        if let Some(role) = body.role {
+            user.role = role;
+        }
+        if let Some(email) = email {
+            user.email = email.as_str().to_string();
+        }
+        if let Some(v) = body.external_user_id {
+            user.external_user_id = v.and_then(|e| ExternalUserId::parse(&e).ok()).map(|e| e.as_str().to_string());
+        }
+        set(&mut user.first_name, body.first_name);
+        set(&mut user.last_name, body.last_name);
+        set(&mut user.street_and_number, body.street_and_number);
+        set(&mut user.street_add_info, body.street_add_info);
+        set(&mut user.zip_code, body.zip_code);
+        set(&mut user.town, body.town);
+        if let Some(c) = body.country_iso2 {
+            user.country = country(c.as_deref());
+        }
+        let moved = body.latitude.is_some() || body.longitude.is_some();
+        if let Some(v) = body.latitude {
+            user.latitude = v;
+        }
+        if let Some(v) = body.longitude {
+            user.longitude = v;
+        }
+        if moved {
+            user.location_last_updated = Some(now());
+        }
+        inner.store.append(&[Record::User { user: user.clone() }])?;
+        inner.org.put_user(user.clone());
+        inner.org.index_user(id);
+        Ok(user)
+    }
+
+    /// Soft delete: the user is hidden unless `include_deleted` is asked for.
+    pub fn delete_user(&self, id: Uuid) -> Result<(), EmuError> {
+        let mut inner = self.lock();
+        let mut user = inner.org.user(id, false)?.clone();
+        user.deleted_at = Some(now());
+        inner.store.append(&[Record::User { user: user.clone() }])?;
+        inner.org.put_user(user);
+        Ok(())
+    }
+
+    // ---- devices -----------------------------------------------------------
+
+    pub fn list_devices(&self, user_id: Uuid, kind: DeviceKind, include_deleted: bool) -> Result<Vec<Value>, EmuError> {
+        let inner = self.lock();
+        inner.org.user(user_id, include_deleted)?;
+        let mut out = Vec::new();
+        for id in inner.org.devices_by_user.get(&user_id).into_iter().flatten() {
+            if let Some((_, d)) = inner.org.devices.get(id) {
+                if d.kind() == kind && (include_deleted || d.common().deleted_at.is_none()) {
+                    out.push(inner.org.device_json(user_id, d));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn get_device(&self, user_id: Uuid, kind: DeviceKind, id: Uuid, include_deleted: bool) -> Result<Value, EmuError> {
+        let inner = self.lock();
+        inner.org.user(user_id, include_deleted)?;
+        let d = inner.org.device(user_id, kind, id, include_deleted)?;
+        Ok(inner.org.device_json(user_id, d))
+    }
+
+    /// Register a device: it starts unauthenticated, with its reconnection link.
+    pub fn register_device(&self, user_id: Uuid, kind: DeviceKind, body: &[u8]) -> Result<Value, EmuError> {
+        let write = parse_write(kind, body)?;
+        let mut inner = self.lock();
+        inner.org.user(user_id, false)?;
+        let id = Uuid::new_v4();
+        let session = new_session(user_id, id, kind, None, None);
+        let link = self.connect_url(session.id);
+        let t = now();
+        let mut base = seed::blank_device(kind, id, t);
+        disconnect(&mut base, &link, "created", None);
+        let device = merge_write(&inner.org, user_id, base, write, t)?;
+        inner.store.append(&[
+            Record::Session { session: session.clone() },
+            Record::Device { user_id, device: device.clone() },
+        ])?;
+        inner.org.apply(Record::Session { session });
+        inner.org.apply(Record::Device { user_id, device: device.clone() });
+        inner.org.refresh_counts(user_id);
+        persist_user(&mut inner, user_id)?;
+        Ok(inner.org.device_json(user_id, &device))
+    }
+
+    pub fn update_device(&self, user_id: Uuid, kind: DeviceKind, id: Uuid, body: &[u8]) -> Result<Value, EmuError> {
+        let write = parse_write(kind, body)?;
+        let mut inner = self.lock();
+        inner.org.user(user_id, false)?;
+        let current = inner.org.device(user_id, kind, id, false)?.clone();
+        let device = merge_write(&inner.org, user_id, current, write, now())?;
+        inner.store.append(&[Record::Device { user_id, device: device.clone() }])?;
+        inner.org.apply(Record::Device { user_id, device: device.clone() });
+        inner.org.refresh_counts(user_id);
+        persist_user(&mut inner, user_id)?;
+        Ok(inner.org.device_json(user_id, &device))
+    }
+
+    pub fn delete_device(&self, user_id: Uuid, kind: DeviceKind, id: Uuid) -> Result<(), EmuError> {
+        let mut inner = self.lock();
+        inner.org.user(user_id, false)?;
+        let mut device = inner.org.device(user_id, kind, id, false)?.clone();
+        device_common_mut(&mut device).deleted_at = Some(now());
+        inner.store.append(&[Record::Device { user_id, device: device.clone() }])?;
+        inner.org.apply(Record::Device { user_id, device });
+        inner.org.refresh_counts(user_id);
+        persist_user(&mut inner, user_id)
+    }
+
+    /// `POST .../{device_id}/auth_session`: a fresh reconnection link.
+    pub fn auth_session(
+        &self,
+        user_id: Uuid,
+        kind: DeviceKind,
+        id: Uuid,
+        req: AuthSessionRequest,
+    ) -> Result<AuthSessionResponse, EmuError> {
+        for (field, url) in [("success_url", &req.success_url), ("cancel_url", &req.cancel_url)] {
+            if let Some(u) = url {
+                if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 8000 {
+                    return Err(EmuError::field(field, "Give an absolute http(s) URL of at most 8000 characters, or null."));
+                }
+            }
+        }
+        let mut inner = self.lock();
+        inner.org.user(user_id, false)?;
+        let mut device = inner.org.device(user_id, kind, id, false)?.clone();
+        let session = new_session(user_id, id, kind, req.success_url, req.cancel_url);
+        let link = self.connect_url(session.id);
+        if !device.common().is_authenticated {
+            let c = device_common_mut(&mut device);
+            c.authorization_url = Some(link.clone());
+            set_actions(c, &link);
+        }
+        inner.store.append(&[
+            Record::Session { session: session.clone() },
+            Record::Device { user_id, device: device.clone() },
+        ])?;
+        let session_id = session.id;
+        inner.org.apply(Record::Session { session });
+        inner.org.apply(Record::Device { user_id, device });
+        Ok(AuthSessionResponse { authentication_url: Some(link), device_id: Some(id), session_id: Some(session_id) })
+    }
+
+    pub fn connect_url(&self, session_id: Uuid) -> String {
+        format!("{}/connect/{}", self.public_url, session_id)
+    }
+
+    /// What the simulated manufacturer sign-in page shows.
+    pub fn session_view(&self, session_id: Uuid) -> Option<SessionView> {
+        let inner = self.lock();
+        let s = inner.org.sessions.get(&session_id)?;
+        let (_, device) = inner.org.devices.get(&s.device_id)?;
+        let user = inner.org.user(s.user_id, true).ok()?;
+        Some(SessionView {
+            device_label: format!(
+                "{} {}",
+                device.kind().label(),
+                device.common().model_name().unwrap_or_default()
+            )
+            .trim()
+            .to_string(),
+            owner: user.display_name(),
+            expired: s.created_at + ChronoDuration::hours(SESSION_VALIDITY_HOURS) < now(),
+            outcome: s.outcome,
+        })
+    }
+
+    /// The customer finished (or cancelled) the manufacturer sign-in.
+    /// Returns where to send the browser next, if the partner gave a URL.
+    pub fn complete_session(&self, session_id: Uuid, connect: bool) -> Result<Option<String>, EmuError> {
+        let mut inner = self.lock();
+        let mut session = inner.org.sessions.get(&session_id).cloned().ok_or(EmuError::NotFound)?;
+        if session.created_at + ChronoDuration::hours(SESSION_VALIDITY_HOURS) < now() || session.outcome.is_some() {
+            return Err(EmuError::NotFound);
+        }
+        session.outcome = Some(connect);
+        let mut records = vec![Record::Session { session: session.clone() }];
+        let user_id = session.user_id;
+        if connect {
+            if let Some((_, d)) = inner.org.devices.get(&session.device_id) {
+                let mut device = d.clone();
+                let t = now();
+                let c = device_common_mut(&mut device);
+                c.is_authenticated = true;
+                c.lifecycle_state = Some("authenticated".into());
+                c.lifecycle_error = None;
+                c.connection_status = HealthStatus::Ok;
+                c.monitoring_status = HealthStatus::Ok;
+                c.steering_status = HealthStatus::Ok;
+                c.authorization_url = None;
+                c.action_needed = Some(false);
+                c.actions.clear();
+                c.current_state_last_updated_at = Some(t);
+                c.updated_at = Some(t);
+                records.push(Record::Device { user_id, device });
+            }
+            if let Ok(u) = inner.org.user(user_id, true) {
+                let mut u = u.clone();
+                u.is_onboarded = Some(true);
+                records.push(Record::User { user: u });
+            }
+        }
+        inner.store.append(&records)?;
+        for r in records {
+            inner.org.apply(r);
+        }
+        let id = user_id;
+        inner.org.index_user(id);
+        Ok(if connect { session.success_url } else { session.cancel_url })
+    }
+
+    // ---- buildings ---------------------------------------------------------
+
+    pub fn list_buildings(&self, user_id: Uuid) -> Result<Vec<Building>, EmuError> {
+        let inner = self.lock();
+        inner.org.user(user_id, false)?;
+        Ok(inner
+            .org
+            .buildings_by_user
+            .get(&user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| inner.org.buildings.get(id).map(|(_, b)| b.clone()))
+            .collect())
+    }
+
+    pub fn get_building(&self, user_id: Uuid, id: Uuid) -> Result<Building, EmuError> {
+        let inner = self.lock();
+        inner.org.user(user_id, false)?;
+        match inner.org.buildings.get(&id) {
+            Some((owner, b)) if *owner == user_id => Ok(b.clone()),
+            _ => Err(EmuError::NotFound),
+        }
+    }
+
+    pub fn create_building(&self, user_id: Uuid, body: BuildingWrite) -> Result<Building, EmuError> {
+        let Some(name) = body.name.clone() else {
+            return Err(EmuError::field("name", "A building needs a name (at most 100 characters), e.g. \"Main House\"."));
+        };
+        let building = Building {
+            id: Uuid::new_v4(),
+            name,
+            property_type: None,
+            property_size_m2: None,
+            property_age: None,
+            num_occupants: None,
+            occupant_type: None,
+            space_heating: None,
+            water_heating: None,
+            photovoltaic: Some(false),
+            street_and_number: None,
+            street_add_info: None,
+            zip_code: None,
+            town: None,
+            country: None,
+        };
+        self.write_building(user_id, building, body, true)
+    }
+
+    pub fn update_building(&self, user_id: Uuid, id: Uuid, body: BuildingWrite) -> Result<Building, EmuError> {
+        let current = self.get_building(user_id, id)?;
+        self.write_building(user_id, current, body, false)
+    }
+
+    fn write_building(&self, user_id: Uuid, mut b: Building, w: BuildingWrite, create: bool) -> Result<Building, EmuError> {
+        let mut errors = Vec::new();
+        if let Some(name) = &w.name {
+            if name.trim().is_empty() || name.chars().count() > 100 {
+                errors.push(FieldError::new("name", "A building name has 1 to 100 characters."));
+            }
+            b.name = name.trim().to_string();
+        }
+        for (field, value, max) in [
+            ("street_and_number", &w.street_and_number, 100),
+            ("street_add_info", &w.street_add_info, 100),
+            ("zip_code", &w.zip_code, 20),
+            ("town", &w.town, 100),
+            ("property_type", &w.property_type, 50),
+            ("occupant_type", &w.occupant_type, 50),
+            ("space_heating", &w.space_heating, 50),
+            ("water_heating", &w.water_heating, 50),
+        ] {
+            if let Some(Some(v)) = value {
+                if v.chars().count() > max {
+                    errors.push(FieldError::new(field, format!("At most {max} characters are allowed here.")));
+                }
+            }
+        }
+        if let Some(Some(c)) = &w.country {
+            if let Err(e) = CountryCode::parse(c) {
+                errors.push(FieldError::new("country", e.message));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(EmuError::fields(errors));
+        }
+        set(&mut b.property_type, w.property_type);
+        if let Some(v) = w.property_size_m2 {
+            b.property_size_m2 = v;
+        }
+        if let Some(v) = w.property_age {
+            // Integer per the API reference; the older guide's "1990-2000" keeps its first year.
+            b.property_age = v.and_then(|v| {
+                v.as_i64().or_else(|| v.as_str().and_then(|s| s.split('-').next()?.trim().parse().ok()))
+            });
+        }
+        if let Some(v) = w.num_occupants {
+            b.num_occupants = v;
+        }
+        set(&mut b.occupant_type, w.occupant_type);
+        set(&mut b.space_heating, w.space_heating);
+        set(&mut b.water_heating, w.water_heating);
+        if let Some(v) = w.photovoltaic {
+            b.photovoltaic = v;
+        }
+        set(&mut b.street_and_number, w.street_and_number);
+        set(&mut b.street_add_info, w.street_add_info);
+        set(&mut b.zip_code, w.zip_code);
+        set(&mut b.town, w.town);
+        if let Some(c) = w.country {
+            b.country = country(c.as_deref());
+        }
+        let mut inner = self.lock();
+        inner.org.user(user_id, false)?;
+        if !create && !matches!(inner.org.buildings.get(&b.id), Some((o, _)) if *o == user_id) {
+            return Err(EmuError::NotFound);
+        }
+        inner.store.append(&[Record::Building { user_id, building: b.clone() }])?;
+        inner.org.apply(Record::Building { user_id, building: b.clone() });
+        Ok(b)
+    }
+
+    /// Hard delete (Podero: INFERRED); devices linked to it lose the link.
+    pub fn delete_building(&self, user_id: Uuid, id: Uuid) -> Result<(), EmuError> {
+        let mut inner = self.lock();
+        inner.org.user(user_id, false)?;
+        if !matches!(inner.org.buildings.get(&id), Some((o, _)) if *o == user_id) {
+            return Err(EmuError::NotFound);
+        }
+        let mut records = vec![Record::RemoveBuilding { id }];
+        for did in inner.org.devices_by_user.get(&user_id).into_iter().flatten() {
+            if let Some((_, d)) = inner.org.devices.get(did) {
+                if d.common().building == Some(id) {
+                    let mut d = d.clone();
+                    device_common_mut(&mut d).building = None;
+                    records.push(Record::Device { user_id, device: d });
+                }
+            }
+        }
+        inner.store.append(&records)?;
+        for r in records {
+            inner.org.apply(r);
+        }
+        Ok(())
+    }
+}
+
+/// What `/connect/{session}` shows.
+pub struct SessionView {
+    pub device_label: String,
+    pub owner: String,
+    pub expired: bool,
+    pub outcome: Option<bool>,
+}
+
+fn persist_user(inner: &mut Inner, user_id: Uuid) -> Result<(), EmuError> {
+    let user = inner.org.user(user_id, true)?.clone();
+    inner.store.append(&[Record::User { user }])?;
+    Ok(())
+}
+
+fn check_unique(org: &Org, me: Option<Uuid>, email: Option<&Email>, ext: Option<&ExternalUserId>) -> Result<(), EmuError> {
+    if let Some(email) = email {
+        if let Some(other) = org.emails.get(&email.normalized()) {
+            if Some(*other) != me {
+                return Err(EmuError::Conflict(FieldError::new(
+                    "email",
+                    format!("A user with the e-mail {} already exists in this organisation.", email.as_str()),
+                )));
+            }
+        }
+    }
+    if let Some(ext) = ext {
+        if let Some(other) = org.external_ids.get(ext.as_str()) {
+            if Some(*other) != me {
+                return Err(EmuError::Conflict(FieldError::new(
+                    "external_user_id",
+                    format!("The external user id {} is already used by another user of this organisation.", ext.as_str()),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn clean(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn set(field: &mut Option<String>, patch: Option<Option<String>>) {
+    if let Some(v) = patch {
+        *field = clean(v);
+    }
+}
+
+fn country(v: Option<&str>) -> Option<String> {
+    v.and_then(|c| CountryCode::parse(c).ok()).map(|c| c.as_str().to_string())
+}
+
+fn new_session(user_id: Uuid, device_id: Uuid, kind: DeviceKind, success_url: Option<String>, cancel_url: Option<String>) -> AuthSession {
+    AuthSession { id: Uuid::new_v4(), user_id, device_id, kind, success_url, cancel_url, created_at: now(), outcome: None }
+}
+
+pub(crate) fn device_common_mut(d: &mut Device) -> &mut shared::DeviceCommon {
+    match d {
+        Device::HeatPump(x) => &mut x.common,
+        Device::ElectricVehicle(x) => &mut x.common,
+        Device::Wallbox(x) => &mut x.common,
+        Device::Inverter(x) => &mut x.common,
+    }
+}
+
+pub(crate) fn set_actions(c: &mut shared::DeviceCommon, link: &str) {
+    c.action_needed = Some(true);
+    c.actions = vec![DeviceAction {
+        code: "reauthenticate".into(),
+        resolution_link: Some(ResolutionLink {
+            url: link.to_string(),
+            required_parameters: Some(serde_json::json!(["successUrl", "cancelUrl"])),
+        }),
+    }];
+}
+
+/// Mark a device as needing (re-)authentication through `link`.
+pub(crate) fn disconnect(d: &mut Device, link: &str, lifecycle: &str, error: Option<&str>) {
+    let c = device_common_mut(d);
+    c.is_authenticated = false;
+    c.lifecycle_state = Some(lifecycle.into());
+    c.lifecycle_error = error.map(str::to_string);
+    c.connection_status = HealthStatus::Error;
+    c.steering_status = HealthStatus::Unknown;
+    c.monitoring_status = HealthStatus::Warning;
+    c.authorization_url = Some(link.to_string());
+    set_actions(c, link);
+}
+
+/// Parse a register/update body with the kind's write type (422 on bad
+/// fields) and return only the fields that were set.
+fn parse_write(kind: DeviceKind, body: &[u8]) -> Result<serde_json::Map<String, Value>, EmuError> {
+    let value = match kind {
+        DeviceKind::HeatPump => serde_json::to_value(crate::error::parse_json::<HeatPumpWrite>(body)?),
+        DeviceKind::ElectricVehicle => serde_json::to_value(crate::error::parse_json::<ElectricVehicleWrite>(body)?),
+        DeviceKind::Wallbox => serde_json::to_value(crate::error::parse_json::<WallboxWrite>(body)?),
+        DeviceKind::Inverter => serde_json::to_value(crate::error::parse_json::<InverterWrite>(body)?),
+    }
+    .map_err(|e| EmuError::Internal(e.to_string()))?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(EmuError::field("body", "Send a JSON object.")),
+    }
+}
+
+/// Apply a write body to a device: `building_id` → `building`,
+/// `device_model.cloud_service_id` → `cloud_service`, other fields as named.
+fn merge_write(org: &Org, user_id: Uuid, device: Device, write: serde_json::Map<String, Value>, t: DateTime<Utc>) -> Result<Device, EmuError> {
+    let kind = device.kind();
+    let mut value = serde_json::to_value(&device).map_err(|e| EmuError::Internal(e.to_string()))?;
+    let obj = value.as_object_mut().ok_or_else(|| EmuError::Internal("device is not an object".into()))?;
+    for (k, v) in write {
+        match k.as_str() {
+            "building_id" => {
+                if let Some(b) = v.as_str() {
+                    let id = Uuid::parse_str(b).map_err(|_| EmuError::field("building_id", "Not a building id."))?;
+                    if !matches!(org.buildings.get(&id), Some((o, _)) if *o == user_id) {
+                        return Err(EmuError::field("building_id", "This user has no building with that id; create it first."));
+                    }
+                }
+                obj.insert("building".into(), v);
+            }
+            "device_model" => {
+                let mut model = obj.get("device_model").cloned().filter(Value::is_object).unwrap_or_else(|| serde_json::json!({}));
+                if let (Some(m), Value::Object(w)) = (model.as_object_mut(), v) {
+                    for (mk, mv) in w {
+                        let key = if mk == "cloud_service_id" { "cloud_service".to_string() } else { mk };
+                        m.insert(key, mv);
+                    }
+                }
+                obj.insert("device_model".into(), model);
+            }
+            _ => {
+                obj.insert(k, v);
+            }
+        }
+    }
+    obj.insert("updated_at".into(), serde_json::to_value(t).unwrap_or(Value::Null));
+    let merged: Device = serde_json::from_value(value).map_err(|e| EmuError::field("body", e.to_string()))?;
+    debug_assert_eq!(merged.kind(), kind);
+    Ok(merged)
+}
