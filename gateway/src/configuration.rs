@@ -1,0 +1,305 @@
+//! Configuration from environment variables and command-line flags.
+//!
+//! [`Cli`] is what clap parses (every flag has an environment variable);
+//! [`Config`] is the checked result the rest of the gateway uses. Either a
+//! real Podero is configured (`PODERO_BASE_URL` plus client id, client
+//! secret and organisation id, all required together) or, when
+//! `PODERO_BASE_URL` is unset, the embedded emulator is started with a
+//! random client secret that exists only in memory. The client secret is
+//! read from the environment only (never a flag, so it does not show up in
+//! the process list) and kept in a [`Secret`] that prints as `***`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use uuid::Uuid;
+
+/// Environment variable holding the client secret (environment only).
+pub const CLIENT_SECRET_VAR: &str = "PODERO_CLIENT_SECRET";
+
+/// A string that must not be printed: `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The actual value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Command-line flags; each falls back to the environment variable named.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gateway",
+    version,
+    about = "Podero Partner Back-Office gateway"
+)]
+pub struct Cli {
+    /// Base URL of Podero, e.g. https://app.podero.com. Unset: start the embedded emulator.
+    #[arg(long, env = "PODERO_BASE_URL")]
+    pub podero_base_url: Option<String>,
+    /// OAuth2 client id of the organisation (the secret is read from PODERO_CLIENT_SECRET only).
+    #[arg(long, env = "PODERO_CLIENT_ID")]
+    pub podero_client_id: Option<String>,
+    /// The organisation (UUID) this gateway serves.
+    #[arg(long, env = "PODERO_ORG_ID")]
+    pub podero_org_id: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory with the Trunk-built browser app.
+    #[arg(long, env = "GATEWAY_FRONTEND_DIR", default_value = "dist")]
+    pub frontend_dir: PathBuf,
+    /// Directory for local state (the embedded emulator keeps its data in `<dir>/emulator`).
+    #[arg(long, env = "GATEWAY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Users seeded into a fresh embedded emulator.
+    #[arg(long, env = "EMULATOR_USERS", default_value_t = 300)]
+    pub emulator_users: usize,
+    /// Connect timeout towards Podero, in seconds.
+    #[arg(
+        long,
+        env = "GATEWAY_UPSTREAM_CONNECT_TIMEOUT_SECS",
+        default_value_t = 5.0
+    )]
+    pub upstream_connect_timeout_secs: f64,
+    /// Whole-request timeout towards Podero, in seconds.
+    #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT_SECS", default_value_t = 30.0)]
+    pub upstream_timeout_secs: f64,
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub frontend_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub upstream: UpstreamConfig,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Largest request body forwarded (bytes); larger → 413.
+    pub max_body_bytes: usize,
+}
+
+/// Which Podero to talk to.
+#[derive(Debug, Clone)]
+pub enum UpstreamConfig {
+    /// A real Podero (or anything speaking its API).
+    Podero(PoderoCredentials),
+    /// Start the emulator in-process.
+    Embedded(EmbeddedEmulator),
+}
+
+/// Where Podero is and how the gateway authenticates.
+#[derive(Debug, Clone)]
+pub struct PoderoCredentials {
+    /// e.g. `https://app.podero.com` (no trailing slash needed).
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub org_id: Uuid,
+}
+
+/// Settings of the embedded emulator.
+#[derive(Debug, Clone)]
+pub struct EmbeddedEmulator {
+    /// Users seeded into a fresh data directory.
+    pub seed_users: usize,
+    /// Lifetime of the tokens it issues; `None`: the emulator's default.
+    pub token_ttl: Option<Duration>,
+}
+
+/// Startup configuration errors; the message names the variables involved.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("PODERO_BASE_URL is set, but {} {} missing; set {} too (or unset PODERO_BASE_URL to use the embedded emulator)", .0.join(", "), if .0.len() == 1 { "is" } else { "are" }, if .0.len() == 1 { "it" } else { "them" })]
+    Missing(Vec<&'static str>),
+    #[error("PODERO_ORG_ID must be a UUID, got {0:?}")]
+    BadOrgId(String),
+    #[error("PODERO_BASE_URL must start with http:// or https://, got {0:?}")]
+    BadBaseUrl(String),
+    #[error("{0} must be a positive number of seconds")]
+    BadTimeout(&'static str),
+}
+
+impl Config {
+    /// Defaults for everything, with the given upstream (handy in tests).
+    pub fn new(upstream: UpstreamConfig) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            frontend_dir: PathBuf::from("dist"),
+            data_dir: PathBuf::from("data"),
+            upstream,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+
+    /// Parse flags and environment, then check them.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let secret = std::env::var(CLIENT_SECRET_VAR).ok();
+        Self::from_cli(Cli::parse(), secret)
+    }
+
+    /// Check parsed flags; `client_secret` comes from the environment.
+    pub fn from_cli(cli: Cli, client_secret: Option<String>) -> Result<Self, ConfigError> {
+        let non_empty =
+            |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let upstream = match non_empty(cli.podero_base_url) {
+            None => UpstreamConfig::Embedded(EmbeddedEmulator {
+                seed_users: cli.emulator_users,
+                token_ttl: None,
+            }),
+            Some(base_url) => {
+                let client_id = non_empty(cli.podero_client_id);
+                let client_secret = non_empty(client_secret);
+                let org_id = non_empty(cli.podero_org_id);
+                let mut missing = Vec::new();
+                if client_id.is_none() {
+                    missing.push("PODERO_CLIENT_ID");
+                }
+                if client_secret.is_none() {
+                    missing.push("PODERO_CLIENT_SECRET");
+                }
+                if org_id.is_none() {
+                    missing.push("PODERO_ORG_ID");
+                }
+                let (Some(client_id), Some(client_secret), Some(org_id)) =
+                    (client_id, client_secret, org_id)
+                else {
+                    return Err(ConfigError::Missing(missing));
+                };
+                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                    return Err(ConfigError::BadBaseUrl(base_url));
+                }
+                let org_id = Uuid::parse_str(&org_id).map_err(|_| ConfigError::BadOrgId(org_id))?;
+                UpstreamConfig::Podero(PoderoCredentials {
+                    base_url: base_url.trim_end_matches('/').to_string(),
+                    client_id,
+                    client_secret: Secret::new(client_secret),
+                    org_id,
+                })
+            }
+        };
+        let secs = |v: f64, name| {
+            if v.is_finite() && v > 0.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(ConfigError::BadTimeout(name))
+            }
+        };
+        Ok(Self {
+            listen: cli.listen,
+            frontend_dir: cli.frontend_dir,
+            data_dir: cli.data_dir,
+            upstream,
+            connect_timeout: secs(
+                cli.upstream_connect_timeout_secs,
+                "GATEWAY_UPSTREAM_CONNECT_TIMEOUT_SECS",
+            )?,
+            request_timeout: secs(cli.upstream_timeout_secs, "GATEWAY_UPSTREAM_TIMEOUT_SECS")?,
+            max_body_bytes: 1024 * 1024,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["gateway"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).unwrap()
+    }
+
+    #[test]
+    fn secret_is_redacted() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?} {s}"), "*** ***");
+        let c = PoderoCredentials {
+            base_url: "x".into(),
+            client_id: "id".into(),
+            client_secret: s,
+            org_id: Uuid::nil(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn missing_variables_are_named() {
+        let err = Config::from_cli(cli(&["--podero-base-url", "https://app.podero.com"]), None)
+            .unwrap_err()
+            .to_string();
+        for v in ["PODERO_CLIENT_ID", "PODERO_CLIENT_SECRET", "PODERO_ORG_ID"] {
+            assert!(err.contains(v), "{err}");
+        }
+        let err = Config::from_cli(
+            cli(&[
+                "--podero-base-url",
+                "https://app.podero.com",
+                "--podero-client-id",
+                "id",
+                "--podero-org-id",
+                "7f8a3c1e-0000-4000-8000-000000000001",
+            ]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("PODERO_CLIENT_SECRET is missing"), "{err}");
+    }
+
+    #[test]
+    fn no_base_url_means_embedded_emulator() {
+        let c = Config::from_cli(cli(&["--emulator-users", "12"]), None).unwrap();
+        assert!(matches!(
+            c.upstream,
+            UpstreamConfig::Embedded(EmbeddedEmulator { seed_users: 12, .. })
+        ));
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.request_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn full_podero_config() {
+        let c = Config::from_cli(
+            cli(&[
+                "--podero-base-url",
+                "https://app.podero.com/",
+                "--podero-client-id",
+                "id",
+                "--podero-org-id",
+                "7f8a3c1e-0000-4000-8000-000000000001",
+            ]),
+            Some("s3cr3t".into()),
+        )
+        .unwrap();
+        let UpstreamConfig::Podero(p) = c.upstream else {
+            panic!()
+        };
+        assert_eq!(p.base_url, "https://app.podero.com");
+        assert_eq!(p.client_secret.expose(), "s3cr3t");
+    }
+}

@@ -1,0 +1,33 @@
+//! The `gateway` binary: configuration, logging, serve until Ctrl-C.
+
+use std::process::ExitCode;
+
+use gateway::configuration::Config;
+use gateway::startup::Application;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    gateway::telemetry::init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("configuration error: {e}");
+            eprintln!("gateway: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `GET /api/app-info`: what the browser app needs to know about the
+//! gateway — the organisation it serves and whether it talks to the embedded
+//! emulator or a real Podero — as [`shared::AppInfo`] JSON.
+//!
+//! A Leptos server function (`leptos_axum`) was considered for this; a plain
+//! JSON endpoint was chosen to keep the gateway free of the Leptos dependency
+//! tree (and its build time), since this is the only non-proxy data the app
+//! needs.
+
+use axum::extract::State;
+use axum::Json;
+use shared::AppInfo;
+
+use crate::startup::AppState;
+
+pub async fn app_info(State(state): State<AppState>) -> Json<AppInfo> {
+    Json(AppInfo {
+        org_id: state.org_id(),
+        upstream: state.upstream_kind(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+}

@@ -1,0 +1,98 @@
+//! Serving the Trunk-built browser app from the frontend directory.
+//!
+//! Files are served by `tower-http`'s `ServeDir`. Hashed assets (Trunk
+//! names them `frontend-3f2a9c1b2e4d5f60.js`, `..._bg.wasm`,
+//! `style-<hash>.css`) never change under their name and are sent with
+//! `Cache-Control: public, max-age=31536000, immutable`; everything else,
+//! `index.html` in particular, with `no-cache` so a new build is picked up at
+//! once. Paths that are no file get `index.html` (client-side routes such as
+//! `/users/<id>`). When the directory has no `index.html` (the app was not
+//! built), `/` and the fallback answer `503` with a short page saying how to
+//! build it. Compression is added for all responses in [`crate::startup`].
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::MethodRouter;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+
+const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+
+const NOT_BUILT: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Frontend not built</title></head><body>\n<h1>The frontend is not built</h1>\n\
+<p>The gateway found no <code>index.html</code> in its frontend directory \
+(<code>GATEWAY_FRONTEND_DIR</code>). Build and start everything with \
+<code>cargo xtask run</code>.</p>\n</body></html>\n";
+
+/// Whether a file name carries a Trunk content hash: `name-<16 hex>` then
+/// an optional `_bg` and the extension.
+pub fn is_hashed_asset(file_name: &str) -> bool {
+    let Some((_, after_dash)) = file_name.rsplit_once('-') else {
+        return false;
+    };
+    let hash: &str = after_dash.split(['_', '.']).next().unwrap_or("");
+    hash.len() >= 8 && hash.chars().all(|c| c.is_ascii_hexdigit()) && after_dash.len() > hash.len()
+}
+
+/// The service answering every path no other route takes.
+pub fn service(frontend_dir: PathBuf) -> MethodRouter<()> {
+    axum::routing::get(move |request: Request| serve(frontend_dir.clone(), request))
+}
+
+async fn serve(dir: PathBuf, request: Request) -> Result<Response, Infallible> {
+    let index = dir.join("index.html");
+    if !is_file(&index).await {
+        let mut r = (StatusCode::SERVICE_UNAVAILABLE, Html(NOT_BUILT)).into_response();
+        r.headers_mut().insert(header::CACHE_CONTROL, NO_CACHE);
+        return Ok(r);
+    }
+    let file_name = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let files = ServeDir::new(&dir)
+        .append_index_html_on_directories(true)
+        .fallback(ServeFile::new(&index));
+    let mut response = files.oneshot(request).await?.map(Body::new);
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    let cache = if response.status().is_success() && !html && is_hashed_asset(&file_name) {
+        IMMUTABLE
+    } else {
+        NO_CACHE
+    };
+    response.headers_mut().insert(header::CACHE_CONTROL, cache);
+    Ok(response)
+}
+
+async fn is_file(path: &Path) -> bool {
+    tokio::fs::metadata(path).await.is_ok_and(|m| m.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed_asset;
+
+    #[test]
+    fn hashed_names() {
+        assert!(is_hashed_asset("frontend-3f2a9c1b2e4d5f60.js"));
+        assert!(is_hashed_asset("frontend-3f2a9c1b2e4d5f60_bg.wasm"));
+        assert!(is_hashed_asset("style-0123456789abcdef.css"));
+        assert!(!is_hashed_asset("index.html"));
+        assert!(!is_hashed_asset("favicon.ico"));
+        assert!(!is_hashed_asset("my-style.css"));
+        assert!(!is_hashed_asset("abc"));
+    }
+}

@@ -1,0 +1,359 @@
+//! The allow-list of Partner API calls and their forwarding.
+//!
+//! The browser calls `/api/partners/v2.0/org/{org_id}/...` on the gateway.
+//! The raw (still percent-encoded) path is split into segments and checked
+//! before anything is sent: path tricks (`.`/`..` segments, also when
+//! percent-encoded, empty segments, encoded `/` or `\`, control characters)
+//! are refused with 400, ids must be UUIDs (400), the organisation must be
+//! the configured one (403), and only the routes of [`ApiRoute`] with their
+//! methods are forwarded (404 / 405 otherwise). The upstream path is then
+//! rebuilt from the parsed route — never copied from the request — so only
+//! what was checked reaches Podero. Only the `include_deleted` query
+//! parameter (`true`/`false`) is forwarded.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, Method};
+use axum::response::Response;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use shared::DeviceKind;
+use uuid::Uuid;
+
+use crate::error::GatewayError;
+use crate::startup::AppState;
+use crate::upstream::FORWARDED_REQUEST_HEADERS;
+
+/// Characters left as they are when re-encoding an external id: RFC 3986
+/// unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// One allow-listed Partner API route (below `/org/{org_id}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiRoute {
+    /// `/users`: GET list, POST create.
+    Users,
+    /// `/users/by-ext-id/{external_id}`: GET.
+    UserByExternalId(String),
+    /// `/users/{user_id}`: GET, PUT, DELETE.
+    User(Uuid),
+    /// `/users/{user_id}/{kind}`: GET list, POST register.
+    Devices(Uuid, DeviceKind),
+    /// `/users/{user_id}/{kind}/{device_id}`: GET, PUT, DELETE.
+    Device(Uuid, DeviceKind, Uuid),
+    /// `/users/{user_id}/{kind}/{device_id}/auth_session`: POST.
+    AuthSession(Uuid, DeviceKind, Uuid),
+    /// `/users/{user_id}/buildings`: GET list, POST create.
+    Buildings(Uuid),
+    /// `/users/{user_id}/buildings/{building_id}`: GET, PUT, DELETE.
+    Building(Uuid, Uuid),
+}
+
+impl ApiRoute {
+    /// Methods forwarded on this route.
+    pub fn methods(&self) -> &'static [Method] {
+        const LIST: &[Method] = &[Method::GET, Method::POST];
+        const ITEM: &[Method] = &[Method::GET, Method::PUT, Method::DELETE];
+        match self {
+            ApiRoute::Users | ApiRoute::Devices(..) | ApiRoute::Buildings(_) => LIST,
+            ApiRoute::UserByExternalId(_) => &[Method::GET],
+            ApiRoute::User(_) | ApiRoute::Device(..) | ApiRoute::Building(..) => ITEM,
+            ApiRoute::AuthSession(..) => &[Method::POST],
+        }
+    }
+
+    /// Upstream path for organisation `org`.
+    pub fn upstream_path(&self, org: Uuid) -> String {
+        let base = format!("{}/org/{org}/users", shared::API_PREFIX);
+        match self {
+            ApiRoute::Users => base,
+            ApiRoute::UserByExternalId(ext) => {
+                format!("{base}/by-ext-id/{}", utf8_percent_encode(ext, SEGMENT))
+            }
+            ApiRoute::User(u) => format!("{base}/{u}"),
+            ApiRoute::Devices(u, k) => format!("{base}/{u}/{}", k.path_segment()),
+            ApiRoute::Device(u, k, d) => format!("{base}/{u}/{}/{d}", k.path_segment()),
+            ApiRoute::AuthSession(u, k, d) => {
+                format!("{base}/{u}/{}/{d}/auth_session", k.path_segment())
+            }
+            ApiRoute::Buildings(u) => format!("{base}/{u}/buildings"),
+            ApiRoute::Building(u, b) => format!("{base}/{u}/buildings/{b}"),
+        }
+    }
+}
+
+/// Split a raw `/api/...` path into decoded segments, refusing tricks.
+fn segments(raw_path: &str) -> Result<Vec<String>, GatewayError> {
+    let rest = raw_path
+        .strip_prefix("/api/")
+        .ok_or(GatewayError::RouteNotAllowed)?;
+    rest.split('/')
+        .map(|raw| {
+            if raw.is_empty() {
+                return Err(GatewayError::BadPath("empty path segment (`//`)".into()));
+            }
+            let lower = raw.to_ascii_lowercase();
+            if lower.contains("%2f") || lower.contains("%5c") {
+                return Err(GatewayError::BadPath(
+                    "encoded `/` or `\\` in the path".into(),
+                ));
+            }
+            let decoded = percent_decode_str(raw)
+                .decode_utf8()
+                .map_err(|_| GatewayError::BadPath("path is not valid UTF-8".into()))?;
+            if decoded == "." || decoded == ".." || decoded.contains("..") {
+                return Err(GatewayError::BadPath("`.` or `..` in the path".into()));
+            }
+            if decoded
+                .chars()
+                .any(|c| c.is_control() || c == '\\' || c == '/')
+            {
+                return Err(GatewayError::BadPath(
+                    "forbidden character in the path".into(),
+                ));
+            }
+            Ok(decoded.into_owned())
+        })
+        .collect()
+}
+
+fn uuid(s: &str, what: &str) -> Result<Uuid, GatewayError> {
+    Uuid::parse_str(s).map_err(|_| GatewayError::BadPath(format!("{what} must be a UUID")))
+}
+
+/// Parse and check a raw request path: the route and its organisation.
+pub fn parse_path(raw_path: &str, pinned_org: Uuid) -> Result<ApiRoute, GatewayError> {
+    let segs = segments(raw_path)?;
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let ["partners", "v2.0", "org", org, rest @ ..] = segs.as_slice() else {
+        return Err(GatewayError::RouteNotAllowed);
+    };
+    let org = uuid(org, "organisation id")?;
+    if org != pinned_org {
+        return Err(GatewayError::OrgForbidden);
+    }
+    let kind = |s: &str| DeviceKind::from_path_segment(s);
+    let route = match rest {
+        ["users"] => ApiRoute::Users,
+        ["users", "by-ext-id", ext] => ApiRoute::UserByExternalId(ext.to_string()),
+        ["users", user] => ApiRoute::User(uuid(user, "user id")?),
+        ["users", user, "buildings"] => ApiRoute::Buildings(uuid(user, "user id")?),
+        ["users", user, "buildings", b] => {
+            ApiRoute::Building(uuid(user, "user id")?, uuid(b, "building id")?)
+        }
+        ["users", user, k] if kind(k).is_some() => ApiRoute::Devices(
+            uuid(user, "user id")?,
+            kind(k).unwrap_or(DeviceKind::HeatPump),
+        ),
+        ["users", user, k, d] if kind(k).is_some() => ApiRoute::Device(
+            uuid(user, "user id")?,
+            kind(k).unwrap_or(DeviceKind::HeatPump),
+            uuid(d, "device id")?,
+        ),
+        ["users", user, k, d, "auth_session"] if kind(k).is_some() => ApiRoute::AuthSession(
+            uuid(user, "user id")?,
+            kind(k).unwrap_or(DeviceKind::HeatPump),
+            uuid(d, "device id")?,
+        ),
+        _ => return Err(GatewayError::RouteNotAllowed),
+    };
+    Ok(route)
+}
+
+/// Keep only `include_deleted=true|false` from the query string.
+fn forwarded_query(query: Option<&str>) -> Result<Option<&'static str>, GatewayError> {
+    let mut out = None;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k == "include_deleted" {
+            out = Some(match v.to_ascii_lowercase().as_str() {
+                "true" => "include_deleted=true",
+                "false" => "include_deleted=false",
+                _ => {
+                    return Err(GatewayError::BadQuery(
+                        "include_deleted must be true or false".into(),
+                    ))
+                }
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Allow-listed request headers, minus any that `Connection` names.
+fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
+    let named_by_connection: Vec<String> = incoming
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    let mut out = HeaderMap::new();
+    for name in FORWARDED_REQUEST_HEADERS.iter() {
+        if named_by_connection.iter().any(|n| n == name.as_str()) {
+            continue;
+        }
+        for value in incoming.get_all(name) {
+            out.append(HeaderName::clone(name), value.clone());
+        }
+    }
+    out
+}
+
+/// Handler for every `/api/...` path other than the gateway's own.
+pub async fn forward(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, GatewayError> {
+    let (parts, body) = request.into_parts();
+    let route = parse_path(parts.uri.path(), state.org_id())?;
+    if !route.methods().contains(&parts.method) {
+        return Err(GatewayError::MethodNotAllowed(route.methods().to_vec()));
+    }
+    let query = forwarded_query(parts.uri.query())?;
+    let limit = state.max_body_bytes();
+    if let Some(len) = parts.headers.get(header::CONTENT_LENGTH) {
+        if len
+            .to_str()
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_some_and(|n| n > limit as u64)
+        {
+            return Err(GatewayError::PayloadTooLarge(limit));
+        }
+    }
+    let body = read_body(body, limit).await?;
+    let mut target = route.upstream_path(state.org_id());
+    if let Some(q) = query {
+        target.push('?');
+        target.push_str(q);
+    }
+    let headers = forwarded_headers(&parts.headers);
+    state
+        .upstream()
+        .forward(parts.method, &target, headers, body)
+        .await
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+    use http_body_util::BodyExt;
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(GatewayError::PayloadTooLarge(limit))
+        }
+        Err(_) => Err(GatewayError::BadBody),
+    }
+}
+
+/// `/api` and `/api/` themselves.
+pub async fn not_allowed() -> GatewayError {
+    GatewayError::RouteNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORG: &str = "7f8a3c1e-0000-4000-8000-000000000001";
+    const U: &str = "11111111-2222-4333-8444-555555555555";
+
+    fn org() -> Uuid {
+        ORG.parse().unwrap()
+    }
+
+    fn p(rest: &str) -> Result<ApiRoute, GatewayError> {
+        parse_path(&format!("/api/partners/v2.0/org/{ORG}{rest}"), org())
+    }
+
+    #[test]
+    fn allowed_routes() {
+        let u: Uuid = U.parse().unwrap();
+        assert_eq!(p("/users").unwrap(), ApiRoute::Users);
+        assert_eq!(p(&format!("/users/{U}")).unwrap(), ApiRoute::User(u));
+        assert_eq!(
+            p("/users/by-ext-id/a%20b%C3%A4").unwrap(),
+            ApiRoute::UserByExternalId("a bä".into())
+        );
+        assert_eq!(
+            p(&format!("/users/{U}/wallboxes/{U}/auth_session")).unwrap(),
+            ApiRoute::AuthSession(u, DeviceKind::Wallbox, u)
+        );
+        assert_eq!(
+            p(&format!("/users/{U}/buildings/{U}")).unwrap(),
+            ApiRoute::Building(u, u)
+        );
+        assert_eq!(
+            p(&format!("/users/{U}/electric-vehicles")).unwrap(),
+            ApiRoute::Devices(u, DeviceKind::ElectricVehicle)
+        );
+    }
+
+    #[test]
+    fn refused() {
+        for (rest, code) in [
+            ("/users/..", "bad_path"),
+            ("/users/%2e%2e", "bad_path"),
+            ("/users/%2E", "bad_path"),
+            ("/users/by-ext-id/a%2Fb", "bad_path"),
+            ("/users/by-ext-id/a%5cb", "bad_path"),
+            ("/users/by-ext-id/a%00b", "bad_path"),
+            ("/users/by-ext-id/", "bad_path"),
+            ("//users", "bad_path"),
+            ("/users/not-a-uuid", "bad_path"),
+            ("/users/x/heat-pumps", "bad_path"),
+            (&format!("/users/{U}/energy-contracts"), "route_not_allowed"),
+            (
+                &format!("/users/{U}/heat-pumps/{U}/data"),
+                "route_not_allowed",
+            ),
+            ("/devices", "route_not_allowed"),
+        ] {
+            assert_eq!(p(rest).unwrap_err().code(), code, "{rest}");
+        }
+        let other = "/api/partners/v2.0/org/00000000-0000-4000-8000-000000000000/users";
+        assert_eq!(
+            parse_path(other, org()).unwrap_err().code(),
+            "org_forbidden"
+        );
+        assert_eq!(
+            parse_path("/api/unknown", org()).unwrap_err().code(),
+            "route_not_allowed"
+        );
+    }
+
+    #[test]
+    fn external_id_is_reencoded() {
+        let r = ApiRoute::UserByExternalId("a b?#ä".into());
+        assert!(r
+            .upstream_path(org())
+            .ends_with("/by-ext-id/a%20b%3F%23%C3%A4"));
+    }
+
+    #[test]
+    fn query_filter() {
+        assert_eq!(
+            forwarded_query(Some("a=1&include_deleted=TRUE")).unwrap(),
+            Some("include_deleted=true")
+        );
+        assert_eq!(forwarded_query(Some("x=y")).unwrap(), None);
+        assert!(forwarded_query(Some("include_deleted=1;drop")).is_err());
+    }
+
+    #[test]
+    fn header_filter() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "a=b".parse().unwrap());
+        h.insert(header::AUTHORIZATION, "Bearer x".parse().unwrap());
+        h.insert(header::ACCEPT, "application/json".parse().unwrap());
+        h.insert(header::ACCEPT_LANGUAGE, "de".parse().unwrap());
+        h.insert(header::CONNECTION, "accept-language".parse().unwrap());
+        let out = forwarded_headers(&h);
+        assert_eq!(out.len(), 1);
+        assert!(out.contains_key(header::ACCEPT));
+    }
+}
