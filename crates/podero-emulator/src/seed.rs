@@ -158,9 +158,27 @@ fn ts(t: DateTime<Utc>) -> Value {
     json!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
+fn long_name(kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::HeatPump => "Heat Pump (Air-to-Water)",
+        DeviceKind::ElectricVehicle => "Electric Vehicle",
+        DeviceKind::Wallbox => "Wallbox",
+        DeviceKind::Inverter => "Solar Inverter",
+    }
+}
+
 /// A device with nothing but defaults.
 pub fn blank_device(kind: DeviceKind, id: Uuid, t: DateTime<Utc>) -> Device {
-    device_from(kind, json!({"id": id, "created_at": ts(t), "updated_at": ts(t), "external_device_id": ""}))
+    device_from(
+        kind,
+        json!({
+            "id": id,
+            "created_at": ts(t),
+            "updated_at": ts(t),
+            "external_device_id": "",
+            "device_model": {"device_type": {"short_name": kind.short_name(), "long_name": long_name(kind)}},
+        }),
+    )
 }
 
 fn device_from(kind: DeviceKind, v: Value) -> Device {
@@ -315,12 +333,7 @@ fn seeded_device(
     } else {
         now - Duration::minutes(1 + rng.below(15) as i64)
     };
-    let long_name = match kind {
-        DeviceKind::HeatPump => "Heat Pump (Air-to-Water)",
-        DeviceKind::ElectricVehicle => "Electric Vehicle",
-        DeviceKind::Wallbox => "Wallbox",
-        DeviceKind::Inverter => "Solar Inverter",
-    };
+    let long_name = long_name(kind);
     let mut v = json!({
         "id": id,
         "connection_status": "ok",
