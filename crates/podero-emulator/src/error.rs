@@ -57,12 +57,17 @@ impl IntoResponse for EmuError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
             EmuError::Unauthenticated(msg) => {
-                let mut r = (StatusCode::UNAUTHORIZED, Json(ApiError::message(msg))).into_response();
-                r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                let mut r =
+                    (StatusCode::UNAUTHORIZED, Json(ApiError::message(msg))).into_response();
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return r;
             }
             EmuError::OAuth(status, error, description) => {
-                let body = OAuthError { error: error.into(), error_description: Some(description.into()) };
+                let body = OAuthError {
+                    error: error.into(),
+                    error_description: Some(description.into()),
+                };
                 return (status, Json(body)).into_response();
             }
             EmuError::Forbidden(msg) => (StatusCode::FORBIDDEN, ApiError::message(msg)),
@@ -73,15 +78,27 @@ impl IntoResponse for EmuError {
                     loc: vec!["body".into(), fe.field.clone().into()],
                     msg: fe.message,
                 };
-                (StatusCode::CONFLICT, ApiError { detail: ErrorDetail::Validation(vec![issue]), code: None })
+                (
+                    StatusCode::CONFLICT,
+                    ApiError {
+                        detail: ErrorDetail::Validation(vec![issue]),
+                        code: None,
+                    },
+                )
             }
             EmuError::Validation(issues) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                ApiError { detail: ErrorDetail::Validation(issues), code: None },
+                ApiError {
+                    detail: ErrorDetail::Validation(issues),
+                    code: None,
+                },
             ),
             EmuError::Internal(msg) => {
                 tracing::error!(error = %msg, "emulator internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, ApiError::message("Internal server error."))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ApiError::message("Internal server error."),
+                )
             }
         };
         (status, Json(body)).into_response()
@@ -123,7 +140,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, EmuError> {
             .map(str::to_string);
         let mut loc: Vec<serde_json::Value> = vec!["body".into()];
         if path != "." {
-            loc.extend(path.split('.').map(|p| serde_json::Value::from(p.to_string())));
+            loc.extend(
+                path.split('.')
+                    .map(|p| serde_json::Value::from(p.to_string())),
+            );
         }
         let (kind, loc) = match field {
             Some(f) => ("missing", {
@@ -134,6 +154,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, EmuError> {
             None => ("type_error", loc),
         };
         let clean = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        EmuError::Validation(vec![ValidationIssue { kind: kind.into(), loc, msg: clean }])
+        EmuError::Validation(vec![ValidationIssue {
+            kind: kind.into(),
+            loc,
+            msg: clean,
+        }])
     })
 }

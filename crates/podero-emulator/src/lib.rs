@@ -101,11 +101,17 @@ pub enum StartError {
 
 /// Open (or seed) the state under `config.data_dir` and serve on `listen`
 /// (use port 0 for a free port). Returns once it accepts connections.
-pub async fn spawn(config: EmulatorConfig, listen: SocketAddr) -> Result<RunningEmulator, StartError> {
+pub async fn spawn(
+    config: EmulatorConfig,
+    listen: SocketAddr,
+) -> Result<RunningEmulator, StartError> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
-    let public_url = config.public_url.clone().unwrap_or_else(|| base_url.clone());
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| base_url.clone());
     let cfg = config.clone();
     let emulator = tokio::task::spawn_blocking(move || Emulator::open(&cfg, public_url))
         .await
@@ -124,5 +130,12 @@ pub async fn spawn(config: EmulatorConfig, listen: SocketAddr) -> Result<Running
             tracing::error!(error = %e, "emulator server stopped");
         }
     });
-    Ok(RunningEmulator { base_url, addr, org_id, emulator, shutdown: Some(tx), task: Some(task) })
+    Ok(RunningEmulator {
+        base_url,
+        addr,
+        org_id,
+        emulator,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
 }

@@ -39,10 +39,16 @@ fn main() {
         args.iter()
             .position(|a| a == flag)
             .and_then(|i| args.get(i + 1).cloned())
-            .or_else(|| args.iter().find_map(|a| a.strip_prefix(&format!("{flag}=")).map(str::to_string)))
+            .or_else(|| {
+                args.iter()
+                    .find_map(|a| a.strip_prefix(&format!("{flag}=")).map(str::to_string))
+            })
             .or_else(|| std::env::var(env).ok())
     };
-    if let Some(bad) = args.iter().find(|a| a.starts_with('-') && !USAGE.contains(a.split('=').next().unwrap_or(a))) {
+    if let Some(bad) = args
+        .iter()
+        .find(|a| a.starts_with('-') && !USAGE.contains(a.split('=').next().unwrap_or(a)))
+    {
         eprintln!("unknown option {bad}\n\n{USAGE}");
         std::process::exit(2);
     }
@@ -53,12 +59,21 @@ fn main() {
     let listen: SocketAddr = opt("--listen", "EMULATOR_LISTEN")
         .unwrap_or_else(|| "127.0.0.1:9000".into())
         .parse()
-        .unwrap_or_else(|e| fail(format!("--listen: {e}; give an address like 127.0.0.1:9000")));
+        .unwrap_or_else(|e| {
+            fail(format!(
+                "--listen: {e}; give an address like 127.0.0.1:9000"
+            ))
+        });
     let mut config = EmulatorConfig::new(
-        opt("--data-dir", "EMULATOR_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/emulator")),
+        opt("--data-dir", "EMULATOR_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("data/emulator")),
     );
     let num = |flag: &str, env: &str| -> Option<u64> {
-        opt(flag, env).map(|v| v.parse().unwrap_or_else(|_| fail(format!("{flag}: '{v}' is not a whole number"))))
+        opt(flag, env).map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| fail(format!("{flag}: '{v}' is not a whole number")))
+        })
     };
     if let Some(n) = num("--users", "EMULATOR_USERS") {
         config.seed_users = n as usize;
@@ -75,9 +90,13 @@ fn main() {
     if let Some(v) = opt("--client-secret", "EMULATOR_CLIENT_SECRET") {
         config.client_secret = v;
     }
-    config.public_url = opt("--public-url", "EMULATOR_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+    config.public_url =
+        opt("--public-url", "EMULATOR_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
     let client_id = config.client_id.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap_or_else(|e| fail(e.to_string()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(e.to_string()));
     runtime.block_on(async move {
         let emu = spawn(config, listen).await.unwrap_or_else(|e| fail(format!("could not start the emulator: {e}")));
         println!("Podero emulator listening on {}", emu.base_url);

@@ -54,28 +54,146 @@ impl Rng {
 
 /// The instant demo data is generated against.
 pub fn reference_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 const FIRST: &[&str] = &[
-    "Anna", "Lena", "Sophie", "Marie", "Laura", "Julia", "Katharina", "Elisabeth", "Johanna", "Theresa",
-    "Sabine", "Petra", "Monika", "Ursula", "Birgit", "Claudia", "Andrea", "Barbara", "Eva", "Magdalena",
-    "Lukas", "Maximilian", "Jakob", "Felix", "Paul", "Tobias", "Florian", "Stefan", "Thomas", "Michael",
-    "Andreas", "Markus", "Christian", "Wolfgang", "Jürgen", "Günter", "Klaus", "Matthias", "Sebastian",
-    "Jonas", "Leon", "Niklas", "Simon", "David", "Georg", "Josef", "Franz", "Herbert", "Helmut", "Björn",
+    "Anna",
+    "Lena",
+    "Sophie",
+    "Marie",
+    "Laura",
+    "Julia",
+    "Katharina",
+    "Elisabeth",
+    "Johanna",
+    "Theresa",
+    "Sabine",
+    "Petra",
+    "Monika",
+    "Ursula",
+    "Birgit",
+    "Claudia",
+    "Andrea",
+    "Barbara",
+    "Eva",
+    "Magdalena",
+    "Lukas",
+    "Maximilian",
+    "Jakob",
+    "Felix",
+    "Paul",
+    "Tobias",
+    "Florian",
+    "Stefan",
+    "Thomas",
+    "Michael",
+    "Andreas",
+    "Markus",
+    "Christian",
+    "Wolfgang",
+    "Jürgen",
+    "Günter",
+    "Klaus",
+    "Matthias",
+    "Sebastian",
+    "Jonas",
+    "Leon",
+    "Niklas",
+    "Simon",
+    "David",
+    "Georg",
+    "Josef",
+    "Franz",
+    "Herbert",
+    "Helmut",
+    "Björn",
 ];
 const LAST: &[&str] = &[
-    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann",
-    "Gruber", "Huber", "Bauer", "Wagner", "Pichler", "Steiner", "Moser", "Mayer", "Hofer", "Leitner",
-    "Berger", "Fuchs", "Eder", "Fischer", "Schmid", "Winkler", "Weber", "Schwarz", "Maier", "Schneider",
-    "Reiter", "Mayr", "Brunner", "Lang", "Baumgartner", "Auer", "Binder", "Lechner", "Wolf", "Wallner",
-    "Aigner", "Ebner", "Koller", "Lehner", "Haas", "Schuster", "Krämer", "Köhler", "Schäfer", "Zimmermann",
-    "Groß", "Weiß", "Böhm", "Jäger", "Kühn", "Lorenz", "Hartmann", "Krüger", "Vogel", "Friedrich",
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Gruber",
+    "Huber",
+    "Bauer",
+    "Wagner",
+    "Pichler",
+    "Steiner",
+    "Moser",
+    "Mayer",
+    "Hofer",
+    "Leitner",
+    "Berger",
+    "Fuchs",
+    "Eder",
+    "Fischer",
+    "Schmid",
+    "Winkler",
+    "Weber",
+    "Schwarz",
+    "Maier",
+    "Schneider",
+    "Reiter",
+    "Mayr",
+    "Brunner",
+    "Lang",
+    "Baumgartner",
+    "Auer",
+    "Binder",
+    "Lechner",
+    "Wolf",
+    "Wallner",
+    "Aigner",
+    "Ebner",
+    "Koller",
+    "Lehner",
+    "Haas",
+    "Schuster",
+    "Krämer",
+    "Köhler",
+    "Schäfer",
+    "Zimmermann",
+    "Groß",
+    "Weiß",
+    "Böhm",
+    "Jäger",
+    "Kühn",
+    "Lorenz",
+    "Hartmann",
+    "Krüger",
+    "Vogel",
+    "Friedrich",
 ];
 const STREETS: &[&str] = &[
-    "Hauptstraße", "Bahnhofstraße", "Schulgasse", "Kirchenweg", "Gartenstraße", "Lindenallee", "Mozartgasse",
-    "Goethestraße", "Schillerplatz", "Bergstraße", "Waldweg", "Rosenweg", "Am Mühlbach", "Feldgasse",
-    "Dorfstraße", "Wiener Straße", "Grazer Straße", "Münchner Straße", "Seestraße", "Sonnenweg",
+    "Hauptstraße",
+    "Bahnhofstraße",
+    "Schulgasse",
+    "Kirchenweg",
+    "Gartenstraße",
+    "Lindenallee",
+    "Mozartgasse",
+    "Goethestraße",
+    "Schillerplatz",
+    "Bergstraße",
+    "Waldweg",
+    "Rosenweg",
+    "Am Mühlbach",
+    "Feldgasse",
+    "Dorfstraße",
+    "Wiener Straße",
+    "Grazer Straße",
+    "Münchner Straße",
+    "Seestraße",
+    "Sonnenweg",
 ];
 /// (town, postal code, latitude, longitude, country)
 const TOWNS: &[(&str, &str, f64, f64, &str)] = &[
@@ -120,22 +238,49 @@ const TOWNS: &[(&str, &str, f64, f64, &str)] = &[
     ("Würzburg", "97070", 49.7913, 9.9534, "DE"),
     ("Ulm", "89073", 48.4011, 9.9876, "DE"),
 ];
-const DOMAINS: &[&str] = &["gmx.at", "gmx.de", "web.de", "aon.at", "a1.net", "t-online.de", "posteo.de", "outlook.com", "gmail.com", "icloud.com"];
+const DOMAINS: &[&str] = &[
+    "gmx.at",
+    "gmx.de",
+    "web.de",
+    "aon.at",
+    "a1.net",
+    "t-online.de",
+    "posteo.de",
+    "outlook.com",
+    "gmail.com",
+    "icloud.com",
+];
 
 const HEAT_PUMPS: &[(&str, &str)] = &[
-    ("Viessmann", "Vitocal 250-A"), ("Daikin", "Altherma 3 H HT"), ("Vaillant", "aroTHERM plus"),
-    ("Stiebel Eltron", "WPL 25 AC"), ("Bosch", "Compress 7400i AW"), ("Ochsner", "AIR 18"),
+    ("Viessmann", "Vitocal 250-A"),
+    ("Daikin", "Altherma 3 H HT"),
+    ("Vaillant", "aroTHERM plus"),
+    ("Stiebel Eltron", "WPL 25 AC"),
+    ("Bosch", "Compress 7400i AW"),
+    ("Ochsner", "AIR 18"),
 ];
 const EVS: &[(&str, &str)] = &[
-    ("Tesla", "Model 3"), ("Tesla", "Model Y"), ("Volkswagen", "ID.4"), ("Hyundai", "Ioniq 5"),
-    ("BMW", "i4"), ("Skoda", "Enyaq iV"), ("Renault", "Zoe"), ("Audi", "Q4 e-tron"),
+    ("Tesla", "Model 3"),
+    ("Tesla", "Model Y"),
+    ("Volkswagen", "ID.4"),
+    ("Hyundai", "Ioniq 5"),
+    ("BMW", "i4"),
+    ("Skoda", "Enyaq iV"),
+    ("Renault", "Zoe"),
+    ("Audi", "Q4 e-tron"),
 ];
 const WALLBOXES: &[(&str, &str)] = &[
-    ("go-e", "Charger Gemini"), ("Easee", "One"), ("KEBA", "KeContact P30"), ("Wallbox", "Pulsar Plus"),
+    ("go-e", "Charger Gemini"),
+    ("Easee", "One"),
+    ("KEBA", "KeContact P30"),
+    ("Wallbox", "Pulsar Plus"),
 ];
 const INVERTERS: &[(&str, &str)] = &[
-    ("Fronius", "Symo GEN24 Plus"), ("SMA", "Sunny Tripower X"), ("Huawei", "SUN2000-10KTL"),
-    ("Kostal", "Plenticore plus"), ("SolarEdge", "SE10K"),
+    ("Fronius", "Symo GEN24 Plus"),
+    ("SMA", "Sunny Tripower X"),
+    ("Huawei", "SUN2000-10KTL"),
+    ("Kostal", "Plenticore plus"),
+    ("SolarEdge", "SE10K"),
 ];
 
 /// ASCII form for e-mail local parts: ä -> ae, ß -> ss.
@@ -184,7 +329,10 @@ pub fn blank_device(kind: DeviceKind, id: Uuid, t: DateTime<Utc>) -> Device {
 fn device_from(kind: DeviceKind, v: Value) -> Device {
     let tagged = match v {
         Value::Object(mut m) => {
-            m.insert("kind".into(), serde_json::to_value(kind).unwrap_or(Value::Null));
+            m.insert(
+                "kind".into(),
+                serde_json::to_value(kind).unwrap_or(Value::Null),
+            );
             Value::Object(m)
         }
         other => other,
@@ -199,7 +347,11 @@ pub fn generate(seed: u64, n_users: usize, public_url: &str) -> Vec<Record> {
     let org_id = rng.uuid();
     let now = reference_time();
     let mut records = Vec::with_capacity(n_users * 3 + 1);
-    records.push(Record::Meta { org_id, seed, format: FORMAT });
+    records.push(Record::Meta {
+        org_id,
+        seed,
+        format: FORMAT,
+    });
     let mut emails = HashSet::with_capacity(n_users);
     let mut devices = Vec::new();
     let mut buildings = Vec::new();
@@ -213,7 +365,11 @@ pub fn generate(seed: u64, n_users: usize, public_url: &str) -> Vec<Record> {
         let first = *rng.pick(FIRST);
         let last = *rng.pick(LAST);
         let base = format!("{}.{}", ascii(first), ascii(last));
-        let domain = if role.is_team() { "stadtwerke-demo.at" } else { rng.pick(DOMAINS) };
+        let domain = if role.is_team() {
+            "stadtwerke-demo.at"
+        } else {
+            rng.pick(DOMAINS)
+        };
         let mut email = format!("{base}@{domain}");
         let mut k = 2;
         while !emails.insert(email.clone()) {
@@ -222,7 +378,9 @@ pub fn generate(seed: u64, n_users: usize, public_url: &str) -> Vec<Record> {
         }
         let &(town, zip, lat, lon, country) = rng.pick(TOWNS);
         let street = format!("{} {}", rng.pick(STREETS), 1 + rng.below(120));
-        let joined = now - Duration::days(rng.below(1000) as i64) - Duration::minutes(rng.below(1440) as i64);
+        let joined = now
+            - Duration::days(rng.below(1000) as i64)
+            - Duration::minutes(rng.below(1440) as i64);
         let user_id = rng.uuid();
         let has_devices = role == Role::User && rng.chance(0.62);
         let deleted = role == Role::User && !has_devices && rng.chance(0.08);
@@ -240,13 +398,17 @@ pub fn generate(seed: u64, n_users: usize, public_url: &str) -> Vec<Record> {
             last_name: Some(last.to_string()),
             is_onboarded: Some(has_devices),
             street_and_number: Some(street.clone()),
-            street_add_info: rng.chance(0.15).then(|| format!("Top {}", 1 + rng.below(20))),
+            street_add_info: rng
+                .chance(0.15)
+                .then(|| format!("Top {}", 1 + rng.below(20))),
             zip_code: Some(zip.to_string()),
             town: Some(town.to_string()),
             country: Some(country.to_string()),
             latitude: Some(((lat + rng.range(-0.02, 0.02)) * 1e4).round() / 1e4),
             longitude: Some(((lon + rng.range(-0.02, 0.02)) * 1e4).round() / 1e4),
-            last_login: rng.chance(0.7).then(|| now - Duration::hours(rng.below(24 * 60) as i64)),
+            last_login: rng
+                .chance(0.7)
+                .then(|| now - Duration::hours(rng.below(24 * 60) as i64)),
             joined_at: Some(joined),
             location_last_updated: None,
             deleted_at: deleted.then(|| now - Duration::days(rng.below(60) as i64)),
@@ -255,7 +417,10 @@ pub fn generate(seed: u64, n_users: usize, public_url: &str) -> Vec<Record> {
             let home = Building {
                 id: rng.uuid(),
                 name: "Main home".into(),
-                property_type: Some(rng.pick(&["Detached", "Semi-detached", "Terraced", "Bungalow"]).to_string()),
+                property_type: Some(
+                    rng.pick(&["Detached", "Semi-detached", "Terraced", "Bungalow"])
+                        .to_string(),
+                ),
                 property_size_m2: Some(90 + rng.below(160) as i64),
                 property_age: Some(1960 + rng.below(64) as i64),
                 num_occupants: Some(1 + rng.below(5) as i64),
@@ -288,7 +453,8 @@ pub fn generate(seed: u64, n_users: usize, public_url: &str) -> Vec<Record> {
             let mut home = home;
             home.photovoltaic = Some(kinds.contains(&DeviceKind::Inverter));
             for kind in kinds {
-                let (device, session) = seeded_device(&mut rng, kind, user_id, home.id, now, joined, public_url);
+                let (device, session) =
+                    seeded_device(&mut rng, kind, user_id, home.id, now, joined, public_url);
                 match kind {
                     DeviceKind::HeatPump => user.num_heat_pumps += 1,
                     DeviceKind::ElectricVehicle => user.num_electric_vehicles += 1,
@@ -300,7 +466,10 @@ pub fn generate(seed: u64, n_users: usize, public_url: &str) -> Vec<Record> {
                     sessions.push(Record::Session { session: s });
                 }
             }
-            buildings.push(Record::Building { user_id, building: home });
+            buildings.push(Record::Building {
+                user_id,
+                building: home,
+            });
         }
         records.push(Record::User { user });
     }
@@ -494,7 +663,9 @@ mod tests {
         let (mut devices, mut lost) = (0, 0);
         for r in &records {
             match r {
-                Record::User { user } => assert!(emails.insert(user.email.to_lowercase()), "{}", user.email),
+                Record::User { user } => {
+                    assert!(emails.insert(user.email.to_lowercase()), "{}", user.email)
+                }
                 Record::Device { device, .. } => {
                     devices += 1;
                     if !device.common().is_authenticated {
@@ -506,7 +677,10 @@ mod tests {
             }
         }
         assert!(devices > 1000, "{devices}");
-        assert!(lost > devices / 30 && lost < devices / 5, "{lost} of {devices}");
+        assert!(
+            lost > devices / 30 && lost < devices / 5,
+            "{lost} of {devices}"
+        );
         for e in &emails {
             assert!(shared::Email::parse(e).is_ok(), "{e}");
         }

@@ -12,9 +12,10 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::{
-    AuthSessionRequest, AuthSessionResponse, Building, BuildingWrite, CountryCode, CreateUser, Device,
-    DeviceAction, DeviceKind, DeviceOwner, Email, ElectricVehicleWrite, ExternalUserId, FieldError,
-    HealthStatus, HeatPumpWrite, InverterWrite, ResolutionLink, UpdateUser, User, WallboxWrite,
+    AuthSessionRequest, AuthSessionResponse, Building, BuildingWrite, CountryCode, CreateUser,
+    Device, DeviceAction, DeviceKind, DeviceOwner, ElectricVehicleWrite, Email, ExternalUserId,
+    FieldError, HealthStatus, HeatPumpWrite, InverterWrite, ResolutionLink, UpdateUser, User,
+    WallboxWrite,
 };
 use uuid::Uuid;
 
@@ -117,22 +118,39 @@ impl Org {
     }
 
     fn records(&self) -> impl Iterator<Item = Record> + '_ {
-        let meta = std::iter::once(Record::Meta { org_id: self.org_id, seed: self.seed, format: FORMAT });
+        let meta = std::iter::once(Record::Meta {
+            org_id: self.org_id,
+            seed: self.seed,
+            format: FORMAT,
+        });
         let users = self.users.iter().map(|u| Record::User { user: u.clone() });
         let buildings = self
             .buildings
             .values()
-            .map(|(user_id, b)| Record::Building { user_id: *user_id, building: b.clone() });
-        let devices = self
-            .devices
+            .map(|(user_id, b)| Record::Building {
+                user_id: *user_id,
+                building: b.clone(),
+            });
+        let devices = self.devices.values().map(|(user_id, d)| Record::Device {
+            user_id: *user_id,
+            device: d.clone(),
+        });
+        let sessions = self
+            .sessions
             .values()
-            .map(|(user_id, d)| Record::Device { user_id: *user_id, device: d.clone() });
-        let sessions = self.sessions.values().map(|s| Record::Session { session: s.clone() });
-        meta.chain(users).chain(buildings).chain(devices).chain(sessions)
+            .map(|s| Record::Session { session: s.clone() });
+        meta.chain(users)
+            .chain(buildings)
+            .chain(devices)
+            .chain(sessions)
     }
 
     fn user(&self, id: Uuid, include_deleted: bool) -> Result<&User, EmuError> {
-        let user = self.user_index.get(&id).map(|&i| &self.users[i]).ok_or(EmuError::NotFound)?;
+        let user = self
+            .user_index
+            .get(&id)
+            .map(|&i| &self.users[i])
+            .ok_or(EmuError::NotFound)?;
         if user.deleted_at.is_some() && !include_deleted {
             return Err(EmuError::NotFound);
         }
@@ -158,7 +176,13 @@ impl Org {
         }
     }
 
-    fn device(&self, user_id: Uuid, kind: DeviceKind, id: Uuid, include_deleted: bool) -> Result<&Device, EmuError> {
+    fn device(
+        &self,
+        user_id: Uuid,
+        kind: DeviceKind,
+        id: Uuid,
+        include_deleted: bool,
+    ) -> Result<&Device, EmuError> {
         match self.devices.get(&id) {
             Some((owner, d))
                 if *owner == user_id
@@ -192,7 +216,10 @@ impl Org {
         }
         .unwrap_or(Value::Null);
         if let (Some(obj), Some(owner)) = (value.as_object_mut(), self.owner_block(user_id)) {
-            obj.insert("owner".into(), serde_json::to_value(owner).unwrap_or(Value::Null));
+            obj.insert(
+                "owner".into(),
+                serde_json::to_value(owner).unwrap_or(Value::Null),
+            );
         }
         value
     }
@@ -248,7 +275,11 @@ impl Emulator {
         let org_id = org.org_id;
         Ok(Emulator {
             inner: Mutex::new(Inner { org, store }),
-            tokens: Tokens::new(config.client_id.clone(), config.client_secret.clone(), config.token_ttl),
+            tokens: Tokens::new(
+                config.client_id.clone(),
+                config.client_secret.clone(),
+                config.token_ttl,
+            ),
             public_url,
             org_id,
         })
@@ -276,8 +307,12 @@ impl Emulator {
     /// The whole list as JSON bytes (serialised under the lock, no copies).
     pub fn list_users_json(&self, include_deleted: bool) -> Result<Vec<u8>, EmuError> {
         let inner = self.lock();
-        let users: Vec<&User> =
-            inner.org.users.iter().filter(|u| include_deleted || u.deleted_at.is_none()).collect();
+        let users: Vec<&User> = inner
+            .org
+            .users
+            .iter()
+            .filter(|u| include_deleted || u.deleted_at.is_none())
+            .collect();
         serde_json::to_vec(&users).map_err(|e| EmuError::Internal(e.to_string()))
     }
 
@@ -309,7 +344,12 @@ impl Emulator {
         body.validate().map_err(EmuError::fields)?;
         let mut inner = self.lock();
         let email = Email::parse(&body.email).map_err(|e| EmuError::fields(vec![e]))?;
-        let ext = body.external_user_id.as_deref().map(ExternalUserId::parse).transpose().map_err(|e| EmuError::fields(vec![e]))?;
+        let ext = body
+            .external_user_id
+            .as_deref()
+            .map(ExternalUserId::parse)
+            .transpose()
+            .map_err(|e| EmuError::fields(vec![e]))?;
         check_unique(&inner.org, None, Some(&email), ext.as_ref())?;
         let user = User {
             id: Uuid::new_v4(),
@@ -346,7 +386,12 @@ impl Emulator {
         body.validate().map_err(EmuError::fields)?;
         let mut inner = self.lock();
         let mut user = inner.org.user(id, false)?.clone();
-        let email = body.email.as_deref().map(Email::parse).transpose().map_err(|e| EmuError::fields(vec![e]))?;
+        let email = body
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()
+            .map_err(|e| EmuError::fields(vec![e]))?;
         let ext = match &body.external_user_id {
             Some(Some(e)) => Some(ExternalUserId::parse(e).map_err(|e| EmuError::fields(vec![e]))?),
             _ => None,
@@ -359,7 +404,9 @@ impl Emulator {
             user.email = email.as_str().to_string();
         }
         if let Some(v) = body.external_user_id {
-            user.external_user_id = v.and_then(|e| ExternalUserId::parse(&e).ok()).map(|e| e.as_str().to_string());
+            user.external_user_id = v
+                .and_then(|e| ExternalUserId::parse(&e).ok())
+                .map(|e| e.as_str().to_string());
         }
         set(&mut user.first_name, body.first_name);
         set(&mut user.last_name, body.last_name);
@@ -398,11 +445,22 @@ impl Emulator {
 
     // ---- devices -----------------------------------------------------------
 
-    pub fn list_devices(&self, user_id: Uuid, kind: DeviceKind, include_deleted: bool) -> Result<Vec<Value>, EmuError> {
+    pub fn list_devices(
+        &self,
+        user_id: Uuid,
+        kind: DeviceKind,
+        include_deleted: bool,
+    ) -> Result<Vec<Value>, EmuError> {
         let inner = self.lock();
         inner.org.user(user_id, include_deleted)?;
         let mut out = Vec::new();
-        for id in inner.org.devices_by_user.get(&user_id).into_iter().flatten() {
+        for id in inner
+            .org
+            .devices_by_user
+            .get(&user_id)
+            .into_iter()
+            .flatten()
+        {
             if let Some((_, d)) = inner.org.devices.get(id) {
                 if d.kind() == kind && (include_deleted || d.common().deleted_at.is_none()) {
                     out.push(inner.org.device_json(user_id, d));
@@ -412,7 +470,13 @@ impl Emulator {
         Ok(out)
     }
 
-    pub fn get_device(&self, user_id: Uuid, kind: DeviceKind, id: Uuid, include_deleted: bool) -> Result<Value, EmuError> {
+    pub fn get_device(
+        &self,
+        user_id: Uuid,
+        kind: DeviceKind,
+        id: Uuid,
+        include_deleted: bool,
+    ) -> Result<Value, EmuError> {
         let inner = self.lock();
         inner.org.user(user_id, include_deleted)?;
         let d = inner.org.device(user_id, kind, id, include_deleted)?;
@@ -420,7 +484,12 @@ impl Emulator {
     }
 
     /// Register a device: it starts unauthenticated, with its reconnection link.
-    pub fn register_device(&self, user_id: Uuid, kind: DeviceKind, body: &[u8]) -> Result<Value, EmuError> {
+    pub fn register_device(
+        &self,
+        user_id: Uuid,
+        kind: DeviceKind,
+        body: &[u8],
+    ) -> Result<Value, EmuError> {
         let write = parse_write(kind, body)?;
         let mut inner = self.lock();
         inner.org.user(user_id, false)?;
@@ -432,24 +501,44 @@ impl Emulator {
         disconnect(&mut base, &link, "created", None);
         let device = merge_write(&inner.org, user_id, base, write, t)?;
         inner.store.append(&[
-            Record::Session { session: session.clone() },
-            Record::Device { user_id, device: device.clone() },
+            Record::Session {
+                session: session.clone(),
+            },
+            Record::Device {
+                user_id,
+                device: device.clone(),
+            },
         ])?;
         inner.org.apply(Record::Session { session });
-        inner.org.apply(Record::Device { user_id, device: device.clone() });
+        inner.org.apply(Record::Device {
+            user_id,
+            device: device.clone(),
+        });
         inner.org.refresh_counts(user_id);
         persist_user(&mut inner, user_id)?;
         Ok(inner.org.device_json(user_id, &device))
     }
 
-    pub fn update_device(&self, user_id: Uuid, kind: DeviceKind, id: Uuid, body: &[u8]) -> Result<Value, EmuError> {
+    pub fn update_device(
+        &self,
+        user_id: Uuid,
+        kind: DeviceKind,
+        id: Uuid,
+        body: &[u8],
+    ) -> Result<Value, EmuError> {
         let write = parse_write(kind, body)?;
         let mut inner = self.lock();
         inner.org.user(user_id, false)?;
         let current = inner.org.device(user_id, kind, id, false)?.clone();
         let device = merge_write(&inner.org, user_id, current, write, now())?;
-        inner.store.append(&[Record::Device { user_id, device: device.clone() }])?;
-        inner.org.apply(Record::Device { user_id, device: device.clone() });
+        inner.store.append(&[Record::Device {
+            user_id,
+            device: device.clone(),
+        }])?;
+        inner.org.apply(Record::Device {
+            user_id,
+            device: device.clone(),
+        });
         inner.org.refresh_counts(user_id);
         persist_user(&mut inner, user_id)?;
         Ok(inner.org.device_json(user_id, &device))
@@ -460,7 +549,10 @@ impl Emulator {
         inner.org.user(user_id, false)?;
         let mut device = inner.org.device(user_id, kind, id, false)?.clone();
         device_common_mut(&mut device).deleted_at = Some(now());
-        inner.store.append(&[Record::Device { user_id, device: device.clone() }])?;
+        inner.store.append(&[Record::Device {
+            user_id,
+            device: device.clone(),
+        }])?;
         inner.org.apply(Record::Device { user_id, device });
         inner.org.refresh_counts(user_id);
         persist_user(&mut inner, user_id)
@@ -474,10 +566,16 @@ impl Emulator {
         id: Uuid,
         req: AuthSessionRequest,
     ) -> Result<AuthSessionResponse, EmuError> {
-        for (field, url) in [("success_url", &req.success_url), ("cancel_url", &req.cancel_url)] {
+        for (field, url) in [
+            ("success_url", &req.success_url),
+            ("cancel_url", &req.cancel_url),
+        ] {
             if let Some(u) = url {
                 if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 8000 {
-                    return Err(EmuError::field(field, "Give an absolute http(s) URL of at most 8000 characters, or null."));
+                    return Err(EmuError::field(
+                        field,
+                        "Give an absolute http(s) URL of at most 8000 characters, or null.",
+                    ));
                 }
             }
         }
@@ -492,13 +590,22 @@ impl Emulator {
             set_actions(c, &link);
         }
         inner.store.append(&[
-            Record::Session { session: session.clone() },
-            Record::Device { user_id, device: device.clone() },
+            Record::Session {
+                session: session.clone(),
+            },
+            Record::Device {
+                user_id,
+                device: device.clone(),
+            },
         ])?;
         let session_id = session.id;
         inner.org.apply(Record::Session { session });
         inner.org.apply(Record::Device { user_id, device });
-        Ok(AuthSessionResponse { authentication_url: Some(link), device_id: Some(id), session_id: Some(session_id) })
+        Ok(AuthSessionResponse {
+            authentication_url: Some(link),
+            device_id: Some(id),
+            session_id: Some(session_id),
+        })
     }
 
     pub fn connect_url(&self, session_id: Uuid) -> String {
@@ -527,14 +634,27 @@ impl Emulator {
 
     /// The customer finished (or cancelled) the manufacturer sign-in.
     /// Returns where to send the browser next, if the partner gave a URL.
-    pub fn complete_session(&self, session_id: Uuid, connect: bool) -> Result<Option<String>, EmuError> {
+    pub fn complete_session(
+        &self,
+        session_id: Uuid,
+        connect: bool,
+    ) -> Result<Option<String>, EmuError> {
         let mut inner = self.lock();
-        let mut session = inner.org.sessions.get(&session_id).cloned().ok_or(EmuError::NotFound)?;
-        if session.created_at + ChronoDuration::hours(SESSION_VALIDITY_HOURS) < now() || session.outcome.is_some() {
+        let mut session = inner
+            .org
+            .sessions
+            .get(&session_id)
+            .cloned()
+            .ok_or(EmuError::NotFound)?;
+        if session.created_at + ChronoDuration::hours(SESSION_VALIDITY_HOURS) < now()
+            || session.outcome.is_some()
+        {
             return Err(EmuError::NotFound);
         }
         session.outcome = Some(connect);
-        let mut records = vec![Record::Session { session: session.clone() }];
+        let mut records = vec![Record::Session {
+            session: session.clone(),
+        }];
         let user_id = session.user_id;
         if connect {
             if let Some((_, d)) = inner.org.devices.get(&session.device_id) {
@@ -566,7 +686,11 @@ impl Emulator {
         }
         let id = user_id;
         inner.org.index_user(id);
-        Ok(if connect { session.success_url } else { session.cancel_url })
+        Ok(if connect {
+            session.success_url
+        } else {
+            session.cancel_url
+        })
     }
 
     // ---- buildings ---------------------------------------------------------
@@ -593,9 +717,16 @@ impl Emulator {
         }
     }
 
-    pub fn create_building(&self, user_id: Uuid, body: BuildingWrite) -> Result<Building, EmuError> {
+    pub fn create_building(
+        &self,
+        user_id: Uuid,
+        body: BuildingWrite,
+    ) -> Result<Building, EmuError> {
         let Some(name) = body.name.clone() else {
-            return Err(EmuError::field("name", "A building needs a name (at most 100 characters), e.g. \"Main House\"."));
+            return Err(EmuError::field(
+                "name",
+                "A building needs a name (at most 100 characters), e.g. \"Main House\".",
+            ));
         };
         let building = Building {
             id: Uuid::new_v4(),
@@ -617,16 +748,30 @@ impl Emulator {
         self.write_building(user_id, building, body, true)
     }
 
-    pub fn update_building(&self, user_id: Uuid, id: Uuid, body: BuildingWrite) -> Result<Building, EmuError> {
+    pub fn update_building(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        body: BuildingWrite,
+    ) -> Result<Building, EmuError> {
         let current = self.get_building(user_id, id)?;
         self.write_building(user_id, current, body, false)
     }
 
-    fn write_building(&self, user_id: Uuid, mut b: Building, w: BuildingWrite, create: bool) -> Result<Building, EmuError> {
+    fn write_building(
+        &self,
+        user_id: Uuid,
+        mut b: Building,
+        w: BuildingWrite,
+        create: bool,
+    ) -> Result<Building, EmuError> {
         let mut errors = Vec::new();
         if let Some(name) = &w.name {
             if name.trim().is_empty() || name.chars().count() > 100 {
-                errors.push(FieldError::new("name", "A building name has 1 to 100 characters."));
+                errors.push(FieldError::new(
+                    "name",
+                    "A building name has 1 to 100 characters.",
+                ));
             }
             b.name = name.trim().to_string();
         }
@@ -642,7 +787,10 @@ impl Emulator {
         ] {
             if let Some(Some(v)) = value {
                 if v.chars().count() > max {
-                    errors.push(FieldError::new(field, format!("At most {max} characters are allowed here.")));
+                    errors.push(FieldError::new(
+                        field,
+                        format!("At most {max} characters are allowed here."),
+                    ));
                 }
             }
         }
@@ -661,7 +809,10 @@ impl Emulator {
         if let Some(v) = w.property_age {
             // Integer per the API reference; the older guide's "1990-2000" keeps its first year.
             b.property_age = v.and_then(|v| {
-                v.as_i64().or_else(|| v.as_str().and_then(|s| s.split('-').next()?.trim().parse().ok()))
+                v.as_i64().or_else(|| {
+                    v.as_str()
+                        .and_then(|s| s.split('-').next()?.trim().parse().ok())
+                })
             });
         }
         if let Some(v) = w.num_occupants {
@@ -685,8 +836,14 @@ impl Emulator {
         if !create && !matches!(inner.org.buildings.get(&b.id), Some((o, _)) if *o == user_id) {
             return Err(EmuError::NotFound);
         }
-        inner.store.append(&[Record::Building { user_id, building: b.clone() }])?;
-        inner.org.apply(Record::Building { user_id, building: b.clone() });
+        inner.store.append(&[Record::Building {
+            user_id,
+            building: b.clone(),
+        }])?;
+        inner.org.apply(Record::Building {
+            user_id,
+            building: b.clone(),
+        });
         Ok(b)
     }
 
@@ -698,7 +855,13 @@ impl Emulator {
             return Err(EmuError::NotFound);
         }
         let mut records = vec![Record::RemoveBuilding { id }];
-        for did in inner.org.devices_by_user.get(&user_id).into_iter().flatten() {
+        for did in inner
+            .org
+            .devices_by_user
+            .get(&user_id)
+            .into_iter()
+            .flatten()
+        {
             if let Some((_, d)) = inner.org.devices.get(did) {
                 if d.common().building == Some(id) {
                     let mut d = d.clone();
@@ -729,13 +892,21 @@ fn persist_user(inner: &mut Inner, user_id: Uuid) -> Result<(), EmuError> {
     Ok(())
 }
 
-fn check_unique(org: &Org, me: Option<Uuid>, email: Option<&Email>, ext: Option<&ExternalUserId>) -> Result<(), EmuError> {
+fn check_unique(
+    org: &Org,
+    me: Option<Uuid>,
+    email: Option<&Email>,
+    ext: Option<&ExternalUserId>,
+) -> Result<(), EmuError> {
     if let Some(email) = email {
         if let Some(other) = org.emails.get(&email.normalized()) {
             if Some(*other) != me {
                 return Err(EmuError::Conflict(FieldError::new(
                     "email",
-                    format!("A user with the e-mail {} already exists in this organisation.", email.as_str()),
+                    format!(
+                        "A user with the e-mail {} already exists in this organisation.",
+                        email.as_str()
+                    ),
                 )));
             }
         }
@@ -764,11 +935,27 @@ fn set(field: &mut Option<String>, patch: Option<Option<String>>) {
 }
 
 fn country(v: Option<&str>) -> Option<String> {
-    v.and_then(|c| CountryCode::parse(c).ok()).map(|c| c.as_str().to_string())
+    v.and_then(|c| CountryCode::parse(c).ok())
+        .map(|c| c.as_str().to_string())
 }
 
-fn new_session(user_id: Uuid, device_id: Uuid, kind: DeviceKind, success_url: Option<String>, cancel_url: Option<String>) -> AuthSession {
-    AuthSession { id: Uuid::new_v4(), user_id, device_id, kind, success_url, cancel_url, created_at: now(), outcome: None }
+fn new_session(
+    user_id: Uuid,
+    device_id: Uuid,
+    kind: DeviceKind,
+    success_url: Option<String>,
+    cancel_url: Option<String>,
+) -> AuthSession {
+    AuthSession {
+        id: Uuid::new_v4(),
+        user_id,
+        device_id,
+        kind,
+        success_url,
+        cancel_url,
+        created_at: now(),
+        outcome: None,
+    }
 }
 
 pub(crate) fn device_common_mut(d: &mut Device) -> &mut shared::DeviceCommon {
@@ -808,10 +995,18 @@ pub(crate) fn disconnect(d: &mut Device, link: &str, lifecycle: &str, error: Opt
 /// fields) and return only the fields that were set.
 fn parse_write(kind: DeviceKind, body: &[u8]) -> Result<serde_json::Map<String, Value>, EmuError> {
     let value = match kind {
-        DeviceKind::HeatPump => serde_json::to_value(crate::error::parse_json::<HeatPumpWrite>(body)?),
-        DeviceKind::ElectricVehicle => serde_json::to_value(crate::error::parse_json::<ElectricVehicleWrite>(body)?),
-        DeviceKind::Wallbox => serde_json::to_value(crate::error::parse_json::<WallboxWrite>(body)?),
-        DeviceKind::Inverter => serde_json::to_value(crate::error::parse_json::<InverterWrite>(body)?),
+        DeviceKind::HeatPump => {
+            serde_json::to_value(crate::error::parse_json::<HeatPumpWrite>(body)?)
+        }
+        DeviceKind::ElectricVehicle => {
+            serde_json::to_value(crate::error::parse_json::<ElectricVehicleWrite>(body)?)
+        }
+        DeviceKind::Wallbox => {
+            serde_json::to_value(crate::error::parse_json::<WallboxWrite>(body)?)
+        }
+        DeviceKind::Inverter => {
+            serde_json::to_value(crate::error::parse_json::<InverterWrite>(body)?)
+        }
     }
     .map_err(|e| EmuError::Internal(e.to_string()))?;
     match value {
@@ -822,26 +1017,46 @@ fn parse_write(kind: DeviceKind, body: &[u8]) -> Result<serde_json::Map<String, 
 
 /// Apply a write body to a device: `building_id` → `building`,
 /// `device_model.cloud_service_id` → `cloud_service`, other fields as named.
-fn merge_write(org: &Org, user_id: Uuid, device: Device, write: serde_json::Map<String, Value>, t: DateTime<Utc>) -> Result<Device, EmuError> {
+fn merge_write(
+    org: &Org,
+    user_id: Uuid,
+    device: Device,
+    write: serde_json::Map<String, Value>,
+    t: DateTime<Utc>,
+) -> Result<Device, EmuError> {
     let kind = device.kind();
     let mut value = serde_json::to_value(&device).map_err(|e| EmuError::Internal(e.to_string()))?;
-    let obj = value.as_object_mut().ok_or_else(|| EmuError::Internal("device is not an object".into()))?;
+    let obj = value
+        .as_object_mut()
+        .ok_or_else(|| EmuError::Internal("device is not an object".into()))?;
     for (k, v) in write {
         match k.as_str() {
             "building_id" => {
                 if let Some(b) = v.as_str() {
-                    let id = Uuid::parse_str(b).map_err(|_| EmuError::field("building_id", "Not a building id."))?;
+                    let id = Uuid::parse_str(b)
+                        .map_err(|_| EmuError::field("building_id", "Not a building id."))?;
                     if !matches!(org.buildings.get(&id), Some((o, _)) if *o == user_id) {
-                        return Err(EmuError::field("building_id", "This user has no building with that id; create it first."));
+                        return Err(EmuError::field(
+                            "building_id",
+                            "This user has no building with that id; create it first.",
+                        ));
                     }
                 }
                 obj.insert("building".into(), v);
             }
             "device_model" => {
-                let mut model = obj.get("device_model").cloned().filter(Value::is_object).unwrap_or_else(|| serde_json::json!({}));
+                let mut model = obj
+                    .get("device_model")
+                    .cloned()
+                    .filter(Value::is_object)
+                    .unwrap_or_else(|| serde_json::json!({}));
                 if let (Some(m), Value::Object(w)) = (model.as_object_mut(), v) {
                     for (mk, mv) in w {
-                        let key = if mk == "cloud_service_id" { "cloud_service".to_string() } else { mk };
+                        let key = if mk == "cloud_service_id" {
+                            "cloud_service".to_string()
+                        } else {
+                            mk
+                        };
                         m.insert(key, mv);
                     }
                 }
@@ -852,8 +1067,12 @@ fn merge_write(org: &Org, user_id: Uuid, device: Device, write: serde_json::Map<
             }
         }
     }
-    obj.insert("updated_at".into(), serde_json::to_value(t).unwrap_or(Value::Null));
-    let merged: Device = serde_json::from_value(value).map_err(|e| EmuError::field("body", e.to_string()))?;
+    obj.insert(
+        "updated_at".into(),
+        serde_json::to_value(t).unwrap_or(Value::Null),
+    );
+    let merged: Device =
+        serde_json::from_value(value).map_err(|e| EmuError::field("body", e.to_string()))?;
     debug_assert_eq!(merged.kind(), kind);
     Ok(merged)
 }

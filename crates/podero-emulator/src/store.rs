@@ -22,12 +22,28 @@ use crate::state::AuthSession;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Record {
-    Meta { org_id: Uuid, seed: u64, format: u32 },
-    User { user: User },
-    Device { user_id: Uuid, device: Device },
-    Building { user_id: Uuid, building: Building },
-    RemoveBuilding { id: Uuid },
-    Session { session: AuthSession },
+    Meta {
+        org_id: Uuid,
+        seed: u64,
+        format: u32,
+    },
+    User {
+        user: User,
+    },
+    Device {
+        user_id: Uuid,
+        device: Device,
+    },
+    Building {
+        user_id: Uuid,
+        building: Building,
+    },
+    RemoveBuilding {
+        id: Uuid,
+    },
+    Session {
+        session: AuthSession,
+    },
 }
 
 pub const FORMAT: u32 = 1;
@@ -96,8 +112,12 @@ impl Store {
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
-        let journal = OpenOptions::new().append(true).open(Self::journal_path(dir))?;
-        Ok(Store { journal: BufWriter::new(journal) })
+        let journal = OpenOptions::new()
+            .append(true)
+            .open(Self::journal_path(dir))?;
+        Ok(Store {
+            journal: BufWriter::new(journal),
+        })
     }
 
     /// Append records and sync them to disk before returning.

@@ -22,7 +22,12 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn new(client_id: String, client_secret: String, ttl: Duration) -> Self {
-        Self { client_id, client_secret, ttl, issued: Mutex::new(HashMap::new()) }
+        Self {
+            client_id,
+            client_secret,
+            ttl,
+            issued: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -30,7 +35,12 @@ impl Tokens {
     }
 
     /// Check client credentials from Basic auth or the form body.
-    pub fn check_client(&self, basic: Option<&str>, form_id: Option<&str>, form_secret: Option<&str>) -> Result<(), EmuError> {
+    pub fn check_client(
+        &self,
+        basic: Option<&str>,
+        form_id: Option<&str>,
+        form_secret: Option<&str>,
+    ) -> Result<(), EmuError> {
         let invalid = EmuError::OAuth(
             axum::http::StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -78,7 +88,11 @@ impl Tokens {
     }
 
     pub fn issue(&self) -> String {
-        let raw = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let raw = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
         let token: String = raw.chars().take(30).collect();
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
@@ -89,15 +103,21 @@ impl Tokens {
 
     /// Check `Authorization: Bearer <token>`.
     pub fn check_bearer(&self, header: Option<&str>) -> Result<(), EmuError> {
-        let header = header.ok_or(EmuError::Unauthenticated("Authentication credentials were not provided."))?;
+        let header = header.ok_or(EmuError::Unauthenticated(
+            "Authentication credentials were not provided.",
+        ))?;
         let token = header
             .strip_prefix("Bearer ")
-            .ok_or(EmuError::Unauthenticated("Use Authorization: Bearer <access token>."))?
+            .ok_or(EmuError::Unauthenticated(
+                "Use Authorization: Bearer <access token>.",
+            ))?
             .trim();
         let issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
         match issued.get(token) {
             Some(exp) if *exp > Instant::now() => Ok(()),
-            Some(_) => Err(EmuError::Unauthenticated("The access token has expired; request a new one.")),
+            Some(_) => Err(EmuError::Unauthenticated(
+                "The access token has expired; request a new one.",
+            )),
             None => Err(EmuError::Unauthenticated("Invalid access token.")),
         }
     }

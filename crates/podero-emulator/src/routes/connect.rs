@@ -16,7 +16,10 @@ use uuid::Uuid;
 use crate::state::Emulator;
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn shell(title: &str, body: &str) -> Html<String> {
@@ -31,14 +34,35 @@ fn shell(title: &str, body: &str) -> Html<String> {
 }
 
 pub async fn page(State(emu): State<Arc<Emulator>>, Path(id): Path<String>) -> Response {
-    let Some(view) = Uuid::parse_str(&id).ok().and_then(|id| emu.session_view(id)) else {
-        return (StatusCode::NOT_FOUND, shell("Link not found", "<p>This reconnection link is unknown.</p>")).into_response();
+    let Some(view) = Uuid::parse_str(&id)
+        .ok()
+        .and_then(|id| emu.session_view(id))
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            shell(
+                "Link not found",
+                "<p>This reconnection link is unknown.</p>",
+            ),
+        )
+            .into_response();
     };
     if view.expired {
-        return (StatusCode::GONE, shell("Link expired", "<p>Ask your energy provider for a new link.</p>")).into_response();
+        return (
+            StatusCode::GONE,
+            shell(
+                "Link expired",
+                "<p>Ask your energy provider for a new link.</p>",
+            ),
+        )
+            .into_response();
     }
     if let Some(done) = view.outcome {
-        let msg = if done { "This device is already connected." } else { "This link was cancelled." };
+        let msg = if done {
+            "This device is already connected."
+        } else {
+            "This link was cancelled."
+        };
         return shell("Link used", &format!("<p>{msg}</p>")).into_response();
     }
     shell(
@@ -58,15 +82,37 @@ pub struct Choice {
     action: String,
 }
 
-pub async fn complete(State(emu): State<Arc<Emulator>>, Path(id): Path<String>, Form(choice): Form<Choice>) -> Response {
+pub async fn complete(
+    State(emu): State<Arc<Emulator>>,
+    Path(id): Path<String>,
+    Form(choice): Form<Choice>,
+) -> Response {
     let Ok(id) = Uuid::parse_str(&id) else {
-        return (StatusCode::NOT_FOUND, shell("Link not found", "<p>This reconnection link is unknown.</p>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            shell(
+                "Link not found",
+                "<p>This reconnection link is unknown.</p>",
+            ),
+        )
+            .into_response();
     };
     let connect = choice.action == "connect";
     match emu.complete_session(id, connect) {
         Ok(Some(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
-        Ok(None) if connect => shell("Device connected", "<p>Thank you. Your device is connected again; you can close this page.</p>").into_response(),
+        Ok(None) if connect => shell(
+            "Device connected",
+            "<p>Thank you. Your device is connected again; you can close this page.</p>",
+        )
+        .into_response(),
         Ok(None) => shell("Cancelled", "<p>Nothing was changed.</p>").into_response(),
-        Err(_) => (StatusCode::GONE, shell("Link no longer valid", "<p>Ask your energy provider for a new link.</p>")).into_response(),
+        Err(_) => (
+            StatusCode::GONE,
+            shell(
+                "Link no longer valid",
+                "<p>Ask your energy provider for a new link.</p>",
+            ),
+        )
+            .into_response(),
     }
 }
