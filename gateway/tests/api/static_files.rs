@@ -1,0 +1,136 @@
+//! The browser app: cache headers, client-side route fallback, compression.
+
+use std::io::Read;
+
+use crate::helpers::{spawn_app, spawn_app_with, Options};
+
+const JS: &str = "frontend-0123456789abcdef.js";
+const WASM: &str = "frontend-0123456789abcdef_bg.wasm";
+
+fn write_dist() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let index = format!(
+        "<!doctype html><html><head><title>Back-Office</title><script type=\"module\" src=\"/{JS}\"></script></head><body>{}</body></html>",
+        "<!-- padding -->".repeat(20)
+    );
+    std::fs::write(dir.path().join("index.html"), index).unwrap();
+    std::fs::write(
+        dir.path().join(JS),
+        "export function hello() { return 'hello'; }\n".repeat(50),
+    )
+    .unwrap();
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    wasm.extend(std::iter::repeat_n(0u8, 4096));
+    std::fs::write(dir.path().join(WASM), wasm).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn serves_the_app_with_cache_headers_and_fallback() {
+    let dist = write_dist();
+    let app = spawn_app_with(Options {
+        frontend_dir: Some(dist.path().to_path_buf()),
+        ..Options::default()
+    })
+    .await;
+    let c = &app.client;
+
+    let r = c.send(c.get(&format!("{}/", app.address))).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("<title>Back-Office</title>"));
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+
+    let r = c.send(c.get(&format!("{}/{JS}", app.address))).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().contains("javascript"));
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+
+    for route in ["/users/abc", "/users/3f1e/devices", "/settings"] {
+        let r = c.send(c.get(&format!("{}{route}", app.address))).await;
+        assert_eq!(r.status, 200, "{route}");
+        assert!(r.text().contains("<title>Back-Office</title>"), "{route}");
+        assert_eq!(r.header("cache-control"), Some("no-cache"), "{route}");
+    }
+
+    // The API never falls back to the app.
+    let r = c.send(c.get(&format!("{}/api/unknown", app.address))).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code(), "route_not_allowed");
+    let r = c.send(c.get(&format!("{}/healthz", app.address))).await;
+    assert_eq!(r.json()["status"], "ok");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn compresses_html_js_and_wasm() {
+    let dist = write_dist();
+    let app = spawn_app_with(Options {
+        frontend_dir: Some(dist.path().to_path_buf()),
+        ..Options::default()
+    })
+    .await;
+    let c = &app.client;
+    for (path, ct) in [
+        ("/", "text/html"),
+        (&format!("/{JS}") as &str, "javascript"),
+        (&format!("/{WASM}"), "application/wasm"),
+    ] {
+        let r = c
+            .send(
+                c.get(&format!("{}{path}", app.address))
+                    .header("accept-encoding", "gzip"),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.header("content-type").unwrap().contains(ct),
+            "{path}: {:?}",
+            r.header("content-type")
+        );
+        assert_eq!(r.header("content-encoding"), Some("gzip"), "{path}");
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&r.body[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        let file = if path == "/" {
+            "index.html"
+        } else {
+            path.trim_start_matches('/')
+        };
+        assert_eq!(
+            plain,
+            std::fs::read(dist.path().join(file)).unwrap(),
+            "{path}"
+        );
+        let r = c
+            .send(
+                c.get(&format!("{}{path}", app.address))
+                    .header("accept-encoding", "br"),
+            )
+            .await;
+        assert_eq!(r.header("content-encoding"), Some("br"), "{path}");
+    }
+    // JSON from the gateway is compressed too.
+    let r = c
+        .send(c.get(&app.api("/users")).header("accept-encoding", "gzip"))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn unbuilt_frontend_gives_a_503_page() {
+    let app = spawn_app().await;
+    let c = &app.client;
+    for path in ["/", "/users/abc"] {
+        let r = c.send(c.get(&format!("{}{path}", app.address))).await;
+        assert_eq!(r.status, 503, "{path}");
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
+        assert!(r.text().contains("cargo xtask run"));
+    }
+    app.shutdown().await;
+}
