@@ -135,29 +135,29 @@ pub fn parse_path(raw_path: &str, pinned_org: Uuid) -> Result<ApiRoute, GatewayE
     if org != pinned_org {
         return Err(GatewayError::OrgForbidden);
     }
-    let kind = |s: &str| DeviceKind::from_path_segment(s);
     let route = match rest {
         ["users"] => ApiRoute::Users,
         ["users", "by-ext-id", ext] => ApiRoute::UserByExternalId(ext.to_string()),
-        ["users", user] => ApiRoute::User(uuid(user, "user id")?),
-        ["users", user, "buildings"] => ApiRoute::Buildings(uuid(user, "user id")?),
-        ["users", user, "buildings", b] => {
-            ApiRoute::Building(uuid(user, "user id")?, uuid(b, "building id")?)
+        ["users", user, tail @ ..] => {
+            let user = uuid(user, "user id")?;
+            match tail {
+                [] => ApiRoute::User(user),
+                ["buildings"] => ApiRoute::Buildings(user),
+                ["buildings", b] => ApiRoute::Building(user, uuid(b, "building id")?),
+                [k, tail @ ..] => {
+                    let kind =
+                        DeviceKind::from_path_segment(k).ok_or(GatewayError::RouteNotAllowed)?;
+                    match tail {
+                        [] => ApiRoute::Devices(user, kind),
+                        [d] => ApiRoute::Device(user, kind, uuid(d, "device id")?),
+                        [d, "auth_session"] => {
+                            ApiRoute::AuthSession(user, kind, uuid(d, "device id")?)
+                        }
+                        _ => return Err(GatewayError::RouteNotAllowed),
+                    }
+                }
+            }
         }
-        ["users", user, k] if kind(k).is_some() => ApiRoute::Devices(
-            uuid(user, "user id")?,
-            kind(k).unwrap_or(DeviceKind::HeatPump),
-        ),
-        ["users", user, k, d] if kind(k).is_some() => ApiRoute::Device(
-            uuid(user, "user id")?,
-            kind(k).unwrap_or(DeviceKind::HeatPump),
-            uuid(d, "device id")?,
-        ),
-        ["users", user, k, d, "auth_session"] if kind(k).is_some() => ApiRoute::AuthSession(
-            uuid(user, "user id")?,
-            kind(k).unwrap_or(DeviceKind::HeatPump),
-            uuid(d, "device id")?,
-        ),
         _ => return Err(GatewayError::RouteNotAllowed),
     };
     Ok(route)
