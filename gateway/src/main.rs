@@ -11,8 +11,7 @@ async fn main() -> ExitCode {
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!("configuration error: {e}");
-            eprintln!("gateway: {e}");
+            eprintln!("gateway: configuration error: {e}");
             return ExitCode::from(2);
         }
     };

@@ -18,7 +18,8 @@ use axum::Router;
 use podero_emulator::{EmulatorConfig, RunningEmulator};
 use shared::Upstream as UpstreamKind;
 use tower_http::compression::CompressionLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 use uuid::Uuid;
 
 use crate::configuration::{Config, Secret, UpstreamConfig};
@@ -92,7 +93,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .fallback_service(frontend)
         .layer(CompressionLayer::new().gzip(true).br(true))
-        .layer(TraceLayer::new_for_http())
+        // 5xx answers are logged as warnings: the gateway's own error
+        // already says what went wrong.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::WARN)))
 }
 
 /// Errors when starting the gateway.
