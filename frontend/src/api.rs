@@ -43,24 +43,41 @@ impl ApiFailure {
 
 async fn read<T: DeserializeOwned>(resp: Response) -> Result<T, ApiFailure> {
     if resp.ok() {
-        return resp.json::<T>().await.map_err(|e| ApiFailure::Decode(e.to_string()));
+        return resp
+            .json::<T>()
+            .await
+            .map_err(|e| ApiFailure::Decode(e.to_string()));
     }
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     let error = serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
-        ApiError::message(if text.trim().is_empty() { resp.status_text() } else { text })
+        ApiError::message(if text.trim().is_empty() {
+            resp.status_text()
+        } else {
+            text
+        })
     });
     Err(ApiFailure::Api { status, error })
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
-    let resp = Request::get(url).header("Accept", "application/json").send().await.map_err(|e| ApiFailure::Network(e.to_string()))?;
+    let resp = Request::get(url)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
     read(resp).await
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiFailure> {
-    let req = Request::post(url).header("Accept", "application/json").json(body).map_err(|e| ApiFailure::Decode(e.to_string()))?;
-    let resp = req.send().await.map_err(|e| ApiFailure::Network(e.to_string()))?;
+    let req = Request::post(url)
+        .header("Accept", "application/json")
+        .json(body)
+        .map_err(|e| ApiFailure::Decode(e.to_string()))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
     read(resp).await
 }
 
@@ -85,7 +102,11 @@ async fn org_url(path: &str) -> Result<String, ApiFailure> {
 
 /// Every user of the organisation (Podero has no paging).
 pub async fn list_users(include_deleted: bool) -> Result<Vec<User>, ApiFailure> {
-    let q = if include_deleted { "?include_deleted=true" } else { "" };
+    let q = if include_deleted {
+        "?include_deleted=true"
+    } else {
+        ""
+    };
     get(&org_url(&format!("/users{q}")).await?).await
 }
 
@@ -101,7 +122,9 @@ pub async fn list_devices(user: Uuid, kind: DeviceKind) -> Result<Vec<Device>, A
         .map(|v| {
             let parsed = match kind {
                 DeviceKind::HeatPump => serde_json::from_value(v).map(Device::HeatPump),
-                DeviceKind::ElectricVehicle => serde_json::from_value(v).map(Device::ElectricVehicle),
+                DeviceKind::ElectricVehicle => {
+                    serde_json::from_value(v).map(Device::ElectricVehicle)
+                }
                 DeviceKind::Wallbox => serde_json::from_value(v).map(Device::Wallbox),
                 DeviceKind::Inverter => serde_json::from_value(v).map(Device::Inverter),
             };
@@ -131,7 +154,15 @@ pub async fn list_buildings(user: Uuid) -> Result<Vec<Building>, ApiFailure> {
 }
 
 /// A fresh reconnection link for a device (`auth_session`).
-pub async fn create_reconnection_link(user: Uuid, kind: DeviceKind, device: Uuid) -> Result<AuthSessionResponse, ApiFailure> {
-    let url = org_url(&format!("/users/{user}/{}/{device}/auth_session", kind.path_segment())).await?;
+pub async fn create_reconnection_link(
+    user: Uuid,
+    kind: DeviceKind,
+    device: Uuid,
+) -> Result<AuthSessionResponse, ApiFailure> {
+    let url = org_url(&format!(
+        "/users/{user}/{}/{device}/auth_session",
+        kind.path_segment()
+    ))
+    .await?;
     post(&url, &AuthSessionRequest::default()).await
 }

@@ -19,7 +19,8 @@ pub fn ago(t: Option<DateTime<Utc>>) -> String {
 
 /// Absolute date-time for tooltips.
 pub fn stamp(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
 }
 
 /// The value or an em dash.

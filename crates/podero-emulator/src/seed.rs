@@ -2,8 +2,8 @@
 //! customers with heat pumps, EVs, wallboxes and solar inverters.
 //!
 //! The same seed and size always give the same organisation (ids included),
-//! generated against a fixed reference time so that tests and screenshots
-//! are stable. About one device in eleven has lost its manufacturer
+//! generated against the start of the current hour, so that timestamps
+//! look recent. About one device in eleven has lost its manufacturer
 //! connection and carries a reconnection link, so the support journey has
 //! something to work on from the first start.
 
@@ -342,10 +342,9 @@ fn device_from(kind: DeviceKind, v: Value) -> Device {
 }
 
 /// Generate a whole organisation as storage records.
-pub fn generate(seed: u64, n_users: usize, public_url: &str) -> Vec<Record> {
+pub fn generate(seed: u64, n_users: usize, public_url: &str, now: DateTime<Utc>) -> Vec<Record> {
     let mut rng = Rng::new(seed);
     let org_id = rng.uuid();
-    let now = reference_time();
     let mut records = Vec::with_capacity(n_users * 3 + 1);
     records.push(Record::Meta {
         org_id,
@@ -649,16 +648,16 @@ mod tests {
 
     #[test]
     fn same_seed_same_organisation() {
-        let a = serde_json::to_string(&generate(7, 50, "http://x")).unwrap();
-        let b = serde_json::to_string(&generate(7, 50, "http://x")).unwrap();
+        let a = serde_json::to_string(&generate(7, 50, "http://x", reference_time())).unwrap();
+        let b = serde_json::to_string(&generate(7, 50, "http://x", reference_time())).unwrap();
         assert_eq!(a, b);
-        let c = serde_json::to_string(&generate(8, 50, "http://x")).unwrap();
+        let c = serde_json::to_string(&generate(8, 50, "http://x", reference_time())).unwrap();
         assert_ne!(a, c);
     }
 
     #[test]
     fn emails_unique_and_some_devices_lost() {
-        let records = generate(42, 2000, "http://x");
+        let records = generate(42, 2000, "http://x", reference_time());
         let mut emails = HashSet::new();
         let (mut devices, mut lost) = (0, 0);
         for r in &records {

@@ -251,7 +251,12 @@ impl Emulator {
         let fresh = records.is_empty();
         let records = if fresh {
             tracing::info!(users = config.seed_users, seed = config.seed, dir = %dir.display(), "seeding a fresh emulator organisation");
-            seed::generate(config.seed, config.seed_users, &public_url)
+            seed::generate(
+                config.seed,
+                config.seed_users,
+                &public_url,
+                seed::reference_time(),
+            )
         } else {
             if !matches!(records.first(), Some(Record::Meta { format: FORMAT, .. })) {
                 return Err(StartError::Database(format!(

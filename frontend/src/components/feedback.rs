@@ -18,7 +18,10 @@ pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
 
 /// An error with the server's message and, if given, a Retry button.
 #[component]
-pub fn ErrorPanel(#[prop(into)] message: String, #[prop(optional)] retry: Option<Callback<()>>) -> impl IntoView {
+pub fn ErrorPanel(
+    #[prop(into)] message: String,
+    #[prop(optional)] retry: Option<Callback<()>>,
+) -> impl IntoView {
     view! {
         <div class="error-panel" data-testid="error-panel" role="alert">
             <strong>"Something went wrong. "</strong>

@@ -14,14 +14,22 @@ use crate::format::{ago, or_dash, stamp};
 #[component]
 pub fn UserDetail() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|s| Uuid::parse_str(&s).ok());
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| Uuid::parse_str(&s).ok())
+    };
 
     let user = LocalResource::new(move || {
         let id = id();
         async move {
             match id {
                 Some(id) => api::get_user(id).await,
-                None => Err(ApiFailure::Api { status: 404, error: shared::ApiError::message("This is not a valid user address.") }),
+                None => Err(ApiFailure::Api {
+                    status: 404,
+                    error: shared::ApiError::message("This is not a valid user address."),
+                }),
             }
         }
     });
@@ -80,7 +88,11 @@ fn Profile(user: User) -> impl IntoView {
             (Some(z), None) => Some(z.clone()),
             _ => None,
         },
-        user.country.as_deref().map(|c| shared::CountryCode::parse(c).map(|cc| cc.name().to_string()).unwrap_or_else(|_| c.to_string())),
+        user.country.as_deref().map(|c| {
+            shared::CountryCode::parse(c)
+                .map(|cc| cc.name().to_string())
+                .unwrap_or_else(|_| c.to_string())
+        }),
     ]
     .into_iter()
     .flatten()

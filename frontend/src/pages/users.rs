@@ -26,7 +26,11 @@ fn matches(u: &User, needle: &str) -> bool {
         u.town.as_deref(),
     ];
     let full = u.display_name().to_lowercase();
-    full.contains(needle) || hay.iter().flatten().any(|s| s.to_lowercase().contains(needle))
+    full.contains(needle)
+        || hay
+            .iter()
+            .flatten()
+            .any(|s| s.to_lowercase().contains(needle))
 }
 
 #[component]
