@@ -12,7 +12,9 @@ pub struct TokenRequest {
 
 impl TokenRequest {
     pub fn client_credentials() -> Self {
-        Self { grant_type: "client_credentials".into() }
+        Self {
+            grant_type: "client_credentials".into(),
+        }
     }
 }
 

@@ -41,30 +41,78 @@ pub struct Building {
 pub struct BuildingWrite {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub property_type: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub property_size_m2: Option<Option<i64>>,
     /// Integer in the API reference; the older guide sent `"1990-2000"`.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub property_age: Option<Option<serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub num_occupants: Option<Option<i64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub occupant_type: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub space_heating: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub water_heating: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub photovoltaic: Option<Option<bool>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub street_and_number: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub street_add_info: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub zip_code: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub town: Option<Option<String>>,
     /// `country` in the API reference, `country_iso2` in the older guide.
     #[serde(

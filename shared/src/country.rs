@@ -258,12 +258,18 @@ pub const COUNTRIES: &[(&str, &str, &str)] = &[
 
 /// English short name of an alpha-2 code (upper case).
 pub fn name(alpha2: &str) -> Option<&'static str> {
-    COUNTRIES.binary_search_by(|(a2, _, _)| (*a2).cmp(alpha2)).ok().map(|i| COUNTRIES[i].2)
+    COUNTRIES
+        .binary_search_by(|(a2, _, _)| (*a2).cmp(alpha2))
+        .ok()
+        .map(|i| COUNTRIES[i].2)
 }
 
 /// The alpha-2 code for an alpha-3 code (upper case), e.g. `DEU` -> `DE`.
 pub fn alpha2_for_alpha3(alpha3: &str) -> Option<&'static str> {
-    COUNTRIES.iter().find(|(_, a3, _)| *a3 == alpha3).map(|(a2, _, _)| *a2)
+    COUNTRIES
+        .iter()
+        .find(|(_, a3, _)| *a3 == alpha3)
+        .map(|(a2, _, _)| *a2)
 }
 
 #[cfg(test)]

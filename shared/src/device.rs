@@ -20,8 +20,12 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
-    pub const ALL: [DeviceKind; 4] =
-        [DeviceKind::HeatPump, DeviceKind::ElectricVehicle, DeviceKind::Wallbox, DeviceKind::Inverter];
+    pub const ALL: [DeviceKind; 4] = [
+        DeviceKind::HeatPump,
+        DeviceKind::ElectricVehicle,
+        DeviceKind::Wallbox,
+        DeviceKind::Inverter,
+    ];
 
     /// Path segment, e.g. `heat-pumps`.
     pub fn path_segment(self) -> &'static str {
@@ -467,13 +471,25 @@ pub struct DeviceWriteCommon {
     pub lifecycle_state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub building_id: Option<Option<Uuid>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub pause_power_until: Option<Option<DateTime<Utc>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optimization_score: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub comment: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_monitoring_executed_at: Option<DateTime<Utc>>,

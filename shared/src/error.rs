@@ -42,7 +42,10 @@ impl ValidationIssue {
 
 impl ApiError {
     pub fn message(detail: impl Into<String>) -> Self {
-        Self { detail: ErrorDetail::Message(detail.into()), code: None }
+        Self {
+            detail: ErrorDetail::Message(detail.into()),
+            code: None,
+        }
     }
 
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
@@ -60,7 +63,10 @@ impl ApiError {
                 msg: e.message.clone(),
             })
             .collect();
-        Self { detail: ErrorDetail::Validation(issues), code: None }
+        Self {
+            detail: ErrorDetail::Validation(issues),
+            code: None,
+        }
     }
 
     /// One human-readable sentence for a toast or a log line.
@@ -81,9 +87,10 @@ impl ApiError {
     /// The message for one field, if the error names it.
     pub fn field_message(&self, field: &str) -> Option<&str> {
         match &self.detail {
-            ErrorDetail::Validation(issues) => {
-                issues.iter().find(|i| i.field() == Some(field)).map(|i| i.msg.as_str())
-            }
+            ErrorDetail::Validation(issues) => issues
+                .iter()
+                .find(|i| i.field() == Some(field))
+                .map(|i| i.msg.as_str()),
             ErrorDetail::Message(_) => None,
         }
     }

@@ -28,7 +28,7 @@ pub use device::{
 pub use error::{ApiError, ErrorDetail, ValidationIssue};
 pub use user::{CreateUser, Role, UpdateUser, User};
 pub use validation::{
-    Email, ExternalUserId, FieldError, Latitude, Longitude, PostalCode, CountryCode,
+    CountryCode, Email, ExternalUserId, FieldError, Latitude, Longitude, PostalCode,
 };
 
 /// Path prefix of every Partner API route, e.g. `/api/partners/v2.0/org/{org_id}/users`.

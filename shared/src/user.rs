@@ -218,19 +218,47 @@ pub struct UpdateUser {
     pub role: Option<Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub external_user_id: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub first_name: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub last_name: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub street_and_number: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub street_add_info: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub zip_code: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub town: Option<Option<String>>,
     #[serde(
         default,
@@ -239,9 +267,17 @@ pub struct UpdateUser {
         with = "crate::patch"
     )]
     pub country_iso2: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub latitude: Option<Option<f64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::patch")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::patch"
+    )]
     pub longitude: Option<Option<f64>>,
 }
 

@@ -18,7 +18,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, message: impl Into<String>) -> Self {
-        Self { field: field.to_string(), message: message.into() }
+        Self {
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -38,7 +41,9 @@ impl Email {
             return err("Enter an e-mail address, e.g. anna.huber@example.at.");
         }
         if s.chars().count() > 254 {
-            return err("This e-mail address is longer than 254 characters; check it for pasted text.");
+            return err(
+                "This e-mail address is longer than 254 characters; check it for pasted text.",
+            );
         }
         if s.chars().any(char::is_whitespace) {
             return err("An e-mail address cannot contain spaces; remove them.");
@@ -61,7 +66,9 @@ impl Email {
                 || l.ends_with('-')
                 || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
         }) {
-            return err("The domain after the @ may only contain letters, digits, dots and hyphens.");
+            return err(
+                "The domain after the @ may only contain letters, digits, dots and hyphens.",
+            );
         }
         let tld = labels[labels.len() - 1];
         if tld.chars().count() < 2 || tld.chars().all(|c| c.is_ascii_digit()) {
@@ -104,8 +111,15 @@ impl ExternalUserId {
                 s.chars().count()
             ));
         }
-        if let Some(c) = s.chars().find(|c| c.is_control() || matches!(c, '/' | '\\' | '?' | '#' | '%')) {
-            let shown = if c.is_control() { "a control character".to_string() } else { format!("'{c}'") };
+        if let Some(c) = s
+            .chars()
+            .find(|c| c.is_control() || matches!(c, '/' | '\\' | '?' | '#' | '%'))
+        {
+            let shown = if c.is_control() {
+                "a control character".to_string()
+            } else {
+                format!("'{c}'")
+            };
             return err(format!(
                 "A customer number cannot contain {shown}; use letters, digits, '-', '_' or '.'."
             ));
@@ -130,7 +144,10 @@ impl PostalCode {
         if s.chars().count() < 2 || s.chars().count() > 20 {
             return err("A postal code has 2 to 20 characters, e.g. 1010 or 10115.");
         }
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+        {
             return err("A postal code may only contain letters, digits, spaces and hyphens.");
         }
         if !s.chars().any(|c| c.is_ascii_digit()) {
@@ -156,7 +173,9 @@ impl CountryCode {
             let hint = country::alpha2_for_alpha3(&s)
                 .map(|a2| format!(" For {s} use {a2}."))
                 .unwrap_or_default();
-            return err(format!("Use the two-letter ISO 3166-1 country code, not a three-letter one.{hint}"));
+            return err(format!(
+                "Use the two-letter ISO 3166-1 country code, not a three-letter one.{hint}"
+            ));
         }
         match country::name(&s) {
             Some(_) => {
@@ -243,7 +262,10 @@ impl Longitude {
 
 fn parse_number(input: &str, field: &str, label: &str) -> Result<f64, FieldError> {
     input.trim().replace(',', ".").parse::<f64>().map_err(|_| {
-        FieldError::new(field, format!("{label} must be a number such as 48.2082 (use a dot or comma for decimals)."))
+        FieldError::new(
+            field,
+            format!("{label} must be a number such as 48.2082 (use a dot or comma for decimals)."),
+        )
     })
 }
 
@@ -254,11 +276,16 @@ pub fn check_text(field: &str, value: &str) -> Result<(), FieldError> {
     if n > MAX_TEXT_LEN {
         return Err(FieldError::new(
             field,
-            format!("At most {MAX_TEXT_LEN} characters are allowed here; this has {n}. Shorten it."),
+            format!(
+                "At most {MAX_TEXT_LEN} characters are allowed here; this has {n}. Shorten it."
+            ),
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "Remove line breaks and other control characters."));
+        return Err(FieldError::new(
+            field,
+            "Remove line breaks and other control characters.",
+        ));
     }
     Ok(())
 }
@@ -308,14 +335,30 @@ mod tests {
 
     #[test]
     fn email_accepts_ordinary_addresses_and_trims() {
-        assert_eq!(Email::parse("  anna.huber@example.at ").unwrap().as_str(), "anna.huber@example.at");
+        assert_eq!(
+            Email::parse("  anna.huber@example.at ").unwrap().as_str(),
+            "anna.huber@example.at"
+        );
         assert!(Email::parse("j.müller@stadtwerke-graz.at").is_ok());
-        assert_eq!(Email::parse("Anna@Example.AT").unwrap().normalized(), "anna@example.at");
+        assert_eq!(
+            Email::parse("Anna@Example.AT").unwrap().normalized(),
+            "anna@example.at"
+        );
     }
 
     #[test]
     fn email_rejects_with_a_reason() {
-        for bad in ["", "anna", "anna@", "@example.at", "anna@example", "a b@example.at", "a@b@c.at", "a@-x.at", "a@x.1"] {
+        for bad in [
+            "",
+            "anna",
+            "anna@",
+            "@example.at",
+            "anna@example",
+            "a b@example.at",
+            "a@b@c.at",
+            "a@-x.at",
+            "a@x.1",
+        ] {
             let e = Email::parse(bad).unwrap_err();
             assert_eq!(e.field, "email");
             assert!(!e.message.is_empty(), "{bad}");
