@@ -1,1 +1,253 @@
-//! placeholder
+//! The browser-test harness: a real Chromium, driven through chromedriver,
+//! against the real gateway with its embedded Podero emulator.
+//!
+//! [`Harness::start`] checks that the tools and the built frontend are
+//! there (failing with a message that says how to get them), starts the
+//! gateway on a free port with a fresh data directory, starts chromedriver
+//! on another, and opens a headless browser session. Waiting is always
+//! polling with a deadline, never a fixed sleep.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use gateway::{Application, Config, EmbeddedEmulator, RunningGateway, UpstreamConfig};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+/// How long any wait in a browser test may take.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub struct Harness {
+    pub browser: Client,
+    pub gateway: RunningGateway,
+    http: reqwest::Client,
+    chromedriver: Driver,
+    _data: tempfile::TempDir,
+    _profile: tempfile::TempDir,
+}
+
+fn find_tool(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Some(PathBuf::from(p));
+    }
+    for c in candidates {
+        if Path::new(c).exists() {
+            return Some(PathBuf::from(c));
+        }
+        if let Some(path) = std::env::var_os("PATH") {
+            for dir in std::env::split_paths(&path) {
+                let p = dir.join(c);
+                if p.exists() {
+                    return Some(p);
+                }
+            }
+        }
+    }
+    None
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// `<workspace>/dist`, where Trunk puts the built frontend.
+pub fn dist_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("dist")
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        let chromedriver = find_tool("CHROMEDRIVER", &["/usr/bin/chromedriver", "chromedriver"]).unwrap_or_else(|| {
+            panic!("chromedriver not found: run `cargo xtask test` (it installs it) or `apt-get install chromium chromium-driver`, or set CHROMEDRIVER")
+        });
+        let chrome = find_tool("CHROME_BIN", &["/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"]).unwrap_or_else(|| {
+            panic!("Chromium not found: run `cargo xtask test` (it installs it) or `apt-get install chromium chromium-driver`, or set CHROME_BIN")
+        });
+        let dist = dist_dir();
+        assert!(
+            dist.join("index.html").exists(),
+            "frontend bundle not built ({} has no index.html): run `cargo xtask frontend`",
+            dist.display()
+        );
+
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::new(UpstreamConfig::Embedded(EmbeddedEmulator {
+            seed_users: 60,
+            token_ttl: None,
+        }));
+        config.listen = "127.0.0.1:0".parse().expect("address");
+        config.data_dir = data.path().to_path_buf();
+        config.frontend_dir = dist;
+        let gateway = Application::build(config)
+            .await
+            .expect("gateway starts")
+            .spawn();
+
+        let port = free_port();
+        let mut child = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", chromedriver.display()));
+        let http = reqwest::Client::new();
+        let driver = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = http.get(format!("{driver}/status")).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("chromedriver exited at start ({status})");
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "chromedriver did not answer on port {port} within {DEADLINE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        let profile = tempfile::tempdir().expect("temp dir");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chrome,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }),
+        );
+        // Both ring and aws-lc-rs are linked (reqwest, fantoccini): choose one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let browser = ClientBuilder::rustls()
+            .expect("TLS setup")
+            .capabilities(caps)
+            .connect(&driver)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("could not open a Chromium session through chromedriver: {e}")
+            });
+        Harness {
+            browser,
+            gateway,
+            http,
+            chromedriver: Driver(child),
+            _data: data,
+            _profile: profile,
+        }
+    }
+
+    /// Absolute URL of an app path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.gateway.base_url)
+    }
+
+    pub async fn open(&self, path: &str) {
+        self.browser.goto(&self.url(path)).await.expect("navigate");
+    }
+
+    /// GET a Partner API path of the served organisation through the gateway.
+    pub async fn api<T: DeserializeOwned>(&self, path: &str) -> T {
+        let url = self.url(&format!(
+            "/api/partners/v2.0/org/{}{path}",
+            self.gateway.org_id()
+        ));
+        let resp = self.http.get(&url).send().await.expect("gateway answers");
+        assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+        resp.json().await.expect("JSON")
+    }
+
+    /// The first element matching `css`, waiting for it.
+    pub async fn wait_for(&self, css: &str) -> Element {
+        self.browser
+            .wait()
+            .at_most(DEADLINE)
+            .every(Duration::from_millis(50))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element '{css}' within {DEADLINE:?}: {e}"))
+    }
+
+    /// Poll `check` until it returns `Some`, or fail naming `what`.
+    pub async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let started = Instant::now();
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "timed out after {DEADLINE:?} waiting for: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// All elements matching `css` now.
+    pub async fn all(&self, css: &str) -> Vec<Element> {
+        self.browser
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_default()
+    }
+
+    /// End the browser session, chromedriver and the gateway.
+    pub async fn finish(self) {
+        let _ = self.browser.clone().close().await;
+        drop(self.chromedriver);
+        self.gateway.shutdown().await;
+    }
+}
+
+/// The chromedriver process; killed when dropped, so a failed test (which
+/// never reaches `finish`) does not leave it behind.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A user of the served organisation with a device that lost its connection.
+pub async fn user_with_lost_device(
+    h: &Harness,
+) -> (shared::User, shared::DeviceKind, serde_json::Value) {
+    let users: Vec<shared::User> = h.api("/users").await;
+    for u in users.iter().filter(|u| u.num_devices() > 0) {
+        for kind in shared::DeviceKind::ALL {
+            let devices: Vec<serde_json::Value> = h
+                .api(&format!("/users/{}/{}", u.id, kind.path_segment()))
+                .await;
+            if let Some(d) = devices.into_iter().find(|d| d["is_authenticated"] == false) {
+                return (u.clone(), kind, d);
+            }
+        }
+    }
+    panic!("the seeded organisation has no device with a lost connection")
+}
+
+pub fn nil() -> Uuid {
+    Uuid::nil()
+}

@@ -1,0 +1,296 @@
+//! `cargo xtask`: the project's two everyday commands and their parts.
+//!
+//! * `cargo xtask run`: install what is missing, build the browser app,
+//!   start the gateway (with the embedded Podero emulator unless
+//!   `PODERO_BASE_URL` is set) and print the URL to open.
+//! * `cargo xtask test`: install what is missing (a browser too), build the
+//!   browser app, then formatting, lints, and every test: unit,
+//!   integration and browser.
+//! * `cargo xtask install`, `cargo xtask frontend`: the first steps alone.
+//!
+//! Every install step checks first and skips what is already there, so a
+//! second run starts at once. Only the standard library is used, so this
+//! builds in seconds on a fresh machine.
+
+use std::path::{Path, PathBuf};
+use std::process::{exit, Command};
+use std::time::Instant;
+
+const TRUNK_VERSION: &str = "0.21.14";
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  run        install missing tools, build the frontend, start the gateway (http://127.0.0.1:8080)
+  test       install missing tools, build the frontend, check formatting and lints, run every test
+  install    install missing tools only (Rust wasm target, trunk, wasm-bindgen-cli, wasm-opt, Chromium)
+  frontend   build the frontend into dist/ only
+";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    std::env::set_current_dir(&root)
+        .unwrap_or_else(|e| fail(&format!("cannot enter {}: {e}", root.display())));
+    prepend_cargo_bin_to_path();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(),
+        Some("install") => install(true),
+        Some("frontend") => install(false).and_then(|_| build_frontend()),
+        Some("-h") | Some("--help") | Some("help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command '{other}'\n\n{USAGE}")),
+    };
+    if let Err(e) = result {
+        fail(&e);
+    }
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("\nxtask: {msg}");
+    exit(1);
+}
+
+fn workspace_root() -> PathBuf {
+    // crates/xtask -> workspace root
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn prepend_cargo_bin_to_path() {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    if let Some(bin) = home.map(|h| h.join("bin")) {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut parts: Vec<PathBuf> = std::env::split_paths(&path).collect();
+        if !parts.contains(&bin) {
+            parts.insert(0, bin);
+            if let Ok(joined) = std::env::join_paths(parts) {
+                std::env::set_var("PATH", joined);
+            }
+        }
+    }
+}
+
+/// Run a step, print its header and duration, fail with its name.
+fn step(name: &str, program: &str, args: &[&str]) -> Result<(), String> {
+    println!("\n==> {name}: {program} {}", args.join(" "));
+    let started = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .map_err(|e| format!("step '{name}' could not start {program}: {e}"))?;
+    println!(
+        "<== {name}: {} in {:.1}s",
+        if status.success() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("step '{name}' failed ({status})"))
+    }
+}
+
+/// stdout of a command, if it runs and succeeds.
+fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+fn install(with_browser: bool) -> Result<(), String> {
+    println!("==> checking tools");
+    let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if targets
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        println!("    wasm32-unknown-unknown target: present");
+    } else {
+        step(
+            "install wasm32 target",
+            "rustup",
+            &["target", "add", "wasm32-unknown-unknown"],
+        )?;
+    }
+
+    let trunk = output("trunk", &["--version"]).unwrap_or_default();
+    if trunk.contains(TRUNK_VERSION) {
+        println!("    trunk {TRUNK_VERSION}: present");
+    } else {
+        println!(
+            "    trunk {TRUNK_VERSION}: missing (found '{}'); installing, about 10 minutes",
+            trunk.trim()
+        );
+        step(
+            "install trunk",
+            "cargo",
+            &["install", "trunk", "--version", TRUNK_VERSION, "--locked"],
+        )?;
+    }
+
+    let wanted = wasm_bindgen_version()?;
+    let have = output("wasm-bindgen", &["--version"]).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(wanted.as_str()) {
+        println!("    wasm-bindgen-cli {wanted}: present");
+    } else {
+        println!(
+            "    wasm-bindgen-cli {wanted}: missing (found '{}'); installing, about 4 minutes",
+            have.trim()
+        );
+        // Not --locked: the registry mirror lacks some of its pinned versions.
+        step(
+            "install wasm-bindgen-cli",
+            "cargo",
+            &[
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                &wanted,
+                "--force",
+            ],
+        )?;
+    }
+
+    if output("wasm-opt", &["--version"]).is_some() {
+        println!("    wasm-opt: present");
+    } else if output("npm", &["--version"]).is_some() {
+        step(
+            "install wasm-opt (binaryen)",
+            "npm",
+            &["install", "-g", "binaryen"],
+        )?;
+    } else {
+        return Err("wasm-opt is missing and npm is not installed: install Node.js/npm, or binaryen's wasm-opt, and run again".into());
+    }
+
+    if with_browser {
+        install_browser()?;
+    }
+    Ok(())
+}
+
+fn install_browser() -> Result<(), String> {
+    let have = |p: &str| Path::new(p).exists() || output("which", &[p]).is_some();
+    if (have("/usr/bin/chromium") || std::env::var_os("CHROME_BIN").is_some())
+        && (have("/usr/bin/chromedriver") || std::env::var_os("CHROMEDRIVER").is_some())
+    {
+        println!("    chromium + chromedriver: present");
+        return Ok(());
+    }
+    let root = output("id", &["-u"])
+        .map(|s| s.trim() == "0")
+        .unwrap_or(false);
+    let (program, prefix): (&str, Vec<&str>) = if root {
+        ("apt-get", vec![])
+    } else {
+        ("sudo", vec!["apt-get"])
+    };
+    if !root && output("which", &["sudo"]).is_none() {
+        return Err("Chromium is missing and this user cannot install it: run `apt-get install -y chromium chromium-driver` as root".into());
+    }
+    let mut update = prefix.clone();
+    update.push("update");
+    step("apt-get update", program, &update)?;
+    let mut inst = prefix;
+    inst.extend([
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "chromium",
+        "chromium-driver",
+    ]);
+    std::env::set_var("DEBIAN_FRONTEND", "noninteractive");
+    step("install chromium", program, &inst)
+}
+
+/// The `wasm-bindgen` version in Cargo.lock: the CLI must be the same.
+fn wasm_bindgen_version() -> Result<String, String> {
+    let lock = std::fs::read_to_string("Cargo.lock")
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+            {
+                return Ok(v.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err("Cargo.lock names no wasm-bindgen version".into())
+}
+
+fn build_frontend() -> Result<(), String> {
+    step(
+        "build frontend",
+        "trunk",
+        &["build", "--release", "--offline"],
+    )
+}
+
+fn run(extra: &[String]) -> Result<(), String> {
+    install(false)?;
+    build_frontend()?;
+    println!(
+        "\nStarting the gateway. Open http://127.0.0.1:8080 in your browser (Ctrl-C stops it)."
+    );
+    let mut args = vec!["run", "--release", "--package", "gateway", "--"];
+    args.extend(extra.iter().map(String::as_str));
+    step("gateway", "cargo", &args)
+}
+
+fn test() -> Result<(), String> {
+    let started = Instant::now();
+    install(true)?;
+    build_frontend()?;
+    step("format", "cargo", &["fmt", "--all", "--", "--check"])?;
+    step(
+        "lint (native)",
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "frontend",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    step(
+        "lint (browser)",
+        "cargo",
+        &[
+            "clippy",
+            "--package",
+            "frontend",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    step(
+        "tests: unit, integration, browser",
+        "cargo",
+        &["test", "--workspace", "--exclude", "frontend"],
+    )?;
+    println!(
+        "\nAll checks passed in {:.0}s.",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
