@@ -65,12 +65,18 @@ impl Org {
                 self.org_id = org_id;
                 self.seed = seed;
             }
-            Record::User { user } => self.put_user(user),
+            Record::User { user } => {
+                let id = user.id;
+                self.put_user(user);
+                self.index_user(id);
+                self.refresh_counts(id);
+            }
             Record::Device { user_id, device } => {
                 let id = device.common().id;
                 if self.devices.insert(id, (user_id, device)).is_none() {
                     self.devices_by_user.entry(user_id).or_default().push(id);
                 }
+                self.refresh_counts(user_id);
             }
             Record::Building { user_id, building } => {
                 let id = building.id;
@@ -91,8 +97,7 @@ impl Org {
         }
     }
 
-    /// Insert or replace a user; drops its uniqueness entries (call
-    /// `index_user` afterwards for a user that is not deleted).
+    /// Insert or replace a user, dropping its old uniqueness entries.
     fn put_user(&mut self, user: User) {
         if let Some(&i) = self.user_index.get(&user.id) {
             let old = &self.users[i];
@@ -107,6 +112,7 @@ impl Org {
         }
     }
 
+    /// Add the uniqueness entries of a user that is not deleted.
     fn index_user(&mut self, id: Uuid) {
         let user = &self.users[self.user_index[&id]];
         if user.deleted_at.is_none() {
@@ -238,6 +244,17 @@ struct Inner {
     store: Store,
 }
 
+impl Inner {
+    /// Make `records` durable, then apply them: the one way state changes.
+    fn commit(&mut self, records: Vec<Record>) -> Result<(), EmuError> {
+        self.store.append(&records)?;
+        for r in records {
+            self.org.apply(r);
+        }
+        Ok(())
+    }
+}
+
 fn now() -> DateTime<Utc> {
     Utc::now()
 }
@@ -268,10 +285,6 @@ impl Emulator {
         };
         for r in records {
             org.apply(r);
-        }
-        let ids: Vec<Uuid> = org.users.iter().map(|u| u.id).collect();
-        for id in ids {
-            org.index_user(id);
         }
         if !fresh {
             tracing::info!(users = org.users.len(), dir = %dir.display(), "loaded emulator state (--users applies only to a fresh data directory)");
@@ -381,9 +394,7 @@ impl Emulator {
             location_last_updated: body.latitude.map(|_| now()),
             deleted_at: None,
         };
-        inner.store.append(&[Record::User { user: user.clone() }])?;
-        inner.org.put_user(user.clone());
-        inner.org.index_user(user.id);
+        inner.commit(vec![Record::User { user: user.clone() }])?;
         Ok(user)
     }
 
@@ -432,9 +443,7 @@ impl Emulator {
         if moved {
             user.location_last_updated = Some(now());
         }
-        inner.store.append(&[Record::User { user: user.clone() }])?;
-        inner.org.put_user(user.clone());
-        inner.org.index_user(id);
+        inner.commit(vec![Record::User { user: user.clone() }])?;
         Ok(user)
     }
 
@@ -443,8 +452,7 @@ impl Emulator {
         let mut inner = self.lock();
         let mut user = inner.org.user(id, false)?.clone();
         user.deleted_at = Some(now());
-        inner.store.append(&[Record::User { user: user.clone() }])?;
-        inner.org.put_user(user);
+        inner.commit(vec![Record::User { user }])?;
         Ok(())
     }
 
@@ -505,22 +513,13 @@ impl Emulator {
         let mut base = seed::blank_device(kind, id, t);
         disconnect(&mut base, &link, "created", None);
         let device = merge_write(&inner.org, user_id, base, write, t)?;
-        inner.store.append(&[
-            Record::Session {
-                session: session.clone(),
-            },
+        inner.commit(vec![
+            Record::Session { session },
             Record::Device {
                 user_id,
                 device: device.clone(),
             },
         ])?;
-        inner.org.apply(Record::Session { session });
-        inner.org.apply(Record::Device {
-            user_id,
-            device: device.clone(),
-        });
-        inner.org.refresh_counts(user_id);
-        persist_user(&mut inner, user_id)?;
         Ok(inner.org.device_json(user_id, &device))
     }
 
@@ -536,16 +535,10 @@ impl Emulator {
         inner.org.user(user_id, false)?;
         let current = inner.org.device(user_id, kind, id, false)?.clone();
         let device = merge_write(&inner.org, user_id, current, write, now())?;
-        inner.store.append(&[Record::Device {
+        inner.commit(vec![Record::Device {
             user_id,
             device: device.clone(),
         }])?;
-        inner.org.apply(Record::Device {
-            user_id,
-            device: device.clone(),
-        });
-        inner.org.refresh_counts(user_id);
-        persist_user(&mut inner, user_id)?;
         Ok(inner.org.device_json(user_id, &device))
     }
 
@@ -554,13 +547,7 @@ impl Emulator {
         inner.org.user(user_id, false)?;
         let mut device = inner.org.device(user_id, kind, id, false)?.clone();
         device_common_mut(&mut device).deleted_at = Some(now());
-        inner.store.append(&[Record::Device {
-            user_id,
-            device: device.clone(),
-        }])?;
-        inner.org.apply(Record::Device { user_id, device });
-        inner.org.refresh_counts(user_id);
-        persist_user(&mut inner, user_id)
+        inner.commit(vec![Record::Device { user_id, device }])
     }
 
     /// `POST .../{device_id}/auth_session`: a fresh reconnection link.
@@ -594,18 +581,11 @@ impl Emulator {
             c.authorization_url = Some(link.clone());
             set_actions(c, &link);
         }
-        inner.store.append(&[
-            Record::Session {
-                session: session.clone(),
-            },
-            Record::Device {
-                user_id,
-                device: device.clone(),
-            },
-        ])?;
         let session_id = session.id;
-        inner.org.apply(Record::Session { session });
-        inner.org.apply(Record::Device { user_id, device });
+        inner.commit(vec![
+            Record::Session { session },
+            Record::Device { user_id, device },
+        ])?;
         Ok(AuthSessionResponse {
             authentication_url: Some(link),
             device_id: Some(id),
@@ -685,12 +665,7 @@ impl Emulator {
                 records.push(Record::User { user: u });
             }
         }
-        inner.store.append(&records)?;
-        for r in records {
-            inner.org.apply(r);
-        }
-        let id = user_id;
-        inner.org.index_user(id);
+        inner.commit(records)?;
         Ok(if connect {
             session.success_url
         } else {
@@ -841,14 +816,10 @@ impl Emulator {
         if !create && !matches!(inner.org.buildings.get(&b.id), Some((o, _)) if *o == user_id) {
             return Err(EmuError::NotFound);
         }
-        inner.store.append(&[Record::Building {
+        inner.commit(vec![Record::Building {
             user_id,
             building: b.clone(),
         }])?;
-        inner.org.apply(Record::Building {
-            user_id,
-            building: b.clone(),
-        });
         Ok(b)
     }
 
@@ -875,11 +846,7 @@ impl Emulator {
                 }
             }
         }
-        inner.store.append(&records)?;
-        for r in records {
-            inner.org.apply(r);
-        }
-        Ok(())
+        inner.commit(records)
     }
 }
 
@@ -889,12 +856,6 @@ pub struct SessionView {
     pub owner: String,
     pub expired: bool,
     pub outcome: Option<bool>,
-}
-
-fn persist_user(inner: &mut Inner, user_id: Uuid) -> Result<(), EmuError> {
-    let user = inner.org.user(user_id, true)?.clone();
-    inner.store.append(&[Record::User { user }])?;
-    Ok(())
 }
 
 fn check_unique(

@@ -580,6 +580,11 @@ async fn state_survives_a_restart() {
             json!({"role": "user", "email": "persist@example.at", "external_user_id": "P-1"}),
         )
         .await;
+    let uid = u["id"].as_str().unwrap().to_string();
+    let (s, _) = emu
+        .post(&format!("/users/{uid}/heat-pumps"), json!({}))
+        .await;
+    assert_eq!(s, 200);
     emu.running.shutdown().await;
 
     let (running, client, t) = start_in(dir.path(), 999).await;
@@ -593,6 +598,19 @@ async fn state_survives_a_restart() {
     let (s, again) = emu.get("/users/by-ext-id/P-1").await;
     assert_eq!(s, 200);
     assert_eq!(again["id"], u["id"]);
+    assert_eq!(
+        again["num_heat_pumps"], 1,
+        "counters rebuilt from the journal"
+    );
+    assert_eq!(
+        emu.get(&format!("/users/{uid}/heat-pumps"))
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let (_, all) = emu.get("/users?include_deleted=true").await;
     assert_eq!(
         all.as_array().unwrap().len(),

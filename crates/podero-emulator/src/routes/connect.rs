@@ -33,19 +33,23 @@ fn shell(title: &str, body: &str) -> Html<String> {
     ))
 }
 
+fn link_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        shell(
+            "Link not found",
+            "<p>This reconnection link is unknown.</p>",
+        ),
+    )
+        .into_response()
+}
+
 pub async fn page(State(emu): State<Arc<Emulator>>, Path(id): Path<String>) -> Response {
     let Some(view) = Uuid::parse_str(&id)
         .ok()
         .and_then(|id| emu.session_view(id))
     else {
-        return (
-            StatusCode::NOT_FOUND,
-            shell(
-                "Link not found",
-                "<p>This reconnection link is unknown.</p>",
-            ),
-        )
-            .into_response();
+        return link_not_found();
     };
     if view.expired {
         return (
@@ -88,14 +92,7 @@ pub async fn complete(
     Form(choice): Form<Choice>,
 ) -> Response {
     let Ok(id) = Uuid::parse_str(&id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            shell(
-                "Link not found",
-                "<p>This reconnection link is unknown.</p>",
-            ),
-        )
-            .into_response();
+        return link_not_found();
     };
     let connect = choice.action == "connect";
     match emu.complete_session(id, connect) {
