@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use shared::{Building, Device, DeviceKind, Role, User};
 use uuid::Uuid;
 
-use crate::state::{disconnect, AuthSession};
+use crate::state::{connect_path, disconnect, AuthSession};
 use crate::store::{Record, FORMAT};
 
 /// Small, fast, deterministic PRNG (splitmix64).
@@ -342,7 +342,7 @@ fn device_from(kind: DeviceKind, v: Value) -> Device {
 }
 
 /// Generate a whole organisation as storage records.
-pub fn generate(seed: u64, n_users: usize, public_url: &str, now: DateTime<Utc>) -> Vec<Record> {
+pub fn generate(seed: u64, n_users: usize, now: DateTime<Utc>) -> Vec<Record> {
     let mut rng = Rng::new(seed);
     let org_id = rng.uuid();
     let mut records = Vec::with_capacity(n_users * 3 + 1);
@@ -453,7 +453,7 @@ pub fn generate(seed: u64, n_users: usize, public_url: &str, now: DateTime<Utc>)
             home.photovoltaic = Some(kinds.contains(&DeviceKind::Inverter));
             for kind in kinds {
                 let (device, session) =
-                    seeded_device(&mut rng, kind, user_id, home.id, now, joined, public_url);
+                    seeded_device(&mut rng, kind, user_id, home.id, now, joined);
                 match kind {
                     DeviceKind::HeatPump => user.num_heat_pumps += 1,
                     DeviceKind::ElectricVehicle => user.num_electric_vehicles += 1,
@@ -485,7 +485,6 @@ fn seeded_device(
     building: Uuid,
     now: DateTime<Utc>,
     joined: DateTime<Utc>,
-    public_url: &str,
 ) -> (Device, Option<AuthSession>) {
     let id = rng.uuid();
     let (manufacturer, model) = *rng.pick(match kind {
@@ -633,7 +632,7 @@ fn seeded_device(
             created_at: now,
             outcome: None,
         };
-        let link = format!("{public_url}/connect/{}", session.id);
+        let link = connect_path(session.id);
         disconnect(&mut device, &link, "error", Some("auth_expired"));
         Some(session)
     } else {
@@ -648,16 +647,16 @@ mod tests {
 
     #[test]
     fn same_seed_same_organisation() {
-        let a = serde_json::to_string(&generate(7, 50, "http://x", reference_time())).unwrap();
-        let b = serde_json::to_string(&generate(7, 50, "http://x", reference_time())).unwrap();
+        let a = serde_json::to_string(&generate(7, 50, reference_time())).unwrap();
+        let b = serde_json::to_string(&generate(7, 50, reference_time())).unwrap();
         assert_eq!(a, b);
-        let c = serde_json::to_string(&generate(8, 50, "http://x", reference_time())).unwrap();
+        let c = serde_json::to_string(&generate(8, 50, reference_time())).unwrap();
         assert_ne!(a, c);
     }
 
     #[test]
     fn emails_unique_and_some_devices_lost() {
-        let records = generate(42, 2000, "http://x", reference_time());
+        let records = generate(42, 2000, reference_time());
         let mut emails = HashSet::new();
         let (mut devices, mut lost) = (0, 0);
         for r in &records {

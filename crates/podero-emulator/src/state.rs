@@ -212,8 +212,10 @@ impl Org {
         })
     }
 
-    /// The device as Podero shows it: the type's own object, owner filled in.
-    fn device_json(&self, user_id: Uuid, device: &Device) -> Value {
+    /// The device as Podero shows it: the type's own object, owner filled
+    /// in, and its stored reconnection paths made absolute with the URL the
+    /// emulator serves on now (the embedded one gets a new port each start).
+    fn device_json(&self, user_id: Uuid, device: &Device, public_url: &str) -> Value {
         let mut value = match device {
             Device::HeatPump(d) => serde_json::to_value(d),
             Device::ElectricVehicle(d) => serde_json::to_value(d),
@@ -226,6 +228,21 @@ impl Org {
                 "owner".into(),
                 serde_json::to_value(owner).unwrap_or(Value::Null),
             );
+        }
+        let absolute = |v: &mut Value| {
+            if let Some(path) = v.as_str().filter(|p| p.starts_with('/')) {
+                *v = Value::String(format!("{public_url}{path}"));
+            }
+        };
+        if let Some(link) = value.get_mut("authorization_url") {
+            absolute(link);
+        }
+        if let Some(actions) = value.get_mut("actions").and_then(Value::as_array_mut) {
+            for action in actions {
+                if let Some(url) = action.pointer_mut("/resolution_link/url") {
+                    absolute(url);
+                }
+            }
         }
         value
     }
@@ -268,12 +285,7 @@ impl Emulator {
         let fresh = records.is_empty();
         let records = if fresh {
             tracing::info!(users = config.seed_users, seed = config.seed, dir = %dir.display(), "seeding a fresh emulator organisation");
-            seed::generate(
-                config.seed,
-                config.seed_users,
-                &public_url,
-                seed::reference_time(),
-            )
+            seed::generate(config.seed, config.seed_users, seed::reference_time())
         } else {
             if !matches!(records.first(), Some(Record::Meta { format: FORMAT, .. })) {
                 return Err(StartError::Database(format!(
@@ -476,7 +488,7 @@ impl Emulator {
         {
             if let Some((_, d)) = inner.org.devices.get(id) {
                 if d.kind() == kind && (include_deleted || d.common().deleted_at.is_none()) {
-                    out.push(inner.org.device_json(user_id, d));
+                    out.push(inner.org.device_json(user_id, d, &self.public_url));
                 }
             }
         }
@@ -493,7 +505,7 @@ impl Emulator {
         let inner = self.lock();
         inner.org.user(user_id, include_deleted)?;
         let d = inner.org.device(user_id, kind, id, include_deleted)?;
-        Ok(inner.org.device_json(user_id, d))
+        Ok(inner.org.device_json(user_id, d, &self.public_url))
     }
 
     /// Register a device: it starts unauthenticated, with its reconnection link.
@@ -508,7 +520,7 @@ impl Emulator {
         inner.org.user(user_id, false)?;
         let id = Uuid::new_v4();
         let session = new_session(user_id, id, kind, None, None);
-        let link = self.connect_url(session.id);
+        let link = connect_path(session.id);
         let t = now();
         let mut base = seed::blank_device(kind, id, t);
         disconnect(&mut base, &link, "created", None);
@@ -520,7 +532,7 @@ impl Emulator {
                 device: device.clone(),
             },
         ])?;
-        Ok(inner.org.device_json(user_id, &device))
+        Ok(inner.org.device_json(user_id, &device, &self.public_url))
     }
 
     pub fn update_device(
@@ -539,7 +551,7 @@ impl Emulator {
             user_id,
             device: device.clone(),
         }])?;
-        Ok(inner.org.device_json(user_id, &device))
+        Ok(inner.org.device_json(user_id, &device, &self.public_url))
     }
 
     pub fn delete_device(&self, user_id: Uuid, kind: DeviceKind, id: Uuid) -> Result<(), EmuError> {
@@ -575,12 +587,13 @@ impl Emulator {
         inner.org.user(user_id, false)?;
         let mut device = inner.org.device(user_id, kind, id, false)?.clone();
         let session = new_session(user_id, id, kind, req.success_url, req.cancel_url);
-        let link = self.connect_url(session.id);
         if !device.common().is_authenticated {
+            let path = connect_path(session.id);
             let c = device_common_mut(&mut device);
-            c.authorization_url = Some(link.clone());
-            set_actions(c, &link);
+            c.authorization_url = Some(path.clone());
+            set_actions(c, &path);
         }
+        let link = self.connect_url(session.id);
         let session_id = session.id;
         inner.commit(vec![
             Record::Session { session },
@@ -593,8 +606,9 @@ impl Emulator {
         })
     }
 
+    /// Absolute link of a reconnection session.
     pub fn connect_url(&self, session_id: Uuid) -> String {
-        format!("{}/connect/{}", self.public_url, session_id)
+        format!("{}{}", self.public_url, connect_path(session_id))
     }
 
     /// What the simulated manufacturer sign-in page shows.
@@ -922,6 +936,12 @@ fn new_session(
         created_at: now(),
         outcome: None,
     }
+}
+
+/// Where a reconnection session's page is, relative to the emulator's URL.
+/// Devices store this path; answers carry it made absolute.
+pub(crate) fn connect_path(session_id: Uuid) -> String {
+    format!("/connect/{session_id}")
 }
 
 pub(crate) fn device_common_mut(d: &mut Device) -> &mut shared::DeviceCommon {

@@ -602,15 +602,15 @@ async fn state_survives_a_restart() {
         again["num_heat_pumps"], 1,
         "counters rebuilt from the journal"
     );
-    assert_eq!(
-        emu.get(&format!("/users/{uid}/heat-pumps"))
-            .await
-            .1
-            .as_array()
-            .unwrap()
-            .len(),
-        1
+    let (_, hps) = emu.get(&format!("/users/{uid}/heat-pumps")).await;
+    assert_eq!(hps.as_array().unwrap().len(), 1);
+    // The restarted emulator listens on another port; links follow it.
+    let link = hps[0]["authorization_url"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!("{}/connect/", emu.running.base_url)),
+        "{link}"
     );
+    assert_eq!(hps[0]["actions"][0]["resolution_link"]["url"], link);
     let (_, all) = emu.get("/users?include_deleted=true").await;
     assert_eq!(
         all.as_array().unwrap().len(),
