@@ -11,7 +11,7 @@ use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
-    ApiError, AppInfo, AuthSessionRequest, AuthSessionResponse, Building, Device, DeviceKind, User,
+    ApiError, AppInfo, AuthSessionRequest, AuthSessionResponse, Device, DeviceKind, User,
     API_PREFIX,
 };
 use uuid::Uuid;
@@ -146,11 +146,6 @@ pub async fn user_devices(user: Uuid) -> Result<Vec<Device>, ApiFailure> {
     all.extend(wb?);
     all.extend(iv?);
     Ok(all)
-}
-
-#[allow(dead_code)] // the buildings panel comes with the user-management screens
-pub async fn list_buildings(user: Uuid) -> Result<Vec<Building>, ApiFailure> {
-    get(&org_url(&format!("/users/{user}/buildings")).await?).await
 }
 
 /// A fresh reconnection link for a device (`auth_session`).
