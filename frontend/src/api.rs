@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -81,18 +82,27 @@ async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<
     read(resp).await
 }
 
+type AppInfoFuture = Shared<LocalBoxFuture<'static, Result<AppInfo, ApiFailure>>>;
+
 thread_local! {
-    static APP_INFO: RefCell<Option<AppInfo>> = const { RefCell::new(None) };
+    /// The one `/api/app-info` request of this page load, shared by every caller.
+    static APP_INFO: RefCell<Option<AppInfoFuture>> = const { RefCell::new(None) };
 }
 
-/// What the gateway says about itself; asked once per page load.
+/// What the gateway says about itself (organisation id, upstream, version).
+/// Asked once per page load, however many callers ask at the same time; a
+/// failure is not kept, so a retry asks again.
 pub async fn app_info() -> Result<AppInfo, ApiFailure> {
-    if let Some(info) = APP_INFO.with(|c| c.borrow().clone()) {
-        return Ok(info);
+    let shared = APP_INFO.with(|c| {
+        c.borrow_mut()
+            .get_or_insert_with(|| get::<AppInfo>("/api/app-info").boxed_local().shared())
+            .clone()
+    });
+    let result = shared.await;
+    if result.is_err() {
+        APP_INFO.with(|c| *c.borrow_mut() = None);
     }
-    let info: AppInfo = get("/api/app-info").await?;
-    APP_INFO.with(|c| *c.borrow_mut() = Some(info.clone()));
-    Ok(info)
+    result
 }
 
 async fn org_url(path: &str) -> Result<String, ApiFailure> {

@@ -1,4 +1,10 @@
-//! Entry point of the browser app: install the panic hook and mount [`app::App`].
+//! Entry point of the browser app: install the panic hook, remove the
+//! "Loading…" placeholder that `index.html` shows while the WebAssembly
+//! downloads, and mount [`app::App`] into the page body.
+//!
+//! Where things are: `app.rs` (routes and top bar), `api.rs` (every HTTP
+//! call), `pages/` (one module per page), `components/` (shared pieces),
+//! `format.rs` (dates and dashes).
 
 mod api;
 mod app;
@@ -8,5 +14,11 @@ mod pages;
 
 fn main() {
     console_error_panic_hook::set_once();
+    if let Some(boot) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("boot"))
+    {
+        boot.remove();
+    }
     leptos::mount::mount_to_body(app::App);
 }

@@ -1,27 +1,33 @@
 //! One device: make and model, connection, health statuses, last data, and
 //! for a device that lost its manufacturer connection, the link to send to
-//! the customer (copy it, or create a fresh one).
+//! the customer (copy it, or create a fresh one). Such a card stands out
+//! with a red left border and a warning badge.
 
 use leptos::prelude::*;
-use shared::{Device, HealthStatus};
+use shared::{Device, DeviceKind};
 use uuid::Uuid;
 
 use crate::api;
+use crate::components::status::{ConnectionBadge, StatusBadge};
 use crate::format::{ago, or_dash, stamp};
 
-fn status_class(s: HealthStatus) -> &'static str {
-    match s {
-        HealthStatus::Ok => "badge good",
-        HealthStatus::Warning => "badge warn",
-        HealthStatus::Error => "badge bad",
-        HealthStatus::Unknown => "badge",
+/// The kind as Podero spells it (`heat_pump`, ...): the `data-device-kind` hook.
+pub fn kind_attr(kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::HeatPump => "heat_pump",
+        DeviceKind::ElectricVehicle => "electric_vehicle",
+        DeviceKind::Wallbox => "wallbox",
+        DeviceKind::Inverter => "inverter",
     }
 }
 
-fn copy_to_clipboard(text: &str) {
-    if let Some(w) = web_sys::window() {
-        let _ = w.navigator().clipboard().write_text(text);
-    }
+/// Puts `text` on the clipboard; `false` if the browser refused.
+async fn copy_to_clipboard(text: String) -> bool {
+    let Some(w) = web_sys::window() else {
+        return false;
+    };
+    let promise = w.navigator().clipboard().write_text(&text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
 }
 
 #[component]
@@ -32,10 +38,12 @@ pub fn DeviceCard(device: Device, user_id: Option<Uuid>) -> impl IntoView {
     let title = c.model_name().unwrap_or_else(|| kind.label().to_string());
     let (link, set_link) = signal(c.reconnection_link().map(str::to_string));
     let (note, set_note) = signal(None::<String>);
+    let (busy, set_busy) = signal(false);
     let device_id = c.id;
 
     let new_link = move |_| {
         let Some(user) = user_id else { return };
+        set_busy.set(true);
         set_note.set(Some("Creating a new link…".into()));
         leptos::task::spawn_local(async move {
             match api::create_reconnection_link(user, kind, device_id).await {
@@ -45,6 +53,7 @@ pub fn DeviceCard(device: Device, user_id: Option<Uuid>) -> impl IntoView {
                 }
                 Err(e) => set_note.set(Some(e.message())),
             }
+            set_busy.set(false);
         });
     };
 
@@ -52,23 +61,19 @@ pub fn DeviceCard(device: Device, user_id: Option<Uuid>) -> impl IntoView {
         <article
             class=if authenticated { "card" } else { "card lost" }
             data-testid="device-card"
-            data-device-kind=serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+            data-device-kind=kind_attr(kind)
             data-authenticated=authenticated.to_string()
             data-device-id=device_id.to_string()
         >
             <header>
                 <span class="kind">{kind.label()}</span>
                 <h3>{title}</h3>
-                {if authenticated {
-                    view! { <span class="badge good">"Connected"</span> }.into_any()
-                } else {
-                    view! { <span class="badge bad" aria-label="Connection lost">"⚠ Connection lost"</span> }.into_any()
-                }}
+                <ConnectionBadge authenticated=authenticated/>
             </header>
             <dl class="facts small">
-                <div><dt>"Connection"</dt><dd><span class=status_class(c.connection_status)>{c.connection_status.as_str()}</span></dd></div>
-                <div><dt>"Monitoring"</dt><dd><span class=status_class(c.monitoring_status)>{c.monitoring_status.as_str()}</span></dd></div>
-                <div><dt>"Steering"</dt><dd><span class=status_class(c.steering_status)>{c.steering_status.as_str()}</span></dd></div>
+                <div><dt>"Connection"</dt><dd><StatusBadge status=c.connection_status/></dd></div>
+                <div><dt>"Monitoring"</dt><dd><StatusBadge status=c.monitoring_status/></dd></div>
+                <div><dt>"Steering"</dt><dd><StatusBadge status=c.steering_status/></dd></div>
                 <div><dt>"Lifecycle"</dt><dd>{or_dash(c.lifecycle_state.as_deref())}</dd></div>
                 <div><dt>"Last data"</dt><dd title=stamp(c.current_state_last_updated_at)>{ago(c.current_state_last_updated_at)}</dd></div>
                 <div><dt>"Optimisation"</dt><dd>{if c.is_smart_optimization_active { "Active" } else { "Paused" }}</dd></div>
@@ -82,16 +87,23 @@ pub fn DeviceCard(device: Device, user_id: Option<Uuid>) -> impl IntoView {
                             let href = url.clone();
                             view! {
                                 <a data-testid="reconnection-link" href=href target="_blank" rel="noopener noreferrer">{url}</a>
-                                <button type="button" on:click=move |_| {
-                                    copy_to_clipboard(&copy);
-                                    set_note.set(Some("Link copied.".into()));
+                                <button type="button" data-testid="copy-link" on:click=move |_| {
+                                    let copy = copy.clone();
+                                    leptos::task::spawn_local(async move {
+                                        let msg = if copy_to_clipboard(copy).await {
+                                            "Link copied to the clipboard."
+                                        } else {
+                                            "The browser did not allow copying: select the link and copy it by hand."
+                                        };
+                                        set_note.set(Some(msg.into()));
+                                    });
                                 }>"Copy link"</button>
                             }.into_any()
                         }
-                        None => view! { <span class="muted">"No link yet."</span> }.into_any(),
+                        None => view! { <span class="muted">"No link yet: create one."</span> }.into_any(),
                     }}
-                    <button type="button" data-testid="new-link" on:click=new_link disabled=user_id.is_none()>"Create new link"</button>
-                    <p class="muted" aria-live="polite">{move || note.get()}</p>
+                    <button type="button" data-testid="new-link" on:click=new_link disabled=move || user_id.is_none() || busy.get()>"Create new link"</button>
+                    <p class="note" role="status" aria-live="polite">{move || note.get()}</p>
                 </div>
             </Show>
         </article>

@@ -1,15 +1,64 @@
 //! The users table: one row per user, linking to the user's page.
+//!
+//! It takes the rows to show and nothing else, so it does not care whether
+//! they were filtered in the browser (today) or paged by the server (later).
 
 use leptos::prelude::*;
 use shared::User;
 
 use crate::format::or_dash;
 
+/// Per-kind device counts as small chips (zero counts left out).
+#[component]
+fn DeviceChips(user: User) -> impl IntoView {
+    let kinds = [
+        ("HP", "heat pump", "heat pumps", user.num_heat_pumps),
+        (
+            "EV",
+            "electric vehicle",
+            "electric vehicles",
+            user.num_electric_vehicles,
+        ),
+        ("WB", "wallbox", "wallboxes", user.num_wallboxes),
+        (
+            "PV",
+            "solar inverter",
+            "solar inverters",
+            user.num_inverters,
+        ),
+    ];
+    let total = user.num_devices();
+    if total == 0 {
+        return view! { <span class="muted" title="No devices">"—"</span> }.into_any();
+    }
+    view! {
+        <span class="chips">
+            {kinds
+                .into_iter()
+                .filter(|k| k.3 > 0)
+                .map(|(abbr, one, many, n)| {
+                    let title = format!("{n} {}", if n == 1 { one } else { many });
+                    let chip_title = title.clone();
+                    view! {
+                        <span class="chip" title=chip_title>
+                            <abbr title=title>{abbr}</abbr>
+                            " "
+                            <strong>{n}</strong>
+                        </span>
+                    }
+                })
+                .collect_view()}
+        </span>
+    }
+    .into_any()
+}
+
 #[component]
 pub fn UsersTable(rows: Vec<User>) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table data-testid="users-table">
+                <caption class="visually-hidden">"Users of the organisation"</caption>
                 <thead>
                     <tr>
                         <th scope="col">"Name"</th>
@@ -17,7 +66,7 @@ pub fn UsersTable(rows: Vec<User>) -> impl IntoView {
                         <th scope="col">"Customer number"</th>
                         <th scope="col">"Role"</th>
                         <th scope="col">"Town"</th>
-                        <th scope="col" class="num" title="Heat pumps / EVs / wallboxes / solar inverters">"Devices"</th>
+                        <th scope="col" title="HP heat pumps · EV electric vehicles · WB wallboxes · PV solar inverters">"Devices"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -25,18 +74,24 @@ pub fn UsersTable(rows: Vec<User>) -> impl IntoView {
                         .into_iter()
                         .map(|u| {
                             let href = format!("/users/{}", u.id);
-                            let devices = format!(
-                                "{} · {} · {} · {}",
-                                u.num_heat_pumps, u.num_electric_vehicles, u.num_wallboxes, u.num_inverters
-                            );
+                            let archived = u.deleted_at.is_some();
+                            let name = u.display_name();
+                            let email = u.email.clone();
+                            let external = or_dash(u.external_user_id.as_deref());
+                            let role = u.role.label();
+                            let town = or_dash(u.town.as_deref());
+                            let row_id = u.id.to_string();
                             view! {
-                                <tr data-testid="user-row">
-                                    <td><a data-testid="user-link" href=href>{u.display_name()}</a></td>
-                                    <td>{u.email.clone()}</td>
-                                    <td><code>{or_dash(u.external_user_id.as_deref())}</code></td>
-                                    <td>{u.role.label()}</td>
-                                    <td>{or_dash(u.town.as_deref())}</td>
-                                    <td class="num" title="Heat pumps · EVs · wallboxes · solar inverters">{devices}</td>
+                                <tr data-testid="user-row" data-user-id=row_id>
+                                    <td>
+                                        <a data-testid="user-link" href=href>{name}</a>
+                                        {archived.then(|| view! { " " <span class="badge bad">"Archived"</span> })}
+                                    </td>
+                                    <td>{email}</td>
+                                    <td><code>{external}</code></td>
+                                    <td>{role}</td>
+                                    <td>{town}</td>
+                                    <td><DeviceChips user=u/></td>
                                 </tr>
                             }
                         })

@@ -1,5 +1,9 @@
-//! A user's page: profile, device counters, buildings, and every device of
-//! the four kinds with its connection status and reconnection link.
+//! A user's page (`/users/:id`): profile, device counters, and every device
+//! of the four kinds (fetched in parallel, lost connections first) with its
+//! statuses and, when the connection is lost, the reconnection link.
+//!
+//! The user and the devices load independently: each shows its own
+//! skeleton, error panel (with Retry) or empty state.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -53,6 +57,7 @@ pub fn UserDetail() -> impl IntoView {
             Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| user.refetch())/> }.into_any(),
             Some(Ok(u)) => view! { <Profile user=u/> }.into_any(),
         }}
+        <Show when=move || !matches!(user.get(), Some(Err(_)))>
         <section class="devices" aria-labelledby="devices-h">
             <h2 id="devices-h">"Devices"</h2>
             {move || match devices.get() {
@@ -74,6 +79,7 @@ pub fn UserDetail() -> impl IntoView {
                 }
             }}
         </section>
+        </Show>
     }
 }
 
@@ -88,16 +94,17 @@ fn Profile(user: User) -> impl IntoView {
             (Some(z), None) => Some(z.clone()),
             _ => None,
         },
-        user.country.as_deref().map(|c| {
-            shared::CountryCode::parse(c)
-                .map(|cc| cc.name().to_string())
-                .unwrap_or_else(|_| c.to_string())
-        }),
     ]
     .into_iter()
     .flatten()
     .collect::<Vec<_>>()
     .join(", ");
+    let country = match user.country.as_deref() {
+        Some(c) => shared::CountryCode::parse(c)
+            .map(|cc| format!("{} ({c})", cc.name()))
+            .unwrap_or_else(|_| c.to_string()),
+        None => "—".to_string(),
+    };
     let archived = user.deleted_at.is_some();
     let coords = match (user.latitude, user.longitude) {
         (Some(a), Some(b)) => format!("{a:.4}, {b:.4}"),
@@ -116,6 +123,7 @@ fn Profile(user: User) -> impl IntoView {
                 <div><dt>"E-mail"</dt><dd><a href=format!("mailto:{}", user.email)>{user.email.clone()}</a></dd></div>
                 <div><dt>"Customer number"</dt><dd data-testid="external-id">{or_dash(user.external_user_id.as_deref())}</dd></div>
                 <div><dt>"Address"</dt><dd>{if address.is_empty() { "—".to_string() } else { address }}</dd></div>
+                <div><dt>"Country"</dt><dd>{country}</dd></div>
                 <div><dt>"Coordinates"</dt><dd>{coords}</dd></div>
                 <div><dt>"Onboarded"</dt><dd>{match user.is_onboarded { Some(true) => "Yes", Some(false) => "No", None => "—" }}</dd></div>
                 <div><dt>"Joined"</dt><dd title=stamp(user.joined_at)>{ago(user.joined_at)}</dd></div>
