@@ -52,11 +52,18 @@ async fn read<T: DeserializeOwned>(resp: Response) -> Result<T, ApiFailure> {
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     let error = serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
-        ApiError::message(if text.trim().is_empty() {
-            resp.status_text()
-        } else {
-            text
-        })
+        // Not Podero's JSON (a proxy's HTML page, say): keep it short.
+        let text = text.trim();
+        ApiError::message(
+            if text.is_empty() || text.starts_with('<') || text.len() > 300 {
+                match resp.status_text() {
+                    s if s.is_empty() => format!("The server answered with status {status}"),
+                    s => s,
+                }
+            } else {
+                text.to_string()
+            },
+        )
     });
     Err(ApiFailure::Api { status, error })
 }

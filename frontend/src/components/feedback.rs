@@ -17,14 +17,17 @@ pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
 }
 
 /// An error with the server's message and, if given, a Retry button.
+/// `title` defaults to "Something went wrong."
 #[component]
 pub fn ErrorPanel(
     #[prop(into)] message: String,
+    #[prop(optional, into)] title: Option<String>,
     #[prop(optional)] retry: Option<Callback<()>>,
 ) -> impl IntoView {
+    let title = title.unwrap_or_else(|| "Something went wrong.".into());
     view! {
         <div class="error-panel" data-testid="error-panel" role="alert">
-            <strong>"Something went wrong. "</strong>
+            <strong>{title}" "</strong>
             <span>{message}</span>
             {retry.map(|r| view! { <button type="button" on:click=move |_| r.run(())>"Retry"</button> })}
         </div>

@@ -52,7 +52,7 @@ pub fn UserDetail() -> impl IntoView {
         {move || match user.get() {
             None => view! { <Loading what="user"/> }.into_any(),
             Some(Err(e)) if e.is_not_found() => view! {
-                <ErrorPanel message="No user with this id exists in your organisation. It may have been removed.".to_string()/>
+                <ErrorPanel title="User not found." message="No user with this id exists in your organisation. It may have been removed.".to_string()/>
             }.into_any(),
             Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| user.refetch())/> }.into_any(),
             Some(Ok(u)) => view! { <Profile user=u/> }.into_any(),
