@@ -9,6 +9,8 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 use shared::User;
 
 use crate::api::{self, ApiFailure};
@@ -71,7 +73,30 @@ async fn load() -> Result<Arc<UserIndex>, ApiFailure> {
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let users = LocalResource::new(load);
-    let (query, set_query) = signal(String::new());
+    // The search lives in the address (`?q=`) too, so Back from a user's
+    // page and shared links keep it; the input itself is the source of truth.
+    let initial = use_query_map().with_untracked(|q| q.get("q").unwrap_or_default());
+    let (query, set_query) = signal(initial);
+    let navigate = use_navigate();
+    let location = use_location();
+    let on_input = move |ev| {
+        let value = event_target_value(&ev);
+        let path = location.pathname.get_untracked();
+        let url = if value.is_empty() {
+            path
+        } else {
+            format!("{path}?q={}", js_sys::encode_uri_component(&value))
+        };
+        set_query.set(value);
+        navigate(
+            &url,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    };
 
     view! {
         <section aria-labelledby="users-h">
@@ -86,7 +111,7 @@ pub fn UsersPage() -> impl IntoView {
                         autocomplete="off"
                         spellcheck="false"
                         prop:value=query
-                        on:input=move |ev| set_query.set(event_target_value(&ev))
+                        on:input=on_input
                     />
                 </label>
             </div>
