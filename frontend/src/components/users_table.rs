@@ -65,7 +65,7 @@ pub fn UsersTable(rows: Vec<User>) -> impl IntoView {
                         <th scope="col">"E-mail"</th>
                         <th scope="col">"Customer number"</th>
                         <th scope="col">"Role"</th>
-                        <th scope="col">"Town"</th>
+                        <th scope="col" class="col-town">"Town"</th>
                         <th scope="col" title="HP heat pumps · EV electric vehicles · WB wallboxes · PV solar inverters">"Devices"</th>
                     </tr>
                 </thead>
@@ -90,7 +90,7 @@ pub fn UsersTable(rows: Vec<User>) -> impl IntoView {
                                     <td>{email}</td>
                                     <td><code>{external}</code></td>
                                     <td>{role}</td>
-                                    <td>{town}</td>
+                                    <td class="col-town">{town}</td>
                                     <td><DeviceChips user=u/></td>
                                 </tr>
                             }
