@@ -12,8 +12,8 @@ use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
-    ApiError, AppInfo, AuthSessionRequest, AuthSessionResponse, Device, DeviceKind, User,
-    API_PREFIX,
+    ApiError, AppInfo, AuthSessionRequest, AuthSessionResponse, Device, DeviceKind,
+    ElectricVehicle, HeatPump, Inverter, User, Wallbox, API_PREFIX,
 };
 use uuid::Uuid;
 
@@ -134,20 +134,19 @@ pub async fn get_user(id: Uuid) -> Result<User, ApiFailure> {
 /// The user's devices of one kind.
 pub async fn list_devices(user: Uuid, kind: DeviceKind) -> Result<Vec<Device>, ApiFailure> {
     let url = org_url(&format!("/users/{user}/{}", kind.path_segment())).await?;
-    let raw: Vec<serde_json::Value> = get(&url).await?;
-    raw.into_iter()
-        .map(|v| {
-            let parsed = match kind {
-                DeviceKind::HeatPump => serde_json::from_value(v).map(Device::HeatPump),
-                DeviceKind::ElectricVehicle => {
-                    serde_json::from_value(v).map(Device::ElectricVehicle)
-                }
-                DeviceKind::Wallbox => serde_json::from_value(v).map(Device::Wallbox),
-                DeviceKind::Inverter => serde_json::from_value(v).map(Device::Inverter),
-            };
-            parsed.map_err(|e| ApiFailure::Decode(e.to_string()))
-        })
-        .collect()
+    Ok(match kind {
+        DeviceKind::HeatPump => wrap(get::<Vec<HeatPump>>(&url).await?, Device::HeatPump),
+        DeviceKind::ElectricVehicle => wrap(
+            get::<Vec<ElectricVehicle>>(&url).await?,
+            Device::ElectricVehicle,
+        ),
+        DeviceKind::Wallbox => wrap(get::<Vec<Wallbox>>(&url).await?, Device::Wallbox),
+        DeviceKind::Inverter => wrap(get::<Vec<Inverter>>(&url).await?, Device::Inverter),
+    })
+}
+
+fn wrap<T>(items: Vec<T>, into: fn(T) -> Device) -> Vec<Device> {
+    items.into_iter().map(into).collect()
 }
 
 /// All four kinds of devices of a user, fetched in parallel.

@@ -40,6 +40,10 @@ pub fn DeviceCard(device: Device, user_id: Option<Uuid>) -> impl IntoView {
     let (note, set_note) = signal(None::<String>);
     let (busy, set_busy) = signal(false);
     let device_id = c.id;
+    // `StoredValue` is `Copy`, so the `Show` children (called again on
+    // every change) can read the labels without moving them.
+    let copy_label = StoredValue::new(format!("Copy the reconnection link of {title}"));
+    let new_label = StoredValue::new(format!("Create a new reconnection link for {title}"));
 
     let new_link = move |_| {
         let Some(user) = user_id else { return };
@@ -85,9 +89,10 @@ pub fn DeviceCard(device: Device, user_id: Option<Uuid>) -> impl IntoView {
                         Some(url) => {
                             let copy = url.clone();
                             let href = url.clone();
+                            let copy_label = copy_label.get_value();
                             view! {
                                 <a data-testid="reconnection-link" href=href target="_blank" rel="noopener noreferrer">{url}</a>
-                                <button type="button" data-testid="copy-link" on:click=move |_| {
+                                <button type="button" data-testid="copy-link" aria-label=copy_label on:click=move |_| {
                                     let copy = copy.clone();
                                     leptos::task::spawn_local(async move {
                                         let msg = if copy_to_clipboard(copy).await {
@@ -102,7 +107,7 @@ pub fn DeviceCard(device: Device, user_id: Option<Uuid>) -> impl IntoView {
                         }
                         None => view! { <span class="muted">"No link yet: create one."</span> }.into_any(),
                     }}
-                    <button type="button" data-testid="new-link" on:click=new_link disabled=move || user_id.is_none() || busy.get()>"Create new link"</button>
+                    <button type="button" data-testid="new-link" aria-label=new_label.get_value() on:click=new_link disabled=move || user_id.is_none() || busy.get()>"Create new link"</button>
                     <p class="note" role="status" aria-live="polite">{move || note.get()}</p>
                 </div>
             </Show>
