@@ -54,7 +54,12 @@ pub fn UserDetail() -> impl IntoView {
             Some(Err(e)) if e.is_not_found() => view! {
                 <ErrorPanel title="User not found." message="No user with this id exists in your organisation. It may have been removed.".to_string()/>
             }.into_any(),
-            Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| user.refetch())/> }.into_any(),
+            Some(Err(e)) => view! {
+                <ErrorPanel message=e.message() retry=Callback::new(move |_| {
+                    user.refetch();
+                    devices.refetch();
+                })/>
+            }.into_any(),
             Some(Ok(u)) => view! { <Profile user=u/> }.into_any(),
         }}
         <Show when=move || !matches!(user.get(), Some(Err(_)))>
