@@ -5,65 +5,31 @@
 //! It implements the token endpoint, users, the four device types,
 //! buildings and device re-authentication as REFERENCE.md describes them;
 //! every choice made where Podero's behaviour is not public is listed in this
-//! crate's README. State lives in memory for reads and is made durable in a
-//! snapshot plus an append-only journal under the data directory before any
-//! write is acknowledged.
+//! crate's README. State lives in memory for reads and is made durable in
+//! SQLite (`<data_dir>/emulator.sqlite`) before any write is acknowledged.
+//!
+//! Modules: `config` (how to start it), `auth` (client credentials and
+//! bearer tokens), `state` (the organisation in memory and every operation
+//! on it), `store` (SQLite persistence), `seed` (deterministic demo data),
+//! `routes` (HTTP: token, users, devices, buildings, connect pages),
+//! `error` (JSON error bodies and the 422-producing body extractor).
 
+mod auth;
+mod config;
 mod error;
 mod routes;
 mod seed;
-mod state;
+pub mod state;
 mod store;
-mod tokens;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use uuid::Uuid;
 
+pub use config::{EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 pub use routes::app;
 pub use state::Emulator;
-
-/// Client id the standalone emulator accepts unless told otherwise.
-/// These guard only a local emulator and are documented in its README.
-pub const DEFAULT_CLIENT_ID: &str = "podero-emulator";
-pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
-
-/// How to start an emulator.
-#[derive(Clone)]
-pub struct EmulatorConfig {
-    /// Directory that keeps its state across restarts.
-    pub data_dir: PathBuf,
-    /// Users to seed into a fresh data directory (ignored if it has data).
-    pub seed_users: usize,
-    /// Seed of the deterministic demo-data generator.
-    pub seed: u64,
-    /// `expires_in` of issued tokens.
-    pub token_ttl: Duration,
-    /// The one OAuth client it accepts.
-    pub client_id: String,
-    pub client_secret: String,
-    /// Base URL that links it hands out (`authentication_url`) start with;
-    /// `None`: `http://{bound address}`.
-    pub public_url: Option<String>,
-}
-
-impl EmulatorConfig {
-    /// Defaults: 300 users, seed 42, 36000 s tokens, the default client.
-    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            data_dir: data_dir.into(),
-            seed_users: 300,
-            seed: 42,
-            token_ttl: Duration::from_secs(36_000),
-            client_id: DEFAULT_CLIENT_ID.to_string(),
-            client_secret: DEFAULT_CLIENT_SECRET.to_string(),
-            public_url: None,
-        }
-    }
-}
 
 /// A running emulator. Dropping it does not stop it; call [`RunningEmulator::shutdown`].
 pub struct RunningEmulator {
@@ -80,6 +46,8 @@ pub struct RunningEmulator {
 
 impl RunningEmulator {
     /// Stop serving and wait until in-flight requests are done.
+    /// The database is closed afterwards, so the same data directory can be
+    /// opened again at once (e.g. a restart in the same process).
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -87,6 +55,7 @@ impl RunningEmulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.emulator.close().await;
     }
 }
 
@@ -112,10 +81,7 @@ pub async fn spawn(
         .public_url
         .clone()
         .unwrap_or_else(|| base_url.clone());
-    let cfg = config.clone();
-    let emulator = tokio::task::spawn_blocking(move || Emulator::open(&cfg, public_url))
-        .await
-        .map_err(|e| StartError::Database(e.to_string()))??;
+    let emulator = Emulator::open(&config, public_url).await?;
     let emulator = Arc::new(emulator);
     let org_id = emulator.org_id();
     let router = app(emulator.clone());

@@ -1,12 +1,11 @@
 //! The organisation's state in memory, and every operation on it.
 //!
-//! Reads are served from memory; each write is applied to memory and
-//! appended to the durable journal while the lock is held, so the order on
-//! disk is the order of acknowledgement. Device counters (`num_*`) are
+//! Reads are served from memory; each write is first committed to SQLite
+//! (see `store`) and then applied to memory, while one async lock is held,
+//! so the order on disk is the order of acknowledgement. Device counters (`num_*`) are
 //! recomputed for the touched user on every device change, so they stay true.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,9 +18,9 @@ use shared::{
 };
 use uuid::Uuid;
 
+use crate::auth::Tokens;
 use crate::error::EmuError;
-use crate::store::{Record, Store, FORMAT};
-use crate::tokens::Tokens;
+use crate::store::{Record, Store};
 use crate::{seed, EmulatorConfig, StartError};
 
 /// A re-authentication session created by `auth_session`.
@@ -123,34 +122,6 @@ impl Org {
         }
     }
 
-    fn records(&self) -> impl Iterator<Item = Record> + '_ {
-        let meta = std::iter::once(Record::Meta {
-            org_id: self.org_id,
-            seed: self.seed,
-            format: FORMAT,
-        });
-        let users = self.users.iter().map(|u| Record::User { user: u.clone() });
-        let buildings = self
-            .buildings
-            .values()
-            .map(|(user_id, b)| Record::Building {
-                user_id: *user_id,
-                building: b.clone(),
-            });
-        let devices = self.devices.values().map(|(user_id, d)| Record::Device {
-            user_id: *user_id,
-            device: d.clone(),
-        });
-        let sessions = self
-            .sessions
-            .values()
-            .map(|s| Record::Session { session: s.clone() });
-        meta.chain(users)
-            .chain(buildings)
-            .chain(devices)
-            .chain(sessions)
-    }
-
     fn user(&self, id: Uuid, include_deleted: bool) -> Result<&User, EmuError> {
         let user = self
             .user_index
@@ -250,7 +221,7 @@ impl Org {
 
 /// The emulator: one organisation, its client and its storage.
 pub struct Emulator {
-    inner: Mutex<Inner>,
+    inner: tokio::sync::Mutex<Inner>,
     pub(crate) tokens: Tokens,
     public_url: String,
     org_id: Uuid,
@@ -263,8 +234,11 @@ struct Inner {
 
 impl Inner {
     /// Make `records` durable, then apply them: the one way state changes.
-    fn commit(&mut self, records: Vec<Record>) -> Result<(), EmuError> {
-        self.store.append(&records)?;
+    async fn commit(&mut self, records: Vec<Record>) -> Result<(), EmuError> {
+        self.store
+            .write(&records)
+            .await
+            .map_err(|e| EmuError::Internal(format!("storage: {e}")))?;
         for r in records {
             self.org.apply(r);
         }
@@ -278,33 +252,45 @@ fn now() -> DateTime<Utc> {
 
 impl Emulator {
     /// Load the state under the data directory, or seed a fresh one.
-    pub fn open(config: &EmulatorConfig, public_url: String) -> Result<Emulator, StartError> {
+    pub async fn open(config: &EmulatorConfig, public_url: String) -> Result<Emulator, StartError> {
         let dir = &config.data_dir;
-        let records = crate::store::Store::load(dir)?;
-        let mut org = Org::default();
-        let fresh = records.is_empty();
-        let records = if fresh {
-            tracing::info!(users = config.seed_users, seed = config.seed, dir = %dir.display(), "seeding a fresh emulator organisation");
-            seed::generate(config.seed, config.seed_users, seed::reference_time())
-        } else {
-            if !matches!(records.first(), Some(Record::Meta { format: FORMAT, .. })) {
-                return Err(StartError::Database(format!(
-                    "{} does not hold emulator data of format {FORMAT}; move it away or choose another data directory",
-                    dir.display()
-                )));
-            }
-            records
+        let db = |e: crate::store::StoreError| {
+            StartError::Database(format!(
+                "{}: {e}",
+                dir.join(crate::store::DB_FILE).display()
+            ))
         };
-        for r in records {
-            org.apply(r);
+        let (mut store, records) = Store::open(dir).await.map_err(db)?;
+        let mut org = Org::default();
+        if records.is_empty() {
+            tracing::info!(users = config.seed_users, seed = config.seed, dir = %dir.display(), "seeding a fresh emulator organisation");
+            let started = std::time::Instant::now();
+            let (seed, n) = (config.seed, config.seed_users);
+            let records = tokio::task::spawn_blocking(move || {
+                seed::generate(seed, n, seed::reference_time())
+            })
+            .await
+            .map_err(|e| StartError::Database(format!("seeding: {e}")))?;
+            // One transaction: a crash while seeding leaves an empty database.
+            store.write(&records).await.map_err(db)?;
+            for r in records {
+                org.apply(r);
+            }
+            tracing::info!(
+                users = org.users.len(),
+                devices = org.devices.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "seeded"
+            );
+        } else {
+            for r in records {
+                org.apply(r);
+            }
+            tracing::info!(users = org.users.len(), devices = org.devices.len(), dir = %dir.display(), "loaded emulator state (--users and --seed apply only to a fresh data directory)");
         }
-        if !fresh {
-            tracing::info!(users = org.users.len(), dir = %dir.display(), "loaded emulator state (--users applies only to a fresh data directory)");
-        }
-        let store = Store::compact(dir, org.records())?;
         let org_id = org.org_id;
         Ok(Emulator {
-            inner: Mutex::new(Inner { org, store }),
+            inner: tokio::sync::Mutex::new(Inner { org, store }),
             tokens: Tokens::new(
                 config.client_id.clone(),
                 config.client_secret.clone(),
@@ -323,20 +309,25 @@ impl Emulator {
         &self.public_url
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    async fn lock(&self) -> tokio::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().await
+    }
+
+    /// Close the database (used by `RunningEmulator::shutdown`).
+    pub async fn close(&self) {
+        self.lock().await.store.close().await;
     }
 
     /// Number of users (including archived ones).
-    pub fn user_count(&self) -> usize {
-        self.lock().org.users.len()
+    pub async fn user_count(&self) -> usize {
+        self.lock().await.org.users.len()
     }
 
     // ---- users -------------------------------------------------------------
 
     /// The whole list as JSON bytes (serialised under the lock, no copies).
-    pub fn list_users_json(&self, include_deleted: bool) -> Result<Vec<u8>, EmuError> {
-        let inner = self.lock();
+    pub async fn list_users_json(&self, include_deleted: bool) -> Result<Vec<u8>, EmuError> {
+        let inner = self.lock().await;
         let users: Vec<&User> = inner
             .org
             .users
@@ -346,12 +337,16 @@ impl Emulator {
         serde_json::to_vec(&users).map_err(|e| EmuError::Internal(e.to_string()))
     }
 
-    pub fn get_user(&self, id: Uuid, include_deleted: bool) -> Result<User, EmuError> {
-        self.lock().org.user(id, include_deleted).cloned()
+    pub async fn get_user(&self, id: Uuid, include_deleted: bool) -> Result<User, EmuError> {
+        self.lock().await.org.user(id, include_deleted).cloned()
     }
 
-    pub fn user_by_external_id(&self, ext: &str, include_deleted: bool) -> Result<User, EmuError> {
-        let inner = self.lock();
+    pub async fn user_by_external_id(
+        &self,
+        ext: &str,
+        include_deleted: bool,
+    ) -> Result<User, EmuError> {
+        let inner = self.lock().await;
         if let Some(id) = inner.org.external_ids.get(ext) {
             return inner.org.user(*id, false).cloned();
         }
@@ -370,9 +365,9 @@ impl Emulator {
         Err(EmuError::NotFound)
     }
 
-    pub fn create_user(&self, body: CreateUser) -> Result<User, EmuError> {
+    pub async fn create_user(&self, body: CreateUser) -> Result<User, EmuError> {
         body.validate().map_err(EmuError::fields)?;
-        let mut inner = self.lock();
+        let mut inner = self.lock().await;
         let email = Email::parse(&body.email).map_err(|e| EmuError::fields(vec![e]))?;
         let ext = body
             .external_user_id
@@ -406,13 +401,15 @@ impl Emulator {
             location_last_updated: body.latitude.map(|_| now()),
             deleted_at: None,
         };
-        inner.commit(vec![Record::User { user: user.clone() }])?;
+        inner
+            .commit(vec![Record::User { user: user.clone() }])
+            .await?;
         Ok(user)
     }
 
-    pub fn update_user(&self, id: Uuid, body: UpdateUser) -> Result<User, EmuError> {
+    pub async fn update_user(&self, id: Uuid, body: UpdateUser) -> Result<User, EmuError> {
         body.validate().map_err(EmuError::fields)?;
-        let mut inner = self.lock();
+        let mut inner = self.lock().await;
         let mut user = inner.org.user(id, false)?.clone();
         let email = body
             .email
@@ -455,28 +452,30 @@ impl Emulator {
         if moved {
             user.location_last_updated = Some(now());
         }
-        inner.commit(vec![Record::User { user: user.clone() }])?;
+        inner
+            .commit(vec![Record::User { user: user.clone() }])
+            .await?;
         Ok(user)
     }
 
     /// Soft delete: the user is hidden unless `include_deleted` is asked for.
-    pub fn delete_user(&self, id: Uuid) -> Result<(), EmuError> {
-        let mut inner = self.lock();
+    pub async fn delete_user(&self, id: Uuid) -> Result<(), EmuError> {
+        let mut inner = self.lock().await;
         let mut user = inner.org.user(id, false)?.clone();
         user.deleted_at = Some(now());
-        inner.commit(vec![Record::User { user }])?;
+        inner.commit(vec![Record::User { user }]).await?;
         Ok(())
     }
 
     // ---- devices -----------------------------------------------------------
 
-    pub fn list_devices(
+    pub async fn list_devices(
         &self,
         user_id: Uuid,
         kind: DeviceKind,
         include_deleted: bool,
     ) -> Result<Vec<Value>, EmuError> {
-        let inner = self.lock();
+        let inner = self.lock().await;
         inner.org.user(user_id, include_deleted)?;
         let mut out = Vec::new();
         for id in inner
@@ -495,28 +494,28 @@ impl Emulator {
         Ok(out)
     }
 
-    pub fn get_device(
+    pub async fn get_device(
         &self,
         user_id: Uuid,
         kind: DeviceKind,
         id: Uuid,
         include_deleted: bool,
     ) -> Result<Value, EmuError> {
-        let inner = self.lock();
+        let inner = self.lock().await;
         inner.org.user(user_id, include_deleted)?;
         let d = inner.org.device(user_id, kind, id, include_deleted)?;
         Ok(inner.org.device_json(user_id, d, &self.public_url))
     }
 
     /// Register a device: it starts unauthenticated, with its reconnection link.
-    pub fn register_device(
+    pub async fn register_device(
         &self,
         user_id: Uuid,
         kind: DeviceKind,
         body: &[u8],
     ) -> Result<Value, EmuError> {
         let write = parse_write(kind, body)?;
-        let mut inner = self.lock();
+        let mut inner = self.lock().await;
         inner.org.user(user_id, false)?;
         let id = Uuid::new_v4();
         let session = new_session(user_id, id, kind, None, None);
@@ -525,17 +524,19 @@ impl Emulator {
         let mut base = seed::blank_device(kind, id, t);
         disconnect(&mut base, &link, "created", None);
         let device = merge_write(&inner.org, user_id, base, write, t)?;
-        inner.commit(vec![
-            Record::Session { session },
-            Record::Device {
-                user_id,
-                device: device.clone(),
-            },
-        ])?;
+        inner
+            .commit(vec![
+                Record::Session { session },
+                Record::Device {
+                    user_id,
+                    device: device.clone(),
+                },
+            ])
+            .await?;
         Ok(inner.org.device_json(user_id, &device, &self.public_url))
     }
 
-    pub fn update_device(
+    pub async fn update_device(
         &self,
         user_id: Uuid,
         kind: DeviceKind,
@@ -543,27 +544,34 @@ impl Emulator {
         body: &[u8],
     ) -> Result<Value, EmuError> {
         let write = parse_write(kind, body)?;
-        let mut inner = self.lock();
+        let mut inner = self.lock().await;
         inner.org.user(user_id, false)?;
         let current = inner.org.device(user_id, kind, id, false)?.clone();
         let device = merge_write(&inner.org, user_id, current, write, now())?;
-        inner.commit(vec![Record::Device {
-            user_id,
-            device: device.clone(),
-        }])?;
+        inner
+            .commit(vec![Record::Device {
+                user_id,
+                device: device.clone(),
+            }])
+            .await?;
         Ok(inner.org.device_json(user_id, &device, &self.public_url))
     }
 
-    pub fn delete_device(&self, user_id: Uuid, kind: DeviceKind, id: Uuid) -> Result<(), EmuError> {
-        let mut inner = self.lock();
+    pub async fn delete_device(
+        &self,
+        user_id: Uuid,
+        kind: DeviceKind,
+        id: Uuid,
+    ) -> Result<(), EmuError> {
+        let mut inner = self.lock().await;
         inner.org.user(user_id, false)?;
         let mut device = inner.org.device(user_id, kind, id, false)?.clone();
         device_common_mut(&mut device).deleted_at = Some(now());
-        inner.commit(vec![Record::Device { user_id, device }])
+        inner.commit(vec![Record::Device { user_id, device }]).await
     }
 
     /// `POST .../{device_id}/auth_session`: a fresh reconnection link.
-    pub fn auth_session(
+    pub async fn auth_session(
         &self,
         user_id: Uuid,
         kind: DeviceKind,
@@ -583,7 +591,7 @@ impl Emulator {
                 }
             }
         }
-        let mut inner = self.lock();
+        let mut inner = self.lock().await;
         inner.org.user(user_id, false)?;
         let mut device = inner.org.device(user_id, kind, id, false)?.clone();
         let session = new_session(user_id, id, kind, req.success_url, req.cancel_url);
@@ -595,10 +603,12 @@ impl Emulator {
         }
         let link = self.connect_url(session.id);
         let session_id = session.id;
-        inner.commit(vec![
-            Record::Session { session },
-            Record::Device { user_id, device },
-        ])?;
+        inner
+            .commit(vec![
+                Record::Session { session },
+                Record::Device { user_id, device },
+            ])
+            .await?;
         Ok(AuthSessionResponse {
             authentication_url: Some(link),
             device_id: Some(id),
@@ -612,8 +622,8 @@ impl Emulator {
     }
 
     /// What the simulated manufacturer sign-in page shows.
-    pub fn session_view(&self, session_id: Uuid) -> Option<SessionView> {
-        let inner = self.lock();
+    pub async fn session_view(&self, session_id: Uuid) -> Option<SessionView> {
+        let inner = self.lock().await;
         let s = inner.org.sessions.get(&session_id)?;
         let (_, device) = inner.org.devices.get(&s.device_id)?;
         let user = inner.org.user(s.user_id, true).ok()?;
@@ -633,12 +643,12 @@ impl Emulator {
 
     /// The customer finished (or cancelled) the manufacturer sign-in.
     /// Returns where to send the browser next, if the partner gave a URL.
-    pub fn complete_session(
+    pub async fn complete_session(
         &self,
         session_id: Uuid,
         connect: bool,
     ) -> Result<Option<String>, EmuError> {
-        let mut inner = self.lock();
+        let mut inner = self.lock().await;
         let mut session = inner
             .org
             .sessions
@@ -679,7 +689,7 @@ impl Emulator {
                 records.push(Record::User { user: u });
             }
         }
-        inner.commit(records)?;
+        inner.commit(records).await?;
         Ok(if connect {
             session.success_url
         } else {
@@ -689,8 +699,8 @@ impl Emulator {
 
     // ---- buildings ---------------------------------------------------------
 
-    pub fn list_buildings(&self, user_id: Uuid) -> Result<Vec<Building>, EmuError> {
-        let inner = self.lock();
+    pub async fn list_buildings(&self, user_id: Uuid) -> Result<Vec<Building>, EmuError> {
+        let inner = self.lock().await;
         inner.org.user(user_id, false)?;
         Ok(inner
             .org
@@ -702,8 +712,8 @@ impl Emulator {
             .collect())
     }
 
-    pub fn get_building(&self, user_id: Uuid, id: Uuid) -> Result<Building, EmuError> {
-        let inner = self.lock();
+    pub async fn get_building(&self, user_id: Uuid, id: Uuid) -> Result<Building, EmuError> {
+        let inner = self.lock().await;
         inner.org.user(user_id, false)?;
         match inner.org.buildings.get(&id) {
             Some((owner, b)) if *owner == user_id => Ok(b.clone()),
@@ -711,7 +721,7 @@ impl Emulator {
         }
     }
 
-    pub fn create_building(
+    pub async fn create_building(
         &self,
         user_id: Uuid,
         body: BuildingWrite,
@@ -739,20 +749,20 @@ impl Emulator {
             town: None,
             country: None,
         };
-        self.write_building(user_id, building, body, true)
+        self.write_building(user_id, building, body, true).await
     }
 
-    pub fn update_building(
+    pub async fn update_building(
         &self,
         user_id: Uuid,
         id: Uuid,
         body: BuildingWrite,
     ) -> Result<Building, EmuError> {
-        let current = self.get_building(user_id, id)?;
-        self.write_building(user_id, current, body, false)
+        let current = self.get_building(user_id, id).await?;
+        self.write_building(user_id, current, body, false).await
     }
 
-    fn write_building(
+    async fn write_building(
         &self,
         user_id: Uuid,
         mut b: Building,
@@ -825,21 +835,23 @@ impl Emulator {
         if let Some(c) = w.country {
             b.country = country(c.as_deref());
         }
-        let mut inner = self.lock();
+        let mut inner = self.lock().await;
         inner.org.user(user_id, false)?;
         if !create && !matches!(inner.org.buildings.get(&b.id), Some((o, _)) if *o == user_id) {
             return Err(EmuError::NotFound);
         }
-        inner.commit(vec![Record::Building {
-            user_id,
-            building: b.clone(),
-        }])?;
+        inner
+            .commit(vec![Record::Building {
+                user_id,
+                building: b.clone(),
+            }])
+            .await?;
         Ok(b)
     }
 
     /// Hard delete (Podero: INFERRED); devices linked to it lose the link.
-    pub fn delete_building(&self, user_id: Uuid, id: Uuid) -> Result<(), EmuError> {
-        let mut inner = self.lock();
+    pub async fn delete_building(&self, user_id: Uuid, id: Uuid) -> Result<(), EmuError> {
+        let mut inner = self.lock().await;
         inner.org.user(user_id, false)?;
         if !matches!(inner.org.buildings.get(&id), Some((o, _)) if *o == user_id) {
             return Err(EmuError::NotFound);
@@ -860,7 +872,7 @@ impl Emulator {
                 }
             }
         }
-        inner.commit(records)
+        inner.commit(records).await
     }
 }
 

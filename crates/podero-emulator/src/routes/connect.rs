@@ -45,10 +45,11 @@ fn link_not_found() -> Response {
 }
 
 pub async fn page(State(emu): State<Arc<Emulator>>, Path(id): Path<String>) -> Response {
-    let Some(view) = Uuid::parse_str(&id)
-        .ok()
-        .and_then(|id| emu.session_view(id))
-    else {
+    let view = match Uuid::parse_str(&id) {
+        Ok(id) => emu.session_view(id).await,
+        Err(_) => None,
+    };
+    let Some(view) = view else {
         return link_not_found();
     };
     if view.expired {
@@ -95,7 +96,7 @@ pub async fn complete(
         return link_not_found();
     };
     let connect = choice.action == "connect";
-    match emu.complete_session(id, connect) {
+    match emu.complete_session(id, connect).await {
         Ok(Some(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
         Ok(None) if connect => shell(
             "Device connected",

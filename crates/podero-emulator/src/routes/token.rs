@@ -1,0 +1,72 @@
+//! `POST /oauth2/token/`: the OAuth2 client-credentials token endpoint.
+//!
+//! Accepts the documented JSON body with HTTP Basic client authentication,
+//! and the form-encoded body django-oauth-toolkit also takes (client id and
+//! secret in the form). Errors are OAuth-style (`{"error": …}`).
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use shared::TokenResponse;
+
+use super::Emu;
+use crate::error::EmuError;
+use axum::extract::State;
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+pub(crate) async fn token(
+    State(emu): Emu,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<TokenResponse>, EmuError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let bad_request =
+        |d: &'static str| EmuError::OAuth(StatusCode::BAD_REQUEST, "invalid_request", d);
+    let form: TokenForm = if is_form {
+        serde_urlencoded::from_bytes(&body)
+            .map_err(|_| bad_request("The form body could not be parsed."))?
+    } else {
+        serde_json::from_slice(&body).map_err(|_| {
+            bad_request("Send a JSON body {\"grant_type\": \"client_credentials\"} with Content-Type: application/json.")
+        })?
+    };
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    emu.tokens.check_client(
+        basic,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )?;
+    match form.grant_type.as_deref() {
+        Some("client_credentials") => {}
+        None => {
+            return Err(bad_request(
+                "grant_type is missing; use \"client_credentials\".",
+            ))
+        }
+        Some(_) => {
+            return Err(EmuError::OAuth(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Only the client_credentials grant is supported.",
+            ))
+        }
+    }
+    Ok(Json(TokenResponse {
+        access_token: emu.tokens.issue(),
+        expires_in: emu.tokens.ttl().as_secs(),
+        token_type: "Bearer".into(),
+        scope: Some("read write".into()),
+    }))
+}
