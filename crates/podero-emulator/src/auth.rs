@@ -96,7 +96,9 @@ impl Tokens {
         let token: String = raw.chars().take(30).collect();
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        issued.retain(|_, exp| *exp > now);
+        // Forget tokens a day after they expired; until then a late caller
+        // is told its token expired rather than that it is unknown.
+        issued.retain(|_, exp| *exp + Duration::from_secs(86_400) > now);
         issued.insert(token.clone(), now + self.ttl);
         token
     }

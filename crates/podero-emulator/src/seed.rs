@@ -1,9 +1,10 @@
 //! Deterministic demo data: an organisation of German and Austrian
 //! customers with heat pumps, EVs, wallboxes and solar inverters.
 //!
-//! The same seed and size always give the same organisation (ids included),
-//! generated against the start of the current hour, so that timestamps
-//! look recent. About one device in eleven has lost its manufacturer
+//! The same seed and size always give the same organisation, ids and
+//! timestamps included: everything is generated against a fixed reference
+//! instant ([`reference_time`], 2026-11-01T08:00:00Z) with a splitmix64
+//! PRNG. Only writes made at runtime carry the real clock's time. About one device in eleven has lost its manufacturer
 //! connection and carries a reconnection link, so the support journey has
 //! something to work on from the first start.
 

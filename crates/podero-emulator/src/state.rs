@@ -263,6 +263,9 @@ impl Emulator {
         let (mut store, records) = Store::open(dir).await.map_err(db)?;
         let mut org = Org::default();
         if records.is_empty() {
+            if dir.join("snapshot.jsonl").exists() {
+                tracing::warn!(dir = %dir.display(), "snapshot.jsonl/journal.jsonl of an earlier emulator version are ignored; seeding emulator.sqlite afresh (delete the old files to silence this)");
+            }
             tracing::info!(users = config.seed_users, seed = config.seed, dir = %dir.display(), "seeding a fresh emulator organisation");
             let started = std::time::Instant::now();
             let (seed, n) = (config.seed, config.seed_users);
