@@ -5,7 +5,15 @@
 //! there (failing with a message that says how to get them), starts the
 //! gateway on a free port with a fresh data directory, starts chromedriver
 //! on another, and opens a headless browser session. Waiting is always
-//! polling with a deadline, never a fixed sleep.
+//! polling with a deadline, never a fixed sleep; a wait that times out
+//! saves a screenshot into `target/e2e-screenshots/` before failing.
+//!
+//! Each test builds its own [`Harness`] (gateway with a 60-user emulator in a
+//! temp directory, its own chromedriver and browser profile) and ends it
+//! with [`Harness::finish`]; chromedriver is killed on drop even when a
+//! test panics. Tool lookup: `CHROMEDRIVER` / `CHROME_BIN`, then
+//! `/usr/bin/chromedriver` / `/usr/bin/chromium`, then `PATH`. The frontend
+//! must be built into `<workspace>/dist` first (`cargo xtask frontend`).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -173,15 +181,50 @@ impl Harness {
         resp.json().await.expect("JSON")
     }
 
-    /// The first element matching `css`, waiting for it.
+    /// The first element matching `css`, waiting for it. On timeout a
+    /// screenshot is saved (see [`Harness::screenshot`]) and the test fails.
     pub async fn wait_for(&self, css: &str) -> Element {
-        self.browser
+        match self
+            .browser
             .wait()
             .at_most(DEADLINE)
             .every(Duration::from_millis(50))
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no element '{css}' within {DEADLINE:?}: {e}"))
+        {
+            Ok(element) => element,
+            Err(e) => {
+                let shot = self.screenshot(css).await;
+                panic!("no element '{css}' within {DEADLINE:?}: {e} (screenshot: {shot})")
+            }
+        }
+    }
+
+    /// Save a PNG of the page into `target/e2e-screenshots/` and return its
+    /// path (or why there is none). Called on every wait that times out.
+    pub async fn screenshot(&self, what: &str) -> String {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("target")
+            .join("e2e-screenshots");
+        let name: String = what
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .take(60)
+            .collect();
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let file = dir.join(format!("{stamp}-{name}.png"));
+        let png = match self.browser.screenshot().await {
+            Ok(png) => png,
+            Err(e) => return format!("none ({e})"),
+        };
+        match std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, png)) {
+            Ok(()) => file.display().to_string(),
+            Err(e) => format!("none ({e})"),
+        }
     }
 
     /// Poll `check` until it returns `Some`, or fail naming `what`.
@@ -195,10 +238,10 @@ impl Harness {
             if let Some(v) = check().await {
                 return v;
             }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "timed out after {DEADLINE:?} waiting for: {what}"
-            );
+            if started.elapsed() >= DEADLINE {
+                let shot = self.screenshot(what).await;
+                panic!("timed out after {DEADLINE:?} waiting for: {what} (screenshot: {shot})");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -26,8 +26,27 @@ async fn users_list_search_and_open_a_user() {
         .expect("a seeded customer with devices")
         .clone();
     let name = target.display_name();
-    let rows = h.all("[data-testid=user-row]").await;
-    assert_eq!(rows.len(), users.len().min(200), "one row per user");
+    // Every seeded user (from the API) is listed by display name.
+    let names = h
+        .eventually("one row per user", || async {
+            let links = h.all("[data-testid=user-link]").await;
+            if links.len() != users.len().min(200) {
+                return None;
+            }
+            let mut names = Vec::new();
+            for l in links {
+                names.push(l.text().await.ok()?);
+            }
+            Some(names)
+        })
+        .await;
+    for u in users.iter().take(5) {
+        assert!(
+            names.contains(&u.display_name()),
+            "'{}' is not in the users table",
+            u.display_name()
+        );
+    }
 
     let search = h.wait_for("[data-testid=user-search]").await;
     search
@@ -88,6 +107,25 @@ async fn lost_connection_reconnect_and_verify() {
     assert_eq!(
         card.attr("data-authenticated").await.unwrap().as_deref(),
         Some("false")
+    );
+    assert_eq!(
+        h.wait_for("[data-testid=user-name]")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        user.display_name()
+    );
+    // Reloading the deep link shows the same user again.
+    h.browser.refresh().await.unwrap();
+    let card = h.wait_for(&card_css).await;
+    assert_eq!(
+        h.wait_for("[data-testid=user-name]")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        user.display_name()
     );
     let link = card
         .find(Locator::Css("[data-testid=reconnection-link]"))

@@ -19,7 +19,7 @@ mod config;
 mod error;
 mod routes;
 mod seed;
-pub mod state;
+mod state;
 mod store;
 
 use std::net::SocketAddr;

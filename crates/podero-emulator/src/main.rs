@@ -93,6 +93,12 @@ fn main() {
     config.public_url =
         opt("--public-url", "EMULATOR_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
     let client_id = config.client_id.clone();
+    // The default secret guards only a local emulator: show it; never a chosen one.
+    let shown_secret = if config.client_secret == podero_emulator::DEFAULT_CLIENT_SECRET {
+        config.client_secret.clone()
+    } else {
+        "<secret>".to_string()
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -102,7 +108,7 @@ fn main() {
         println!("Podero emulator listening on {}", emu.base_url);
         println!("  organisation: {}", emu.org_id);
         println!("  client id:    {client_id}");
-        println!("  get a token:  curl -s -X POST {}/oauth2/token/ -u {client_id}:<secret> -H 'Content-Type: application/json' -d '{{\"grant_type\": \"client_credentials\"}}'", emu.base_url);
+        println!("  get a token:  curl -s -X POST {}/oauth2/token/ -u {client_id}:{shown_secret} -H 'Content-Type: application/json' -d '{{\"grant_type\": \"client_credentials\"}}'", emu.base_url);
         println!("  list users:   curl -s {}/api/partners/v2.0/org/{}/users -H 'Authorization: Bearer <token>'", emu.base_url, emu.org_id);
         let _ = tokio::signal::ctrl_c().await;
         emu.shutdown().await;

@@ -744,3 +744,83 @@ async fn hundred_thousand_users() {
     );
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn team_members_wrong_types_and_update_conflicts() {
+    let emu = start(5).await;
+    let (s, admin) = emu
+        .post(
+            "/users",
+            json!({"role": "admin", "email": "chefin@stadtwerke.at", "first_name": "Eva", "last_name": "Gruber"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(admin["role"], "admin");
+    let (s, other) = emu
+        .post("/users", json!({"role": "user", "email": "b@example.at"}))
+        .await;
+    assert_eq!(s, 200);
+    let oid = other["id"].as_str().unwrap();
+    // Changing an e-mail onto another user's, in other letter case: 409 on the field.
+    let (s, dup) = emu
+        .put(
+            &format!("/users/{oid}"),
+            json!({"email": "CHEFIN@stadtwerke.at"}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    assert_eq!(dup["detail"][0]["type"], "unique");
+    assert_eq!(dup["detail"][0]["loc"], json!(["body", "email"]));
+    assert!(dup["detail"][0]["msg"]
+        .as_str()
+        .unwrap()
+        .contains("already exists in this organisation"));
+    // Keeping one's own e-mail is no conflict; null clears a nullable field.
+    let (s, same) = emu
+        .put(
+            &format!("/users/{oid}"),
+            json!({"email": "B@example.at", "first_name": "Bernd"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(same["first_name"], "Bernd");
+    let (s, cleared) = emu
+        .put(&format!("/users/{oid}"), json!({"first_name": null}))
+        .await;
+    assert_eq!(s, 200);
+    assert!(cleared["first_name"].is_null());
+    assert_eq!(cleared["email"], same["email"], "untouched fields stay");
+    // A wrong type names the field.
+    let (s, wrong) = emu
+        .post(
+            "/users",
+            json!({"role": "user", "email": "c@example.at", "latitude": "north"}),
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert_eq!(wrong["detail"][0]["loc"], json!(["body", "latitude"]));
+    let (s, role) = emu
+        .post(
+            "/users",
+            json!({"role": "emperor", "email": "d@example.at"}),
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert_eq!(role["detail"][0]["loc"], json!(["body", "role"]));
+    // Buildings: name is required and at most 100 characters.
+    let (s, b) = emu
+        .post(
+            &format!("/users/{oid}/buildings"),
+            json!({"name": "x".repeat(101)}),
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert_eq!(b["detail"][0]["loc"], json!(["body", "name"]));
+    let (s, _) = emu
+        .post(
+            &format!("/users/{oid}/buildings"),
+            json!({"property_type": "house"}),
+        )
+        .await;
+    assert_eq!(s, 422);
+}

@@ -4,8 +4,8 @@
 //!   start the gateway (with the embedded Podero emulator unless
 //!   `PODERO_BASE_URL` is set) and print the URL to open.
 //! * `cargo xtask test`: install what is missing (a browser too), build the
-//!   browser app, then formatting, lints, and every test: unit,
-//!   integration and browser.
+//!   browser app, then formatting, lints (native and wasm32), a wasm32
+//!   check of `shared`, and every test: unit, integration and browser.
 //! * `cargo xtask install`, `cargo xtask frontend`: the first steps alone.
 //!
 //! Every install step checks first and skips what is already there, so a
@@ -14,7 +14,27 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
+use std::sync::Mutex;
 use std::time::Instant;
+
+/// (step, seconds, ok) of every step run so far, for the closing summary.
+static TIMINGS: Mutex<Vec<(String, f64, bool)>> = Mutex::new(Vec::new());
+
+fn summary() {
+    let timings = TIMINGS.lock().unwrap_or_else(|e| e.into_inner());
+    if timings.is_empty() {
+        return;
+    }
+    println!("\nxtask steps:");
+    for (name, secs, ok) in timings.iter() {
+        println!(
+            "  {:<40} {:>7.1}s  {}",
+            name,
+            secs,
+            if *ok { "ok" } else { "FAILED" }
+        );
+    }
+}
 
 const TRUNK_VERSION: &str = "0.21.14";
 
@@ -44,6 +64,7 @@ fn main() {
         }
         Some(other) => Err(format!("unknown command '{other}'\n\n{USAGE}")),
     };
+    summary();
     if let Err(e) = result {
         fail(&e);
     }
@@ -87,11 +108,16 @@ fn step(name: &str, program: &str, args: &[&str]) -> Result<(), String> {
         .args(args)
         .status()
         .map_err(|e| format!("step '{name}' could not start {program}: {e}"))?;
+    let secs = started.elapsed().as_secs_f64();
     println!(
-        "<== {name}: {} in {:.1}s",
+        "<== {name}: {} in {secs:.1}s",
         if status.success() { "ok" } else { "FAILED" },
-        started.elapsed().as_secs_f64()
     );
+    TIMINGS.lock().unwrap_or_else(|e| e.into_inner()).push((
+        name.to_string(),
+        secs,
+        status.success(),
+    ));
     if status.success() {
         Ok(())
     } else {
@@ -281,6 +307,17 @@ fn test() -> Result<(), String> {
             "--",
             "-D",
             "warnings",
+        ],
+    )?;
+    step(
+        "shared builds for the browser",
+        "cargo",
+        &[
+            "check",
+            "--package",
+            "shared",
+            "--target",
+            "wasm32-unknown-unknown",
         ],
     )?;
     step(
