@@ -65,8 +65,12 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// `<workspace>/dist`, where Trunk puts the built frontend.
+/// `<workspace>/dist`, where Trunk puts the built frontend, or `E2E_DIST`
+/// when set (a separate build directory, e.g. while developing).
 pub fn dist_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("E2E_DIST") {
+        return PathBuf::from(dir);
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("dist")

@@ -11,9 +11,13 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use shared::directory::{
+    self, Freshness, ReconnectionReport, UserPage, UserQuery, DIRECTORY_CSV_PATH,
+    DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
+};
 use shared::{
-    ApiError, AppInfo, AuthSessionRequest, AuthSessionResponse, Device, DeviceKind,
-    ElectricVehicle, HeatPump, Inverter, User, Wallbox, API_PREFIX,
+    ApiError, AppInfo, AuthSessionRequest, AuthSessionResponse, Building, CreateUser, Device,
+    DeviceKind, ElectricVehicle, HeatPump, Inverter, UpdateUser, User, Wallbox, API_PREFIX,
 };
 use uuid::Uuid;
 
@@ -39,6 +43,15 @@ impl ApiFailure {
 
     pub fn is_not_found(&self) -> bool {
         matches!(self, ApiFailure::Api { status: 404, .. })
+    }
+
+    /// The server's message for one form field (`loc: ["body", field]`), if
+    /// the failure is about that field.
+    pub fn field_message(&self, field: &str) -> Option<String> {
+        match self {
+            ApiFailure::Api { error, .. } => error.field_message(field).map(str::to_string),
+            _ => None,
+        }
     }
 }
 
@@ -89,6 +102,31 @@ async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<
     read(resp).await
 }
 
+async fn put<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiFailure> {
+    let req = Request::put(url)
+        .header("Accept", "application/json")
+        .json(body)
+        .map_err(|e| ApiFailure::Decode(e.to_string()))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    read(resp).await
+}
+
+/// `DELETE`, expecting an empty success answer (204).
+async fn delete(url: &str) -> Result<(), ApiFailure> {
+    let resp = Request::delete(url)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    if resp.ok() {
+        return Ok(());
+    }
+    read::<serde_json::Value>(resp).await.map(drop)
+}
+
 type AppInfoFuture = Shared<LocalBoxFuture<'static, Result<AppInfo, ApiFailure>>>;
 
 thread_local! {
@@ -117,18 +155,88 @@ async fn org_url(path: &str) -> Result<String, ApiFailure> {
     Ok(format!("{API_PREFIX}/org/{org}{path}"))
 }
 
-/// Every user of the organisation (Podero has no paging).
-pub async fn list_users(include_deleted: bool) -> Result<Vec<User>, ApiFailure> {
+/// One page of the users list from the gateway's read model.
+pub async fn users_page(query: &UserQuery) -> Result<UserPage, ApiFailure> {
+    get(&with_query(DIRECTORY_USERS_PATH, query)).await
+}
+
+/// Address of the CSV export of every user matching `query` (all pages),
+/// for a plain download link.
+pub fn users_csv_url(query: &UserQuery) -> String {
+    with_query(DIRECTORY_CSV_PATH, &query.first_page())
+}
+
+fn with_query(path: &str, query: &UserQuery) -> String {
+    match query.to_query_string() {
+        q if q.is_empty() => path.to_string(),
+        q => format!("{path}?{q}"),
+    }
+}
+
+/// Ask the gateway to take a fresh snapshot of the users now.
+pub async fn refresh_users() -> Result<Freshness, ApiFailure> {
+    post(DIRECTORY_REFRESH_PATH, &serde_json::json!({})).await
+}
+
+/// The organisation's devices with a lost connection, as far as scanned.
+pub async fn reconnection_report() -> Result<ReconnectionReport, ApiFailure> {
+    get(DIRECTORY_RECONNECTION_PATH).await
+}
+
+/// Start a new scan of every user's devices (no-op while one runs).
+pub async fn start_reconnection_scan() -> Result<ReconnectionReport, ApiFailure> {
+    post(DIRECTORY_RECONNECTION_PATH, &serde_json::json!({})).await
+}
+
+/// A user, archived or not.
+pub async fn get_user(id: Uuid) -> Result<User, ApiFailure> {
+    get(&org_url(&format!("/users/{id}?include_deleted=true")).await?).await
+}
+
+/// The user with this customer number (`external_user_id`); a 404 failure
+/// when there is none.
+pub async fn user_by_external_id(
+    external_user_id: &str,
+    include_deleted: bool,
+) -> Result<User, ApiFailure> {
+    let ext = directory::percent_encode(external_user_id.trim());
     let q = if include_deleted {
         "?include_deleted=true"
     } else {
         ""
     };
-    get(&org_url(&format!("/users{q}")).await?).await
+    get(&org_url(&format!("/users/by-ext-id/{ext}{q}")).await?).await
 }
 
-pub async fn get_user(id: Uuid) -> Result<User, ApiFailure> {
-    get(&org_url(&format!("/users/{id}?include_deleted=true")).await?).await
+/// Create a user (end-user, staff or admin).
+pub async fn create_user(body: &CreateUser) -> Result<User, ApiFailure> {
+    post(&org_url("/users").await?, body).await
+}
+
+/// Change the fields set in `body`, and only those.
+pub async fn update_user(id: Uuid, body: &UpdateUser) -> Result<User, ApiFailure> {
+    put(&org_url(&format!("/users/{id}")).await?, body).await
+}
+
+/// Archive (soft-delete) a user. Podero cannot undo this.
+pub async fn archive_user(id: Uuid) -> Result<(), ApiFailure> {
+    delete(&org_url(&format!("/users/{id}")).await?).await
+}
+
+/// The user's buildings.
+pub async fn list_buildings(user: Uuid) -> Result<Vec<Building>, ApiFailure> {
+    get(&org_url(&format!("/users/{user}/buildings")).await?).await
+}
+
+/// One device, read fresh from Podero (e.g. to verify a reconnection).
+pub async fn get_device(user: Uuid, kind: DeviceKind, device: Uuid) -> Result<Device, ApiFailure> {
+    let url = org_url(&format!("/users/{user}/{}/{device}", kind.path_segment())).await?;
+    Ok(match kind {
+        DeviceKind::HeatPump => Device::HeatPump(get(&url).await?),
+        DeviceKind::ElectricVehicle => Device::ElectricVehicle(get(&url).await?),
+        DeviceKind::Wallbox => Device::Wallbox(get(&url).await?),
+        DeviceKind::Inverter => Device::Inverter(get(&url).await?),
+    })
 }
 
 /// The user's devices of one kind.

@@ -12,6 +12,10 @@ use shared::{AppInfo, Upstream};
 
 use crate::api::{self, ApiFailure};
 use crate::components::feedback::ErrorPanel;
+use crate::components::toast::{provide_toasts, ToastHost};
+use crate::pages::reconnection::ReconnectionPage;
+use crate::pages::team::TeamPage;
+use crate::pages::user_form::{CreateUserPage, EditUserPage};
 use crate::pages::{not_found::NotFound, user_detail::UserDetail, users::UsersPage};
 
 /// The gateway's self-description, provided as context by [`App`].
@@ -21,6 +25,7 @@ pub type AppInfoResource = LocalResource<Result<AppInfo, ApiFailure>>;
 pub fn App() -> impl IntoView {
     let info: AppInfoResource = LocalResource::new(api::app_info);
     provide_context(info);
+    provide_toasts();
     view! {
         <Router>
             <a class="skip" href="#main">"Skip to content"</a>
@@ -38,10 +43,15 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=UsersPage/>
                         <Route path=path!("/users") view=UsersPage/>
+                        <Route path=path!("/users/new") view=CreateUserPage/>
+                        <Route path=path!("/users/:id/edit") view=EditUserPage/>
                         <Route path=path!("/users/:id") view=UserDetail/>
+                        <Route path=path!("/reconnection") view=ReconnectionPage/>
+                        <Route path=path!("/team") view=TeamPage/>
                     </Routes>
                 </ErrorBoundary>
             </main>
+            <ToastHost/>
         </Router>
     }
 }
@@ -58,6 +68,8 @@ fn TopBar() -> impl IntoView {
             </a>
             <nav aria-label="Main">
                 <A href="/" exact=true>"Users"</A>
+                <A href="/reconnection">"Needs reconnection"</A>
+                <A href="/team">"Team"</A>
             </nav>
             <div class="org" aria-live="polite">
                 {move || match info.get() {

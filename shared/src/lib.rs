@@ -12,6 +12,7 @@ pub mod auth;
 pub mod building;
 pub mod country;
 pub mod device;
+pub mod directory;
 pub mod error;
 pub mod patch;
 pub mod user;

@@ -65,9 +65,15 @@ impl UserIndex {
 }
 
 async fn load() -> Result<Arc<UserIndex>, ApiFailure> {
-    api::list_users(false)
-        .await
-        .map(|users| Arc::new(UserIndex::new(users)))
+    let query = shared::directory::UserQuery {
+        per_page: shared::directory::MAX_PER_PAGE,
+        ..Default::default()
+    };
+    api::users_page(&query).await.map(|page| {
+        Arc::new(UserIndex::new(
+            page.rows.into_iter().map(|r| r.user).collect(),
+        ))
+    })
 }
 
 #[component]
