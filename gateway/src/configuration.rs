@@ -86,6 +86,12 @@ pub struct Cli {
     /// Whole-request timeout towards Podero, in seconds.
     #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT_SECS", default_value_t = 30.0)]
     pub upstream_timeout_secs: f64,
+    /// Seconds between background refreshes of the users snapshot.
+    #[arg(long, env = "GATEWAY_USERS_REFRESH_SECS", default_value_t = 60.0)]
+    pub users_refresh_secs: f64,
+    /// Requests to Podero in flight at most during the reconnection scan.
+    #[arg(long, env = "GATEWAY_SCAN_CONCURRENCY", default_value_t = 4)]
+    pub scan_concurrency: usize,
 }
 
 /// The checked configuration.
@@ -99,6 +105,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Largest request body forwarded (bytes); larger → 413.
     pub max_body_bytes: usize,
+    /// Time between background refreshes of the users snapshot.
+    pub users_refresh_interval: Duration,
+    /// Requests to Podero in flight at most during the reconnection scan.
+    pub scan_concurrency: usize,
 }
 
 /// Which Podero to talk to.
@@ -140,6 +150,8 @@ pub enum ConfigError {
     BadBaseUrl(String),
     #[error("{0} must be a positive number of seconds")]
     BadTimeout(&'static str),
+    #[error("GATEWAY_SCAN_CONCURRENCY must be at least 1")]
+    BadConcurrency,
 }
 
 impl Config {
@@ -153,6 +165,8 @@ impl Config {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,
+            users_refresh_interval: Duration::from_secs(60),
+            scan_concurrency: 4,
         }
     }
 
@@ -220,6 +234,11 @@ impl Config {
             )?,
             request_timeout: secs(cli.upstream_timeout_secs, "GATEWAY_UPSTREAM_TIMEOUT_SECS")?,
             max_body_bytes: 1024 * 1024,
+            users_refresh_interval: secs(cli.users_refresh_secs, "GATEWAY_USERS_REFRESH_SECS")?,
+            scan_concurrency: match cli.scan_concurrency {
+                0 => return Err(ConfigError::BadConcurrency),
+                n => n,
+            },
         })
     }
 }

@@ -9,7 +9,7 @@
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use shared::ApiError;
+use shared::{ApiError, ErrorDetail, FieldError};
 
 /// Everything that can go wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
@@ -51,15 +51,24 @@ pub enum GatewayError {
     /// Podero answered something the gateway cannot use.
     #[error("Podero answered unexpectedly: {0}")]
     UpstreamBadResponse(String),
+    /// Query parameters of a gateway endpoint with bad values, each named.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidQuery(Vec<FieldError>),
+    /// The read model has no list of users to answer from (the first
+    /// snapshot failed or is still loading).
+    #[error("the list of users is not available yet: {0}")]
+    UsersUnavailable(String),
 }
 
 impl GatewayError {
     /// HTTP status of the answer to the browser.
     pub fn status(&self) -> StatusCode {
         match self {
-            GatewayError::BadPath(_) | GatewayError::BadQuery(_) | GatewayError::BadBody => {
-                StatusCode::BAD_REQUEST
-            }
+            GatewayError::BadPath(_)
+            | GatewayError::BadQuery(_)
+            | GatewayError::BadBody
+            | GatewayError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            GatewayError::UsersUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::RouteNotAllowed => StatusCode::NOT_FOUND,
             GatewayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::OrgForbidden => StatusCode::FORBIDDEN,
@@ -85,6 +94,8 @@ impl GatewayError {
             GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
             GatewayError::UpstreamAuthFailed { .. } => "upstream_auth_failed",
             GatewayError::UpstreamBadResponse(_) => "upstream_bad_response",
+            GatewayError::InvalidQuery(_) => "invalid_query",
+            GatewayError::UsersUnavailable(_) => "users_unavailable",
         }
     }
 }
@@ -97,7 +108,19 @@ impl IntoResponse for GatewayError {
         } else {
             tracing::debug!(code = self.code(), "{self}");
         }
-        let body = ApiError::message(self.to_string()).with_code(self.code());
+        let body = match &self {
+            // Field-shaped, like Podero's 422s, but located in the query.
+            GatewayError::InvalidQuery(errors) => {
+                let mut body = ApiError::validation(errors);
+                if let ErrorDetail::Validation(issues) = &mut body.detail {
+                    for issue in issues {
+                        issue.loc[0] = "query".into();
+                    }
+                }
+                body.with_code(self.code())
+            }
+            _ => ApiError::message(self.to_string()).with_code(self.code()),
+        };
         let mut response = (status, axum::Json(body)).into_response();
         if let GatewayError::MethodNotAllowed(methods) = &self {
             let allow = methods

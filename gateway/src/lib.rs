@@ -12,10 +12,13 @@
 //! Modules are named by role, in the zero2prod style: [`configuration`]
 //! (environment and flags), [`startup`] (building and running the server),
 //! [`telemetry`] (tracing), [`token`] (the token manager), [`upstream`]
-//! (the HTTP client towards Podero), [`routes`] (handlers) and [`error`]
-//! (the one error type every handler answers with).
+//! (the HTTP client towards Podero), [`directory`] (the read model of the
+//! organisation's users: paging, sorting, search, reconnection scan),
+//! [`routes`] (handlers) and [`error`] (the one error type every handler
+//! answers with).
 
 pub mod configuration;
+pub mod directory;
 pub mod error;
 pub mod routes;
 pub mod startup;

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::Router;
 use podero_emulator::{EmulatorConfig, RunningEmulator};
 use shared::Upstream as UpstreamKind;
@@ -23,6 +23,7 @@ use tracing::Level;
 use uuid::Uuid;
 
 use crate::configuration::{Config, Secret, UpstreamConfig};
+use crate::directory::Directory;
 use crate::error::GatewayError;
 use crate::routes;
 use crate::token::TokenManager;
@@ -39,23 +40,32 @@ struct Inner {
     upstream: Upstream,
     frontend_dir: PathBuf,
     max_body_bytes: usize,
+    request_timeout: std::time::Duration,
+    directory: Directory,
 }
 
 impl AppState {
-    pub fn new(
-        org_id: Uuid,
-        kind: UpstreamKind,
-        upstream: Upstream,
-        frontend_dir: PathBuf,
-        max_body_bytes: usize,
-    ) -> Self {
+    pub fn new(org_id: Uuid, kind: UpstreamKind, upstream: Upstream, config: &Config) -> Self {
         Self(Arc::new(Inner {
             org_id,
             kind,
             upstream,
-            frontend_dir,
-            max_body_bytes,
+            frontend_dir: config.frontend_dir.clone(),
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: config.request_timeout,
+            directory: Directory::new(config.users_refresh_interval, config.scan_concurrency),
         }))
+    }
+
+    /// The read model of the organisation's users.
+    pub fn directory(&self) -> &Directory {
+        &self.0.directory
+    }
+
+    /// Whole-request timeout towards Podero (also the longest a request
+    /// waits for the first users snapshot).
+    pub fn upstream_timeout(&self) -> std::time::Duration {
+        self.0.request_timeout
     }
 
     pub fn org_id(&self) -> Uuid {
@@ -86,6 +96,22 @@ pub fn app(state: AppState) -> Router {
             get(routes::app_info::app_info).fallback(|| async {
                 GatewayError::MethodNotAllowed(vec![axum::http::Method::GET])
             }),
+        )
+        .route(
+            shared::directory::DIRECTORY_USERS_PATH,
+            get(routes::directory::users),
+        )
+        .route(
+            shared::directory::DIRECTORY_CSV_PATH,
+            get(routes::directory::users_csv),
+        )
+        .route(
+            shared::directory::DIRECTORY_REFRESH_PATH,
+            post(routes::directory::refresh),
+        )
+        .route(
+            shared::directory::DIRECTORY_RECONNECTION_PATH,
+            get(routes::directory::reconnection).post(routes::directory::start_scan),
         )
         .route("/api", not_allowed())
         .route("/api/", not_allowed())
@@ -130,7 +156,10 @@ impl Application {
     /// Resolve the upstream, bind `config.listen` (port 0: any free port).
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let http = http_client(config.connect_timeout, config.request_timeout)?;
-        let (base_url, client_id, client_secret, org_id, kind, emulator) = match config.upstream {
+        let (base_url, client_id, client_secret, org_id, kind, emulator) = match config
+            .upstream
+            .clone()
+        {
             UpstreamConfig::Podero(p) => (
                 p.base_url,
                 p.client_id,
@@ -186,13 +215,7 @@ impl Application {
             config.request_timeout,
         );
         let upstream = Upstream::new(http, &base_url, config.request_timeout, tokens);
-        let state = AppState::new(
-            org_id,
-            kind,
-            upstream,
-            config.frontend_dir,
-            config.max_body_bytes,
-        );
+        let state = AppState::new(org_id, kind, upstream, &config);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind {
@@ -239,9 +262,11 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!("Open http://{}", self.addr);
+        let directory = tokio::spawn(Directory::run(self.state.clone()));
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(signal)
             .await;
+        directory.abort();
         if let Some(emulator) = self.emulator {
             emulator.shutdown().await;
         }

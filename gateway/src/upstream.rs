@@ -99,15 +99,15 @@ impl Upstream {
         &self.tokens
     }
 
-    /// Send `method path_and_query` (already validated, starting with `/api/`)
-    /// and turn Podero's answer into a response for the browser.
-    pub async fn forward(
+    /// Send `method path_and_query` (starting with `/api/`) with the
+    /// organisation's bearer token, renewing it once after a `401`.
+    pub async fn send(
         &self,
         method: Method,
         path_and_query: &str,
         headers: HeaderMap,
         body: Bytes,
-    ) -> Result<Response, GatewayError> {
+    ) -> Result<reqwest::Response, GatewayError> {
         let url = format!("{}{}", self.base_url, path_and_query);
         let mut token = self.tokens.token().await?;
         let mut retried = false;
@@ -133,6 +133,46 @@ impl Upstream {
                 "Podero rejected a freshly issued access token".into(),
             ));
         }
+        Ok(response)
+    }
+
+    /// `GET path_and_query` and decode a JSON answer; any other status is
+    /// an error naming it.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<T, GatewayError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, "application/json".parse().expect("header"));
+        let response = self
+            .send(Method::GET, path_and_query, headers, Bytes::new())
+            .await?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| map_send_error(e, &self.base_url, self.request_timeout))?;
+        if !status.is_success() {
+            return Err(GatewayError::UpstreamBadResponse(format!(
+                "HTTP {status} for GET {}",
+                path_and_query.split('?').next().unwrap_or_default()
+            )));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| {
+            GatewayError::UpstreamBadResponse(format!("unreadable JSON from GET: {e}"))
+        })
+    }
+
+    /// Send an already-checked call (see [`crate::routes::proxy`]) and turn
+    /// Podero's answer into a response for the browser.
+    pub async fn forward(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Response, GatewayError> {
+        let response = self.send(method, path_and_query, headers, body).await?;
         let mut out = Response::builder().status(response.status());
         if let Some(ct) = response.headers().get(header::CONTENT_TYPE) {
             out = out.header(header::CONTENT_TYPE, ct.clone());

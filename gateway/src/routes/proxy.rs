@@ -233,10 +233,17 @@ pub async fn forward(
         target.push_str(q);
     }
     let headers = forwarded_headers(&parts.headers);
-    state
+    let is_write = parts.method != Method::GET && parts.method != Method::HEAD;
+    let response = state
         .upstream()
         .forward(parts.method, &target, headers, body)
-        .await
+        .await?;
+    if is_write && response.status().is_success() {
+        // Users, their devices (counters) or buildings changed: the users
+        // list must not keep showing the old state.
+        state.directory().request_refresh();
+    }
+    Ok(response)
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {

@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod directory;
+
 mod forwarding;
 mod resilience;
 mod security;

@@ -1,0 +1,165 @@
+//! The gateway's read model of the organisation's users.
+//!
+//! Podero's `GET .../users` answers the whole organisation as one bare
+//! array, without paging, sorting or search. The [`Directory`] keeps the
+//! latest answer as an indexed [`Snapshot`] and serves the app's paged,
+//! sorted and filtered views from it (stale-while-revalidate): a background
+//! task takes a new snapshot every `interval`, and at once after every write
+//! made through the gateway ([`Directory::request_refresh`]); requests keep
+//! being answered from the previous snapshot meanwhile, and [`Freshness`]
+//! tells the app how old it is. Only the very first request waits, for the
+//! first snapshot. The [`scan::Scanner`] adds what the user list lacks:
+//! which users have a device whose manufacturer connection is lost.
+
+pub mod scan;
+pub mod snapshot;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use shared::directory::Freshness;
+use shared::{User, API_PREFIX};
+use tokio::sync::{watch, Notify};
+
+use crate::error::GatewayError;
+use crate::startup::AppState;
+pub use scan::Scanner;
+pub use snapshot::Snapshot;
+
+/// After a failed refresh with no snapshot to serve, try again this soon.
+const RETRY_WITHOUT_SNAPSHOT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Default)]
+struct View {
+    snapshot: Option<Arc<Snapshot>>,
+    refreshing: bool,
+    last_error: Option<String>,
+    build_ms: Option<u64>,
+}
+
+/// The users read model (one per gateway).
+#[derive(Debug)]
+pub struct Directory {
+    view: watch::Sender<View>,
+    wake: Notify,
+    interval: Duration,
+    scanner: Scanner,
+}
+
+impl Directory {
+    pub fn new(interval: Duration, scan_concurrency: usize) -> Self {
+        Self {
+            view: watch::Sender::new(View::default()),
+            wake: Notify::new(),
+            interval,
+            scanner: Scanner::new(scan_concurrency),
+        }
+    }
+
+    pub fn scanner(&self) -> &Scanner {
+        &self.scanner
+    }
+
+    /// Take a new snapshot as soon as possible (after a write, or when the
+    /// person presses Refresh). Requests made meanwhile coalesce into one.
+    pub fn request_refresh(&self) {
+        self.view.send_modify(|v| v.refreshing = true);
+        self.wake.notify_one();
+    }
+
+    /// How old the snapshot is and whether a newer one is being taken.
+    pub fn freshness(&self) -> Freshness {
+        let v = self.view.borrow();
+        Freshness {
+            loaded_at: v.snapshot.as_ref().map(|s| s.loaded_at),
+            build_ms: v.build_ms,
+            refreshing: v.refreshing,
+            last_error: v.last_error.clone(),
+            interval_secs: self.interval.as_secs(),
+        }
+    }
+
+    /// The snapshot to answer from; waits (at most `timeout`) only when
+    /// there is none yet, and fails with the refresh error if it cannot be
+    /// taken.
+    pub async fn snapshot(&self, timeout: Duration) -> Result<Arc<Snapshot>, GatewayError> {
+        if let Some(s) = self.view.borrow().snapshot.clone() {
+            return Ok(s);
+        }
+        let mut rx = self.view.subscribe();
+        if !rx.borrow().refreshing {
+            self.request_refresh();
+        }
+        let waited = tokio::time::timeout(timeout, async {
+            rx.wait_for(|v| v.snapshot.is_some() || (!v.refreshing && v.last_error.is_some()))
+                .await
+                .map(drop)
+        })
+        .await;
+        let v = self.view.borrow().clone();
+        match (v.snapshot, waited) {
+            (Some(s), _) => Ok(s),
+            (None, Ok(_)) => Err(GatewayError::UsersUnavailable(
+                v.last_error.unwrap_or_else(|| "no snapshot yet".into()),
+            )),
+            (None, Err(_)) => Err(GatewayError::UsersUnavailable(format!(
+                "the list of users is still loading after {} s",
+                timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// Take one snapshot now: fetch every user (archived too) and index them.
+    async fn refresh_once(&self, state: &AppState) {
+        self.view.send_modify(|v| v.refreshing = true);
+        let started = Instant::now();
+        let path = format!(
+            "{API_PREFIX}/org/{}/users?include_deleted=true",
+            state.org_id()
+        );
+        let result = match state.upstream().get_json::<Vec<User>>(&path).await {
+            Ok(users) => tokio::task::spawn_blocking(move || Snapshot::build(users, Utc::now()))
+                .await
+                .map_err(|e| format!("indexing the users failed: {e}")),
+            Err(e) => Err(e.to_string()),
+        };
+        let build_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(snapshot) => {
+                tracing::info!(users = snapshot.len(), build_ms, "users snapshot taken");
+                self.view.send_modify(|v| {
+                    v.snapshot = Some(Arc::new(snapshot));
+                    v.build_ms = Some(build_ms);
+                    v.last_error = None;
+                    v.refreshing = false;
+                });
+            }
+            Err(e) => {
+                tracing::warn!("users snapshot failed: {e}");
+                self.view.send_modify(|v| {
+                    v.last_error = Some(e);
+                    v.refreshing = false;
+                });
+            }
+        }
+    }
+
+    /// The background task: a snapshot now, then on every interval and
+    /// whenever one is requested. Runs until the gateway stops.
+    pub async fn run(state: AppState) {
+        let dir = state.directory();
+        loop {
+            dir.refresh_once(&state).await;
+            let wait = if dir.view.borrow().snapshot.is_none() {
+                RETRY_WITHOUT_SNAPSHOT
+            } else {
+                dir.interval
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = dir.wake.notified() => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! One immutable snapshot of the organisation's users, indexed for the
+//! users list.
+//!
+//! Built once per refresh from Podero's bare array: per user a folded
+//! (lower-case, accent-free) search text over name, e-mail, customer number
+//! and town, and per sort column the order of all users. A query then walks
+//! one precomputed order, tests each user against the filters and the
+//! search words, counts the matches and keeps the requested page: no
+//! sorting and no allocation per user at request time.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use shared::directory::{fold, Archived, SortKey, UserQuery};
+use shared::User;
+use uuid::Uuid;
+
+/// The users and their indexes.
+#[derive(Debug)]
+pub struct Snapshot {
+    users: Vec<User>,
+    /// Folded search text per user, fields separated by `\u{1f}` so a word
+    /// never matches across two fields.
+    haystacks: Vec<Box<str>>,
+    /// Ascending order of user indexes per [`SortKey`] (index = position
+    /// in [`SortKey::ALL`]).
+    orders: Vec<Box<[u32]>>,
+    by_id: HashMap<Uuid, u32>,
+    pub loaded_at: DateTime<Utc>,
+    pub active: usize,
+    pub archived: usize,
+}
+
+/// `None` sorts after every value, in both directions of the key itself.
+fn opt_cmp<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.cmp(b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn name_key(u: &User) -> String {
+    match (u.last_name.as_deref(), u.first_name.as_deref()) {
+        (Some(l), f) if !l.trim().is_empty() => {
+            format!("{}\u{1}{}", fold(l.trim()), fold(f.unwrap_or("").trim()))
+        }
+        _ => fold(&u.display_name()),
+    }
+}
+
+fn sort_order(users: &[User], key: SortKey) -> Box<[u32]> {
+    let mut idx: Vec<u32> = (0..users.len() as u32).collect();
+    let u = |i: &u32| &users[*i as usize];
+    match key {
+        SortKey::Name => {
+            let keys: Vec<String> = users.iter().map(name_key).collect();
+            idx.sort_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
+        }
+        SortKey::Email => {
+            let keys: Vec<String> = users.iter().map(|u| u.email.to_lowercase()).collect();
+            idx.sort_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
+        }
+        SortKey::ExternalId => {
+            let keys: Vec<Option<String>> = users
+                .iter()
+                .map(|u| u.external_user_id.as_deref().map(fold))
+                .collect();
+            idx.sort_by(|a, b| opt_cmp(&keys[*a as usize], &keys[*b as usize]));
+        }
+        SortKey::Town => {
+            let keys: Vec<Option<String>> = users
+                .iter()
+                .map(|u| {
+                    u.town
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(fold)
+                })
+                .collect();
+            idx.sort_by(|a, b| opt_cmp(&keys[*a as usize], &keys[*b as usize]));
+        }
+        SortKey::Role => idx.sort_by_key(|i| u(i).role),
+        SortKey::Devices => idx.sort_by_key(|i| u(i).num_devices()),
+        SortKey::Joined => idx.sort_by(|a, b| opt_cmp(&u(a).joined_at, &u(b).joined_at)),
+        SortKey::LastLogin => idx.sort_by(|a, b| opt_cmp(&u(a).last_login, &u(b).last_login)),
+    }
+    idx.into_boxed_slice()
+}
+
+fn haystack(u: &User) -> Box<str> {
+    let mut s = String::with_capacity(96);
+    for part in [
+        u.first_name.as_deref(),
+        u.last_name.as_deref(),
+        Some(u.email.as_str()),
+        u.external_user_id.as_deref(),
+        u.town.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        s.push_str(&fold(part));
+        s.push('\u{1f}');
+    }
+    // "First Last" as typed together also matches across the two names.
+    if let (Some(f), Some(l)) = (u.first_name.as_deref(), u.last_name.as_deref()) {
+        s.push_str(&fold(&format!("{f} {l}")));
+    }
+    s.into_boxed_str()
+}
+
+/// The result of a query: how many match and the page's users.
+pub struct Matches<'a> {
+    pub total: usize,
+    pub page: Vec<&'a User>,
+}
+
+impl Snapshot {
+    /// Index `users` (Podero's list with `include_deleted=true`).
+    pub fn build(users: Vec<User>, loaded_at: DateTime<Utc>) -> Snapshot {
+        let haystacks = users.iter().map(haystack).collect();
+        let orders = SortKey::ALL
+            .iter()
+            .map(|k| sort_order(&users, *k))
+            .collect();
+        let by_id = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id, i as u32))
+            .collect();
+        let archived = users.iter().filter(|u| u.deleted_at.is_some()).count();
+        Snapshot {
+            active: users.len() - archived,
+            archived,
+            users,
+            haystacks,
+            orders,
+            by_id,
+            loaded_at,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<&User> {
+        self.by_id.get(&id).map(|i| &self.users[*i as usize])
+    }
+
+    /// Every user (in Podero's order).
+    pub fn users(&self) -> &[User] {
+        &self.users
+    }
+
+    /// Walk the query's sort order, keep the matches of the requested page
+    /// (all of them when `all` is set, for the CSV export). `lost` are the
+    /// users with a lost device connection, for the `lost` filter.
+    pub fn query<'a>(&'a self, q: &UserQuery, lost: &HashMap<Uuid, u32>, all: bool) -> Matches<'a> {
+        let words: Vec<String> = fold(&q.q).split_whitespace().map(str::to_string).collect();
+        let key_pos = SortKey::ALL.iter().position(|k| *k == q.sort).unwrap_or(0);
+        let order = &self.orders[key_pos];
+        let skip = if all {
+            0
+        } else {
+            (q.page.max(1) as usize - 1).saturating_mul(q.per_page as usize)
+        };
+        let take = if all { usize::MAX } else { q.per_page as usize };
+        let mut total = 0usize;
+        let mut page = Vec::new();
+        let mut check = |i: u32| {
+            let u = &self.users[i as usize];
+            let archived = u.deleted_at.is_some();
+            let keep = match q.archived {
+                Archived::Hide => !archived,
+                Archived::Include => true,
+                Archived::Only => archived,
+            } && (q.roles.is_empty() || q.roles.contains(&u.role))
+                && q.device.is_none_or(|d| d.matches(u))
+                && q.onboarded
+                    .is_none_or(|o| u.is_onboarded.unwrap_or(false) == o)
+                && (!q.lost || lost.get(&u.id).is_some_and(|n| *n > 0))
+                && {
+                    let hay = &self.haystacks[i as usize];
+                    words.iter().all(|w| hay.contains(w.as_str()))
+                };
+            if keep {
+                if total >= skip && page.len() < take {
+                    page.push(u);
+                }
+                total += 1;
+            }
+        };
+        if q.desc {
+            order.iter().rev().for_each(|i| check(*i));
+        } else {
+            order.iter().for_each(|i| check(*i));
+        }
+        Matches { total, page }
+    }
+}
+
+/// Columns of the CSV export, in order.
+pub const CSV_HEADER: &str = "id,first_name,last_name,email,customer_number,role,street_and_number,street_add_info,zip_code,town,country,latitude,longitude,is_onboarded,heat_pumps,electric_vehicles,wallboxes,inverters,lost_devices,joined_at,last_login,archived_at\r\n";
+
+/// One CSV field: quoted when needed; a leading `=`, `+`, `-` or `@` is
+/// prefixed with `'` so a spreadsheet does not run it as a formula.
+fn csv_field(out: &mut String, value: &str) {
+    let guarded = matches!(
+        value.chars().next(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r')
+    );
+    let needs_quotes = guarded || value.contains([',', '"', '\n', '\r']) || value.starts_with(' ');
+    if needs_quotes {
+        out.push('"');
+        if guarded {
+            out.push('\'');
+        }
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+}
+
+/// Append one user as a CSV line.
+pub fn csv_row(out: &mut String, u: &User, lost: Option<u32>) {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let time = |t: &Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let fields = [
+        u.id.to_string(),
+        opt(&u.first_name),
+        opt(&u.last_name),
+        u.email.clone(),
+        opt(&u.external_user_id),
+        u.role.as_str().to_string(),
+        opt(&u.street_and_number),
+        opt(&u.street_add_info),
+        opt(&u.zip_code),
+        opt(&u.town),
+        opt(&u.country),
+        u.latitude.map(|v| v.to_string()).unwrap_or_default(),
+        u.longitude.map(|v| v.to_string()).unwrap_or_default(),
+        u.is_onboarded.map(|v| v.to_string()).unwrap_or_default(),
+        u.num_heat_pumps.to_string(),
+        u.num_electric_vehicles.to_string(),
+        u.num_wallboxes.to_string(),
+        u.num_inverters.to_string(),
+        lost.map(|n| n.to_string()).unwrap_or_default(),
+        time(&u.joined_at),
+        time(&u.last_login),
+        time(&u.deleted_at),
+    ];
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        csv_field(out, f);
+    }
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::directory::DeviceFilter;
+    use shared::{DeviceKind, Role};
+
+    fn user(n: u128, first: &str, last: &str, town: Option<&str>) -> User {
+        let mut u: User = serde_json::from_value(serde_json::json!({
+            "id": Uuid::from_u128(n), "role": "user", "email": format!("u{n}@example.at"),
+        }))
+        .unwrap();
+        u.first_name = Some(first.into());
+        u.last_name = Some(last.into());
+        u.town = town.map(Into::into);
+        u
+    }
+
+    fn snapshot() -> Snapshot {
+        let mut a = user(1, "Jürgen", "Müller", Some("Graz"));
+        a.num_heat_pumps = 1;
+        a.is_onboarded = Some(true);
+        let b = user(2, "Anna", "Zeller", None);
+        let mut c = user(3, "Élodie", "Abel", Some("Wien"));
+        c.role = Role::Staff;
+        let mut d = user(4, "Old", "Customer", Some("Linz"));
+        d.deleted_at = Some(Utc::now());
+        Snapshot::build(vec![a, b, c, d], Utc::now())
+    }
+
+    fn names(m: &Matches) -> Vec<String> {
+        m.page
+            .iter()
+            .map(|u| u.last_name.clone().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn search_is_case_and_accent_insensitive_and_per_word() {
+        let s = snapshot();
+        let none = HashMap::new();
+        for q in [
+            "muller",
+            "MÜLLER",
+            "jurgen graz",
+            "Jürgen Müller",
+            "u1@example",
+        ] {
+            let m = s.query(
+                &UserQuery {
+                    q: q.into(),
+                    ..Default::default()
+                },
+                &none,
+                false,
+            );
+            assert_eq!(names(&m), ["Müller"], "{q}");
+        }
+        let m = s.query(
+            &UserQuery {
+                q: "elodie".into(),
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!(m.total, 1);
+        let m = s.query(
+            &UserQuery {
+                q: "graz wien".into(),
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!(m.total, 0, "every word must match");
+    }
+
+    #[test]
+    fn filters_sort_and_paging() {
+        let s = snapshot();
+        let none = HashMap::new();
+        let all = s.query(&UserQuery::default(), &none, false);
+        assert_eq!(
+            names(&all),
+            ["Abel", "Müller", "Zeller"],
+            "archived hidden, by name"
+        );
+        let desc = s.query(
+            &UserQuery {
+                desc: true,
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!(names(&desc), ["Zeller", "Müller", "Abel"]);
+        let town = s.query(
+            &UserQuery {
+                sort: SortKey::Town,
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!(names(&town), ["Müller", "Abel", "Zeller"], "no town last");
+        let staff = s.query(
+            &UserQuery {
+                roles: vec![Role::Staff],
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!(names(&staff), ["Abel"]);
+        let hp = s.query(
+            &UserQuery {
+                device: Some(DeviceFilter::Kind(DeviceKind::HeatPump)),
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!(names(&hp), ["Müller"]);
+        let not_onboarded = s.query(
+            &UserQuery {
+                onboarded: Some(false),
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!(not_onboarded.total, 2);
+        let archived = s.query(
+            &UserQuery {
+                archived: Archived::Only,
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!(names(&archived), ["Customer"]);
+        let everyone = s.query(
+            &UserQuery {
+                archived: Archived::Include,
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!(everyone.total, 4);
+        let page2 = s.query(
+            &UserQuery {
+                per_page: 2,
+                page: 2,
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!(
+            (page2.total, names(&page2)),
+            (3, vec!["Zeller".to_string()])
+        );
+        let beyond = s.query(
+            &UserQuery {
+                per_page: 2,
+                page: 9,
+                ..Default::default()
+            },
+            &none,
+            false,
+        );
+        assert_eq!((beyond.total, beyond.page.len()), (3, 0));
+        let lost = HashMap::from([(Uuid::from_u128(2), 1)]);
+        let m = s.query(
+            &UserQuery {
+                lost: true,
+                ..Default::default()
+            },
+            &lost,
+            false,
+        );
+        assert_eq!(names(&m), ["Zeller"]);
+    }
+
+    #[test]
+    fn csv_quotes_and_guards_formulas() {
+        let mut u = user(9, "=cmd()", "O\"Brien, Jr", None);
+        u.town = Some("-Linz".into());
+        let mut out = String::new();
+        csv_row(&mut out, &u, Some(2));
+        assert!(out.contains(",\"'=cmd()\",\"O\"\"Brien, Jr\","), "{out}");
+        assert!(out.contains("\"'-Linz\""), "{out}");
+        assert!(out.ends_with(",2,,,\r\n"), "{out}");
+    }
+}
