@@ -163,6 +163,71 @@ impl Upstream {
         })
     }
 
+    /// `GET path_and_query`, parsing the JSON answer **while it arrives**
+    /// (the body is never held whole: chunks go through a small channel to
+    /// a blocking parser task) and then handing the value to `then` on the
+    /// same blocking task. For the organisation's user list, which is tens
+    /// of megabytes at fleet scale.
+    pub async fn get_json_streamed<T, R>(
+        &self,
+        path_and_query: &str,
+        then: impl FnOnce(T) -> R + Send + 'static,
+    ) -> Result<R, GatewayError>
+    where
+        T: serde::de::DeserializeOwned,
+        R: Send + 'static,
+    {
+        use futures::StreamExt;
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, "application/json".parse().expect("header"));
+        let response = self
+            .send(Method::GET, path_and_query, headers, Bytes::new())
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(GatewayError::UpstreamBadResponse(format!(
+                "HTTP {status} for GET {}",
+                path_and_query.split('?').next().unwrap_or_default()
+            )));
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(32);
+        let parser = tokio::task::spawn_blocking(move || {
+            let reader = std::io::BufReader::with_capacity(
+                64 * 1024,
+                ChannelReader {
+                    rx,
+                    chunk: Bytes::new(),
+                },
+            );
+            serde_json::from_reader::<_, T>(reader).map(then)
+        });
+        let mut body = response.bytes_stream();
+        let mut transport_error = None;
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    if tx.send(chunk).await.is_err() {
+                        break; // the parser stopped early (bad JSON)
+                    }
+                }
+                Err(e) => {
+                    transport_error = Some(map_send_error(e, &self.base_url, self.request_timeout));
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let parsed = parser
+            .await
+            .map_err(|e| GatewayError::UpstreamBadResponse(format!("parser failed: {e}")))?;
+        if let Some(e) = transport_error {
+            return Err(e);
+        }
+        parsed.map_err(|e| {
+            GatewayError::UpstreamBadResponse(format!("unreadable JSON from GET: {e}"))
+        })
+    }
+
     /// Send an already-checked call (see [`crate::routes::proxy`]) and turn
     /// Podero's answer into a response for the browser.
     pub async fn forward(
@@ -179,5 +244,26 @@ impl Upstream {
         }
         out.body(Body::from_stream(response.bytes_stream()))
             .map_err(|_| GatewayError::UpstreamBadResponse("unusable response".into()))
+    }
+}
+
+/// `std::io::Read` over body chunks arriving on a channel (used from a
+/// blocking task); the end of the channel is the end of the body.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    chunk: Bytes,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(next) => self.chunk = next,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
     }
 }

@@ -45,6 +45,8 @@ usage: cargo xtask <command>
   test       install missing tools, build the frontend, check formatting and lints, run every test
   install    install missing tools only (Rust wasm target, trunk, wasm-bindgen-cli, wasm-opt, Chromium)
   frontend   build the frontend into dist/ only
+  bench      users-list benchmark: release emulator with 100,000 users (--users N to change),
+             release gateway in front of it; prints latency and memory against the targets
 ";
 
 fn main() {
@@ -58,6 +60,7 @@ fn main() {
         Some("test") => test(),
         Some("install") => install(true),
         Some("frontend") => install(false).and_then(|_| build_frontend()),
+        Some("bench") => bench(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -274,6 +277,27 @@ fn run(extra: &[String]) -> Result<(), String> {
     let mut args = vec!["run", "--release", "--package", "gateway", "--"];
     args.extend(extra.iter().map(String::as_str));
     step("gateway", "cargo", &args)
+}
+
+/// Build the release binaries, then run the benchmark (it prints the figures).
+fn bench(args: &[String]) -> Result<(), String> {
+    step(
+        "build release binaries",
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--package",
+            "gateway",
+            "--package",
+            "podero-emulator",
+            "--package",
+            "bench",
+        ],
+    )?;
+    let bin = Path::new("target").join("release").join("bench");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    step("benchmark", &bin.to_string_lossy(), &args)
 }
 
 fn test() -> Result<(), String> {

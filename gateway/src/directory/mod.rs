@@ -118,22 +118,37 @@ impl Directory {
             "{API_PREFIX}/org/{}/users?include_deleted=true",
             state.org_id()
         );
-        let result = match state.upstream().get_json::<Vec<User>>(&path).await {
-            Ok(users) => tokio::task::spawn_blocking(move || Snapshot::build(users, Utc::now()))
-                .await
-                .map_err(|e| format!("indexing the users failed: {e}")),
-            Err(e) => Err(e.to_string()),
-        };
+        let result = state
+            .upstream()
+            .get_json_streamed(&path, |users: Vec<User>| Snapshot::build(users, Utc::now()))
+            .await
+            .map_err(|e| e.to_string());
         let build_ms = started.elapsed().as_millis() as u64;
         match result {
             Ok(snapshot) => {
                 tracing::info!(users = snapshot.len(), build_ms, "users snapshot taken");
+                let mut old = None;
                 self.view.send_modify(|v| {
-                    v.snapshot = Some(Arc::new(snapshot));
                     v.build_ms = Some(build_ms);
                     v.last_error = None;
                     v.refreshing = false;
+                    old = v.snapshot.replace(Arc::new(snapshot));
                 });
+                // The old snapshot goes when the last request using it ends
+                // (milliseconds); then its memory goes back to the system.
+                if let Some(mut old) = old {
+                    for _ in 0..500 {
+                        match Arc::try_unwrap(old) {
+                            Ok(snapshot) => {
+                                drop(snapshot);
+                                break;
+                            }
+                            Err(still_used) => old = still_used,
+                        }
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+                release_free_memory();
             }
             Err(e) => {
                 tracing::warn!("users snapshot failed: {e}");
@@ -161,5 +176,18 @@ impl Directory {
                 _ = dir.wake.notified() => {}
             }
         }
+    }
+}
+
+/// Return freed heap memory to the operating system. glibc keeps freed
+/// memory of a dropped snapshot (tens of MB at 100,000 users) in its arenas;
+/// without this the gateway's resident size would stay at the peak of the
+/// last refresh.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of glibc's allocator,
+    // which is the process allocator here; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -1,0 +1,386 @@
+//! The users-list benchmark at fleet scale (`cargo xtask bench`).
+//!
+//! Starts the release emulator binary seeded with `--users` users (default
+//! 100,000) in a fresh temporary directory, then the release gateway binary
+//! in front of it as if it were Podero (`PODERO_BASE_URL`), each in its own
+//! process so the gateway's memory is measured alone. It then measures, over
+//! loopback HTTP, what an agent's browser does and prints every figure next
+//! to its target:
+//!
+//! * the snapshot of all users built (fetch, parse, index; the gateway's
+//!   own `build_ms`) and the first answer after start;
+//! * the first page of the list, warm (sequential requests, p50/p95/max);
+//! * search keystrokes: every prefix of real surnames, one request each;
+//! * other sorts and filters, the CSV export of everything;
+//! * the gateway's resident memory (VmRSS, and the peak VmHWM) with the
+//!   snapshot loaded, and again after a refresh replaced it.
+//!
+//! Exits non-zero when a target is missed. Binaries are expected in
+//! `target/release` (`cargo xtask bench` builds them first).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use shared::directory::UserPage;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const SECRET: &str = "bench-secret-not-used-elsewhere";
+
+fn release_bin(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = dir.join("release").join(name);
+    if !bin.exists() {
+        eprintln!(
+            "{} is missing: run `cargo xtask bench` (it builds the release binaries)",
+            bin.display()
+        );
+        std::process::exit(2);
+    }
+    bin
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `VmRSS` and `VmHWM` of a process, in MB.
+fn memory_mb(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(f64::NAN)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+struct Stats {
+    p50: f64,
+    p95: f64,
+    max: f64,
+    n: usize,
+}
+
+fn stats(mut ms: Vec<f64>) -> Stats {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+    Stats {
+        p50: at(0.50),
+        p95: at(0.95),
+        max: *ms.last().unwrap(),
+        n: ms.len(),
+    }
+}
+
+struct Report {
+    missed: Vec<String>,
+}
+
+impl Report {
+    fn line(&mut self, what: &str, value: String, target: Option<(f64, f64, &str)>) {
+        match target {
+            Some((got, limit, unit)) => {
+                let ok = got <= limit;
+                println!(
+                    "  {what:<44} {value:<34} target <= {limit} {unit}  {}",
+                    if ok { "ok" } else { "MISSED" }
+                );
+                if !ok {
+                    self.missed.push(what.to_string());
+                }
+            }
+            None => println!("  {what:<44} {value}"),
+        }
+    }
+}
+
+async fn get(http: &reqwest::Client, url: &str) -> (f64, reqwest::Response) {
+    let t = Instant::now();
+    let r = http.get(url).send().await.expect("request");
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    (t.elapsed().as_secs_f64() * 1000.0, r)
+}
+
+/// Time a GET including reading the whole body.
+async fn timed(http: &reqwest::Client, url: &str) -> (f64, Vec<u8>) {
+    let t = Instant::now();
+    let (_, r) = get(http, url).await;
+    let body = r.bytes().await.expect("body").to_vec();
+    (t.elapsed().as_secs_f64() * 1000.0, body)
+}
+
+/// Read the emulator's banner until it names its organisation.
+async fn banner_org(child: &mut Child) -> String {
+    let out = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(out).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(org) = line.trim_start().strip_prefix("organisation:") {
+            let org = org.trim().to_string();
+            // Keep draining the banner so the emulator never blocks on it.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return org;
+        }
+    }
+    panic!("the emulator stopped before naming its organisation");
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let users: usize = std::env::args()
+        .skip_while(|a| a != "--users")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let data = std::env::temp_dir().join(format!("podero-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("temp dir");
+    let mut report = Report { missed: Vec::new() };
+    println!("Users-list benchmark: {users} users, release builds, loopback HTTP\n");
+
+    // The emulator, seeded.
+    let emu_port = free_port();
+    let t = Instant::now();
+    let mut emulator = Command::new(release_bin("podero-emulator"))
+        .args(["--listen", &format!("127.0.0.1:{emu_port}")])
+        .args(["--users", &users.to_string()])
+        .arg("--data-dir")
+        .arg(data.join("emulator"))
+        .args(["--client-secret", SECRET])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the emulator");
+    let org = banner_org(&mut emulator).await;
+    report.line(
+        "emulator seeded and listening",
+        format!("{:.1} s", t.elapsed().as_secs_f64()),
+        None,
+    );
+
+    // The gateway in front of it, as in production.
+    let gw_port = free_port();
+    let base = format!("http://127.0.0.1:{gw_port}");
+    let gateway = Command::new(release_bin("gateway"))
+        .env("PODERO_BASE_URL", format!("http://127.0.0.1:{emu_port}"))
+        .env("PODERO_CLIENT_ID", "podero-emulator")
+        .env("PODERO_CLIENT_SECRET", SECRET)
+        .env("PODERO_ORG_ID", &org)
+        .env("GATEWAY_LISTEN", format!("127.0.0.1:{gw_port}"))
+        .env("GATEWAY_FRONTEND_DIR", data.join("no-frontend"))
+        .env("GATEWAY_DATA_DIR", data.join("gateway"))
+        .env("GATEWAY_USERS_REFRESH_SECS", "3600")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the gateway");
+    let pid = gateway.id().expect("gateway pid");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "gateway did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let list = format!("{base}/api/directory/users");
+
+    // First answer: waits for the first snapshot.
+    let (cold_ms, body) = timed(&http, &list).await;
+    let first: UserPage = serde_json::from_slice(&body).expect("a page");
+    assert_eq!(
+        first.total + first.archived_users,
+        users,
+        "every user listed"
+    );
+    let build_ms = first.freshness.build_ms.unwrap_or_default() as f64;
+    report.line(
+        "snapshot built (fetch + parse + index)",
+        format!("{:.2} s", build_ms / 1000.0),
+        Some((build_ms / 1000.0, 3.0, "s")),
+    );
+    report.line(
+        "first answer after gateway start",
+        format!("{:.2} s", cold_ms / 1000.0),
+        None,
+    );
+    let (rss, hwm) = memory_mb(pid);
+    report.line(
+        "gateway memory, snapshot loaded",
+        format!("RSS {rss:.0} MB (peak {hwm:.0} MB)"),
+        Some((rss, 150.0, "MB RSS")),
+    );
+
+    // First page, warm.
+    for _ in 0..20 {
+        timed(&http, &list).await;
+    }
+    let mut ms = Vec::new();
+    for _ in 0..300 {
+        ms.push(timed(&http, &list).await.0);
+    }
+    let s = stats(ms);
+    report.line(
+        "first page (50 rows), warm",
+        format!(
+            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n={})",
+            s.p50, s.p95, s.max, s.n
+        ),
+        Some((s.p95, 100.0, "ms p95")),
+    );
+
+    // Search keystrokes: every prefix of real surnames.
+    let mut names: Vec<String> = Vec::new();
+    for sort in ["name", "town", "email", "customer_number"] {
+        let (_, body) = timed(&http, &format!("{list}?sort={sort}&per_page=500&page=37")).await;
+        let p: UserPage = serde_json::from_slice(&body).unwrap();
+        names.extend(
+            p.rows
+                .iter()
+                .filter_map(|r| r.user.last_name.clone())
+                .step_by(40),
+        );
+    }
+    names.truncate(30);
+    let mut ms = Vec::new();
+    for name in &names {
+        let chars: Vec<char> = name.chars().collect();
+        for n in 1..=chars.len() {
+            let prefix: String = chars[..n].iter().collect();
+            let url = format!("{list}?q={}", shared::directory::percent_encode(&prefix));
+            ms.push(timed(&http, &url).await.0);
+        }
+    }
+    let s = stats(ms);
+    report.line(
+        &format!("search keystroke ({} surnames, each prefix)", names.len()),
+        format!(
+            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n={})",
+            s.p50, s.p95, s.max, s.n
+        ),
+        Some((s.p95, 50.0, "ms p95")),
+    );
+
+    // Other views: sorts, filters, deep pages.
+    let views = [
+        "sort=town&dir=desc",
+        "sort=last_login&dir=desc&per_page=200",
+        "role=admin,staff",
+        "device=heat-pumps&onboarded=false",
+        "archived=include&sort=joined",
+        "page=1500&per_page=50",
+        "q=wien&sort=email",
+    ];
+    let mut ms = Vec::new();
+    for _ in 0..20 {
+        for v in views {
+            ms.push(timed(&http, &format!("{list}?{v}")).await.0);
+        }
+    }
+    let s = stats(ms);
+    report.line(
+        "other sorts, filters and deep pages",
+        format!(
+            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n={})",
+            s.p50, s.p95, s.max, s.n
+        ),
+        None,
+    );
+
+    // CSV of everyone.
+    let (csv_ms, csv) = timed(&http, &format!("{base}/api/directory/users.csv")).await;
+    report.line(
+        "CSV export of every active user",
+        format!(
+            "{:.2} s, {:.1} MB, {} rows",
+            csv_ms / 1000.0,
+            csv.len() as f64 / 1e6,
+            csv.iter().filter(|b| **b == b'\n').count() - 1
+        ),
+        None,
+    );
+
+    let (rss, hwm) = memory_mb(pid);
+    report.line(
+        "gateway memory after the runs above",
+        format!("RSS {rss:.0} MB (peak {hwm:.0} MB)"),
+        None,
+    );
+
+    // A refresh replaces the snapshot while requests go on.
+    let loaded = first.freshness.loaded_at;
+    http.post(format!("{base}/api/directory/refresh"))
+        .send()
+        .await
+        .expect("refresh");
+    let mut during = Vec::new();
+    let t = Instant::now();
+    let refreshed = loop {
+        let (ms, body) = timed(&http, &list).await;
+        during.push(ms);
+        let p: UserPage = serde_json::from_slice(&body).unwrap();
+        if p.freshness.loaded_at > loaded && !p.freshness.refreshing {
+            break p;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "refresh never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let s = stats(during);
+    report.line(
+        "first page while a refresh runs",
+        format!(
+            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n={})",
+            s.p50, s.p95, s.max, s.n
+        ),
+        None,
+    );
+    report.line(
+        "refresh (new snapshot) built",
+        format!(
+            "{:.2} s",
+            refreshed.freshness.build_ms.unwrap_or_default() as f64 / 1000.0
+        ),
+        None,
+    );
+    let (rss, hwm) = memory_mb(pid);
+    report.line(
+        "gateway memory after the refresh",
+        format!("RSS {rss:.0} MB (peak {hwm:.0} MB)"),
+        Some((rss, 150.0, "MB RSS")),
+    );
+
+    drop(gateway);
+    drop(emulator);
+    let _ = std::fs::remove_dir_all(&data);
+    if report.missed.is_empty() {
+        println!("\nAll targets met.");
+    } else {
+        println!("\nMissed: {}", report.missed.join(", "));
+        std::process::exit(1);
+    }
+}
