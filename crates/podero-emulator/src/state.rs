@@ -269,11 +269,20 @@ impl Emulator {
             tracing::info!(users = config.seed_users, seed = config.seed, dir = %dir.display(), "seeding a fresh emulator organisation");
             let started = std::time::Instant::now();
             let (seed, n) = (config.seed, config.seed_users);
-            let records = tokio::task::spawn_blocking(move || {
+            let mut records = tokio::task::spawn_blocking(move || {
                 seed::generate(seed, n, seed::reference_time())
             })
             .await
             .map_err(|e| StartError::Database(format!("seeding: {e}")))?;
+            // The demo's reconnection links are issued now, so they work for
+            // their 48 hours from the first start (the rest of the demo data
+            // stays relative to the fixed reference instant).
+            let issued = now();
+            for r in &mut records {
+                if let Record::Session { session } = r {
+                    session.created_at = issued;
+                }
+            }
             // One transaction: a crash while seeding leaves an empty database.
             store.write(&records).await.map_err(db)?;
             for r in records {

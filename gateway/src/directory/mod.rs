@@ -80,6 +80,11 @@ impl Directory {
         }
     }
 
+    /// The snapshot being served, if any (never waits).
+    pub fn current(&self) -> Option<Arc<Snapshot>> {
+        self.view.borrow().snapshot.clone()
+    }
+
     /// The snapshot to answer from; waits (at most `timeout`) only when
     /// there is none yet, and fails with the refresh error if it cannot be
     /// taken.

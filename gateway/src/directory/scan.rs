@@ -35,6 +35,14 @@ pub struct Scanner {
     concurrency: usize,
 }
 
+/// What a device read through the gateway says.
+pub enum Observed<'a> {
+    /// The user's whole list of one kind.
+    List(&'a [DeviceCommon]),
+    /// One device.
+    One(&'a DeviceCommon),
+}
+
 fn kinds_of(u: &User) -> Vec<DeviceKind> {
     DeviceKind::ALL
         .into_iter()
@@ -92,6 +100,45 @@ impl Scanner {
         f(&map)
     }
 
+    /// Correct the results with devices the app just read through the
+    /// gateway (a user's page, "Verify connection"): a reconnected device
+    /// leaves the report at once, a newly lost one joins it. Ignored before
+    /// the first scan.
+    pub fn observe(&self, user: Option<&User>, user_id: Uuid, kind: DeviceKind, seen: Observed) {
+        let mut found = self.found();
+        if found.progress.state == ScanState::Idle {
+            return;
+        }
+        let (devices, whole): (Vec<&DeviceCommon>, bool) = match seen {
+            Observed::List(list) => (list.iter().collect(), true),
+            Observed::One(d) => (vec![d], false),
+        };
+        let ids: Vec<Uuid> = devices.iter().map(|d| d.id).collect();
+        found.devices.retain(|f| {
+            !(f.user_id == user_id && f.kind == kind && (whole || ids.contains(&f.device_id)))
+        });
+        if let Some(u) = user {
+            found.devices.extend(
+                devices
+                    .into_iter()
+                    .filter(|d| !d.is_authenticated && d.deleted_at.is_none())
+                    .map(|d| lost_device(u, kind, d)),
+            );
+        }
+        let count = found
+            .devices
+            .iter()
+            .filter(|f| f.user_id == user_id)
+            .count() as u32;
+        drop(found);
+        let mut map = self.lost_by_user.write().unwrap_or_else(|e| e.into_inner());
+        if count == 0 {
+            map.remove(&user_id);
+        } else {
+            map.insert(user_id, count);
+        }
+    }
+
     /// Start a scan in the background unless one is running.
     pub fn start(&self, state: AppState) {
         {
@@ -146,6 +193,8 @@ impl Scanner {
                 found.progress.failures += 1;
                 found.progress.last_error = Some(e);
             }
+            // The app may have shown this user's devices meanwhile.
+            found.devices.retain(|f| f.user_id != user_id);
             found.devices.extend(lost);
         }
         *self.lost_by_user.write().unwrap_or_else(|e| e.into_inner()) = lost_by_user;

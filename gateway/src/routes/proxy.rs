@@ -243,7 +243,41 @@ pub async fn forward(
         // list must not keep showing the old state.
         state.directory().request_refresh();
     }
-    Ok(response)
+    match route {
+        ApiRoute::Devices(user, kind) | ApiRoute::Device(user, kind, _)
+            if !is_write && response.status().is_success() =>
+        {
+            observe_devices(&state, route.clone(), user, kind, response).await
+        }
+        _ => Ok(response),
+    }
+}
+
+/// Let the reconnection report learn from device reads passing through
+/// (small bodies: a user's devices of one kind), then answer them unchanged.
+async fn observe_devices(
+    state: &AppState,
+    route: ApiRoute,
+    user: Uuid,
+    kind: DeviceKind,
+    response: Response,
+) -> Result<Response, GatewayError> {
+    use crate::directory::scan::Observed;
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .map_err(|_| GatewayError::UpstreamBadResponse("device answer could not be read".into()))?;
+    let snapshot = state.directory().current();
+    let owner = snapshot.as_ref().and_then(|s| s.get(user));
+    let scanner = state.directory().scanner();
+    if matches!(route, ApiRoute::Devices(..)) {
+        if let Ok(list) = serde_json::from_slice::<Vec<shared::DeviceCommon>>(&bytes) {
+            scanner.observe(owner, user, kind, Observed::List(&list));
+        }
+    } else if let Ok(one) = serde_json::from_slice::<shared::DeviceCommon>(&bytes) {
+        scanner.observe(owner, user, kind, Observed::One(&one));
+    }
+    Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {

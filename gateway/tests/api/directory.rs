@@ -381,3 +381,57 @@ async fn unreachable_podero_is_a_clear_503() {
     );
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn device_reads_through_the_gateway_correct_the_reconnection_report() {
+    let app = spawn_app_with(Options {
+        seed_users: 60,
+        ..Default::default()
+    })
+    .await;
+    let url = format!("{}/api/directory/reconnection", app.address);
+    app.client.send(app.client.http.post(&url)).await;
+    let done: ReconnectionReport = eventually(Duration::from_secs(20), || async {
+        let r: ReconnectionReport =
+            serde_json::from_slice(&app.client.send(app.client.get(&url)).await.body).unwrap();
+        (r.scan.state == ScanState::Done).then_some(r)
+    })
+    .await;
+    let lost = done.devices[0].clone();
+    // The customer completes the manufacturer sign-in on the link.
+    let link = lost.reconnection_link.clone().unwrap();
+    let r = app
+        .client
+        .send(app.client.http.post(&link).form(&[("action", "connect")]))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    // "Verify connection" reads the device through the gateway...
+    let r = app
+        .client
+        .send(app.client.get(&app.api(&format!(
+            "/users/{}/{}/{}",
+            lost.user_id,
+            lost.kind.path_segment(),
+            lost.device_id
+        ))))
+        .await;
+    let device: DeviceCommon = serde_json::from_slice(&r.body).unwrap();
+    assert!(device.is_authenticated);
+    // ...and the report and the list's filter no longer count it.
+    let now: ReconnectionReport =
+        serde_json::from_slice(&app.client.send(app.client.get(&url)).await.body).unwrap();
+    assert!(!now.devices.iter().any(|d| d.device_id == lost.device_id));
+    assert_eq!(now.devices.len(), done.devices.len() - 1);
+    let still_lost = done
+        .devices
+        .iter()
+        .filter(|d| d.user_id == lost.user_id)
+        .count()
+        - 1;
+    let row = page(&app, "lost=true&per_page=500").await;
+    assert_eq!(
+        row.rows.iter().any(|r| r.user.id == lost.user_id),
+        still_lost > 0
+    );
+    app.shutdown().await;
+}
