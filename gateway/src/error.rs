@@ -54,6 +54,10 @@ pub enum GatewayError {
     /// Query parameters of a gateway endpoint with bad values, each named.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     InvalidQuery(Vec<FieldError>),
+    /// A user body that the shared validation refuses (the same checks the
+    /// app runs next to each field), answered before anything reaches Podero.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidBody(Vec<FieldError>),
     /// The read model has no list of users to answer from (the first
     /// snapshot failed or is still loading).
     #[error("the list of users is not available yet: {0}")]
@@ -69,6 +73,7 @@ impl GatewayError {
             | GatewayError::BadBody
             | GatewayError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             GatewayError::UsersUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             GatewayError::RouteNotAllowed => StatusCode::NOT_FOUND,
             GatewayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::OrgForbidden => StatusCode::FORBIDDEN,
@@ -96,6 +101,7 @@ impl GatewayError {
             GatewayError::UpstreamBadResponse(_) => "upstream_bad_response",
             GatewayError::InvalidQuery(_) => "invalid_query",
             GatewayError::UsersUnavailable(_) => "users_unavailable",
+            GatewayError::InvalidBody(_) => "invalid_body",
         }
     }
 }
@@ -118,6 +124,9 @@ impl IntoResponse for GatewayError {
                     }
                 }
                 body.with_code(self.code())
+            }
+            GatewayError::InvalidBody(errors) => {
+                ApiError::validation(errors).with_code(self.code())
             }
             _ => ApiError::message(self.to_string()).with_code(self.code()),
         };

@@ -227,6 +227,7 @@ pub async fn forward(
         }
     }
     let body = read_body(body, limit).await?;
+    validate_user_body(&route, &parts.method, &body)?;
     let mut target = route.upstream_path(state.org_id());
     if let Some(q) = query {
         target.push('?');
@@ -278,6 +279,30 @@ async fn observe_devices(
         scanner.observe(owner, user, kind, Observed::One(&one));
     }
     Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+/// Check user create / update bodies with the `shared` validation (the
+/// checks the app shows next to each field) before they reach Podero, so a
+/// bad e-mail or customer number gets the same message whichever client
+/// sent it. The body is forwarded as sent.
+fn validate_user_body(route: &ApiRoute, method: &Method, body: &Bytes) -> Result<(), GatewayError> {
+    let unreadable = |e: serde_json::Error| {
+        GatewayError::InvalidBody(vec![shared::FieldError::new(
+            "body",
+            format!("the request body is not a valid user: {e}"),
+        )])
+    };
+    match (route, method) {
+        (ApiRoute::Users, &Method::POST) => serde_json::from_slice::<shared::CreateUser>(body)
+            .map_err(unreadable)?
+            .validate()
+            .map_err(GatewayError::InvalidBody),
+        (ApiRoute::User(_), &Method::PUT) => serde_json::from_slice::<shared::UpdateUser>(body)
+            .map_err(unreadable)?
+            .validate()
+            .map_err(GatewayError::InvalidBody),
+        _ => Ok(()),
+    }
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {

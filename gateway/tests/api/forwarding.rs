@@ -172,3 +172,70 @@ async fn devices_buildings_and_auth_session() {
     assert!(c.send(c.http.delete(&one)).await.status.is_success());
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn user_bodies_are_validated_with_the_shared_rules_before_podero() {
+    let app = crate::helpers::spawn_app().await;
+    let r = app
+        .client
+        .send(app.client.http.post(app.api("/users")).json(&json!({
+            "role": "user", "email": "not-an-email", "country_iso2": "DEU", "latitude": 123.0
+        })))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["code"], "invalid_body", "answered by the gateway");
+    let fields: Vec<&str> = body["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["loc"][1].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"email")
+            && fields.contains(&"country_iso2")
+            && fields.contains(&"latitude"),
+        "{fields:?}"
+    );
+    let country = body["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["loc"][1] == "country_iso2")
+        .unwrap();
+    assert!(country["msg"].as_str().unwrap().contains("DE"), "{country}");
+    // Nothing was created.
+    let users: Vec<Value> = app
+        .client
+        .send(app.client.get(&app.api("/users?include_deleted=true")))
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!users.iter().any(|u| u["email"] == "not-an-email"));
+    // A partial update is checked too; a valid one passes.
+    let id = users[0]["id"].as_str().unwrap();
+    let r = app
+        .client
+        .send(
+            app.client
+                .http
+                .put(app.api(&format!("/users/{id}")))
+                .json(&json!({"zip_code": "10115!"})),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["detail"][0]["loc"], json!(["body", "zip_code"]));
+    let r = app
+        .client
+        .send(
+            app.client
+                .http
+                .put(app.api(&format!("/users/{id}")))
+                .json(&json!({"town": "Wels"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    app.shutdown().await;
+}
