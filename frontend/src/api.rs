@@ -91,19 +91,18 @@ async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiFailure> {
-    let req = Request::post(url)
-        .header("Accept", "application/json")
-        .json(body)
-        .map_err(|e| ApiFailure::Decode(e.to_string()))?;
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    read(resp).await
+    send_json(Request::post(url), body).await
 }
 
 async fn put<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiFailure> {
-    let req = Request::put(url)
+    send_json(Request::put(url), body).await
+}
+
+async fn send_json<B: Serialize, T: DeserializeOwned>(
+    req: gloo_net::http::RequestBuilder,
+    body: &B,
+) -> Result<T, ApiFailure> {
+    let req = req
         .header("Accept", "application/json")
         .json(body)
         .map_err(|e| ApiFailure::Decode(e.to_string()))?;

@@ -136,28 +136,35 @@ impl Upstream {
         Ok(response)
     }
 
-    /// `GET path_and_query` and decode a JSON answer; any other status is
-    /// an error naming it.
-    pub async fn get_json<T: serde::de::DeserializeOwned>(
-        &self,
-        path_and_query: &str,
-    ) -> Result<T, GatewayError> {
+    /// `GET path_and_query` asking for JSON; any status but 2xx is an
+    /// error naming it.
+    async fn get_ok(&self, path_and_query: &str) -> Result<reqwest::Response, GatewayError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, "application/json".parse().expect("header"));
         let response = self
             .send(Method::GET, path_and_query, headers, Bytes::new())
             .await?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| map_send_error(e, &self.base_url, self.request_timeout))?;
         if !status.is_success() {
             return Err(GatewayError::UpstreamBadResponse(format!(
                 "HTTP {status} for GET {}",
                 path_and_query.split('?').next().unwrap_or_default()
             )));
         }
+        Ok(response)
+    }
+
+    /// `GET path_and_query` and decode the JSON answer (small bodies).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<T, GatewayError> {
+        let bytes = self
+            .get_ok(path_and_query)
+            .await?
+            .bytes()
+            .await
+            .map_err(|e| map_send_error(e, &self.base_url, self.request_timeout))?;
         serde_json::from_slice(&bytes).map_err(|e| {
             GatewayError::UpstreamBadResponse(format!("unreadable JSON from GET: {e}"))
         })
@@ -178,18 +185,7 @@ impl Upstream {
         R: Send + 'static,
     {
         use futures::StreamExt;
-        let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, "application/json".parse().expect("header"));
-        let response = self
-            .send(Method::GET, path_and_query, headers, Bytes::new())
-            .await?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(GatewayError::UpstreamBadResponse(format!(
-                "HTTP {status} for GET {}",
-                path_and_query.split('?').next().unwrap_or_default()
-            )));
-        }
+        let response = self.get_ok(path_and_query).await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(32);
         let parser = tokio::task::spawn_blocking(move || {
             let reader = std::io::BufReader::with_capacity(

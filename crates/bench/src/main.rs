@@ -89,6 +89,29 @@ struct Report {
 }
 
 impl Report {
+    /// The gateway's resident memory now (and its peak), against the
+    /// 150 MB target when `checked`.
+    fn memory(&mut self, pid: u32, what: &str, checked: bool) {
+        let (rss, hwm) = memory_mb(pid);
+        self.line(
+            what,
+            format!("RSS {rss:.0} MB (peak {hwm:.0} MB)"),
+            checked.then_some((rss, 150.0, "MB RSS")),
+        );
+    }
+
+    fn latency(&mut self, what: &str, ms: Vec<f64>, target_p95: Option<f64>) {
+        let s = stats(ms);
+        self.line(
+            what,
+            format!(
+                "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n={})",
+                s.p50, s.p95, s.max, s.n
+            ),
+            target_p95.map(|t| (s.p95, t, "ms p95")),
+        );
+    }
+
     fn line(&mut self, what: &str, value: String, target: Option<(f64, f64, &str)>) {
         match target {
             Some((got, limit, unit)) => {
@@ -226,12 +249,7 @@ async fn main() {
         format!("{:.2} s", cold_ms / 1000.0),
         None,
     );
-    let (rss, hwm) = memory_mb(pid);
-    report.line(
-        "gateway memory, snapshot loaded",
-        format!("RSS {rss:.0} MB (peak {hwm:.0} MB)"),
-        Some((rss, 150.0, "MB RSS")),
-    );
+    report.memory(pid, "gateway memory, snapshot loaded", true);
 
     // First page, warm.
     for _ in 0..20 {
@@ -241,15 +259,7 @@ async fn main() {
     for _ in 0..300 {
         ms.push(timed(&http, &list).await.0);
     }
-    let s = stats(ms);
-    report.line(
-        "first page (50 rows), warm",
-        format!(
-            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n={})",
-            s.p50, s.p95, s.max, s.n
-        ),
-        Some((s.p95, 100.0, "ms p95")),
-    );
+    report.latency("first page (50 rows), warm", ms, Some(100.0));
 
     // Search keystrokes: every prefix of real surnames.
     let mut names: Vec<String> = Vec::new();
@@ -273,14 +283,10 @@ async fn main() {
             ms.push(timed(&http, &url).await.0);
         }
     }
-    let s = stats(ms);
-    report.line(
+    report.latency(
         &format!("search keystroke ({} surnames, each prefix)", names.len()),
-        format!(
-            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n={})",
-            s.p50, s.p95, s.max, s.n
-        ),
-        Some((s.p95, 50.0, "ms p95")),
+        ms,
+        Some(50.0),
     );
 
     // Other views: sorts, filters, deep pages.
@@ -299,15 +305,7 @@ async fn main() {
             ms.push(timed(&http, &format!("{list}?{v}")).await.0);
         }
     }
-    let s = stats(ms);
-    report.line(
-        "other sorts, filters and deep pages",
-        format!(
-            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n={})",
-            s.p50, s.p95, s.max, s.n
-        ),
-        None,
-    );
+    report.latency("other sorts, filters and deep pages", ms, None);
 
     // CSV of everyone.
     let (csv_ms, csv) = timed(&http, &format!("{base}/api/directory/users.csv")).await;
@@ -322,12 +320,7 @@ async fn main() {
         None,
     );
 
-    let (rss, hwm) = memory_mb(pid);
-    report.line(
-        "gateway memory after the runs above",
-        format!("RSS {rss:.0} MB (peak {hwm:.0} MB)"),
-        None,
-    );
+    report.memory(pid, "gateway memory after the runs above", false);
 
     // A refresh replaces the snapshot while requests go on.
     let loaded = first.freshness.loaded_at;
@@ -350,15 +343,7 @@ async fn main() {
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     };
-    let s = stats(during);
-    report.line(
-        "first page while a refresh runs",
-        format!(
-            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n={})",
-            s.p50, s.p95, s.max, s.n
-        ),
-        None,
-    );
+    report.latency("first page while a refresh runs", during, None);
     report.line(
         "refresh (new snapshot) built",
         format!(
@@ -367,12 +352,7 @@ async fn main() {
         ),
         None,
     );
-    let (rss, hwm) = memory_mb(pid);
-    report.line(
-        "gateway memory after the refresh",
-        format!("RSS {rss:.0} MB (peak {hwm:.0} MB)"),
-        Some((rss, 150.0, "MB RSS")),
-    );
+    report.memory(pid, "gateway memory after the refresh", true);
 
     drop(gateway);
     drop(emulator);
