@@ -32,7 +32,8 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 pub struct Harness {
     pub browser: Client,
     pub gateway: RunningGateway,
-    http: reqwest::Client,
+    /// Plain HTTP client for calls through the gateway (test set-up).
+    pub http: reqwest::Client,
     chromedriver: Driver,
     _data: tempfile::TempDir,
     _profile: tempfile::TempDir,
@@ -176,13 +177,32 @@ impl Harness {
 
     /// GET a Partner API path of the served organisation through the gateway.
     pub async fn api<T: DeserializeOwned>(&self, path: &str) -> T {
-        let url = self.url(&format!(
-            "/api/partners/v2.0/org/{}{path}",
-            self.gateway.org_id()
-        ));
+        let url = self.api_url(path);
         let resp = self.http.get(&url).send().await.expect("gateway answers");
         assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
         resp.json().await.expect("JSON")
+    }
+
+    /// Gateway URL of a Partner API path of the served organisation.
+    pub fn api_url(&self, path: &str) -> String {
+        self.url(&format!(
+            "/api/partners/v2.0/org/{}{path}",
+            self.gateway.org_id()
+        ))
+    }
+
+    /// The text of the first element matching `css`, waiting for it.
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.expect("element text")
+    }
+
+    /// The browser's current path and query, e.g. `/?q=anna&page=2`.
+    pub async fn path_and_query(&self) -> String {
+        let url = self.browser.current_url().await.expect("current URL");
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
     }
 
     /// The first element matching `css`, waiting for it. On timeout a

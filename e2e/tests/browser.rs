@@ -1,98 +1,10 @@
-//! Journeys in a real browser: find and open a user, see their devices,
-//! and walk the support journey for a device that lost its connection.
+//! Journeys in a real browser: a user's devices, and the support journey
+//! for a device that lost its connection. (The users list is in
+//! `users_list.rs`.)
 
 use e2e::{user_with_lost_device, Harness};
 use fantoccini::Locator;
 use shared::User;
-
-#[tokio::test]
-async fn users_list_search_and_open_a_user() {
-    let h = Harness::start().await;
-    h.open("/").await;
-    h.wait_for("[data-testid=users-table]").await;
-    let org = h
-        .wait_for("[data-testid=org-id]")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(org, h.gateway.org_id().to_string());
-
-    // A customer with devices, found by customer number.
-    let users: Vec<User> = h.api("/users").await;
-    let target = users
-        .iter()
-        .find(|u| u.num_devices() > 1 && u.external_user_id.is_some())
-        .expect("a seeded customer with devices")
-        .clone();
-    let name = target.display_name();
-    // Every seeded user (from the API) is listed by display name.
-    let names = h
-        .eventually("one row per user", || async {
-            let links = h.all("[data-testid=user-link]").await;
-            if links.len() != users.len().min(200) {
-                return None;
-            }
-            let mut names = Vec::new();
-            for l in links {
-                names.push(l.text().await.ok()?);
-            }
-            Some(names)
-        })
-        .await;
-    for u in users.iter().take(5) {
-        assert!(
-            names.contains(&u.display_name()),
-            "'{}' is not in the users table",
-            u.display_name()
-        );
-    }
-
-    let search = h.wait_for("[data-testid=user-search]").await;
-    search
-        .send_keys(target.external_user_id.as_deref().unwrap())
-        .await
-        .unwrap();
-    let link = h
-        .eventually("the search to leave exactly the customer's row", || async {
-            let rows = h.all("[data-testid=user-row]").await;
-            if rows.len() != 1 {
-                return None;
-            }
-            rows[0]
-                .find(Locator::Css("[data-testid=user-link]"))
-                .await
-                .ok()
-        })
-        .await;
-    assert_eq!(link.text().await.unwrap(), name);
-    link.click().await.unwrap();
-
-    let heading = h.wait_for("[data-testid=user-name]").await;
-    assert_eq!(heading.text().await.unwrap(), name);
-    assert!(h
-        .browser
-        .current_url()
-        .await
-        .unwrap()
-        .path()
-        .ends_with(&target.id.to_string()));
-    let expected = target.num_devices() as usize;
-    let cards = h
-        .eventually("one card per device", || async {
-            let cards = h.all("[data-testid=device-card]").await;
-            (cards.len() == expected).then_some(cards)
-        })
-        .await;
-    for card in cards {
-        let kind = card.attr("data-device-kind").await.unwrap().unwrap();
-        assert!(
-            ["heat_pump", "electric_vehicle", "wallbox", "inverter"].contains(&kind.as_str()),
-            "{kind}"
-        );
-    }
-    h.finish().await;
-}
 
 #[tokio::test]
 async fn lost_connection_reconnect_and_verify() {

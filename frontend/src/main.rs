@@ -4,13 +4,14 @@
 //!
 //! Where things are: `app.rs` (routes and top bar), `api.rs` (every HTTP
 //! call), `pages/` (one module per page), `components/` (shared pieces),
-//! `format.rs` (dates and dashes).
+//! `format.rs` (dates and dashes), `timer.rs` (async sleep for polling).
 
 mod api;
 mod app;
 mod components;
 mod format;
 mod pages;
+mod timer;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -1,12 +1,14 @@
-//! The users table: one row per user, linking to the user's page.
+//! The users table: one row per user of a page, linking to the user's page,
+//! with sortable column headers.
 //!
-//! It takes the rows to show and nothing else, so it does not care whether
-//! they were filtered in the browser (today) or paged by the server (later).
+//! It shows the rows it is given and reports header clicks through
+//! `on_sort`; the page owns the query (and so the address).
 
 use leptos::prelude::*;
+use shared::directory::{SortKey, UserRow};
 use shared::User;
 
-use crate::format::or_dash;
+use crate::format::{ago, or_dash, stamp};
 
 /// Per-kind device counts as small chips (zero counts left out).
 #[component]
@@ -53,26 +55,71 @@ fn DeviceChips(user: User) -> impl IntoView {
     .into_any()
 }
 
+/// A header cell that sorts by `key`: a button, with `aria-sort` on the
+/// cell when it is the current sort.
 #[component]
-pub fn UsersTable(rows: Vec<User>) -> impl IntoView {
+fn SortHeader(
+    key: SortKey,
+    current: SortKey,
+    desc: bool,
+    on_sort: Callback<SortKey>,
+    #[prop(optional)] class: &'static str,
+    #[prop(optional)] title: &'static str,
+) -> impl IntoView {
+    let active = key == current;
+    let aria = match (active, desc) {
+        (false, _) => "none",
+        (true, false) => "ascending",
+        (true, true) => "descending",
+    };
+    let arrow = match (active, desc) {
+        (false, _) => "↕",
+        (true, false) => "▲",
+        (true, true) => "▼",
+    };
+    view! {
+        <th scope="col" class=class aria-sort=aria title=title>
+            <button type="button" class="sort" data-testid=format!("sort-{}", key.as_str())
+                    on:click=move |_| on_sort.run(key)>
+                {key.label()}
+                <span class="arrow" aria-hidden="true">{arrow}</span>
+            </button>
+        </th>
+    }
+}
+
+/// One page of users. `sort`/`desc` mark the sorted column; `on_sort` gets
+/// the column clicked.
+#[component]
+pub fn UsersTable(
+    rows: Vec<UserRow>,
+    sort: SortKey,
+    desc: bool,
+    on_sort: Callback<SortKey>,
+) -> impl IntoView {
+    let h = move |key: SortKey| view! { <SortHeader key current=sort desc on_sort/> };
     view! {
         <div class="table-wrap">
             <table data-testid="users-table">
                 <caption class="visually-hidden">"Users of the organisation"</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"E-mail"</th>
-                        <th scope="col">"Customer number"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col" class="col-town">"Town"</th>
-                        <th scope="col" title="HP heat pumps · EV electric vehicles · WB wallboxes · PV solar inverters">"Devices"</th>
+                        {h(SortKey::Name)}
+                        {h(SortKey::Email)}
+                        {h(SortKey::ExternalId)}
+                        {h(SortKey::Role)}
+                        <SortHeader key=SortKey::Town current=sort desc on_sort class="col-town"/>
+                        <SortHeader key=SortKey::Devices current=sort desc on_sort
+                            title="HP heat pumps · EV electric vehicles · WB wallboxes · PV solar inverters"/>
+                        <SortHeader key=SortKey::Joined current=sort desc on_sort class="col-wide"/>
+                        <SortHeader key=SortKey::LastLogin current=sort desc on_sort class="col-wide"/>
                     </tr>
                 </thead>
                 <tbody>
                     {rows
                         .into_iter()
-                        .map(|u| {
+                        .map(|row| {
+                            let u = row.user;
                             let href = format!("/users/{}", u.id);
                             let archived = u.deleted_at.is_some();
                             let name = u.display_name();
@@ -81,17 +128,28 @@ pub fn UsersTable(rows: Vec<User>) -> impl IntoView {
                             let role = u.role.label();
                             let town = or_dash(u.town.as_deref());
                             let row_id = u.id.to_string();
+                            let lost = row.lost_devices.unwrap_or(0);
+                            let (joined, joined_at) = (ago(u.joined_at), stamp(u.joined_at));
+                            let (login, login_at) = (ago(u.last_login), stamp(u.last_login));
                             view! {
                                 <tr data-testid="user-row" data-user-id=row_id>
                                     <td>
                                         <a data-testid="user-link" href=href>{name}</a>
-                                        {archived.then(|| view! { " " <span class="badge bad">"Archived"</span> })}
+                                        {archived.then(|| view! { " " <span class="badge bad" data-testid="archived-badge">"Archived"</span> })}
+                                        {(lost > 0).then(|| view! {
+                                            " " <span class="badge bad" data-testid="lost-badge"
+                                                title="Devices whose manufacturer connection is lost">
+                                                {format!("⚠ {lost} lost")}
+                                            </span>
+                                        })}
                                     </td>
                                     <td>{email}</td>
                                     <td><code>{external}</code></td>
                                     <td>{role}</td>
                                     <td class="col-town">{town}</td>
                                     <td><DeviceChips user=u/></td>
+                                    <td class="col-wide" title=joined_at>{joined}</td>
+                                    <td class="col-wide" title=login_at>{login}</td>
                                 </tr>
                             }
                         })

@@ -1,113 +1,151 @@
-//! The users list: every user of the organisation, searchable.
+//! The users list (`/`, `/users`): search, filters, sort, paging and CSV
+//! export over the gateway's read model of the organisation, plus "find by
+//! customer number".
 //!
-//! Podero returns the whole organisation in one array; this page keeps it
-//! (with a lower-cased search text per user, built once), filters it in the
-//! browser as the person types and renders at most [`MAX_ROWS`] rows. A later
-//! version moves paging, sorting and search into the gateway's read model;
-//! [`UsersTable`] takes rows and does not care where they come from.
+//! The whole view is a [`UserQuery`] kept in the address's query string, the
+//! same string the gateway's `/api/directory/users` understands. Controls
+//! write a new address (typing replaces the history entry, so keystrokes do
+//! not flood Back; every other change adds one), and the page reads the
+//! query back from the address, so Back, Forward, reload and a shared link
+//! all restore the same view. While the next page loads, the previous rows
+//! stay on screen.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
-use shared::User;
+use shared::directory::{
+    Archived, DeviceFilter, Freshness, ScanState, SortKey, UserPage, UserQuery, PAGE_SIZES,
+};
+use shared::Role;
 
 use crate::api::{self, ApiFailure};
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
+use crate::components::toast::use_toasts;
 use crate::components::users_table::UsersTable;
+use crate::format::{ago, stamp};
+use crate::timer::sleep;
 
-/// Rows rendered at most; the rest is reached by refining the search.
-pub const MAX_ROWS: usize = 200;
-
-/// The organisation's users and, per user, the lower-cased text a search
-/// looks in (name, e-mail, customer number, town).
-struct UserIndex {
-    users: Vec<User>,
-    haystacks: Vec<String>,
-}
-
-impl UserIndex {
-    fn new(users: Vec<User>) -> Self {
-        let haystacks = users
-            .iter()
-            .map(|u| {
-                [
-                    Some(u.display_name()),
-                    Some(u.email.clone()),
-                    u.external_user_id.clone(),
-                    u.town.clone(),
-                ]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join("\u{1f}")
-                .to_lowercase()
-            })
-            .collect();
-        UserIndex { users, haystacks }
-    }
-
-    /// How many users match, and the first `limit` of them.
-    fn search(&self, needle: &str, limit: usize) -> (usize, Vec<User>) {
-        let mut found = 0;
-        let mut rows = Vec::new();
-        for (u, hay) in self.users.iter().zip(&self.haystacks) {
-            if needle.is_empty() || hay.contains(needle) {
-                found += 1;
-                if rows.len() < limit {
-                    rows.push(u.clone());
-                }
-            }
+/// `12,345`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
         }
-        (found, rows)
+        out.push(c);
     }
+    out
 }
 
-async fn load() -> Result<Arc<UserIndex>, ApiFailure> {
-    let query = shared::directory::UserQuery {
-        per_page: shared::directory::MAX_PER_PAGE,
-        ..Default::default()
-    };
-    api::users_page(&query).await.map(|page| {
-        Arc::new(UserIndex::new(
-            page.rows.into_iter().map(|r| r.user).collect(),
-        ))
-    })
+/// Roles filter values: one role, or the team (admins and staff).
+const ROLE_CHOICES: [(&str, &str); 6] = [
+    ("", "All roles"),
+    ("user", "End-users"),
+    ("admin,staff", "Team (admins and staff)"),
+    ("admin", "Admins"),
+    ("staff", "Staff"),
+    ("guest", "Guests"),
+];
+
+fn roles_value(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
 }
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let users = LocalResource::new(load);
-    // The search lives in the address (`?q=`) too, so Back from a user's
-    // page and shared links keep it; the input itself is the source of truth.
-    let initial = use_query_map().with_untracked(|q| q.get("q").unwrap_or_default());
-    let (query, set_query) = signal(initial);
-    let navigate = use_navigate();
     let location = use_location();
-    let on_input = move |ev| {
-        let value = event_target_value(&ev);
-        let path = location.pathname.get_untracked();
-        let url = if value.is_empty() {
-            path
-        } else {
-            format!("{path}?q={}", js_sys::encode_uri_component(&value))
-        };
-        set_query.set(value);
-        navigate(
-            &url,
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..Default::default()
-            },
-        );
+    let navigate = use_navigate();
+    let parsed = Memo::new(move |_| UserQuery::parse(&location.search.get()));
+    let query = Memo::new(move |_| parsed.get().unwrap_or_default());
+
+    // Go to a view: typing replaces the current history entry, any other
+    // change adds one.
+    let go = {
+        let navigate = navigate.clone();
+        Callback::new(move |(q, replace): (UserQuery, bool)| {
+            let path = location.pathname.get_untracked();
+            let qs = q.to_query_string();
+            let url = if qs.is_empty() { path } else { format!("{path}?{qs}") };
+            navigate(
+                &url,
+                NavigateOptions {
+                    replace,
+                    scroll: false,
+                    ..Default::default()
+                },
+            );
+        })
     };
+    // A change of filter or sort starts again at page 1.
+    let change = move |f: &dyn Fn(&mut UserQuery)| {
+        let mut q = query.get_untracked();
+        f(&mut q);
+        q.page = 1;
+        go.run((q, false));
+    };
+
+    let page = LocalResource::new(move || {
+        let q = query.get();
+        async move { api::users_page(&q).await }
+    });
+    // The last page shown stays while the next one loads.
+    let shown = RwSignal::new(None::<UserPage>);
+    let error = RwSignal::new(None::<ApiFailure>);
+    Effect::new(move |_| match page.get() {
+        Some(Ok(p)) => {
+            shown.set(Some(p));
+            error.set(None);
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let loading = move || page.get().is_none();
+
+    // The search box: its own text, so trailing spaces survive while
+    // typing; it follows the address when Back/Forward change it.
+    let text = RwSignal::new(query.get_untracked().q);
+    Effect::new(move |_| {
+        let q = query.get().q;
+        if text.get_untracked().trim() != q.trim() {
+            text.set(q);
+        }
+    });
+    let on_search = move |ev| {
+        let value = event_target_value(&ev);
+        text.set(value.clone());
+        let mut q = query.get_untracked();
+        q.q = value;
+        q.page = 1;
+        go.run((q, true));
+    };
+
+    let on_sort = Callback::new(move |key: SortKey| {
+        change(&|q: &mut UserQuery| {
+            if q.sort == key {
+                q.desc = !q.desc;
+            } else {
+                q.sort = key;
+                q.desc = false;
+            }
+        })
+    });
 
     view! {
         <section aria-labelledby="users-h">
             <div class="page-head">
                 <h1 id="users-h">"Users"</h1>
+                <a class="button primary" href="/users/new" data-testid="new-user">"New user"</a>
+                <FindByCustomerNumber/>
+            </div>
+            {move || parsed.get().err().map(|errors| {
+                let msg = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
+                view! { <p class="notice warn" role="alert">{format!("Part of this address was not understood and is ignored: {msg}")}</p> }
+            })}
+            <div class="toolbar" role="search">
                 <label class="search">
                     <span class="visually-hidden">"Search users by name, e-mail, customer number or town"</span>
                     <input
@@ -116,42 +154,308 @@ pub fn UsersPage() -> impl IntoView {
                         placeholder="Search name, e-mail, customer number, town"
                         autocomplete="off"
                         spellcheck="false"
-                        prop:value=query
-                        on:input=on_input
+                        prop:value=move || text.get()
+                        on:input=on_search
                     />
                 </label>
+                <Filters query change/>
             </div>
-            {move || match users.get() {
-                None => view! { <Loading what="users"/> }.into_any(),
-                Some(Err(e)) => view! {
-                    <ErrorPanel message=e.message() retry=Callback::new(move |_| users.refetch())/>
-                }.into_any(),
-                Some(Ok(index)) => {
-                    let needle = query.get().trim().to_lowercase();
-                    let total = index.users.len();
-                    let (found, rows) = index.search(&needle, MAX_ROWS);
-                    if total == 0 {
-                        view! { <EmptyState message="This organisation has no users yet."/> }.into_any()
-                    } else if found == 0 {
+            <div class="list-meta">
+                <p class="count" role="status" aria-live="polite" data-testid="result-count">
+                    {move || shown.get().map(|p| count_text(&p, &query.get()))}
+                    {move || loading().then(|| view! { <span class="muted">" · loading…"</span> })}
+                </p>
+                <FreshnessLine shown page/>
+                {move || shown.get().filter(|p| p.total > 0).map(|p| {
+                    let href = api::users_csv_url(&query.get());
+                    view! {
+                        <a class="button" href=href download="" data-testid="csv-export"
+                           title="Every user matching the search and filters, not only this page">
+                            {format!("Export CSV ({})", thousands(p.total))}
+                        </a>
+                    }
+                })}
+            </div>
+            {move || error.get().map(|e| view! {
+                <ErrorPanel message=e.message() retry=Callback::new(move |_| page.refetch())/>
+            })}
+            {move || match shown.get() {
+                None if error.get().is_none() => view! { <Loading what="users"/> }.into_any(),
+                None => ().into_any(),
+                Some(p) if p.total == 0 => {
+                    let q = query.get();
+                    if q.is_filtered() {
                         view! {
-                            <p class="count" role="status" aria-live="polite" data-testid="result-count">"No matches"</p>
-                            <EmptyState message="No user matches this search. Check the spelling, or search by e-mail or customer number."/>
+                            <div class="empty" data-testid="empty-state">
+                                <p>"No user matches this search and these filters. Check the spelling, search by e-mail or customer number, or clear the filters."</p>
+                                <button type="button" on:click=move |_| go.run((UserQuery::default(), false))>"Clear search and filters"</button>
+                            </div>
                         }.into_any()
                     } else {
-                        let count = if found > MAX_ROWS {
-                            format!("Showing {MAX_ROWS} of {found} matching users — refine the search to narrow it down.")
-                        } else if needle.is_empty() {
-                            format!("{total} users")
-                        } else {
-                            format!("{found} of {total} users match")
-                        };
-                        view! {
-                            <p class="count" role="status" aria-live="polite" data-testid="result-count">{count}</p>
-                            <UsersTable rows=rows/>
-                        }.into_any()
+                        view! { <EmptyState message="This organisation has no users yet. Create the first one with “New user”."/> }.into_any()
                     }
+                }
+                Some(p) => {
+                    let q = query.get();
+                    view! {
+                        <UsersTable rows=p.rows.clone() sort=q.sort desc=q.desc on_sort/>
+                        <Pager page=p query go/>
+                    }.into_any()
                 }
             }}
         </section>
+    }
+}
+
+fn count_text(p: &UserPage, q: &UserQuery) -> String {
+    let org = match q.archived {
+        Archived::Hide => p.active_users,
+        Archived::Include => p.active_users + p.archived_users,
+        Archived::Only => p.archived_users,
+    };
+    if q.is_filtered() || q.archived == Archived::Only {
+        format!("{} of {} users match", thousands(p.total), thousands(org))
+    } else {
+        format!("{} users", thousands(p.total))
+    }
+}
+
+/// Role, device type, onboarding, lost connection, archived.
+#[component]
+fn Filters(query: Memo<UserQuery>, change: impl Fn(&dyn Fn(&mut UserQuery)) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let active = move || {
+        let q = query.get();
+        !q.roles.is_empty() || q.device.is_some() || q.onboarded.is_some() || q.lost || q.archived != Archived::Hide
+    };
+    view! {
+        <div class="filters">
+            <label>
+                <span>"Role"</span>
+                <select data-testid="filter-role" prop:value=move || roles_value(&query.get().roles)
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            change(&|q: &mut UserQuery| q.roles = v.split(',').filter_map(Role::parse).collect());
+                        }>
+                    {ROLE_CHOICES.into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>
+                <span>"Devices"</span>
+                <select data-testid="filter-device"
+                        prop:value=move || query.get().device.map(|d| d.as_str()).unwrap_or("")
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            change(&|q: &mut UserQuery| q.device = DeviceFilter::parse(&v));
+                        }>
+                    <option value="">"Any or none"</option>
+                    {DeviceFilter::ALL.into_iter().map(|d| view! { <option value=d.as_str()>{d.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>
+                <span>"Onboarding"</span>
+                <select data-testid="filter-onboarded"
+                        prop:value=move || match query.get().onboarded { None => "", Some(true) => "true", Some(false) => "false" }
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            change(&|q: &mut UserQuery| q.onboarded = match v.as_str() { "true" => Some(true), "false" => Some(false), _ => None });
+                        }>
+                    <option value="">"Any"</option>
+                    <option value="true">"Onboarded"</option>
+                    <option value="false">"Not onboarded"</option>
+                </select>
+            </label>
+            <label>
+                <span>"Show"</span>
+                <select data-testid="filter-archived"
+                        prop:value=move || query.get().archived.as_str()
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            change(&|q: &mut UserQuery| q.archived = Archived::parse(&v).unwrap_or_default());
+                        }>
+                    {Archived::ALL.into_iter().map(|a| view! { <option value=a.as_str()>{a.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="check">
+                <input type="checkbox" data-testid="filter-lost"
+                       prop:checked=move || query.get().lost
+                       on:change=move |ev| {
+                           let on = event_target_checked(&ev);
+                           change(&|q: &mut UserQuery| q.lost = on);
+                       }/>
+                <span>"Lost device connection"</span>
+            </label>
+            <Show when=active>
+                <button type="button" class="link-button" data-testid="clear-filters"
+                        on:click=move |_| change(&|q: &mut UserQuery| {
+                            *q = UserQuery { q: q.q.clone(), sort: q.sort, desc: q.desc, per_page: q.per_page, ..Default::default() };
+                        })>
+                    "Clear filters"
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+/// Page size and page navigation.
+#[component]
+fn Pager(page: UserPage, query: Memo<UserQuery>, go: Callback<(UserQuery, bool)>) -> impl IntoView {
+    let pages = page.pages();
+    let current = page.page.min(pages);
+    let to = move |n: u32| {
+        let mut q = query.get_untracked();
+        q.page = n;
+        go.run((q, false));
+    };
+    let scan_note = (query.get_untracked().lost && page.scan.state != ScanState::Done).then(|| {
+        let s = page.scan.clone();
+        let text = match s.state {
+            ScanState::Running => format!("Connection check running: {} of {} users checked; the list fills in when it finishes.", s.users_scanned, s.users_total),
+            _ => "Lost connections come from the connection check, which has not run yet.".to_string(),
+        };
+        view! { <p class="notice" data-testid="scan-note">{text}" "<a href="/reconnection">"Open “Needs reconnection”"</a></p> }
+    });
+    view! {
+        {scan_note}
+        <nav class="pager" aria-label="Pages">
+            <button type="button" data-testid="page-first" disabled=(current <= 1) on:click=move |_| to(1)>"« First"</button>
+            <button type="button" data-testid="page-prev" disabled=(current <= 1) on:click=move |_| to(current - 1)>"‹ Previous"</button>
+            <span data-testid="page-status">{format!("Page {current} of {pages}")}</span>
+            <button type="button" data-testid="page-next" disabled=(current >= pages) on:click=move |_| to(current + 1)>"Next ›"</button>
+            <button type="button" data-testid="page-last" disabled=(current >= pages) on:click=move |_| to(pages)>"Last »"</button>
+            <label class="page-size">
+                <span>"Rows per page"</span>
+                <select data-testid="page-size" prop:value=page.per_page.to_string()
+                        on:change=move |ev| {
+                            let mut q = query.get_untracked();
+                            q.per_page = event_target_value(&ev).parse().unwrap_or(q.per_page);
+                            q.page = 1;
+                            go.run((q, false));
+                        }>
+                    {PAGE_SIZES.into_iter().map(|n| view! { <option value=n.to_string()>{n.to_string()}</option> }).collect_view()}
+                </select>
+            </label>
+        </nav>
+    }
+}
+
+/// "Updated 12 s ago", "Refreshing…", the last refresh error, and Refresh.
+#[component]
+fn FreshnessLine(shown: RwSignal<Option<UserPage>>, page: LocalResource<Result<UserPage, ApiFailure>>) -> impl IntoView {
+    let toasts = use_toasts();
+    // Re-render the relative time every few seconds.
+    let tick = RwSignal::new(0u32);
+    if let Ok(handle) = set_interval_with_handle(move || tick.update(|t| *t += 1), Duration::from_secs(5)) {
+        on_cleanup(move || handle.clear());
+    }
+    let busy = RwSignal::new(false);
+    let refresh = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let before = shown.get_untracked().and_then(|p| p.freshness.loaded_at);
+        spawn_local(async move {
+            let outcome = match api::refresh_users().await {
+                Err(e) => Err(e.message()),
+                Ok(_) => {
+                    let mut result = Err("The refresh is taking longer than 30 s; the list keeps showing the previous data.".to_string());
+                    for _ in 0..60 {
+                        sleep(Duration::from_millis(500)).await;
+                        if let Ok(p) = api::users_page(&UserQuery { per_page: 1, ..Default::default() }).await {
+                            let f: Freshness = p.freshness;
+                            if f.loaded_at > before && !f.refreshing {
+                                result = match f.last_error {
+                                    Some(e) => Err(e),
+                                    None => Ok(()),
+                                };
+                                break;
+                            }
+                        }
+                    }
+                    result
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    page.refetch();
+                    toasts.success("The list of users is up to date.");
+                }
+                Err(e) => toasts.error(format!("Could not refresh the list: {e}")),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <p class="freshness" data-testid="freshness">
+            {move || {
+                tick.get();
+                shown.get().map(|p| {
+                    let f = p.freshness;
+                    let when = format!("Updated {}", ago(f.loaded_at));
+                    view! {
+                        <span title=stamp(f.loaded_at)>{when}</span>
+                        {(f.refreshing || busy.get()).then(|| view! { <span class="muted">" · refreshing…"</span> })}
+                        {f.last_error.map(|e| view! { <span class="badge warn" title=e>" Last refresh failed"</span> })}
+                    }
+                })
+            }}
+            " "
+            <button type="button" data-testid="refresh-users" disabled=move || busy.get() on:click=refresh>"Refresh"</button>
+        </p>
+    }
+}
+
+/// Jump straight to a customer by their customer number.
+#[component]
+fn FindByCustomerNumber() -> impl IntoView {
+    let navigate = use_navigate();
+    let number = RwSignal::new(String::new());
+    let archived = RwSignal::new(false);
+    let message = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let n = number.get_untracked().trim().to_string();
+        if n.is_empty() {
+            message.set(Some("Enter a customer number, e.g. K-100234.".into()));
+            return;
+        }
+        busy.set(true);
+        message.set(None);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match api::user_by_external_id(&n, archived.get_untracked()).await {
+                Ok(u) => navigate(&format!("/users/{}", u.id), Default::default()),
+                Err(e) if e.is_not_found() => message.set(Some(if archived.get_untracked() {
+                    format!("No customer with number “{n}”, archived or not.")
+                } else {
+                    format!("No customer with number “{n}”. If they were archived, tick “Include archived”.")
+                })),
+                Err(e) => message.set(Some(e.message())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <form class="find-ext" on:submit=submit data-testid="ext-id-form">
+            <label>
+                <span>"Customer number"</span>
+                <input type="text" data-testid="ext-id-input" autocomplete="off" spellcheck="false"
+                       aria-describedby="ext-id-msg" aria-invalid=move || message.get().is_some().to_string()
+                       prop:value=move || number.get()
+                       on:input=move |ev| { number.set(event_target_value(&ev)); message.set(None); }/>
+            </label>
+            <label class="check">
+                <input type="checkbox" data-testid="ext-id-include-archived"
+                       prop:checked=move || archived.get()
+                       on:change=move |ev| archived.set(event_target_checked(&ev))/>
+                <span>"Include archived"</span>
+            </label>
+            <button type="submit" data-testid="ext-id-open" disabled=move || busy.get()>"Open"</button>
+            <p id="ext-id-msg" class="field-error" role="alert" data-testid="ext-id-not-found"
+               hidden=move || message.get().is_none()>
+                {move || message.get()}
+            </p>
+        </form>
     }
 }

@@ -1,0 +1,308 @@
+//! The users list in a real browser: search and open a user, the view kept
+//! in the address (reload and Back restore it), find by customer number, and
+//! the CSV export of everything a filter matches. The harness seeds 60
+//! users, so with 50 rows a page paging is real.
+
+use e2e::Harness;
+use fantoccini::Locator;
+use shared::directory::{fold, UserPage};
+use shared::User;
+
+async fn page_data(h: &Harness, query: &str) -> UserPage {
+    let resp = h
+        .http
+        .get(h.url(&format!("/api/directory/users?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    resp.json().await.unwrap()
+}
+
+/// Names in the table, once it shows `n` rows.
+async fn row_names(h: &Harness, n: usize) -> Vec<String> {
+    h.eventually(&format!("{n} rows in the table"), || async {
+        let links = h.all("[data-testid=user-link]").await;
+        if links.len() != n {
+            return None;
+        }
+        let mut names = Vec::new();
+        for l in links {
+            names.push(l.text().await.ok()?);
+        }
+        Some(names)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn search_and_open_a_user() {
+    let h = Harness::start().await;
+    h.open("/").await;
+    h.wait_for("[data-testid=users-table]").await;
+    let org = h.text("[data-testid=org-id]").await;
+    assert_eq!(org, h.gateway.org_id().to_string());
+
+    // The first page: 50 of the active users, and the total.
+    let users: Vec<User> = h.api("/users").await;
+    assert!(users.len() > 50);
+    row_names(&h, 50).await;
+    h.eventually("the total", || async {
+        let t = h.text("[data-testid=result-count]").await;
+        t.starts_with(&format!("{} users", users.len()))
+            .then_some(())
+    })
+    .await;
+
+    // A customer with devices, by surname typed in capitals without accents.
+    let target = users
+        .iter()
+        .find(|u| u.num_devices() > 0 && u.last_name.as_deref().is_some_and(|l| l.len() > 3))
+        .expect("a seeded customer with devices")
+        .clone();
+    let typed = fold(target.last_name.as_deref().unwrap()).to_uppercase();
+    let matching = users
+        .iter()
+        .filter(|u| {
+            [
+                u.first_name.as_deref(),
+                u.last_name.as_deref(),
+                Some(u.email.as_str()),
+                u.external_user_id.as_deref(),
+                u.town.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|f| fold(f).contains(&typed.to_lowercase()))
+        })
+        .count();
+    h.wait_for("[data-testid=user-search]")
+        .await
+        .send_keys(&typed)
+        .await
+        .unwrap();
+    let names = row_names(&h, matching).await;
+    assert!(names.contains(&target.display_name()), "{names:?}");
+    // Typing replaced the history entry: the address has the search.
+    assert!(h.path_and_query().await.contains("q="));
+
+    let row = h
+        .wait_for(&format!(
+            "[data-testid=user-row][data-user-id='{}']",
+            target.id
+        ))
+        .await;
+    row.find(Locator::Css("[data-testid=user-link]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        h.text("[data-testid=user-name]").await,
+        target.display_name()
+    );
+    // Back returns to the searched list.
+    h.browser.back().await.unwrap();
+    let names = row_names(&h, matching).await;
+    assert!(names.contains(&target.display_name()));
+    let value = h
+        .wait_for("[data-testid=user-search]")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(value, typed);
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn filters_sort_and_page_live_in_the_address() {
+    let h = Harness::start().await;
+    h.open("/").await;
+    row_names(&h, 50).await;
+
+    // Sort by e-mail, descending (two clicks on the header).
+    h.wait_for("[data-testid=sort-email]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.eventually("sorted by e-mail", || async {
+        h.path_and_query()
+            .await
+            .contains("sort=email")
+            .then_some(())
+    })
+    .await;
+    h.wait_for("th[aria-sort=ascending] [data-testid=sort-email]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.eventually("descending", || async {
+        h.path_and_query().await.contains("dir=desc").then_some(())
+    })
+    .await;
+    let expected = page_data(&h, "sort=email&dir=desc").await;
+    let first_email = expected.rows[0].user.display_name();
+    h.eventually("the table in that order", || async {
+        let names = h.all("[data-testid=user-link]").await;
+        let first = names.first()?.text().await.ok()?;
+        (first == first_email).then_some(())
+    })
+    .await;
+
+    // Next page.
+    h.wait_for("[data-testid=page-next]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.eventually("page 2", || async {
+        h.path_and_query().await.contains("page=2").then_some(())
+    })
+    .await;
+    let page2 = page_data(&h, "sort=email&dir=desc&page=2").await;
+    let remaining = page2.rows.len();
+    assert!(remaining > 0 && remaining < 50);
+    let names = row_names(&h, remaining).await;
+    assert_eq!(names[0], page2.rows[0].user.display_name());
+    assert_eq!(
+        h.text("[data-testid=page-status]").await,
+        format!("Page 2 of {}", page2.pages())
+    );
+
+    // Reload restores the exact view.
+    let before = h.path_and_query().await;
+    h.browser.refresh().await.unwrap();
+    let names_after = row_names(&h, remaining).await;
+    assert_eq!(names_after, names);
+    assert_eq!(h.path_and_query().await, before);
+
+    // A filter: only the team; the page goes back to 1.
+    let role = h.wait_for("[data-testid=filter-role]").await;
+    role.select_by_value("admin,staff").await.unwrap();
+    let team = page_data(&h, "role=admin,staff&sort=email&dir=desc").await;
+    let team_names = row_names(&h, team.total).await;
+    assert_eq!(
+        team_names,
+        team.rows
+            .iter()
+            .map(|r| r.user.display_name())
+            .collect::<Vec<_>>()
+    );
+    assert!(!h.path_and_query().await.contains("page=2"));
+
+    // Back: page 2 of everyone again, with the role filter cleared.
+    h.browser.back().await.unwrap();
+    let names_back = row_names(&h, remaining).await;
+    assert_eq!(names_back, names);
+    let role_value = h
+        .wait_for("[data-testid=filter-role]")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(role_value, "");
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn find_by_customer_number() {
+    let h = Harness::start().await;
+    let users: Vec<User> = h.api("/users").await;
+    let target = users
+        .iter()
+        .find(|u| u.external_user_id.is_some())
+        .unwrap()
+        .clone();
+    h.open("/").await;
+    let input = h.wait_for("[data-testid=ext-id-input]").await;
+    input.send_keys("NO-SUCH-CUSTOMER-1").await.unwrap();
+    h.wait_for("[data-testid=ext-id-open]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.eventually("the not-found message", || async {
+        let el = h.wait_for("[data-testid=ext-id-not-found]").await;
+        let text = el.text().await.ok()?;
+        text.contains("No customer with number “NO-SUCH-CUSTOMER-1”")
+            .then_some(())
+    })
+    .await;
+    // What was typed is still there.
+    let value = input.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(value, "NO-SUCH-CUSTOMER-1");
+
+    input.clear().await.unwrap();
+    input
+        .send_keys(target.external_user_id.as_deref().unwrap())
+        .await
+        .unwrap();
+    h.wait_for("[data-testid=ext-id-open]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        h.text("[data-testid=user-name]").await,
+        target.display_name()
+    );
+    assert!(h.path_and_query().await.ends_with(&target.id.to_string()));
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn csv_export_has_every_matching_user() {
+    let h = Harness::start().await;
+    h.open("/").await;
+    row_names(&h, 50).await;
+    let link = h.wait_for("[data-testid=csv-export]").await;
+    let href = link.attr("href").await.unwrap().unwrap();
+    let csv = h
+        .http
+        .get(h.url(&href))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let total = page_data(&h, "").await.total;
+    assert!(total > 50);
+    assert_eq!(csv.lines().count() - 1, total, "every user, not one page");
+
+    // With a filter the link follows it.
+    h.wait_for("[data-testid=filter-device]")
+        .await
+        .select_by_value("heat-pumps")
+        .await
+        .unwrap();
+    let expected = page_data(&h, "device=heat-pumps").await.total;
+    let href = h
+        .eventually("the export link to follow the filter", || async {
+            let href = h
+                .wait_for("[data-testid=csv-export]")
+                .await
+                .attr("href")
+                .await
+                .ok()??;
+            href.contains("device=heat-pumps").then_some(href)
+        })
+        .await;
+    let csv = h
+        .http
+        .get(h.url(&href))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count() - 1, expected);
+    h.finish().await;
+}
