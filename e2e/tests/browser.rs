@@ -4,7 +4,6 @@
 
 use e2e::{user_with_lost_device, Harness};
 use fantoccini::Locator;
-use shared::User;
 
 #[tokio::test]
 async fn lost_connection_reconnect_and_verify() {
