@@ -5,6 +5,7 @@
 pub mod confirm;
 pub mod device_card;
 pub mod feedback;
+pub mod form;
 pub mod status;
 pub mod toast;
 pub mod users_table;

@@ -52,7 +52,11 @@ const ROLE_CHOICES: [(&str, &str); 6] = [
 ];
 
 fn roles_value(roles: &[Role]) -> String {
-    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[component]
@@ -69,7 +73,11 @@ pub fn UsersPage() -> impl IntoView {
         Callback::new(move |(q, replace): (UserQuery, bool)| {
             let path = location.pathname.get_untracked();
             let qs = q.to_query_string();
-            let url = if qs.is_empty() { path } else { format!("{path}?{qs}") };
+            let url = if qs.is_empty() {
+                path
+            } else {
+                format!("{path}?{qs}")
+            };
             navigate(
                 &url,
                 NavigateOptions {
@@ -222,10 +230,17 @@ fn count_text(p: &UserPage, q: &UserQuery) -> String {
 
 /// Role, device type, onboarding, lost connection, archived.
 #[component]
-fn Filters(query: Memo<UserQuery>, change: impl Fn(&dyn Fn(&mut UserQuery)) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Filters(
+    query: Memo<UserQuery>,
+    change: impl Fn(&dyn Fn(&mut UserQuery)) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let active = move || {
         let q = query.get();
-        !q.roles.is_empty() || q.device.is_some() || q.onboarded.is_some() || q.lost || q.archived != Archived::Hide
+        !q.roles.is_empty()
+            || q.device.is_some()
+            || q.onboarded.is_some()
+            || q.lost
+            || q.archived != Archived::Hide
     };
     view! {
         <div class="filters">
@@ -340,11 +355,16 @@ fn Pager(page: UserPage, query: Memo<UserQuery>, go: Callback<(UserQuery, bool)>
 
 /// "Updated 12 s ago", "Refreshing…", the last refresh error, and Refresh.
 #[component]
-fn FreshnessLine(shown: RwSignal<Option<UserPage>>, page: LocalResource<Result<UserPage, ApiFailure>>) -> impl IntoView {
+fn FreshnessLine(
+    shown: RwSignal<Option<UserPage>>,
+    page: LocalResource<Result<UserPage, ApiFailure>>,
+) -> impl IntoView {
     let toasts = use_toasts();
     // Re-render the relative time every few seconds.
     let tick = RwSignal::new(0u32);
-    if let Ok(handle) = set_interval_with_handle(move || tick.update(|t| *t += 1), Duration::from_secs(5)) {
+    if let Ok(handle) =
+        set_interval_with_handle(move || tick.update(|t| *t += 1), Duration::from_secs(5))
+    {
         on_cleanup(move || handle.clear());
     }
     let busy = RwSignal::new(false);
@@ -361,7 +381,12 @@ fn FreshnessLine(shown: RwSignal<Option<UserPage>>, page: LocalResource<Result<U
                     let mut result = Err("The refresh is taking longer than 30 s; the list keeps showing the previous data.".to_string());
                     for _ in 0..60 {
                         sleep(Duration::from_millis(500)).await;
-                        if let Ok(p) = api::users_page(&UserQuery { per_page: 1, ..Default::default() }).await {
+                        if let Ok(p) = api::users_page(&UserQuery {
+                            per_page: 1,
+                            ..Default::default()
+                        })
+                        .await
+                        {
                             let f: Freshness = p.freshness;
                             if f.loaded_at > before && !f.refreshing {
                                 result = match f.last_error {

@@ -1,0 +1,205 @@
+//! Create and edit users in a real browser: inline validation, a duplicate
+//! e-mail refused next to its field with everything typed kept, partial
+//! updates, and the warning when someone else changed the user meanwhile.
+
+use e2e::Harness;
+use fantoccini::elements::Element;
+use serde_json::json;
+use shared::User;
+
+const TAB: &str = "\u{E004}";
+
+async fn value(el: &Element) -> String {
+    el.prop("value").await.unwrap().unwrap_or_default()
+}
+
+/// The visible error under `field`, once there is one.
+async fn field_error(h: &Harness, field: &str) -> String {
+    h.eventually(&format!("an error under {field}"), || async {
+        let el = h.wait_for(&format!("[data-testid=error-{field}]")).await;
+        if el.attr("hidden").await.ok()?.is_some() {
+            return None;
+        }
+        let text = el.text().await.ok()?;
+        (!text.is_empty()).then_some(text)
+    })
+    .await
+}
+
+async fn type_into(h: &Harness, field: &str, text: &str) -> Element {
+    let el = h.wait_for(&format!("[data-testid=field-{field}]")).await;
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+    el
+}
+
+#[tokio::test]
+async fn create_with_inline_validation_and_a_rejected_duplicate() {
+    let h = Harness::start().await;
+    let users: Vec<User> = h.api("/users").await;
+    let taken = users[5].email.clone();
+    h.open("/users/new").await;
+
+    // A bad e-mail is explained when the field is left, before any request.
+    let email = type_into(&h, "email", "anna.berger@").await;
+    email.send_keys(TAB).await.unwrap();
+    let msg = field_error(&h, "email").await;
+    assert!(msg.contains("domain"), "{msg}");
+    assert_eq!(value(&email).await, "anna.berger@");
+    assert_eq!(
+        email.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+
+    // The rest of the form, then an e-mail that another user has.
+    type_into(&h, "first_name", "Anna").await;
+    type_into(&h, "last_name", "Berger").await;
+    type_into(&h, "external_user_id", "K-990001").await;
+    type_into(&h, "town", "Salzburg").await;
+    h.wait_for("[data-testid=field-country_iso2]")
+        .await
+        .select_by_value("AT")
+        .await
+        .unwrap();
+    type_into(&h, "email", &taken).await;
+    h.wait_for("[data-testid=submit-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let msg = field_error(&h, "email").await;
+    assert!(
+        msg.contains("already"),
+        "the server's duplicate message: {msg}"
+    );
+    // Nothing typed is lost.
+    for (field, expected) in [
+        ("first_name", "Anna"),
+        ("last_name", "Berger"),
+        ("external_user_id", "K-990001"),
+        ("town", "Salzburg"),
+        ("country_iso2", "AT"),
+        ("email", taken.as_str()),
+    ] {
+        let el = h.wait_for(&format!("[data-testid=field-{field}]")).await;
+        assert_eq!(value(&el).await, expected, "{field}");
+    }
+
+    // Fixed: the user is created and shown.
+    type_into(&h, "email", "anna.berger@example.at").await;
+    h.wait_for("[data-testid=submit-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(h.text("[data-testid=user-name]").await, "Anna Berger");
+    assert_eq!(h.text("[data-testid=external-id]").await, "K-990001");
+    let created: User = h.api("/users/by-ext-id/K-990001").await;
+    assert_eq!(created.email, "anna.berger@example.at");
+    assert_eq!(created.country.as_deref(), Some("AT"));
+    assert_eq!(created.role, shared::Role::User, "end-user by default");
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn edit_sends_only_what_changed() {
+    let h = Harness::start().await;
+    let users: Vec<User> = h.api("/users").await;
+    let u = users
+        .iter()
+        .find(|u| u.role == shared::Role::User && u.first_name.is_some() && u.zip_code.is_some())
+        .unwrap()
+        .clone();
+    h.open(&format!("/users/{}/edit", u.id)).await;
+    let town = h.wait_for("[data-testid=field-town]").await;
+    h.eventually("the form filled in", || async {
+        (value(&town).await == u.town.clone().unwrap_or_default()).then_some(())
+    })
+    .await;
+    // A bad postal code is refused next to the field.
+    type_into(&h, "zip_code", "12!").await;
+    h.wait_for("[data-testid=submit-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    field_error(&h, "zip_code").await;
+    let zip = u.zip_code.clone().unwrap();
+    type_into(&h, "zip_code", &zip).await;
+    type_into(&h, "town", "Innsbruck").await;
+    h.wait_for("[data-testid=field-country_iso2]")
+        .await
+        .select_by_value("AT")
+        .await
+        .unwrap();
+    h.wait_for("[data-testid=submit-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.wait_for("[data-testid=user-name]").await;
+    let after: User = h.api(&format!("/users/{}", u.id)).await;
+    assert_eq!(after.town.as_deref(), Some("Innsbruck"));
+    assert_eq!(after.country.as_deref(), Some("AT"));
+    // Everything else as before.
+    assert_eq!(after.first_name, u.first_name);
+    assert_eq!(after.last_name, u.last_name);
+    assert_eq!(after.email, u.email);
+    assert_eq!(after.zip_code, u.zip_code);
+    assert_eq!(after.street_and_number, u.street_and_number);
+    assert_eq!(after.external_user_id, u.external_user_id);
+    assert_eq!(after.latitude, u.latitude);
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_change_by_someone_else_is_shown_before_saving() {
+    let h = Harness::start().await;
+    let users: Vec<User> = h.api("/users").await;
+    let u = users
+        .iter()
+        .find(|u| u.role == shared::Role::User && u.first_name.is_some())
+        .unwrap()
+        .clone();
+    h.open(&format!("/users/{}/edit", u.id)).await;
+    let first = h.wait_for("[data-testid=field-first_name]").await;
+    h.eventually("the form filled in", || async {
+        (value(&first).await == u.first_name.clone().unwrap_or_default()).then_some(())
+    })
+    .await;
+
+    // A colleague renames the customer meanwhile.
+    let resp = h
+        .http
+        .put(h.api_url(&format!("/users/{}", u.id)))
+        .json(&json!({"first_name": "Maximiliane"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+
+    // The agent changes the town and saves: told, not overwritten.
+    type_into(&h, "town", "Villach").await;
+    h.wait_for("[data-testid=submit-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let panel = h.wait_for("[data-testid=conflict]").await;
+    let text = panel.text().await.unwrap();
+    assert!(text.contains("Maximiliane"), "{text}");
+    let unchanged: User = h.api(&format!("/users/{}", u.id)).await;
+    assert_eq!(unchanged.town, u.town, "nothing saved yet");
+
+    // "Save mine anyway": my town, and their first name stays.
+    h.wait_for("[data-testid=conflict-overwrite]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.wait_for("[data-testid=user-name]").await;
+    let after: User = h.api(&format!("/users/{}", u.id)).await;
+    assert_eq!(after.town.as_deref(), Some("Villach"));
+    assert_eq!(after.first_name.as_deref(), Some("Maximiliane"));
+    h.finish().await;
+}

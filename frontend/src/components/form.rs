@@ -1,0 +1,110 @@
+//! Form building blocks: a labelled field whose error sits right under it
+//! (`aria-invalid`, `aria-describedby`), and the country list as a select.
+//!
+//! Errors are one `RwSignal<Vec<FieldError>>` per form, keyed by the field
+//! names the `shared` validation and the Partner API use (`email`,
+//! `external_user_id`, `country_iso2`...), so a message from the browser's
+//! own check and one from the server land in the same place. Typing in a
+//! field clears its error; leaving it runs `on_blur` (the form re-checks).
+
+use leptos::prelude::*;
+use shared::country::COUNTRIES;
+use shared::FieldError;
+
+/// The message for `field`, if any.
+pub fn error_for(errors: &[FieldError], field: &str) -> Option<String> {
+    errors
+        .iter()
+        .find(|e| e.field == field || (field == "country_iso2" && e.field == "country"))
+        .map(|e| e.message.clone())
+}
+
+/// Remove the error of `field` (the person is fixing it).
+pub fn clear_error(errors: RwSignal<Vec<FieldError>>, field: &'static str) {
+    if errors.with_untracked(|e| e.iter().any(|e| e.field == field)) {
+        errors.update(|e| e.retain(|e| e.field != field));
+    }
+}
+
+/// A labelled text input bound to `value`.
+#[component]
+pub fn TextField(
+    /// Field name (API name; also `data-testid="field-<name>"`).
+    name: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    errors: RwSignal<Vec<FieldError>>,
+    #[prop(optional)] hint: &'static str,
+    #[prop(optional)] input_type: Option<&'static str>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] on_blur: Option<Callback<()>>,
+    #[prop(optional)] inputmode: Option<&'static str>,
+) -> impl IntoView {
+    let id = format!("f-{name}");
+    let err_id = format!("err-{name}");
+    let hint_id = format!("hint-{name}");
+    let message = move || errors.with(|e| error_for(e, name));
+    let described = format!("{err_id} {hint_id}");
+    view! {
+        <div class="field" class:invalid=move || message().is_some()>
+            <label for=id.clone()>{label}{required.then_some(view! { <span class="req" aria-hidden="true">" *"</span> })}</label>
+            <input
+                id=id
+                type=input_type.unwrap_or("text")
+                data-testid=format!("field-{name}")
+                name=name
+                required=required
+                autocomplete=autocomplete.unwrap_or("off")
+                inputmode=inputmode
+                aria-invalid=move || message().is_some().to_string()
+                aria-describedby=described
+                prop:value=move || value.get()
+                on:input=move |ev| {
+                    value.set(event_target_value(&ev));
+                    clear_error(errors, name);
+                }
+                on:blur=move |_| {
+                    if let Some(cb) = on_blur {
+                        cb.run(());
+                    }
+                }
+            />
+            {(!hint.is_empty()).then(|| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+            <p class="field-error" id=err_id data-testid=format!("error-{name}") role="alert" hidden=move || message().is_none()>
+                {message}
+            </p>
+        </div>
+    }
+}
+
+/// A labelled select of every country (value: ISO alpha-2), with an empty
+/// "not set" choice.
+#[component]
+pub fn CountrySelect(value: RwSignal<String>, errors: RwSignal<Vec<FieldError>>) -> impl IntoView {
+    let name = "country_iso2";
+    let message = move || errors.with(|e| error_for(e, name));
+    let mut countries: Vec<(&str, &str)> = COUNTRIES.iter().map(|(a2, _, n)| (*a2, *n)).collect();
+    countries.sort_by_key(|(_, n)| *n);
+    view! {
+        <div class="field" class:invalid=move || message().is_some()>
+            <label for="f-country_iso2">"Country"</label>
+            <select id="f-country_iso2" data-testid="field-country_iso2"
+                    aria-invalid=move || message().is_some().to_string()
+                    aria-describedby="err-country_iso2"
+                    prop:value=move || value.get()
+                    on:change=move |ev| {
+                        value.set(event_target_value(&ev));
+                        clear_error(errors, name);
+                    }>
+                <option value="">"— not set —"</option>
+                {countries.into_iter().map(|(code, n)| view! {
+                    <option value=code>{format!("{n} ({code})")}</option>
+                }).collect_view()}
+            </select>
+            <p class="field-error" id="err-country_iso2" data-testid="error-country_iso2" role="alert" hidden=move || message().is_none()>
+                {message}
+            </p>
+        </div>
+    }
+}
