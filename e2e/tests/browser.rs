@@ -69,7 +69,29 @@ async fn lost_connection_reconnect_and_verify() {
         })
         .await;
 
-    // The customer opens it and connects at the (simulated) manufacturer.
+    // The pre-filled e-mail goes to the customer and carries the link.
+    let mail = card
+        .find(Locator::Css("[data-testid=email-link]"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        mail.starts_with(&format!("mailto:{}?", user.email)),
+        "{mail}"
+    );
+    assert!(
+        mail.contains(&shared::directory::percent_encode(&fresh)),
+        "{mail}"
+    );
+
+    // The customer opens it (another tab) and connects at the (simulated)
+    // manufacturer, while the agent's page stays open.
+    let agent = h.browser.window().await.unwrap();
+    let customer = h.browser.new_window(true).await.unwrap();
+    h.browser.switch_to_window(customer.handle).await.unwrap();
     h.browser.goto(&fresh).await.unwrap();
     h.wait_for("[data-testid=emulator-connect]")
         .await
@@ -88,8 +110,31 @@ async fn lost_connection_reconnect_and_verify() {
         body.contains("connected").then_some(())
     })
     .await;
+    h.browser.close_window().await.unwrap();
+    h.browser.switch_to_window(agent).await.unwrap();
 
-    // Back in the back-office, the device is connected again.
+    // "Verify connection" re-reads the device and says it is back.
+    let card = h.wait_for(&card_css).await;
+    card.find(Locator::Css("[data-testid=verify-connection]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let result = h
+        .wait_for(&format!("{card_css} [data-testid=verify-result]"))
+        .await;
+    assert_eq!(
+        result.attr("data-outcome").await.unwrap().as_deref(),
+        Some("connected")
+    );
+    h.eventually("the card to show connected", || async {
+        let card = h.browser.find(Locator::Css(&card_css)).await.ok()?;
+        (card.attr("data-authenticated").await.ok()?.as_deref() == Some("true")).then_some(())
+    })
+    .await;
+
+    // Reloaded, the device is still connected and has no link any more.
     h.open(&format!("/users/{}", user.id)).await;
     let card = h.wait_for(&card_css).await;
     assert_eq!(

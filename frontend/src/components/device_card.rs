@@ -1,15 +1,53 @@
-//! One device: make and model, connection, health statuses, last data, and
-//! for a device that lost its manufacturer connection, the link to send to
-//! the customer (copy it, or create a fresh one). Such a card stands out
-//! with a red left border and a warning badge.
+//! One device: make and model, connection, health statuses, lifecycle, last
+//! data, and for a device that lost its manufacturer connection the support
+//! journey: the link to send to the customer (copy it, e-mail it, or create
+//! a fresh one) and "Verify connection", which re-reads the device until it
+//! is connected again or a deadline passes. Such a card stands out with a
+//! red left border and a warning badge.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
+use shared::directory::percent_encode;
 use shared::{Device, DeviceKind};
 use uuid::Uuid;
 
 use crate::api;
 use crate::components::status::{ConnectionBadge, StatusBadge};
+use crate::components::toast::use_toasts;
 use crate::format::{ago, or_dash, stamp};
+use crate::timer::sleep;
+
+/// How long "Verify connection" keeps re-reading the device.
+const VERIFY_FOR: Duration = Duration::from_secs(60);
+/// Between two reads.
+const VERIFY_EVERY: Duration = Duration::from_secs(2);
+
+/// Where a verification stands.
+#[derive(Clone, Debug, PartialEq)]
+enum Verify {
+    Idle,
+    Checking(u64),
+    Connected,
+    TimedOut,
+    Failed(String),
+}
+
+/// A `mailto:` link with the reconnection link pre-filled.
+fn email_href(email: &str, name: &str, device: &str, link: &str) -> String {
+    let subject = format!("Please reconnect your {device}");
+    let body = format!(
+        "Hello {name},\n\nyour {device} has lost its connection to your energy provider, so it cannot be optimised at the moment. \
+         Please open this link and sign in with your {device} manufacturer account to reconnect it:\n\n{link}\n\n\
+         The link is valid for a limited time. If it has expired, just reply to this e-mail and we will send a new one.\n\nThank you!"
+    );
+    format!(
+        "mailto:{}?subject={}&body={}",
+        percent_encode(email).replace("%40", "@"),
+        percent_encode(&subject),
+        percent_encode(&body)
+    )
+}
 
 /// The kind as Podero spells it (`heat_pump`, ...): the `data-device-kind` hook.
 pub fn kind_attr(kind: DeviceKind) -> &'static str {
@@ -31,10 +69,20 @@ async fn copy_to_clipboard(text: String) -> bool {
 }
 
 #[component]
-pub fn DeviceCard(device: Device, user_id: Option<Uuid>) -> impl IntoView {
+pub fn DeviceCard(
+    device: Device,
+    user_id: Option<Uuid>,
+    /// The customer's name and e-mail, for the pre-filled e-mail.
+    #[prop(optional)]
+    customer: Option<(String, String)>,
+) -> impl IntoView {
     let kind = device.kind();
     let c = device.common().clone();
-    let authenticated = c.is_authenticated;
+    let authenticated = RwSignal::new(c.is_authenticated);
+    let last_data = RwSignal::new(c.current_state_last_updated_at);
+    let lifecycle = RwSignal::new((c.lifecycle_state.clone(), c.lifecycle_error.clone()));
+    let verify = RwSignal::new(Verify::Idle);
+    let toasts = use_toasts();
     let title = c.model_name().unwrap_or_else(|| kind.label().to_string());
     let (link, set_link) = signal(c.reconnection_link().map(str::to_string));
     let (note, set_note) = signal(None::<String>);
@@ -61,28 +109,85 @@ pub fn DeviceCard(device: Device, user_id: Option<Uuid>) -> impl IntoView {
         });
     };
 
+    let device_label = StoredValue::new(title.clone());
+    let customer = StoredValue::new(customer);
+    let run_verify = move |_| {
+        let Some(user) = user_id else { return };
+        if matches!(verify.get_untracked(), Verify::Checking(_)) {
+            return;
+        }
+        verify.set(Verify::Checking(0));
+        leptos::task::spawn_local(async move {
+            let started = js_sys::Date::now();
+            loop {
+                let elapsed = ((js_sys::Date::now() - started) / 1000.0) as u64;
+                verify.set(Verify::Checking(elapsed));
+                match api::get_device(user, kind, device_id).await {
+                    Ok(d) => {
+                        let c = d.common();
+                        last_data.set(c.current_state_last_updated_at);
+                        lifecycle.set((c.lifecycle_state.clone(), c.lifecycle_error.clone()));
+                        if c.is_authenticated {
+                            authenticated.set(true);
+                            verify.set(Verify::Connected);
+                            toasts.success(format!(
+                                "{} is connected again.",
+                                device_label.get_value()
+                            ));
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        verify.set(Verify::Failed(e.message()));
+                        return;
+                    }
+                }
+                if js_sys::Date::now() - started >= VERIFY_FOR.as_millis() as f64 {
+                    verify.set(Verify::TimedOut);
+                    return;
+                }
+                sleep(VERIFY_EVERY).await;
+            }
+        });
+    };
+
     view! {
         <article
-            class=if authenticated { "card" } else { "card lost" }
+            class=move || if authenticated.get() { "card" } else { "card lost" }
             data-testid="device-card"
             data-device-kind=kind_attr(kind)
-            data-authenticated=authenticated.to_string()
+            data-authenticated=move || authenticated.get().to_string()
             data-device-id=device_id.to_string()
         >
             <header>
                 <span class="kind">{kind.label()}</span>
                 <h3>{title}</h3>
-                <ConnectionBadge authenticated=authenticated/>
+                {move || view! { <ConnectionBadge authenticated=authenticated.get()/> }}
             </header>
             <dl class="facts small">
                 <div><dt>"Connection"</dt><dd><StatusBadge status=c.connection_status/></dd></div>
                 <div><dt>"Monitoring"</dt><dd><StatusBadge status=c.monitoring_status/></dd></div>
                 <div><dt>"Steering"</dt><dd><StatusBadge status=c.steering_status/></dd></div>
-                <div><dt>"Lifecycle"</dt><dd>{or_dash(c.lifecycle_state.as_deref())}</dd></div>
-                <div><dt>"Last data"</dt><dd title=stamp(c.current_state_last_updated_at)>{ago(c.current_state_last_updated_at)}</dd></div>
+                <div><dt>"Authenticated"</dt><dd data-testid="is-authenticated">{move || if authenticated.get() { "Yes" } else { "No" }}</dd></div>
+                <div><dt>"Lifecycle"</dt><dd data-testid="lifecycle">{move || {
+                    let (state, error) = lifecycle.get();
+                    match error {
+                        Some(e) => format!("{} ({e})", or_dash(state.as_deref())),
+                        None => or_dash(state.as_deref()),
+                    }
+                }}</dd></div>
+                <div><dt>"Last data"</dt><dd title=move || stamp(last_data.get())>{move || ago(last_data.get())}</dd></div>
                 <div><dt>"Optimisation"</dt><dd>{if c.is_smart_optimization_active { "Active" } else { "Paused" }}</dd></div>
             </dl>
-            <Show when=move || !authenticated>
+            {move || {
+                let v = verify.get();
+                (v == Verify::Connected).then(|| view! {
+                    <p class="verify good" data-testid="verify-result" data-outcome="connected" role="status">
+                        "Connected again: the customer completed the manufacturer sign-in."
+                    </p>
+                })
+            }}
+            <Show when=move || !authenticated.get()>
                 <div class="reconnect">
                     <p>"The manufacturer connection is lost. Send the customer this link to reconnect:"</p>
                     {move || match link.get() {
@@ -107,8 +212,39 @@ pub fn DeviceCard(device: Device, user_id: Option<Uuid>) -> impl IntoView {
                         }
                         None => view! { <span class="muted">"No link yet: create one."</span> }.into_any(),
                     }}
+                    {move || match (link.get(), customer.get_value()) {
+                        (Some(url), Some((name, email))) => Some(view! {
+                            <a class="button" data-testid="email-link"
+                               href=email_href(&email, &name, &device_label.get_value(), &url)>
+                                {format!("E-mail to {email}")}
+                            </a>
+                        }),
+                        _ => None,
+                    }}
                     <button type="button" data-testid="new-link" aria-label=new_label.get_value() on:click=new_link disabled=move || user_id.is_none() || busy.get()>"Create new link"</button>
+                    <button type="button" data-testid="verify-connection" on:click=run_verify
+                            disabled=move || user_id.is_none() || matches!(verify.get(), Verify::Checking(_))>
+                        "Verify connection"
+                    </button>
                     <p class="note" role="status" aria-live="polite">{move || note.get()}</p>
+                    {move || match verify.get() {
+                        Verify::Checking(s) => Some(view! {
+                            <p class="verify" role="status" data-testid="verify-progress">
+                                {format!("Checking the connection… ({s} s of {} s)", VERIFY_FOR.as_secs())}
+                            </p>
+                        }.into_any()),
+                        Verify::TimedOut => Some(view! {
+                            <p class="verify bad" role="alert" data-testid="verify-result" data-outcome="timeout">
+                                {format!("Still not connected after {} s: ask the customer to finish the manufacturer sign-in with the link, then verify again.", VERIFY_FOR.as_secs())}
+                            </p>
+                        }.into_any()),
+                        Verify::Failed(e) => Some(view! {
+                            <p class="verify bad" role="alert" data-testid="verify-result" data-outcome="error">
+                                {format!("Could not read the device: {e}")}
+                            </p>
+                        }.into_any()),
+                        _ => None,
+                    }}
                 </div>
             </Show>
         </article>

@@ -1,9 +1,175 @@
 //! "Needs reconnection" (`/reconnection`): every device of the organisation
-//! whose manufacturer connection is lost.
+//! whose manufacturer connection is lost, with its owner.
+//!
+//! The gateway builds the list by reading every user's devices (a few at a
+//! time towards Podero); this page starts that scan when none has run,
+//! shows its progress while devices come in, and offers to scan again.
+//! From a row the agent opens the customer's page, where the reconnection
+//! link is created, sent and verified.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::directory::{ReconnectionReport, ScanState};
+
+use crate::api;
+use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
+use crate::format::{ago, or_dash, stamp};
+use crate::timer::sleep;
 
 #[component]
 pub fn ReconnectionPage() -> impl IntoView {
-    view! { <h1>"Needs reconnection"</h1> }
+    let report = RwSignal::new(None::<ReconnectionReport>);
+    let error = RwSignal::new(None::<String>);
+    // Polls while the page is shown and a scan runs.
+    let alive = Arc::new(AtomicBool::new(true));
+    {
+        let alive = alive.clone();
+        on_cleanup(move || alive.store(false, Ordering::Relaxed));
+    }
+    let poll = move |start: bool| {
+        let alive = alive.clone();
+        spawn_local(async move {
+            let mut first = Some(start);
+            while alive.load(Ordering::Relaxed) {
+                let result = match first.take() {
+                    Some(true) => api::start_reconnection_scan().await,
+                    _ => api::reconnection_report().await,
+                };
+                match result {
+                    Ok(r) => {
+                        let state = r.scan.state;
+                        report.set(Some(r));
+                        error.set(None);
+                        if state == ScanState::Idle {
+                            first = Some(true);
+                            continue;
+                        }
+                        if state != ScanState::Running {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        error.set(Some(e.message()));
+                        return;
+                    }
+                }
+                sleep(Duration::from_secs(1)).await;
+            }
+        });
+    };
+    let poll = StoredValue::new(poll);
+    poll.with_value(|p| p(false));
+
+    view! {
+        <section aria-labelledby="reconnection-h">
+            <div class="page-head">
+                <h1 id="reconnection-h">"Needs reconnection"</h1>
+                <button type="button" data-testid="scan-again"
+                        disabled=move || report.get().is_some_and(|r| r.scan.state == ScanState::Running)
+                        on:click=move |_| poll.with_value(|p| p(true))>
+                    "Scan again"
+                </button>
+            </div>
+            <p class="muted">"Devices whose manufacturer connection is lost. Open the customer to create a reconnection link, send it, and verify the device is back."</p>
+            {move || error.get().map(|e| view! {
+                <ErrorPanel message=e retry=Callback::new(move |_| poll.with_value(|p| p(false)))/>
+            })}
+            {move || match report.get() {
+                None if error.get().is_none() => view! { <Loading what="the connection check"/> }.into_any(),
+                None => ().into_any(),
+                Some(r) => view! { <Progress report=r.clone()/> <LostTable report=r/> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Progress(report: ReconnectionReport) -> impl IntoView {
+    let s = report.scan;
+    let state = match s.state {
+        ScanState::Idle => "idle",
+        ScanState::Running => "running",
+        ScanState::Done => "done",
+        ScanState::Failed => "failed",
+    };
+    let text = match s.state {
+        ScanState::Idle => "The connection check has not run yet.".to_string(),
+        ScanState::Running => format!(
+            "Checking devices: {} of {} users with devices checked ({} requests to Podero at a time)…",
+            s.users_scanned, s.users_total, s.concurrency
+        ),
+        ScanState::Done => format!(
+            "Checked the devices of {} users {}.",
+            s.users_total,
+            ago(s.finished_at)
+        ),
+        ScanState::Failed => format!(
+            "The check stopped: {}",
+            s.last_error.clone().unwrap_or_default()
+        ),
+    };
+    let pct = if s.users_total == 0 {
+        100.0
+    } else {
+        s.users_scanned as f64 * 100.0 / s.users_total as f64
+    };
+    view! {
+        <div class="scan" data-testid="scan-progress" data-state=state role="progressbar"
+             aria-valuemin="0" aria-valuemax=s.users_total.to_string() aria-valuenow=s.users_scanned.to_string()
+             aria-label="Connection check">
+            <div class="bar"><div class="fill" style=format!("width: {pct:.1}%")></div></div>
+            <p title=stamp(s.finished_at)>{text}</p>
+            {(s.failures > 0).then(|| view! {
+                <p class="notice">{format!("{} device lists could not be read (last error: {}). Scan again to retry them.", s.failures, s.last_error.clone().unwrap_or_default())}</p>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn LostTable(report: ReconnectionReport) -> impl IntoView {
+    let done = report.scan.state == ScanState::Done;
+    if report.devices.is_empty() {
+        return if done {
+            view! { <EmptyState message="No device has lost its connection. Nothing to do here."/> }
+                .into_any()
+        } else {
+            ().into_any()
+        };
+    }
+    view! {
+        <p class="count" role="status">{format!("{} devices with a lost connection", report.devices.len())}</p>
+        <div class="table-wrap">
+            <table data-testid="lost-table">
+                <caption class="visually-hidden">"Devices with a lost manufacturer connection"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Customer"</th>
+                        <th scope="col">"Customer number"</th>
+                        <th scope="col">"E-mail"</th>
+                        <th scope="col">"Device"</th>
+                        <th scope="col">"Lifecycle"</th>
+                        <th scope="col">"Last data"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {report.devices.into_iter().map(|d| view! {
+                        <tr data-testid="lost-row" data-device-id=d.device_id.to_string() data-user-id=d.user_id.to_string()>
+                            <td><a href=format!("/users/{}", d.user_id)>{d.user_name}</a></td>
+                            <td><code>{or_dash(d.external_user_id.as_deref())}</code></td>
+                            <td>{d.email}</td>
+                            <td><span class="muted">{d.kind.label()}": "</span>{d.label}</td>
+                            <td>{or_dash(d.lifecycle_state.as_deref())}</td>
+                            <td title=stamp(d.last_data_at)>{ago(d.last_data_at)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
 }

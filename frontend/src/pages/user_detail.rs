@@ -1,18 +1,22 @@
-//! A user's page (`/users/:id`): profile, device counters, and every device
-//! of the four kinds (fetched in parallel, lost connections first) with its
-//! statuses and, when the connection is lost, the reconnection link.
+//! A user's page (`/users/:id`): profile, device counters, actions (edit,
+//! archive), every device of the four kinds (fetched in parallel, lost
+//! connections first) with its statuses and the reconnection journey, and
+//! the user's buildings.
 //!
-//! The user and the devices load independently: each shows its own
-//! skeleton, error panel (with Retry) or empty state.
+//! The user, the devices and the buildings load independently: each shows
+//! its own skeleton, error panel (with Retry) or empty state.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
-use shared::{Device, User};
+use shared::{Building, Device, User};
 use uuid::Uuid;
 
 use crate::api::{self, ApiFailure};
+use crate::components::confirm::ConfirmDialog;
 use crate::components::device_card::DeviceCard;
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
+use crate::components::toast::use_toasts;
 use crate::format::{ago, or_dash, stamp};
 
 #[component]
@@ -60,7 +64,7 @@ pub fn UserDetail() -> impl IntoView {
                     devices.refetch();
                 })/>
             }.into_any(),
-            Some(Ok(u)) => view! { <Profile user=u/> }.into_any(),
+            Some(Ok(u)) => view! { <Profile user=u reload=Callback::new(move |_| user.refetch())/> }.into_any(),
         }}
         <Show when=move || !matches!(user.get(), Some(Err(_)))>
         <section class="devices" aria-labelledby="devices-h">
@@ -76,20 +80,140 @@ pub fn UserDetail() -> impl IntoView {
                     let mut list: Vec<Device> = list;
                     // Lost connections first: that is what support looks for.
                     list.sort_by_key(|d| d.common().is_authenticated);
+                    let customer = match user.get() {
+                        Some(Ok(u)) => Some((u.display_name(), u.email.clone())),
+                        _ => None,
+                    };
                     view! {
                         <div class="cards">
-                            {list.into_iter().map(|d| view! { <DeviceCard device=d user_id=user_id/> }).collect_view()}
+                            {list.into_iter().map(|d| {
+                                let customer = customer.clone();
+                                match customer {
+                                    Some(c) => view! { <DeviceCard device=d user_id=user_id customer=c/> }.into_any(),
+                                    None => view! { <DeviceCard device=d user_id=user_id/> }.into_any(),
+                                }
+                            }).collect_view()}
                         </div>
                     }.into_any()
                 }
             }}
         </section>
+        <Buildings id/>
         </Show>
     }
 }
 
+/// The user's buildings (homes and sites their devices belong to).
 #[component]
-fn Profile(user: User) -> impl IntoView {
+fn Buildings(id: impl Fn() -> Option<Uuid> + Send + Sync + Copy + 'static) -> impl IntoView {
+    let buildings = LocalResource::new(move || {
+        let id = id();
+        async move {
+            match id {
+                Some(id) => api::list_buildings(id).await,
+                None => Ok(Vec::new()),
+            }
+        }
+    });
+    view! {
+        <section class="buildings" aria-labelledby="buildings-h">
+            <h2 id="buildings-h">"Buildings"</h2>
+            {move || match buildings.get() {
+                None => view! { <Loading what="buildings"/> }.into_any(),
+                Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| buildings.refetch())/> }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <EmptyState message="No buildings recorded for this user. Buildings are added when the customer sets up their home in the Podero app."/>
+                }.into_any(),
+                Some(Ok(list)) => view! {
+                    <div class="cards">
+                        {list.into_iter().map(|b| view! { <BuildingCard building=b/> }).collect_view()}
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn BuildingCard(building: Building) -> impl IntoView {
+    let b = building;
+    let address = [
+        b.street_and_number.clone(),
+        match (&b.zip_code, &b.town) {
+            (Some(z), Some(t)) => Some(format!("{z} {t}")),
+            (None, Some(t)) => Some(t.clone()),
+            _ => None,
+        },
+        b.country.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ");
+    let yes_no = |v: Option<bool>| match v {
+        Some(true) => "Yes",
+        Some(false) => "No",
+        None => "—",
+    };
+    view! {
+        <article class="card" data-testid="building-card">
+            <header><span class="kind">"Building"</span><h3>{b.name.clone()}</h3></header>
+            <dl class="facts small">
+                <div><dt>"Type"</dt><dd>{or_dash(b.property_type.as_deref())}</dd></div>
+                <div><dt>"Size"</dt><dd>{b.property_size_m2.map(|m| format!("{m} m²")).unwrap_or_else(|| "—".into())}</dd></div>
+                <div><dt>"Occupants"</dt><dd>{b.num_occupants.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</dd></div>
+                <div><dt>"Space heating"</dt><dd>{or_dash(b.space_heating.as_deref())}</dd></div>
+                <div><dt>"Water heating"</dt><dd>{or_dash(b.water_heating.as_deref())}</dd></div>
+                <div><dt>"Photovoltaic"</dt><dd>{yes_no(b.photovoltaic)}</dd></div>
+                <div><dt>"Address"</dt><dd>{if address.is_empty() { "—".to_string() } else { address }}</dd></div>
+            </dl>
+        </article>
+    }
+}
+
+/// Edit and Archive; archiving asks first, naming the user.
+#[component]
+fn Actions(user: User, reload: Callback<()>) -> impl IntoView {
+    let toasts = use_toasts();
+    let open = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let id = user.id;
+    let name = user.display_name();
+    let message = format!(
+        "Archive {name} ({})? They disappear from the users list (they stay visible under “Archived”) and lose access. Podero cannot undo this.",
+        user.email
+    );
+    let archived = user.deleted_at.is_some();
+    let done_name = name.clone();
+    let on_confirm = Callback::new(move |_| {
+        busy.set(true);
+        let done_name = done_name.clone();
+        spawn_local(async move {
+            match api::archive_user(id).await {
+                Ok(()) => {
+                    toasts.success(format!("{done_name} archived."));
+                    reload.run(());
+                }
+                Err(e) => toasts.error(format!("Could not archive {done_name}: {}", e.message())),
+            }
+            busy.set(false);
+        });
+    });
+    view! {
+        <div class="actions">
+            <a class="button" href=format!("/users/{id}/edit") data-testid="edit-user">"Edit"</a>
+            {(!archived).then(|| view! {
+                <button type="button" class="danger" data-testid="archive-user" disabled=move || busy.get()
+                        on:click=move |_| open.set(true)>"Archive…"</button>
+            })}
+            <ConfirmDialog open title=format!("Archive {name}?") message=message
+                confirm_label="Archive user" on_confirm/>
+        </div>
+    }
+}
+
+#[component]
+fn Profile(user: User, reload: Callback<()>) -> impl IntoView {
     let address = [
         user.street_and_number.clone(),
         user.street_add_info.clone(),
@@ -123,6 +247,7 @@ fn Profile(user: User) -> impl IntoView {
                 <Show when=move || archived>
                     <span class="badge bad" data-testid="archived-badge">"Archived"</span>
                 </Show>
+                <Actions user=user.clone() reload/>
             </div>
             <dl class="facts">
                 <div><dt>"E-mail"</dt><dd><a href=format!("mailto:{}", user.email)>{user.email.clone()}</a></dd></div>

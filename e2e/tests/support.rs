@@ -1,0 +1,115 @@
+//! Support work in a real browser: archiving a user (with a confirmation
+//! that names them), and the organisation-wide "Needs reconnection" view.
+
+use e2e::{user_with_lost_device, Harness};
+use shared::User;
+
+#[tokio::test]
+async fn archive_asks_first_and_marks_the_user() {
+    let h = Harness::start().await;
+    let users: Vec<User> = h.api("/users").await;
+    let u = users
+        .iter()
+        .find(|u| u.role == shared::Role::User && u.first_name.is_some())
+        .unwrap()
+        .clone();
+    h.open(&format!("/users/{}", u.id)).await;
+    h.wait_for("[data-testid=archive-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let message = h.text("[data-testid=confirm-message]").await;
+    assert!(message.contains(&u.display_name()), "{message}");
+    assert!(message.contains(&u.email), "{message}");
+    // Cancel changes nothing.
+    h.wait_for("[data-testid=confirm-cancel]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.eventually("the dialog to close", || async {
+        h.all("[data-testid=confirm-dialog]")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    let still: User = h.api(&format!("/users/{}", u.id)).await;
+    assert!(still.deleted_at.is_none());
+
+    // Confirm archives.
+    h.wait_for("[data-testid=archive-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.wait_for("[data-testid=confirm-ok]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.wait_for("[data-testid=archived-badge]").await;
+    h.wait_for("[data-testid=toast-success]").await;
+    let archived: User = h
+        .api(&format!("/users/{}?include_deleted=true", u.id))
+        .await;
+    assert!(archived.deleted_at.is_some());
+    assert!(h.all("[data-testid=archive-user]").await.is_empty());
+
+    // In the list: gone by default, marked under "Archived only".
+    h.open(&format!(
+        "/?archived=only&q={}",
+        shared::directory::percent_encode(&u.email)
+    ))
+    .await;
+    let row = h
+        .wait_for(&format!("[data-testid=user-row][data-user-id='{}']", u.id))
+        .await;
+    assert!(row.text().await.unwrap().contains("Archived"));
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn needs_reconnection_lists_lost_devices() {
+    let h = Harness::start().await;
+    let (user, _kind, device) = user_with_lost_device(&h).await;
+    let device_id = device["id"].as_str().unwrap().to_string();
+    h.open("/reconnection").await;
+    h.eventually("the scan to finish", || async {
+        let p = h.wait_for("[data-testid=scan-progress]").await;
+        let state = p.attr("data-state").await.ok()??;
+        (state == "done").then_some(())
+    })
+    .await;
+    let row = h
+        .wait_for(&format!(
+            "[data-testid=lost-row][data-device-id='{device_id}']"
+        ))
+        .await;
+    let text = row.text().await.unwrap();
+    assert!(text.contains(&user.display_name()), "{text}");
+    // Every lost device of the report is a row.
+    let report: shared::directory::ReconnectionReport = h
+        .http
+        .get(h.url("/api/directory/reconnection"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        h.all("[data-testid=lost-row]").await.len(),
+        report.devices.len()
+    );
+    // The customer's name leads to their page.
+    row.find(fantoccini::Locator::Css("a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(h.text("[data-testid=user-name]").await, user.display_name());
+    h.finish().await;
+}
