@@ -316,6 +316,7 @@ fn Filters(
 fn Pager(page: UserPage, query: Memo<UserQuery>, go: Callback<(UserQuery, bool)>) -> impl IntoView {
     let pages = page.pages();
     let current = page.page.min(pages);
+    let (at_start, at_end) = (current <= 1, current >= pages);
     let to = move |n: u32| {
         let mut q = query.get_untracked();
         q.page = n;
@@ -332,11 +333,11 @@ fn Pager(page: UserPage, query: Memo<UserQuery>, go: Callback<(UserQuery, bool)>
     view! {
         {scan_note}
         <nav class="pager" aria-label="Pages">
-            <button type="button" data-testid="page-first" disabled=(current <= 1) on:click=move |_| to(1)>"« First"</button>
-            <button type="button" data-testid="page-prev" disabled=(current <= 1) on:click=move |_| to(current - 1)>"‹ Previous"</button>
+            <button type="button" data-testid="page-first" disabled=at_start on:click=move |_| to(1)>"« First"</button>
+            <button type="button" data-testid="page-prev" disabled=at_start on:click=move |_| to(current - 1)>"‹ Previous"</button>
             <span data-testid="page-status">{format!("Page {current} of {pages}")}</span>
-            <button type="button" data-testid="page-next" disabled=(current >= pages) on:click=move |_| to(current + 1)>"Next ›"</button>
-            <button type="button" data-testid="page-last" disabled=(current >= pages) on:click=move |_| to(pages)>"Last »"</button>
+            <button type="button" data-testid="page-next" disabled=at_end on:click=move |_| to(current + 1)>"Next ›"</button>
+            <button type="button" data-testid="page-last" disabled=at_end on:click=move |_| to(pages)>"Last »"</button>
             <label class="page-size">
                 <span>"Rows per page"</span>
                 <select data-testid="page-size" prop:value=page.per_page.to_string()
