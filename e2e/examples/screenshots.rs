@@ -1,0 +1,56 @@
+//! Screenshots of every page at a laptop and a wide screen, for looking at
+//! the app without clicking through it:
+//! `cargo run -p e2e --example screenshots` (after `cargo xtask frontend`);
+//! the PNGs go to `target/screenshots/`.
+
+use e2e::Harness;
+
+#[tokio::main]
+async fn main() {
+    let h = Harness::start().await;
+    let users: Vec<shared::User> = h.api("/users").await;
+    let (lost_user, _, _) = e2e::user_with_lost_device(&h).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pages = [
+        ("users", "/".to_string(), "[data-testid=users-table]"),
+        (
+            "users-filtered",
+            "/?device=heat-pumps&sort=town&dir=desc".to_string(),
+            "[data-testid=users-table]",
+        ),
+        (
+            "user",
+            format!("/users/{}", lost_user.id),
+            "[data-testid=device-card]",
+        ),
+        (
+            "new-user",
+            "/users/new".to_string(),
+            "[data-testid=create-user-form]",
+        ),
+        (
+            "edit-user",
+            format!("/users/{}/edit", users[20].id),
+            "[data-testid=edit-user-form]",
+        ),
+        ("team", "/team".to_string(), "[data-testid=team-table]"),
+        (
+            "reconnection",
+            "/reconnection".to_string(),
+            "[data-testid=lost-table]",
+        ),
+    ];
+    for (w, hgt) in [(1024u32, 768u32), (1600, 1000)] {
+        h.browser.set_window_size(w, hgt).await.unwrap();
+        for (name, path, ready) in &pages {
+            h.open(path).await;
+            h.wait_for(ready).await;
+            let png = h.browser.screenshot().await.unwrap();
+            let file = dir.join(format!("{name}-{w}.png"));
+            std::fs::write(&file, png).unwrap();
+            println!("{}", file.display());
+        }
+    }
+    h.finish().await;
+}
