@@ -22,12 +22,13 @@ async fn archive_asks_first_and_marks_the_user() {
     let message = h.text("[data-testid=confirm-message]").await;
     assert!(message.contains(&u.display_name()), "{message}");
     assert!(message.contains(&u.email), "{message}");
-    // Cancel changes nothing.
-    h.wait_for("[data-testid=confirm-cancel]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    // The focus starts on Cancel, and Escape (a cancel) changes nothing.
+    let focused = h.browser.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("data-testid").await.unwrap().as_deref(),
+        Some("confirm-cancel")
+    );
+    focused.send_keys("\u{E00C}").await.unwrap();
     h.eventually("the dialog to close", || async {
         h.all("[data-testid=confirm-dialog]")
             .await

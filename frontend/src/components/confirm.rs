@@ -1,7 +1,7 @@
 //! A confirmation dialog for actions that cannot be undone (archive a user,
 //! remove a team member). It names what will happen, starts with the focus
-//! on "Cancel", closes on Escape, and runs the action only on an explicit
-//! click of the confirm button.
+//! on "Cancel", keeps Tab inside the dialog, closes on Escape, and runs the
+//! action only on an explicit click of the confirm button.
 
 use leptos::ev::KeyboardEvent;
 use leptos::html;
@@ -18,6 +18,7 @@ pub fn ConfirmDialog(
     on_confirm: Callback<()>,
 ) -> impl IntoView {
     let cancel_ref = NodeRef::<html::Button>::new();
+    let ok_ref = NodeRef::<html::Button>::new();
     Effect::new(move |_| {
         if open.get() {
             if let Some(b) = cancel_ref.get() {
@@ -26,8 +27,24 @@ pub fn ConfirmDialog(
         }
     });
     let on_key = move |ev: KeyboardEvent| {
-        if ev.key() == "Escape" {
-            open.set(false);
+        match ev.key().as_str() {
+            "Escape" => open.set(false),
+            // Two buttons: Tab and Shift+Tab go from one to the other.
+            "Tab" => {
+                ev.prevent_default();
+                let on_cancel = match (cancel_ref.get(), web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element())) {
+                    (Some(c), Some(active)) => {
+                        let c: &web_sys::Element = &c;
+                        c == &active
+                    }
+                    _ => false,
+                };
+                let next = if on_cancel { ok_ref.get() } else { cancel_ref.get() };
+                if let Some(b) = next {
+                    let _ = b.focus();
+                }
+            }
+            _ => {}
         }
     };
     view! {
@@ -40,7 +57,7 @@ pub fn ConfirmDialog(
                     <div class="actions">
                         <button type="button" node_ref=cancel_ref data-testid="confirm-cancel"
                                 on:click=move |_| open.set(false)>"Cancel"</button>
-                        <button type="button" class="danger" data-testid="confirm-ok"
+                        <button type="button" class="danger" data-testid="confirm-ok" node_ref=ok_ref
                                 on:click=move |_| {
                                     open.set(false);
                                     on_confirm.run(());
