@@ -32,14 +32,23 @@ pub fn ConfirmDialog(
             // Two buttons: Tab and Shift+Tab go from one to the other.
             "Tab" => {
                 ev.prevent_default();
-                let on_cancel = match (cancel_ref.get(), web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element())) {
+                let on_cancel = match (
+                    cancel_ref.get(),
+                    web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.active_element()),
+                ) {
                     (Some(c), Some(active)) => {
                         let c: &web_sys::Element = &c;
                         c == &active
                     }
                     _ => false,
                 };
-                let next = if on_cancel { ok_ref.get() } else { cancel_ref.get() };
+                let next = if on_cancel {
+                    ok_ref.get()
+                } else {
+                    cancel_ref.get()
+                };
                 if let Some(b) = next {
                     let _ = b.focus();
                 }
