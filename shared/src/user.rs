@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::device::DeviceKind;
 use crate::validation::{self, FieldError};
 
 /// A user's role. `guest` appears only in Podero's response enum.
@@ -112,7 +113,16 @@ pub struct User {
 impl User {
     /// "First Last", or the e-mail when the user has no name.
     pub fn display_name(&self) -> String {
-        let name = [self.first_name.as_deref(), self.last_name.as_deref()]
+        User::name_of(
+            self.first_name.as_deref(),
+            self.last_name.as_deref(),
+            &self.email,
+        )
+    }
+
+    /// [`User::display_name`] from the parts.
+    pub fn name_of(first: Option<&str>, last: Option<&str>, email: &str) -> String {
+        let name = [first, last]
             .into_iter()
             .flatten()
             .map(str::trim)
@@ -120,7 +130,7 @@ impl User {
             .collect::<Vec<_>>()
             .join(" ");
         if name.is_empty() {
-            self.email.clone()
+            email.to_string()
         } else {
             name
         }
@@ -129,6 +139,16 @@ impl User {
     /// Total devices over the four types.
     pub fn num_devices(&self) -> u32 {
         self.num_inverters + self.num_heat_pumps + self.num_electric_vehicles + self.num_wallboxes
+    }
+
+    /// The device counter of one type.
+    pub fn count_of(&self, kind: DeviceKind) -> u32 {
+        match kind {
+            DeviceKind::HeatPump => self.num_heat_pumps,
+            DeviceKind::ElectricVehicle => self.num_electric_vehicles,
+            DeviceKind::Wallbox => self.num_wallboxes,
+            DeviceKind::Inverter => self.num_inverters,
+        }
     }
 }
 

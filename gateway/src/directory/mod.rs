@@ -11,6 +11,7 @@
 //! first snapshot. The [`scan::Scanner`] adds what the user list lacks:
 //! which users have a device whose manufacturer connection is lost.
 
+mod rows;
 pub mod scan;
 pub mod snapshot;
 
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use shared::directory::Freshness;
-use shared::{User, API_PREFIX};
+use shared::API_PREFIX;
 use tokio::sync::{watch, Notify};
 
 use crate::error::GatewayError;
@@ -125,7 +126,9 @@ impl Directory {
         );
         let result = state
             .upstream()
-            .get_json_streamed(&path, |users: Vec<User>| Snapshot::build(users, Utc::now()))
+            .get_json_streamed(&path, |users: rows::Rows| {
+                Snapshot::build(users, Utc::now())
+            })
             .await
             .map_err(|e| e.to_string());
         let build_ms = started.elapsed().as_millis() as u64;
@@ -136,11 +139,11 @@ impl Directory {
                 self.view.send_modify(|v| {
                     v.build_ms = Some(build_ms);
                     v.last_error = None;
-                    v.refreshing = false;
                     old = v.snapshot.replace(Arc::new(snapshot));
                 });
                 // The old snapshot goes when the last request using it ends
-                // (milliseconds); then its memory goes back to the system.
+                // (milliseconds); then its memory goes back to the system,
+                // and only then is the refresh reported finished.
                 if let Some(mut old) = old {
                     for _ in 0..500 {
                         match Arc::try_unwrap(old) {
@@ -154,6 +157,7 @@ impl Directory {
                     }
                 }
                 release_free_memory();
+                self.view.send_modify(|v| v.refreshing = false);
             }
             Err(e) => {
                 tracing::warn!("users snapshot failed: {e}");

@@ -46,12 +46,7 @@ pub enum Observed<'a> {
 fn kinds_of(u: &User) -> Vec<DeviceKind> {
     DeviceKind::ALL
         .into_iter()
-        .filter(|k| match k {
-            DeviceKind::HeatPump => u.num_heat_pumps > 0,
-            DeviceKind::ElectricVehicle => u.num_electric_vehicles > 0,
-            DeviceKind::Wallbox => u.num_wallboxes > 0,
-            DeviceKind::Inverter => u.num_inverters > 0,
-        })
+        .filter(|k| u.count_of(*k) > 0)
         .collect()
 }
 
@@ -173,9 +168,8 @@ impl Scanner {
         };
         let users: Vec<User> = snapshot
             .users()
-            .iter()
-            .filter(|u| u.deleted_at.is_none() && u.num_devices() > 0)
-            .cloned()
+            .filter(|u| !u.is_archived() && u.num_devices() > 0)
+            .map(|u| u.to_user())
             .collect();
         drop(snapshot);
         self.found().progress.users_total = users.len();

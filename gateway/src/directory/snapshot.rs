@@ -16,13 +16,17 @@ use shared::directory::{fold, Archived, SortKey, UserQuery};
 use shared::User;
 use uuid::Uuid;
 
+use super::rows::{RowRef, Rows};
+
 /// The users and their indexes.
 #[derive(Debug)]
 pub struct Snapshot {
-    users: Vec<User>,
-    /// Folded search text per user, fields separated by `\u{1f}` so a word
+    users: Rows,
+    /// Folded search text of all users, one after the other; user `i`'s
+    /// ends at `hay_ends[i]`. Fields are separated by `\u{1f}` so a word
     /// never matches across two fields.
-    haystacks: Vec<Box<str>>,
+    hay: String,
+    hay_ends: Vec<u32>,
     /// Ascending order of user indexes per [`SortKey`] (index = position
     /// in [`SortKey::ALL`]).
     orders: Vec<Box<[u32]>>,
@@ -42,87 +46,97 @@ fn opt_cmp<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
     }
 }
 
-fn name_key(u: &User) -> String {
-    match (u.last_name.as_deref(), u.first_name.as_deref()) {
+fn name_key(u: RowRef) -> String {
+    match (u.last_name(), u.first_name()) {
         (Some(l), f) if !l.trim().is_empty() => {
             format!("{}\u{1}{}", fold(l.trim()), fold(f.unwrap_or("").trim()))
         }
-        _ => fold(&u.display_name()),
+        _ => fold(&User::name_of(u.first_name(), u.last_name(), u.email())),
     }
 }
 
-fn sort_order(users: &[User], key: SortKey) -> Box<[u32]> {
+fn sort_order(users: &Rows, key: SortKey) -> Box<[u32]> {
     let mut idx: Vec<u32> = (0..users.len() as u32).collect();
-    let u = |i: &u32| &users[*i as usize];
+    let u = |i: &u32| users.get(*i);
     match key {
         SortKey::Name => {
             let keys: Vec<String> = users.iter().map(name_key).collect();
             idx.sort_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
         }
         SortKey::Email => {
-            let keys: Vec<String> = users.iter().map(|u| u.email.to_lowercase()).collect();
+            let keys: Vec<String> = users.iter().map(|u| u.email().to_lowercase()).collect();
             idx.sort_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
         }
         SortKey::ExternalId => {
             let keys: Vec<Option<String>> = users
                 .iter()
-                .map(|u| u.external_user_id.as_deref().map(fold))
+                .map(|u| u.external_user_id().map(fold))
                 .collect();
             idx.sort_by(|a, b| opt_cmp(&keys[*a as usize], &keys[*b as usize]));
         }
         SortKey::Town => {
             let keys: Vec<Option<String>> = users
                 .iter()
-                .map(|u| {
-                    u.town
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|t| !t.is_empty())
-                        .map(fold)
-                })
+                .map(|u| u.town().map(str::trim).filter(|t| !t.is_empty()).map(fold))
                 .collect();
             idx.sort_by(|a, b| opt_cmp(&keys[*a as usize], &keys[*b as usize]));
         }
-        SortKey::Role => idx.sort_by_key(|i| u(i).role),
+        SortKey::Role => idx.sort_by_key(|i| u(i).role()),
         SortKey::Devices => idx.sort_by_key(|i| u(i).num_devices()),
-        SortKey::Joined => idx.sort_by(|a, b| opt_cmp(&u(a).joined_at, &u(b).joined_at)),
-        SortKey::LastLogin => idx.sort_by(|a, b| opt_cmp(&u(a).last_login, &u(b).last_login)),
+        SortKey::Joined => idx.sort_by(|a, b| opt_cmp(&u(a).joined_at(), &u(b).joined_at())),
+        SortKey::LastLogin => idx.sort_by(|a, b| opt_cmp(&u(a).last_login(), &u(b).last_login())),
     }
     idx.into_boxed_slice()
 }
 
-fn haystack(u: &User) -> Box<str> {
-    let mut s = String::with_capacity(96);
+/// Append one user's folded search text to `hay`.
+fn push_haystack(hay: &mut String, u: RowRef) {
     for part in [
-        u.first_name.as_deref(),
-        u.last_name.as_deref(),
-        Some(u.email.as_str()),
-        u.external_user_id.as_deref(),
-        u.town.as_deref(),
+        u.first_name(),
+        u.last_name(),
+        Some(u.email()),
+        u.external_user_id(),
+        u.town(),
     ]
     .into_iter()
     .flatten()
     {
-        s.push_str(&fold(part));
-        s.push('\u{1f}');
+        hay.push_str(&fold(part));
+        hay.push('\u{1f}');
     }
     // "First Last" as typed together also matches across the two names.
-    if let (Some(f), Some(l)) = (u.first_name.as_deref(), u.last_name.as_deref()) {
-        s.push_str(&fold(&format!("{f} {l}")));
+    if let (Some(f), Some(l)) = (u.first_name(), u.last_name()) {
+        hay.push_str(&fold(&format!("{f} {l}")));
     }
-    s.into_boxed_str()
 }
 
 /// The result of a query: how many match and the page's users.
 pub struct Matches<'a> {
     pub total: usize,
-    pub page: Vec<&'a User>,
+    page: Vec<u32>,
+    snapshot: &'a Snapshot,
+}
+
+impl Matches<'_> {
+    /// The users of the page (or of every match, for the export), built one
+    /// at a time.
+    pub fn users(&self) -> impl Iterator<Item = User> + '_ {
+        self.page
+            .iter()
+            .map(|i| self.snapshot.users.get(*i).to_user())
+    }
 }
 
 impl Snapshot {
     /// Index `users` (Podero's list with `include_deleted=true`).
-    pub fn build(users: Vec<User>, loaded_at: DateTime<Utc>) -> Snapshot {
-        let haystacks = users.iter().map(haystack).collect();
+    pub fn build(users: Rows, loaded_at: DateTime<Utc>) -> Snapshot {
+        let mut hay = String::new();
+        let mut hay_ends = Vec::with_capacity(users.len());
+        for u in users.iter() {
+            push_haystack(&mut hay, u);
+            hay_ends.push(hay.len() as u32);
+        }
+        hay.shrink_to_fit();
         let orders = SortKey::ALL
             .iter()
             .map(|k| sort_order(&users, *k))
@@ -130,14 +144,15 @@ impl Snapshot {
         let by_id = users
             .iter()
             .enumerate()
-            .map(|(i, u)| (u.id, i as u32))
+            .map(|(i, u)| (u.id(), i as u32))
             .collect();
-        let archived = users.iter().filter(|u| u.deleted_at.is_some()).count();
+        let archived = users.iter().filter(|u| u.is_archived()).count();
         Snapshot {
             active: users.len() - archived,
             archived,
             users,
-            haystacks,
+            hay,
+            hay_ends,
             orders,
             by_id,
             loaded_at,
@@ -152,13 +167,21 @@ impl Snapshot {
         self.users.is_empty()
     }
 
-    pub fn get(&self, id: Uuid) -> Option<&User> {
-        self.by_id.get(&id).map(|i| &self.users[*i as usize])
+    pub fn get(&self, id: Uuid) -> Option<User> {
+        self.by_id.get(&id).map(|i| self.users.get(*i).to_user())
     }
 
     /// Every user (in Podero's order).
-    pub fn users(&self) -> &[User] {
-        &self.users
+    pub fn users(&self) -> impl Iterator<Item = RowRef<'_>> {
+        self.users.iter()
+    }
+
+    fn haystack(&self, i: u32) -> &str {
+        let start = match i {
+            0 => 0,
+            i => self.hay_ends[i as usize - 1] as usize,
+        };
+        &self.hay[start..self.hay_ends[i as usize] as usize]
     }
 
     /// Walk the query's sort order, keep the matches of the requested page
@@ -177,24 +200,24 @@ impl Snapshot {
         let mut total = 0usize;
         let mut page = Vec::new();
         let mut check = |i: u32| {
-            let u = &self.users[i as usize];
-            let archived = u.deleted_at.is_some();
+            let u = self.users.get(i);
+            let archived = u.is_archived();
             let keep = match q.archived {
                 Archived::Hide => !archived,
                 Archived::Include => true,
                 Archived::Only => archived,
-            } && (q.roles.is_empty() || q.roles.contains(&u.role))
-                && q.device.is_none_or(|d| d.matches(u))
+            } && (q.roles.is_empty() || q.roles.contains(&u.role()))
+                && q.device.is_none_or(|d| d.matches(|k| u.count_of(k)))
                 && q.onboarded
-                    .is_none_or(|o| u.is_onboarded.unwrap_or(false) == o)
-                && (!q.lost || lost.get(&u.id).is_some_and(|n| *n > 0))
+                    .is_none_or(|o| u.is_onboarded().unwrap_or(false) == o)
+                && (!q.lost || lost.get(&u.id()).is_some_and(|n| *n > 0))
                 && {
-                    let hay = &self.haystacks[i as usize];
+                    let hay = self.haystack(i);
                     words.iter().all(|w| hay.contains(w.as_str()))
                 };
             if keep {
                 if total >= skip && page.len() < take {
-                    page.push(u);
+                    page.push(i);
                 }
                 total += 1;
             }
@@ -204,7 +227,11 @@ impl Snapshot {
         } else {
             order.iter().for_each(|i| check(*i));
         }
-        Matches { total, page }
+        Matches {
+            total,
+            page,
+            snapshot: self,
+        }
     }
 }
 
@@ -294,14 +321,11 @@ mod tests {
         c.role = Role::Staff;
         let mut d = user(4, "Old", "Customer", Some("Linz"));
         d.deleted_at = Some(Utc::now());
-        Snapshot::build(vec![a, b, c, d], Utc::now())
+        Snapshot::build([a, b, c, d].into_iter().collect(), Utc::now())
     }
 
     fn names(m: &Matches) -> Vec<String> {
-        m.page
-            .iter()
-            .map(|u| u.last_name.clone().unwrap())
-            .collect()
+        m.users().map(|u| u.last_name.unwrap()).collect()
     }
 
     #[test]
@@ -440,7 +464,7 @@ mod tests {
             &none,
             false,
         );
-        assert_eq!((beyond.total, beyond.page.len()), (3, 0));
+        assert_eq!((beyond.total, beyond.users().count()), (3, 0));
         let lost = HashMap::from([(Uuid::from_u128(2), 1)]);
         let m = s.query(
             &UserQuery {

@@ -32,11 +32,10 @@ pub async fn users(
         let m = snapshot.query(&q, lost, false);
         UserPage {
             rows: m
-                .page
-                .into_iter()
-                .map(|u| UserRow {
-                    user: u.clone(),
-                    lost_devices: scanned.then(|| lost.get(&u.id).copied().unwrap_or(0)),
+                .users()
+                .map(|user| UserRow {
+                    lost_devices: scanned.then(|| lost.get(&user.id).copied().unwrap_or(0)),
+                    user,
                 })
                 .collect(),
             total: m.total,
@@ -67,10 +66,10 @@ pub async fn users_csv(
         out.push('\u{feff}');
         out.push_str(CSV_HEADER);
         let scanned = !lost.is_empty();
-        for u in m.page {
+        for u in m.users() {
             csv_row(
                 &mut out,
-                u,
+                &u,
                 scanned.then(|| lost.get(&u.id).copied().unwrap_or(0)),
             );
         }

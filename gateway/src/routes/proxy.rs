@@ -273,10 +273,10 @@ async fn observe_devices(
     let scanner = state.directory().scanner();
     if matches!(route, ApiRoute::Devices(..)) {
         if let Ok(list) = serde_json::from_slice::<Vec<shared::DeviceCommon>>(&bytes) {
-            scanner.observe(owner, user, kind, Observed::List(&list));
+            scanner.observe(owner.as_ref(), user, kind, Observed::List(&list));
         }
     } else if let Ok(one) = serde_json::from_slice::<shared::DeviceCommon>(&bytes) {
-        scanner.observe(owner, user, kind, Observed::One(&one));
+        scanner.observe(owner.as_ref(), user, kind, Observed::One(&one));
     }
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }
