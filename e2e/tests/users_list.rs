@@ -253,6 +253,51 @@ async fn find_by_customer_number() {
         target.display_name()
     );
     assert!(h.path_and_query().await.ends_with(&target.id.to_string()));
+
+    // An archived customer is found only with "include archived".
+    let everyone: Vec<User> = h.api("/users?include_deleted=true").await;
+    let archived = everyone
+        .iter()
+        .find(|u| u.deleted_at.is_some() && u.external_user_id.is_some())
+        .expect("the demo data has an archived customer with a number")
+        .clone();
+    let number = archived.external_user_id.as_deref().unwrap();
+    h.open("/").await;
+    let input = h.wait_for("[data-testid=ext-id-input]").await;
+    input.send_keys(number).await.unwrap();
+    h.wait_for("[data-testid=ext-id-open]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.eventually("not found while archived users are excluded", || async {
+        let el = h.wait_for("[data-testid=ext-id-not-found]").await;
+        let text = el.text().await.ok()?;
+        text.contains(number).then_some(())
+    })
+    .await;
+    h.wait_for("[data-testid=ext-id-include-archived]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.wait_for("[data-testid=ext-id-open]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.eventually("the archived customer's page", || async {
+        h.path_and_query()
+            .await
+            .ends_with(&archived.id.to_string())
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        h.text("[data-testid=user-name]").await,
+        archived.display_name()
+    );
+    h.wait_for("[data-testid=archived-badge]").await;
     h.finish().await;
 }
 
