@@ -79,6 +79,12 @@ pub fn dist_dir() -> PathBuf {
 
 impl Harness {
     pub async fn start() -> Harness {
+        Self::start_with(|_| {}).await
+    }
+
+    /// As [`Harness::start`], with the gateway's configuration adjusted
+    /// first (e.g. a short "Verify connection" deadline).
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Harness {
         let chromedriver = find_tool("CHROMEDRIVER", &["/usr/bin/chromedriver", "chromedriver"]).unwrap_or_else(|| {
             panic!("chromedriver not found: run `cargo xtask test` (it installs it) or `apt-get install chromium chromium-driver`, or set CHROMEDRIVER")
         });
@@ -100,6 +106,7 @@ impl Harness {
         config.listen = "127.0.0.1:0".parse().expect("address");
         config.data_dir = data.path().to_path_buf();
         config.frontend_dir = dist;
+        adjust(&mut config);
         let gateway = Application::build(config)
             .await
             .expect("gateway starts")

@@ -157,6 +157,54 @@ async fn lost_connection_reconnect_and_verify() {
 }
 
 #[tokio::test]
+async fn verify_says_when_the_deadline_passes() {
+    // A 3 s deadline instead of the default 60 s keeps this test short.
+    let h = Harness::start_with(|c| c.verify_secs = 3).await;
+    let (user, _kind, device) = user_with_lost_device(&h).await;
+    let card_css = format!(
+        "[data-testid=device-card][data-device-id='{}']",
+        device["id"].as_str().unwrap()
+    );
+    h.open(&format!("/users/{}", user.id)).await;
+    let card = h.wait_for(&card_css).await;
+    let button = card
+        .find(Locator::Css("[data-testid=verify-connection]"))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+    let progress = h
+        .wait_for(&format!("{card_css} [data-testid=verify-progress]"))
+        .await;
+    assert!(
+        progress.text().await.unwrap().contains("of 3 s"),
+        "{}",
+        progress.text().await.unwrap()
+    );
+    assert!(
+        !button.is_enabled().await.unwrap(),
+        "disabled while checking"
+    );
+
+    // The customer never reconnects: after the deadline the card says so,
+    // stays marked as lost, and Verify can be started again.
+    let result = h
+        .wait_for(&format!("{card_css} [data-testid=verify-result]"))
+        .await;
+    assert_eq!(
+        result.attr("data-outcome").await.unwrap().as_deref(),
+        Some("timeout")
+    );
+    let text = result.text().await.unwrap();
+    assert!(text.contains("Still not connected after 3 s"), "{text}");
+    assert_eq!(
+        card.attr("data-authenticated").await.unwrap().as_deref(),
+        Some("false")
+    );
+    assert!(button.is_enabled().await.unwrap(), "enabled again");
+    h.finish().await;
+}
+
+#[tokio::test]
 async fn unknown_user_and_unknown_page_are_explained() {
     let h = Harness::start().await;
     h.open(&format!("/users/{}", e2e::nil())).await;

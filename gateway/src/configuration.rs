@@ -92,6 +92,9 @@ pub struct Cli {
     /// Requests to Podero in flight at most during the reconnection scan.
     #[arg(long, env = "GATEWAY_SCAN_CONCURRENCY", default_value_t = 4)]
     pub scan_concurrency: usize,
+    /// Seconds "Verify connection" in the app keeps re-reading a device.
+    #[arg(long, env = "GATEWAY_VERIFY_SECS", default_value_t = shared::DEFAULT_VERIFY_SECS)]
+    pub verify_secs: u32,
 }
 
 /// The checked configuration.
@@ -109,6 +112,8 @@ pub struct Config {
     pub users_refresh_interval: Duration,
     /// Requests to Podero in flight at most during the reconnection scan.
     pub scan_concurrency: usize,
+    /// How long "Verify connection" in the app keeps re-reading a device.
+    pub verify_secs: u32,
 }
 
 /// Which Podero to talk to.
@@ -167,6 +172,7 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             users_refresh_interval: Duration::from_secs(60),
             scan_concurrency: 4,
+            verify_secs: shared::DEFAULT_VERIFY_SECS,
         }
     }
 
@@ -239,6 +245,10 @@ impl Config {
                 0 => return Err(ConfigError::BadConcurrency),
                 n => n,
             },
+            verify_secs: match cli.verify_secs {
+                0 => return Err(ConfigError::BadTimeout("GATEWAY_VERIFY_SECS")),
+                n => n,
+            },
         })
     }
 }
@@ -299,6 +309,23 @@ mod tests {
         ));
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.verify_secs, shared::DEFAULT_VERIFY_SECS);
+    }
+
+    #[test]
+    fn durations_must_be_positive() {
+        let c = Config::from_cli(cli(&["--verify-secs", "5"]), None).unwrap();
+        assert_eq!(c.verify_secs, 5);
+        for (flag, var) in [
+            ("--verify-secs", "GATEWAY_VERIFY_SECS"),
+            ("--users-refresh-secs", "GATEWAY_USERS_REFRESH_SECS"),
+            ("--upstream-timeout-secs", "GATEWAY_UPSTREAM_TIMEOUT_SECS"),
+        ] {
+            let err = Config::from_cli(cli(&[flag, "0"]), None)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(err, format!("{var} must be a positive number of seconds"));
+        }
     }
 
     #[test]

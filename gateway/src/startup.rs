@@ -41,6 +41,7 @@ struct Inner {
     frontend_dir: PathBuf,
     max_body_bytes: usize,
     request_timeout: std::time::Duration,
+    verify_secs: u32,
     directory: Directory,
 }
 
@@ -53,6 +54,7 @@ impl AppState {
             frontend_dir: config.frontend_dir.clone(),
             max_body_bytes: config.max_body_bytes,
             request_timeout: config.request_timeout,
+            verify_secs: config.verify_secs,
             directory: Directory::new(config.users_refresh_interval, config.scan_concurrency),
         }))
     }
@@ -74,6 +76,11 @@ impl AppState {
 
     pub fn upstream_kind(&self) -> UpstreamKind {
         self.0.kind
+    }
+
+    /// How long "Verify connection" in the app keeps re-reading a device.
+    pub fn verify_secs(&self) -> u32 {
+        self.0.verify_secs
     }
 
     pub fn upstream(&self) -> &Upstream {

@@ -21,4 +21,15 @@ pub struct AppInfo {
     pub upstream: Upstream,
     /// Gateway version (`CARGO_PKG_VERSION`).
     pub version: String,
+    /// How long "Verify connection" keeps re-reading a device, in seconds
+    /// (`GATEWAY_VERIFY_SECS`).
+    #[serde(default = "default_verify_secs")]
+    pub verify_secs: u32,
+}
+
+/// The default of [`AppInfo::verify_secs`].
+pub const DEFAULT_VERIFY_SECS: u32 = 60;
+
+fn default_verify_secs() -> u32 {
+    DEFAULT_VERIFY_SECS
 }

@@ -18,7 +18,7 @@ pub mod patch;
 pub mod user;
 pub mod validation;
 
-pub use app::{AppInfo, Upstream};
+pub use app::{AppInfo, Upstream, DEFAULT_VERIFY_SECS};
 pub use auth::{AuthSessionRequest, AuthSessionResponse, OAuthError, TokenRequest, TokenResponse};
 pub use building::{Building, BuildingWrite};
 pub use device::{

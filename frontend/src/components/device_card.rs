@@ -9,18 +9,18 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use shared::directory::percent_encode;
-use shared::{Device, DeviceKind};
+use shared::{Device, DeviceKind, DEFAULT_VERIFY_SECS};
 use uuid::Uuid;
 
 use crate::api;
+use crate::app::AppInfoResource;
 use crate::components::status::{ConnectionBadge, StatusBadge};
 use crate::components::toast::use_toasts;
 use crate::format::{ago, or_dash, stamp};
 use crate::timer::sleep;
 
-/// How long "Verify connection" keeps re-reading the device.
-const VERIFY_FOR: Duration = Duration::from_secs(60);
-/// Between two reads.
+/// Between two reads of "Verify connection"; how long it keeps reading is
+/// the gateway's `verify_secs` (`/api/app-info`).
 const VERIFY_EVERY: Duration = Duration::from_secs(2);
 
 /// Where a verification stands.
@@ -82,6 +82,14 @@ pub fn DeviceCard(
     let last_data = RwSignal::new(c.current_state_last_updated_at);
     let lifecycle = RwSignal::new((c.lifecycle_state.clone(), c.lifecycle_error.clone()));
     let verify = RwSignal::new(Verify::Idle);
+    let info = expect_context::<AppInfoResource>();
+    // The page shows devices only after the app info loaded (its requests
+    // need the organisation id), so the fallback is for a failed load only.
+    let verify_for = move || {
+        info.get_untracked()
+            .and_then(|r| r.ok())
+            .map_or(DEFAULT_VERIFY_SECS, |i| i.verify_secs)
+    };
     let toasts = use_toasts();
     let title = c.model_name().unwrap_or_else(|| kind.label().to_string());
     let (link, set_link) = signal(c.reconnection_link().map(str::to_string));
@@ -117,6 +125,7 @@ pub fn DeviceCard(
             return;
         }
         verify.set(Verify::Checking(0));
+        let deadline_ms = f64::from(verify_for()) * 1000.0;
         leptos::task::spawn_local(async move {
             let started = js_sys::Date::now();
             loop {
@@ -142,7 +151,7 @@ pub fn DeviceCard(
                         return;
                     }
                 }
-                if js_sys::Date::now() - started >= VERIFY_FOR.as_millis() as f64 {
+                if js_sys::Date::now() - started >= deadline_ms {
                     verify.set(Verify::TimedOut);
                     return;
                 }
@@ -230,12 +239,12 @@ pub fn DeviceCard(
                     {move || match verify.get() {
                         Verify::Checking(s) => Some(view! {
                             <p class="verify" role="status" data-testid="verify-progress">
-                                {format!("Checking the connection… ({s} s of {} s)", VERIFY_FOR.as_secs())}
+                                {format!("Checking the connection… ({s} s of {} s)", verify_for())}
                             </p>
                         }.into_any()),
                         Verify::TimedOut => Some(view! {
                             <p class="verify bad" role="alert" data-testid="verify-result" data-outcome="timeout">
-                                {format!("Still not connected after {} s: ask the customer to finish the manufacturer sign-in with the link, then verify again.", VERIFY_FOR.as_secs())}
+                                {format!("Still not connected after {} s: ask the customer to finish the manufacturer sign-in with the link, then verify again.", verify_for())}
                             </p>
                         }.into_any()),
                         Verify::Failed(e) => Some(view! {

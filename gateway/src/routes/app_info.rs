@@ -1,6 +1,7 @@
 //! `GET /api/app-info`: what the browser app needs to know about the
-//! gateway — the organisation it serves and whether it talks to the embedded
-//! emulator or a real Podero — as [`shared::AppInfo`] JSON.
+//! gateway — the organisation it serves, whether it talks to the embedded
+//! emulator or a real Podero, and the "Verify connection" deadline — as
+//! [`shared::AppInfo`] JSON.
 //!
 //! A Leptos server function (`leptos_axum`) was considered for this; a plain
 //! JSON endpoint was chosen to keep the gateway free of the Leptos dependency
@@ -18,5 +19,6 @@ pub async fn app_info(State(state): State<AppState>) -> Json<AppInfo> {
         org_id: state.org_id(),
         upstream: state.upstream_kind(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        verify_secs: state.verify_secs(),
     })
 }

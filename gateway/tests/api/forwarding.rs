@@ -23,6 +23,7 @@ async fn healthz_and_app_info() {
     assert_eq!(info.org_id, app.org_id);
     assert_eq!(info.upstream, shared::Upstream::Podero);
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(info.verify_secs, shared::DEFAULT_VERIFY_SECS);
     app.shutdown().await;
 }
 
