@@ -4,16 +4,28 @@
 //! the credentials. Each call returns `Result<T, ApiFailure>`; the failure
 //! carries the gateway's or Podero's JSON error when there is one, so pages
 //! can show its message (and, for forms, the message of each field).
+//!
+//! Every request goes through [`exchange`], the one place that sends: it
+//! adds the anti-forgery header ([`CSRF_HEADER`], the session's token) to
+//! every request that is not a `GET`, and it tells the app shell (through
+//! [`watch_session`]) when an answer means the session ended (401) or the
+//! one-time password must be replaced first (403 `password_change_required`).
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::directory::{
     self, Freshness, ReconnectionReport, UserPage, UserQuery, DIRECTORY_CSV_PATH,
     DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
+};
+use shared::staff::{
+    team_member_path, team_sessions_path, user_history_path, AuditEntry, AuditPage, AuditQuery,
+    ChangePassword, Invite, Invited, RoleChange, SessionInfo, SessionsEnded, SignIn, TeamMember,
+    AUDIT_CSV_PATH, AUDIT_PATH, CSRF_HEADER, PASSWORD_PATH, SESSION_PATH, TEAM_PATH,
 };
 use shared::{
     ApiError, AppInfo, AuthSessionRequest, AuthSessionResponse, Building, CreateUser, Device,
@@ -45,23 +57,138 @@ impl ApiFailure {
         matches!(self, ApiFailure::Api { status: 404, .. })
     }
 
-    /// The server's message for one form field (`loc: ["body", field]`), if
-    /// the failure is about that field.
-    pub fn field_message(&self, field: &str) -> Option<String> {
+    /// The gateway's machine-readable `code` (`sign_in_failed`,
+    /// `forbidden`, `own_account`, ...), if it sent one.
+    pub fn code(&self) -> Option<&str> {
         match self {
-            ApiFailure::Api { error, .. } => error.field_message(field).map(str::to_string),
+            ApiFailure::Api { error, .. } => error.code.as_deref(),
             _ => None,
+        }
+    }
+
+    /// The server's own words, without the status (for answers whose
+    /// message is meant for the person, like a refused sign-in).
+    pub fn detail(&self) -> String {
+        match self {
+            ApiFailure::Api { error, .. } => error.summary(),
+            other => other.message(),
         }
     }
 }
 
-async fn read<T: DeserializeOwned>(resp: Response) -> Result<T, ApiFailure> {
-    if resp.ok() {
-        return resp
-            .json::<T>()
-            .await
-            .map_err(|e| ApiFailure::Decode(e.to_string()));
+/// What an answer says about the session, for the app shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// 401: nobody is signed in any more (signed out, expired, ended by an
+    /// admin).
+    Ended,
+    /// 403 `password_change_required`: the one-time password must be
+    /// replaced before anything else.
+    PasswordChangeRequired,
+}
+
+type Watcher = Rc<dyn Fn(SessionEvent)>;
+
+thread_local! {
+    /// The anti-forgery token of the current session (from `SessionInfo`).
+    static CSRF_TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Who hears about [`SessionEvent`]s (the app shell).
+    static WATCHER: RefCell<Option<Watcher>> = const { RefCell::new(None) };
+}
+
+/// Remember the session that just arrived (its anti-forgery token), or
+/// forget it (`None`: signed out).
+fn remember(session: Option<&SessionInfo>) {
+    CSRF_TOKEN.with(|t| *t.borrow_mut() = session.map(|s| s.csrf_token.clone()));
+    if session.is_none() {
+        APP_INFO.with(|c| *c.borrow_mut() = None);
     }
+}
+
+/// Forget the session (after a 401, or signing out).
+pub fn forget_session() {
+    remember(None);
+}
+
+/// Call `f` whenever an answer means the session ended or the password
+/// must be changed first. One watcher (the app shell); a new one replaces it.
+pub fn watch_session(f: impl Fn(SessionEvent) + 'static) {
+    WATCHER.with(|w| *w.borrow_mut() = Some(Rc::new(f)));
+}
+
+fn tell(event: SessionEvent) {
+    // Cloned out first: the watcher may call back into this module.
+    if let Some(f) = WATCHER.with(|w| w.borrow().clone()) {
+        f(event);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+/// Value of the anti-forgery header for a state-changing request. Before
+/// sign-in there is no token; the gateway only checks that the header is
+/// there (a cross-site form cannot add one).
+fn csrf_value() -> String {
+    CSRF_TOKEN
+        .with(|t| t.borrow().clone())
+        .unwrap_or_else(|| "sign-in".to_string())
+}
+
+/// Send one request and read an error answer into an [`ApiFailure`]: the
+/// only place the app sends from. Every request that is not a `GET`
+/// carries the anti-forgery header. A 401 outside `/api/session` (whose
+/// callers handle it: sign-in, start-up, sign-out) ends the session in the
+/// app, and a 403 `password_change_required` sends the person to the
+/// password change.
+async fn exchange(method: Method, url: &str, body: Option<String>) -> Result<Response, ApiFailure> {
+    let builder: RequestBuilder = match method {
+        Method::Get => Request::get(url),
+        Method::Post => Request::post(url),
+        Method::Put => Request::put(url),
+        Method::Patch => Request::patch(url),
+        Method::Delete => Request::delete(url),
+    }
+    .header("Accept", "application/json");
+    let builder = if method == Method::Get {
+        builder
+    } else {
+        builder.header(CSRF_HEADER, &csrf_value())
+    };
+    let request = match body {
+        Some(json) => builder
+            .header("Content-Type", "application/json")
+            .body(json),
+        None => builder.build(),
+    }
+    .map_err(|e| ApiFailure::Decode(e.to_string()))?;
+    let resp = request
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    if resp.ok() {
+        return Ok(resp);
+    }
+    let failure = failure(resp).await;
+    if let ApiFailure::Api { status, error } = &failure {
+        if *status == 401 && url != SESSION_PATH {
+            forget_session();
+            tell(SessionEvent::Ended);
+        } else if *status == 403 && error.code.as_deref() == Some("password_change_required") {
+            tell(SessionEvent::PasswordChangeRequired);
+        }
+    }
+    Err(failure)
+}
+
+/// The error of an answer that is not a success.
+async fn failure(resp: Response) -> ApiFailure {
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     let error = serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
@@ -78,52 +205,132 @@ async fn read<T: DeserializeOwned>(resp: Response) -> Result<T, ApiFailure> {
             },
         )
     });
-    Err(ApiFailure::Api { status, error })
+    ApiFailure::Api { status, error }
+}
+
+async fn json<T: DeserializeOwned>(resp: Response) -> Result<T, ApiFailure> {
+    resp.json::<T>()
+        .await
+        .map_err(|e| ApiFailure::Decode(e.to_string()))
+}
+
+fn body<B: Serialize>(body: &B) -> Result<Option<String>, ApiFailure> {
+    serde_json::to_string(body)
+        .map(Some)
+        .map_err(|e| ApiFailure::Decode(e.to_string()))
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
-    let resp = Request::get(url)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    read(resp).await
+    json(exchange(Method::Get, url, None).await?).await
 }
 
-async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiFailure> {
-    send_json(Request::post(url), body).await
+async fn post<B: Serialize, T: DeserializeOwned>(url: &str, b: &B) -> Result<T, ApiFailure> {
+    json(exchange(Method::Post, url, body(b)?).await?).await
 }
 
-async fn put<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiFailure> {
-    send_json(Request::put(url), body).await
+async fn put<B: Serialize, T: DeserializeOwned>(url: &str, b: &B) -> Result<T, ApiFailure> {
+    json(exchange(Method::Put, url, body(b)?).await?).await
 }
 
-async fn send_json<B: Serialize, T: DeserializeOwned>(
-    req: gloo_net::http::RequestBuilder,
-    body: &B,
-) -> Result<T, ApiFailure> {
-    let req = req
-        .header("Accept", "application/json")
-        .json(body)
-        .map_err(|e| ApiFailure::Decode(e.to_string()))?;
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    read(resp).await
+async fn patch<B: Serialize, T: DeserializeOwned>(url: &str, b: &B) -> Result<T, ApiFailure> {
+    json(exchange(Method::Patch, url, body(b)?).await?).await
 }
 
 /// `DELETE`, expecting an empty success answer (204).
 async fn delete(url: &str) -> Result<(), ApiFailure> {
-    let resp = Request::delete(url)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    if resp.ok() {
-        return Ok(());
+    exchange(Method::Delete, url, None).await.map(drop)
+}
+
+/// `DELETE`, expecting a JSON answer.
+async fn delete_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
+    json(exchange(Method::Delete, url, None).await?).await
+}
+
+/// Who is signed in; a 401 failure when nobody is.
+pub async fn session() -> Result<SessionInfo, ApiFailure> {
+    let info: SessionInfo = get(SESSION_PATH).await?;
+    remember(Some(&info));
+    Ok(info)
+}
+
+/// Sign in. A refused sign-in is a 401 (`sign_in_failed`) or, after too
+/// many attempts, a 429 (`too_many_attempts`); both say what to do.
+pub async fn sign_in(body: &SignIn) -> Result<SessionInfo, ApiFailure> {
+    let info: SessionInfo = post(SESSION_PATH, body).await?;
+    remember(Some(&info));
+    Ok(info)
+}
+
+/// Sign out. A 401 means the session had ended already: that is signed
+/// out too. Any other failure (the gateway unreachable) keeps the session.
+pub async fn sign_out() -> Result<(), ApiFailure> {
+    match delete(SESSION_PATH).await {
+        Ok(()) | Err(ApiFailure::Api { status: 401, .. }) => {
+            forget_session();
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
-    read::<serde_json::Value>(resp).await.map(drop)
+}
+
+/// Replace the signed-in account's password (422 with field errors).
+pub async fn change_password(body: &ChangePassword) -> Result<SessionInfo, ApiFailure> {
+    let info: SessionInfo = post(PASSWORD_PATH, body).await?;
+    remember(Some(&info));
+    Ok(info)
+}
+
+/// The back-office team (admins only).
+pub async fn team() -> Result<Vec<TeamMember>, ApiFailure> {
+    get(TEAM_PATH).await
+}
+
+/// Invite a colleague; the answer holds their one-time password.
+pub async fn invite(body: &Invite) -> Result<Invited, ApiFailure> {
+    post(TEAM_PATH, body).await
+}
+
+/// Give a team member another role.
+pub async fn change_role(id: Uuid, role: RoleChange) -> Result<TeamMember, ApiFailure> {
+    patch(&team_member_path(id), &role).await
+}
+
+/// Remove a team member (and their Podero team member, if any).
+pub async fn remove_member(id: Uuid) -> Result<(), ApiFailure> {
+    delete(&team_member_path(id)).await
+}
+
+/// Sign a team member out everywhere.
+pub async fn end_sessions(id: Uuid) -> Result<SessionsEnded, ApiFailure> {
+    delete_json(&team_sessions_path(id)).await
+}
+
+/// One page of the audit trail, newest first (admins only).
+pub async fn audit_page(query: &AuditQuery) -> Result<AuditPage, ApiFailure> {
+    get(&audit_url(AUDIT_PATH, query)).await
+}
+
+/// Address of the CSV export of every entry matching `query` (all pages),
+/// for a plain download link.
+pub fn audit_csv_url(query: &AuditQuery) -> String {
+    let all = AuditQuery {
+        page: 1,
+        per_page: shared::staff::AUDIT_PER_PAGE,
+        ..query.clone()
+    };
+    audit_url(AUDIT_CSV_PATH, &all)
+}
+
+fn audit_url(path: &str, query: &AuditQuery) -> String {
+    match query.to_query_string() {
+        q if q.is_empty() => path.to_string(),
+        q => format!("{path}?{q}"),
+    }
+}
+
+/// What was changed for an end-user through the back-office, newest first.
+pub async fn user_history(user: Uuid) -> Result<Vec<AuditEntry>, ApiFailure> {
+    get(&user_history_path(user)).await
 }
 
 type AppInfoFuture = Shared<LocalBoxFuture<'static, Result<AppInfo, ApiFailure>>>;

@@ -2,8 +2,9 @@
 //! "Loading…" placeholder that `index.html` shows while the WebAssembly
 //! downloads, and mount [`app::App`] into the page body.
 //!
-//! Where things are: `app.rs` (routes and top bar), `api.rs` (every HTTP
-//! call), `pages/` (one module per page), `components/` (shared pieces),
+//! Where things are: `app.rs` (session gate, routes and top bar), `api.rs`
+//! (every HTTP call), `session.rs` (who is signed in, as context),
+//! `pages/` (one module per page), `components/` (shared pieces),
 //! `format.rs` (dates and dashes), `timer.rs` (async sleep for polling).
 
 mod api;
@@ -11,6 +12,7 @@ mod app;
 mod components;
 mod format;
 mod pages;
+mod session;
 mod timer;
 
 fn main() {

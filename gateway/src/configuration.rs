@@ -19,6 +19,21 @@ use uuid::Uuid;
 
 /// Environment variable holding the client secret (environment only).
 pub const CLIENT_SECRET_VAR: &str = "PODERO_CLIENT_SECRET";
+/// Environment variable with the first admin's initial password
+/// (environment only; without it one is generated and logged once).
+pub const ADMIN_PASSWORD_VAR: &str = "GATEWAY_ADMIN_PASSWORD";
+
+/// Whether the session cookie is `Secure` (and `__Host-` prefixed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CookieSecure {
+    /// Secure unless the gateway listens on a loopback address (plain-HTTP
+    /// development on this machine).
+    Auto,
+    /// Always (the gateway is reached over HTTPS, e.g. behind a TLS proxy).
+    True,
+    /// Never (plain HTTP; development only).
+    False,
+}
 
 /// A string that must not be printed: `Debug` and `Display` show `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -95,6 +110,18 @@ pub struct Cli {
     /// Seconds "Verify connection" in the app keeps re-reading a device.
     #[arg(long, env = "GATEWAY_VERIFY_SECS", default_value_t = shared::DEFAULT_VERIFY_SECS)]
     pub verify_secs: u32,
+    /// E-mail of the admin account created at the first start (the password comes from GATEWAY_ADMIN_PASSWORD, or is generated and logged once).
+    #[arg(long, env = "GATEWAY_ADMIN_EMAIL", default_value = crate::auth::accounts::DEFAULT_ADMIN_EMAIL)]
+    pub admin_email: String,
+    /// A session ends after this many seconds without a request.
+    #[arg(long, env = "GATEWAY_SESSION_IDLE_SECS", default_value_t = 1800.0)]
+    pub session_idle_secs: f64,
+    /// A session ends this many seconds after sign-in, whatever happens.
+    #[arg(long, env = "GATEWAY_SESSION_MAX_SECS", default_value_t = 43200.0)]
+    pub session_max_secs: f64,
+    /// Secure session cookie: auto (secure unless listening on loopback), true, false.
+    #[arg(long, env = "GATEWAY_COOKIE_SECURE", value_enum, default_value = "auto")]
+    pub cookie_secure: CookieSecure,
 }
 
 /// The checked configuration.
@@ -114,6 +141,28 @@ pub struct Config {
     pub scan_concurrency: usize,
     /// How long "Verify connection" in the app keeps re-reading a device.
     pub verify_secs: u32,
+    /// E-mail of the admin created at the first start.
+    pub admin_email: String,
+    /// That admin's initial password (`None`: generated, logged once).
+    pub admin_password: Option<Secret>,
+    /// Sessions end after this long without a request...
+    pub session_idle: Duration,
+    /// ...and this long after sign-in at the latest.
+    pub session_max: Duration,
+    pub cookie_secure: CookieSecure,
+    /// Sign-in throttling.
+    pub throttle: crate::auth::throttle::Limits,
+}
+
+impl Config {
+    /// Whether the session cookie is `Secure` with this configuration.
+    pub fn secure_cookie(&self) -> bool {
+        match self.cookie_secure {
+            CookieSecure::True => true,
+            CookieSecure::False => false,
+            CookieSecure::Auto => !self.listen.ip().is_loopback(),
+        }
+    }
 }
 
 /// Which Podero to talk to.
@@ -173,13 +222,24 @@ impl Config {
             users_refresh_interval: Duration::from_secs(60),
             scan_concurrency: 4,
             verify_secs: shared::DEFAULT_VERIFY_SECS,
+            admin_email: crate::auth::accounts::DEFAULT_ADMIN_EMAIL.into(),
+            admin_password: None,
+            session_idle: Duration::from_secs(1800),
+            session_max: Duration::from_secs(43200),
+            cookie_secure: CookieSecure::Auto,
+            throttle: Default::default(),
         }
     }
 
     /// Parse flags and environment, then check them.
     pub fn from_env() -> Result<Self, ConfigError> {
         let secret = std::env::var(CLIENT_SECRET_VAR).ok();
-        Self::from_cli(Cli::parse(), secret)
+        let mut config = Self::from_cli(Cli::parse(), secret)?;
+        config.admin_password = std::env::var(ADMIN_PASSWORD_VAR)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(Secret::new);
+        Ok(config)
     }
 
     /// Check parsed flags; `client_secret` comes from the environment.
@@ -249,6 +309,12 @@ impl Config {
                 0 => return Err(ConfigError::BadTimeout("GATEWAY_VERIFY_SECS")),
                 n => n,
             },
+            admin_email: cli.admin_email.trim().to_lowercase(),
+            admin_password: None,
+            session_idle: secs(cli.session_idle_secs, "GATEWAY_SESSION_IDLE_SECS")?,
+            session_max: secs(cli.session_max_secs, "GATEWAY_SESSION_MAX_SECS")?,
+            cookie_secure: cli.cookie_secure,
+            throttle: Default::default(),
         })
     }
 }

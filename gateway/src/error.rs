@@ -62,7 +62,60 @@ pub enum GatewayError {
     /// snapshot failed or is still loading).
     #[error("the list of users is not available yet: {0}")]
     UsersUnavailable(String),
+    /// No session cookie, or one this gateway does not know.
+    #[error("Sign in to use the back-office.")]
+    NotSignedIn,
+    /// The session ended (signed out, ended by an admin, idle or too old).
+    #[error("Your session has ended; sign in again.")]
+    SessionExpired,
+    /// Unknown e-mail or wrong password: one message for both.
+    #[error("The e-mail address or the password is not right.")]
+    SignInFailed,
+    /// Too many failed sign-ins for the account or from the client.
+    #[error("Too many failed sign-ins. Try again in {} minute(s), or ask an admin to set a new password.", .retry_after_secs.div_ceil(60))]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// A state-changing request without the anti-forgery header.
+    #[error("This request needs the X-Podero-CSRF header (the back-office app sends it; a form on another site cannot).")]
+    CsrfMissing,
+    /// The anti-forgery header does not belong to this session.
+    #[error("The X-Podero-CSRF header does not match your session; reload the page.")]
+    CsrfMismatch,
+    /// A state-changing request sent by another site.
+    #[error("Requests from other sites are refused.")]
+    CrossSite,
+    /// The account still has its one-time password.
+    #[error("Change your one-time password first.")]
+    PasswordChangeRequired,
+    /// The role may not do this; the message says what and why.
+    #[error("{0}")]
+    Forbidden(String),
+    /// An admin acting on their own account where that is not allowed.
+    #[error("{0}")]
+    OwnAccount(String),
+    /// Something the gateway keeps does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// Field-shaped conflict (e.g. an e-mail address already in use).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Conflict(Vec<FieldError>),
+    /// Podero refused a call the gateway made itself; its answer is passed on.
+    #[error("Podero answered HTTP {status}: {}", .error.summary())]
+    Podero { status: StatusCode, error: ApiError },
+    /// The gateway's own database failed.
+    #[error("the back-office database failed: {0}")]
+    Database(String),
+    /// A bug or an exhausted resource inside the gateway.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The audit record of an operation could not be written.
+    #[error("The operation's audit record could not be written; the back-office database is failing. Tell your administrator.")]
+    AuditUnavailable,
 }
+
+/// The `code` of a gateway error, kept on its response (as an extension)
+/// so the audit record can name why a request was refused.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
 
 impl GatewayError {
     /// HTTP status of the answer to the browser.
@@ -82,6 +135,21 @@ impl GatewayError {
             | GatewayError::UpstreamAuthFailed { .. }
             | GatewayError::UpstreamBadResponse(_) => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            GatewayError::NotSignedIn
+            | GatewayError::SessionExpired
+            | GatewayError::SignInFailed => StatusCode::UNAUTHORIZED,
+            GatewayError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::CsrfMissing
+            | GatewayError::CsrfMismatch
+            | GatewayError::CrossSite
+            | GatewayError::PasswordChangeRequired
+            | GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            GatewayError::OwnAccount(_) | GatewayError::Conflict(_) => StatusCode::CONFLICT,
+            GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::Podero { status, .. } => *status,
+            GatewayError::Database(_)
+            | GatewayError::Internal(_)
+            | GatewayError::AuditUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -102,6 +170,22 @@ impl GatewayError {
             GatewayError::InvalidQuery(_) => "invalid_query",
             GatewayError::UsersUnavailable(_) => "users_unavailable",
             GatewayError::InvalidBody(_) => "invalid_body",
+            GatewayError::NotSignedIn => "not_signed_in",
+            GatewayError::SessionExpired => "session_expired",
+            GatewayError::SignInFailed => "sign_in_failed",
+            GatewayError::TooManyAttempts { .. } => "too_many_attempts",
+            GatewayError::CsrfMissing => "csrf_missing",
+            GatewayError::CsrfMismatch => "csrf_mismatch",
+            GatewayError::CrossSite => "cross_site",
+            GatewayError::PasswordChangeRequired => "password_change_required",
+            GatewayError::Forbidden(_) => "forbidden",
+            GatewayError::OwnAccount(_) => "own_account",
+            GatewayError::NotFound(_) => "not_found",
+            GatewayError::Conflict(_) => "conflict",
+            GatewayError::Podero { .. } => "podero_refused",
+            GatewayError::Database(_) => "database",
+            GatewayError::Internal(_) => "internal",
+            GatewayError::AuditUnavailable => "audit_unavailable",
         }
     }
 }
@@ -125,12 +209,25 @@ impl IntoResponse for GatewayError {
                 }
                 body.with_code(self.code())
             }
-            GatewayError::InvalidBody(errors) => {
+            GatewayError::InvalidBody(errors) | GatewayError::Conflict(errors) => {
                 ApiError::validation(errors).with_code(self.code())
+            }
+            // Podero's own field-shaped answer, so the form shows it.
+            GatewayError::Podero { error, .. } => error.clone().with_code(self.code()),
+            // Details of internal failures go to the log only.
+            GatewayError::Database(_) | GatewayError::Internal(_) => {
+                ApiError::message("The back-office server failed; try again, and tell your administrator if it persists.")
+                    .with_code(self.code())
             }
             _ => ApiError::message(self.to_string()).with_code(self.code()),
         };
         let mut response = (status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code()));
+        if let GatewayError::TooManyAttempts { retry_after_secs } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         if let GatewayError::MethodNotAllowed(methods) = &self {
             let allow = methods
                 .iter()

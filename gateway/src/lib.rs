@@ -1,9 +1,10 @@
 //! The Podero Partner Back-Office gateway.
 //!
-//! One small axum server that does three things: it serves the Trunk-built
-//! browser app (with long-lived caching for hashed assets and an
-//! `index.html` fallback for client-side routes), it answers a couple of
-//! gateway-owned endpoints (`/healthz`, `/api/app-info`), and it forwards an
+//! One small axum server that serves the Trunk-built browser app (with
+//! long-lived caching for hashed assets and an `index.html` fallback for
+//! client-side routes), signs staff in and enforces their roles, records
+//! every API operation in an append-only audit trail, answers its own
+//! endpoints (sessions, team, audit, the users read model) and forwards an
 //! explicit allow-list of Podero Partner API calls to Podero, adding the
 //! organisation's OAuth2 access token, which never reaches the browser.
 //! Without `PODERO_BASE_URL` it starts the local Podero emulator in-process
@@ -14,18 +15,26 @@
 //! [`telemetry`] (tracing), [`token`] (the token manager), [`upstream`]
 //! (the HTTP client towards Podero), [`directory`] (the read model of the
 //! organisation's users: paging, sorting, search, reconnection scan),
-//! [`routes`] (handlers) and [`error`] (the one error type every handler
-//! answers with).
+//! [`auth`] (staff accounts, sessions, the guard every `/api` request
+//! passes, roles), [`audit`] (the append-only audit trail), [`database`]
+//! (the gateway's own SQLite), [`hardening`] (security headers), [`csv`]
+//! (exports), [`routes`] (handlers) and [`error`] (the one error type every
+//! handler answers with).
 
+pub mod audit;
+pub mod auth;
 pub mod configuration;
+pub mod csv;
+pub mod database;
 pub mod directory;
 pub mod error;
+pub mod hardening;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
 pub mod token;
 pub mod upstream;
 
-pub use configuration::{Config, EmbeddedEmulator, PoderoCredentials, Secret, UpstreamConfig};
+pub use configuration::{Config, CookieSecure, EmbeddedEmulator, PoderoCredentials, Secret, UpstreamConfig};
 pub use error::GatewayError;
 pub use startup::{app, AppState, Application, RunningGateway};

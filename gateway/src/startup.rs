@@ -13,7 +13,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::routing::{any, get, post};
+use axum::middleware::from_fn_with_state;
+use axum::routing::{any, delete, get, patch, post};
 use axum::Router;
 use podero_emulator::{EmulatorConfig, RunningEmulator};
 use shared::Upstream as UpstreamKind;
@@ -22,8 +23,13 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 use uuid::Uuid;
 
+use crate::audit::AuditLog;
+use crate::auth::accounts::{bootstrap_admin, Accounts};
+use crate::auth::sessions::{Sessions, PLAIN_COOKIE, SECURE_COOKIE};
+use crate::auth::throttle::Throttle;
 use crate::configuration::{Config, Secret, UpstreamConfig};
 use crate::directory::Directory;
+use crate::hardening::Csp;
 use crate::error::GatewayError;
 use crate::routes;
 use crate::token::TokenManager;
@@ -43,10 +49,22 @@ struct Inner {
     request_timeout: std::time::Duration,
     verify_secs: u32,
     directory: Directory,
+    accounts: Accounts,
+    sessions: Sessions,
+    throttle: Throttle,
+    audit: AuditLog,
+    cookie_secure: bool,
+    csp: Csp,
 }
 
 impl AppState {
-    pub fn new(org_id: Uuid, kind: UpstreamKind, upstream: Upstream, config: &Config) -> Self {
+    pub fn new(
+        org_id: Uuid,
+        kind: UpstreamKind,
+        upstream: Upstream,
+        db: sqlx::SqlitePool,
+        config: &Config,
+    ) -> Self {
         Self(Arc::new(Inner {
             org_id,
             kind,
@@ -56,7 +74,52 @@ impl AppState {
             request_timeout: config.request_timeout,
             verify_secs: config.verify_secs,
             directory: Directory::new(config.users_refresh_interval, config.scan_concurrency),
+            accounts: Accounts::new(db.clone()),
+            sessions: Sessions::new(db.clone(), config.session_idle, config.session_max),
+            throttle: Throttle::new(config.throttle),
+            audit: AuditLog::new(db),
+            cookie_secure: config.secure_cookie(),
+            csp: Csp::new(&config.frontend_dir),
         }))
+    }
+
+    /// Staff accounts.
+    pub fn accounts(&self) -> &Accounts {
+        &self.0.accounts
+    }
+
+    /// Sign-in sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.0.sessions
+    }
+
+    /// Sign-in throttling.
+    pub fn throttle(&self) -> &Throttle {
+        &self.0.throttle
+    }
+
+    /// The audit trail.
+    pub fn audit(&self) -> &AuditLog {
+        &self.0.audit
+    }
+
+    /// Whether the session cookie is `Secure` (`GATEWAY_COOKIE_SECURE`).
+    pub fn cookie_secure(&self) -> bool {
+        self.0.cookie_secure
+    }
+
+    /// Name of the session cookie.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.0.cookie_secure {
+            SECURE_COOKIE
+        } else {
+            PLAIN_COOKIE
+        }
+    }
+
+    /// The Content-Security-Policy of the served app.
+    pub fn csp(&self) -> &Csp {
+        &self.0.csp
     }
 
     /// The read model of the organisation's users.
@@ -93,38 +156,56 @@ impl AppState {
 }
 
 /// The router: gateway endpoints, the Partner API allow-list, the app.
+/// Every `/api` route is behind [`crate::auth::guard::guard`] (session,
+/// anti-forgery, audit); `/healthz` and the app's files are public.
 pub fn app(state: AppState) -> Router {
+    use shared::directory as d;
+    use shared::staff as s;
     let frontend = routes::frontend::service(state.0.frontend_dir.clone());
     let not_allowed = || any(routes::proxy::not_allowed);
-    Router::new()
-        .route("/healthz", get(routes::health::healthz))
+    let api = Router::new()
+        .route(
+            s::SESSION_PATH,
+            get(routes::session::current)
+                .post(routes::session::sign_in)
+                .delete(routes::session::sign_out),
+        )
+        .route(s::PASSWORD_PATH, post(routes::session::change_password))
         .route(
             "/api/app-info",
             get(routes::app_info::app_info).fallback(|| async {
                 GatewayError::MethodNotAllowed(vec![axum::http::Method::GET])
             }),
         )
+        .route(d::DIRECTORY_USERS_PATH, get(routes::directory::users))
+        .route(d::DIRECTORY_CSV_PATH, get(routes::directory::users_csv))
+        .route(d::DIRECTORY_REFRESH_PATH, post(routes::directory::refresh))
         .route(
-            shared::directory::DIRECTORY_USERS_PATH,
-            get(routes::directory::users),
-        )
-        .route(
-            shared::directory::DIRECTORY_CSV_PATH,
-            get(routes::directory::users_csv),
-        )
-        .route(
-            shared::directory::DIRECTORY_REFRESH_PATH,
-            post(routes::directory::refresh),
-        )
-        .route(
-            shared::directory::DIRECTORY_RECONNECTION_PATH,
+            d::DIRECTORY_RECONNECTION_PATH,
             get(routes::directory::reconnection).post(routes::directory::start_scan),
         )
+        .route(
+            s::TEAM_PATH,
+            get(routes::team::list).post(routes::team::invite),
+        )
+        .route(
+            "/api/team/{id}",
+            patch(routes::team::change_role).delete(routes::team::remove),
+        )
+        .route("/api/team/{id}/sessions", delete(routes::team::end_sessions))
+        .route(s::AUDIT_PATH, get(routes::audit::page))
+        .route(s::AUDIT_CSV_PATH, get(routes::audit::csv))
+        .route("/api/audit/users/{id}", get(routes::audit::user_history))
         .route("/api", not_allowed())
         .route("/api/", not_allowed())
         .route("/api/{*rest}", any(routes::proxy::forward))
-        .with_state(state)
+        .layer(from_fn_with_state(state.clone(), crate::auth::guard::guard));
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .merge(api)
+        .with_state(state.clone())
         .fallback_service(frontend)
+        .layer(from_fn_with_state(state, crate::hardening::headers))
         .layer(CompressionLayer::new().gzip(true).br(true))
         // 5xx answers are logged as warnings: the gateway's own error
         // already says what went wrong.
@@ -144,6 +225,10 @@ pub enum StartupError {
         dir: PathBuf,
         source: podero_emulator::StartError,
     },
+    #[error("could not open the gateway's database in {dir}: {source}")]
+    Database { dir: PathBuf, source: sqlx::Error },
+    #[error("could not create the first admin account: {0}")]
+    Bootstrap(GatewayError),
     #[error("could not create the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
     #[error("{0}")]
@@ -222,7 +307,28 @@ impl Application {
             config.request_timeout,
         );
         let upstream = Upstream::new(http, &base_url, config.request_timeout, tokens);
-        let state = AppState::new(org_id, kind, upstream, &config);
+        let db = crate::database::open(&config.data_dir)
+            .await
+            .map_err(|source| StartupError::Database {
+                dir: config.data_dir.clone(),
+                source,
+            })?;
+        let state = AppState::new(org_id, kind, upstream, db, &config);
+        bootstrap_admin(
+            state.accounts(),
+            &config.admin_email,
+            config.admin_password.as_ref(),
+        )
+        .await
+        .map_err(StartupError::Bootstrap)?;
+        if !state.cookie_secure() {
+            tracing::warn!(
+                "the session cookie is not Secure (GATEWAY_COOKIE_SECURE={:?}, listening on {}): \
+                 fine for plain-HTTP development on this machine; serve over HTTPS otherwise",
+                config.cookie_secure,
+                config.listen
+            );
+        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind {
@@ -270,7 +376,10 @@ impl Application {
     ) -> std::io::Result<()> {
         tracing::info!("Open http://{}", self.addr);
         let directory = tokio::spawn(Directory::run(self.state.clone()));
-        let result = axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(signal)
             .await;
         directory.abort();

@@ -15,6 +15,7 @@ pub mod device;
 pub mod directory;
 pub mod error;
 pub mod patch;
+pub mod staff;
 pub mod user;
 pub mod validation;
 

@@ -3,7 +3,9 @@
 //! journey: the link to send to the customer (copy it, e-mail it, or create
 //! a fresh one) and "Verify connection", which re-reads the device until it
 //! is connected again or a deadline passes. Such a card stands out with a
-//! red left border and a warning badge.
+//! red left border and a warning badge. The support journey is offered
+//! only to someone whose role may change this user (`can_change`); others
+//! see that the connection is lost and who can help.
 
 use std::time::Duration;
 
@@ -60,7 +62,7 @@ pub fn kind_attr(kind: DeviceKind) -> &'static str {
 }
 
 /// Puts `text` on the clipboard; `false` if the browser refused.
-async fn copy_to_clipboard(text: String) -> bool {
+pub async fn copy_to_clipboard(text: String) -> bool {
     let Some(w) = web_sys::window() else {
         return false;
     };
@@ -75,6 +77,8 @@ pub fn DeviceCard(
     /// The customer's name and e-mail, for the pre-filled e-mail.
     #[prop(optional)]
     customer: Option<(String, String)>,
+    /// The signed-in role may change this user (create links, verify).
+    can_change: bool,
 ) -> impl IntoView {
     let kind = device.kind();
     let c = device.common().clone();
@@ -196,7 +200,12 @@ pub fn DeviceCard(
                     </p>
                 })
             }}
-            <Show when=move || !authenticated.get()>
+            <Show when=move || !authenticated.get() && !can_change>
+                <div class="reconnect">
+                    <p data-testid="reconnect-read-only">"The manufacturer connection is lost. Your role can only read this customer: ask a colleague who can change it to send a reconnection link."</p>
+                </div>
+            </Show>
+            <Show when=move || !authenticated.get() && can_change>
                 <div class="reconnect">
                     <p>"The manufacturer connection is lost. Send the customer this link to reconnect:"</p>
                     {move || match link.get() {

@@ -4,12 +4,41 @@
 //! Errors are one `RwSignal<Vec<FieldError>>` per form, keyed by the field
 //! names the `shared` validation and the Partner API use (`email`,
 //! `external_user_id`, `country_iso2`...), so a message from the browser's
-//! own check and one from the server land in the same place. Typing in a
-//! field clears its error; leaving it runs `on_blur` (the form re-checks).
+//! own check and one from the server land in the same place
+//! ([`server_field_errors`] reads the server's). Typing in a field clears
+//! its error; leaving it runs `on_blur` (the form re-checks).
 
 use leptos::prelude::*;
 use shared::country::COUNTRIES;
-use shared::FieldError;
+use shared::{ApiError, ErrorDetail, FieldError};
+
+use crate::api::ApiFailure;
+
+/// Field errors of a server answer (409 duplicates, 422), else `None`.
+pub fn server_field_errors(e: &ApiFailure) -> Option<Vec<FieldError>> {
+    let ApiFailure::Api {
+        error:
+            ApiError {
+                detail: ErrorDetail::Validation(issues),
+                ..
+            },
+        ..
+    } = e
+    else {
+        return None;
+    };
+    let errors: Vec<FieldError> = issues
+        .iter()
+        .filter_map(|i| {
+            let field = match i.field()? {
+                "country" => "country_iso2",
+                f => f,
+            };
+            Some(FieldError::new(field, i.msg.clone()))
+        })
+        .collect();
+    (!errors.is_empty()).then_some(errors)
+}
 
 /// The message for `field`, if any.
 pub fn error_for(errors: &[FieldError], field: &str) -> Option<String> {
@@ -34,14 +63,17 @@ pub fn TextField(
     label: &'static str,
     value: RwSignal<String>,
     errors: RwSignal<Vec<FieldError>>,
-    #[prop(optional)] hint: &'static str,
+    #[prop(optional, into)] hint: String,
     #[prop(optional)] input_type: Option<&'static str>,
     #[prop(optional)] required: bool,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] on_blur: Option<Callback<()>>,
     #[prop(optional)] inputmode: Option<&'static str>,
+    /// The input's `id`; `f-<name>` unless given.
+    #[prop(optional)]
+    id: Option<&'static str>,
 ) -> impl IntoView {
-    let id = format!("f-{name}");
+    let id = id.map_or_else(|| format!("f-{name}"), str::to_string);
     let err_id = format!("err-{name}");
     let hint_id = format!("hint-{name}");
     let message = move || errors.with(|e| error_for(e, name));

@@ -1,7 +1,9 @@
 //! Components shared by the pages: the users table, a device card, status
-//! badges, the loading / error / empty feedback blocks, toasts and the
-//! confirmation dialog.
+//! badges, the loading / error / empty feedback blocks (and the panels for
+//! what a role may not use), toasts, the confirmation dialog, and the
+//! rendering of audit-trail changes.
 
+pub mod audit;
 pub mod confirm;
 pub mod device_card;
 pub mod feedback;

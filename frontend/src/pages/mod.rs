@@ -1,7 +1,10 @@
 //! One module per page of the app.
 
+pub mod audit;
 pub mod not_found;
+pub mod password;
 pub mod reconnection;
+pub mod sign_in;
 pub mod team;
 pub mod user_detail;
 pub mod user_form;

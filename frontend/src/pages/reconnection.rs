@@ -112,16 +112,15 @@ fn Progress(report: ReconnectionReport) -> impl IntoView {
             s.last_error.clone().unwrap_or_default()
         ),
     };
-    let pct = if s.users_total == 0 {
-        100.0
+    // Nothing to check counts as complete.
+    let (value, max) = if s.users_total == 0 {
+        (1, 1)
     } else {
-        s.users_scanned as f64 * 100.0 / s.users_total as f64
+        (s.users_scanned.min(s.users_total), s.users_total)
     };
     view! {
-        <div class="scan" data-testid="scan-progress" data-state=state role="progressbar"
-             aria-valuemin="0" aria-valuemax=s.users_total.to_string() aria-valuenow=s.users_scanned.to_string()
-             aria-label="Connection check">
-            <div class="bar"><div class="fill" style=format!("width: {pct:.1}%")></div></div>
+        <div class="scan" data-testid="scan-progress" data-state=state>
+            <progress class="bar" value=value.to_string() max=max.to_string() aria-label="Connection check"></progress>
             <p title=stamp(s.finished_at)>{text}</p>
             {(s.failures > 0).then(|| view! {
                 <p class="notice">{format!("{} device lists could not be read (last error: {}). Scan again to retry them.", s.failures, s.last_error.clone().unwrap_or_default())}</p>

@@ -1,106 +1,121 @@
-//! Team administration (`/team`): the organisation's admins and staff.
+//! Team administration (`/team`, admins only): the colleagues with a
+//! back-office account, from the gateway's own records (`/api/team`).
 //!
-//! Lists the team members, invites a colleague (creates a Podero user with
-//! role staff or admin), changes a member's role, and removes a member
-//! after a confirmation that says it cannot be undone (Podero's delete).
-//! After each change the list is re-read until the gateway's read model
-//! shows it (it refreshes after every write).
+//! Lists each member with their role, whether they have a Podero team
+//! member, when they were last seen and how many sessions they have open;
+//! changes a member's role, ends all their sessions, and removes a member
+//! (after a confirmation that says it cannot be undone). Invites a
+//! colleague: the answer's one-time password is shown once, to be handed
+//! over by a safe channel. The signed-in admin's own row offers nothing:
+//! the gateway refuses changes to one's own account.
 
-use std::time::Duration;
-
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::directory::{SortKey, UserPage, UserQuery, MAX_PER_PAGE};
-use shared::{CreateUser, FieldError, Role, UpdateUser, User};
+use shared::staff::{Invite, Invited, RoleChange, StaffRole, TeamMember};
+use shared::FieldError;
 use uuid::Uuid;
 
 use crate::api::{self, ApiFailure};
 use crate::components::confirm::ConfirmDialog;
-use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
-use crate::components::form::TextField;
+use crate::components::device_card::copy_to_clipboard;
+use crate::components::feedback::{AdminOnly, EmptyState, ErrorPanel, Loading};
+use crate::components::form::{server_field_errors, TextField};
 use crate::components::toast::use_toasts;
 use crate::format::{ago, stamp};
-use crate::timer::sleep;
+use crate::session::use_session;
 
-fn team_query() -> UserQuery {
-    UserQuery {
-        roles: vec![Role::Admin, Role::Staff],
-        per_page: MAX_PER_PAGE,
-        sort: SortKey::Name,
-        ..Default::default()
+/// What each role may do, for the invite form.
+const ROLE_HELP: [(StaffRole, &str); 3] = [
+    (
+        StaffRole::Staff,
+        "manages end-users, their devices and buildings; reads the rest.",
+    ),
+    (
+        StaffRole::Admin,
+        "everything, including the team and the audit trail.",
+    ),
+    (
+        StaffRole::Viewer,
+        "reads end-users, devices and buildings; changes nothing.",
+    ),
+];
+
+type Team = RwSignal<Option<Result<Vec<TeamMember>, ApiFailure>>>;
+
+/// The reason of a refusal: the gateway's words for "not your own
+/// account" and "not allowed", the full message otherwise.
+fn reason(e: &ApiFailure) -> String {
+    match e.code() {
+        Some("own_account" | "forbidden") => e.detail(),
+        _ => e.message(),
     }
 }
 
-/// Re-read the team until `done` holds for it (the read model refreshes
-/// right after a write; this waits for that, at most 10 s).
-async fn reload_until(
-    team: RwSignal<Option<Result<UserPage, ApiFailure>>>,
-    done: impl Fn(&[User]) -> bool,
-) {
-    for _ in 0..40 {
-        let page = api::users_page(&team_query()).await;
-        let ok = page
-            .as_ref()
-            .map(|p| done(&p.rows.iter().map(|r| r.user.clone()).collect::<Vec<_>>()))
-            .unwrap_or(false);
-        team.set(Some(page));
-        if ok {
-            return;
-        }
-        sleep(Duration::from_millis(250)).await;
-    }
+/// Read the team again.
+fn reload(team: Team) {
+    spawn_local(async move {
+        team.set(Some(api::team().await));
+    });
 }
 
 #[component]
 pub fn TeamPage() -> impl IntoView {
-    let team = RwSignal::new(None::<Result<UserPage, ApiFailure>>);
-    let load = move || {
-        spawn_local(async move {
-            team.set(Some(api::users_page(&team_query()).await));
-        })
-    };
-    load();
+    let session = use_session();
+    let admin = Memo::new(move |_| session.is_admin());
+    move || {
+        if admin.get() {
+            view! { <TeamAdmin/> }.into_any()
+        } else {
+            view! {
+                <div class="page-head"><h1>"Team"</h1></div>
+                <AdminOnly what="the team"/>
+            }
+            .into_any()
+        }
+    }
+}
+
+#[component]
+fn TeamAdmin() -> impl IntoView {
+    let team: Team = RwSignal::new(None);
+    reload(team);
     view! {
         <section aria-labelledby="team-h">
             <div class="page-head"><h1 id="team-h">"Team"</h1></div>
-            <p class="muted">"Admins manage the whole organisation, including the team. Staff manage end-users, their devices and buildings."</p>
-            <Invite team/>
+            <p class="muted">"Colleagues with a back-office account. Admins and staff are also Podero team members; viewers exist only in the back-office."</p>
+            <InviteForm team/>
             {move || match team.get() {
                 None => view! { <Loading what="the team"/> }.into_any(),
-                Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| load())/> }.into_any(),
-                Some(Ok(p)) if p.rows.is_empty() => view! {
+                Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| reload(team))/> }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
                     <EmptyState message="Nobody is on the team yet. Invite a colleague above."/>
                 }.into_any(),
-                Some(Ok(p)) => view! { <Members rows=p.rows.into_iter().map(|r| r.user).collect() team/> }.into_any(),
+                Some(Ok(list)) => view! { <Members list team/> }.into_any(),
             }}
         </section>
     }
 }
 
-/// Invite a colleague: a Podero user with role staff or admin.
+/// Invite a colleague; afterwards, their one-time password.
 #[component]
-fn Invite(team: RwSignal<Option<Result<UserPage, ApiFailure>>>) -> impl IntoView {
+fn InviteForm(team: Team) -> impl IntoView {
     let toasts = use_toasts();
     let email = RwSignal::new(String::new());
     let first = RwSignal::new(String::new());
     let last = RwSignal::new(String::new());
-    let role = RwSignal::new("staff".to_string());
+    let role = RwSignal::new(StaffRole::Staff.as_str().to_string());
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let failure = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let body = move || {
-        let opt = |s: RwSignal<String>| {
-            Some(s.get_untracked().trim().to_string()).filter(|v| !v.is_empty())
-        };
-        let mut b = CreateUser::new(
-            Role::parse(&role.get_untracked()).unwrap_or(Role::Staff),
-            email.get_untracked().trim(),
-        );
-        b.first_name = opt(first);
-        b.last_name = opt(last);
-        b
+    let result = RwSignal::new(None::<Invited>);
+    let body = move || Invite {
+        email: email.get_untracked().trim().to_string(),
+        first_name: first.get_untracked().trim().to_string(),
+        last_name: last.get_untracked().trim().to_string(),
+        role: StaffRole::parse(&role.get_untracked()).unwrap_or(StaffRole::Staff),
     };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
+    let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         if busy.get_untracked() {
             return;
@@ -111,82 +126,186 @@ fn Invite(team: RwSignal<Option<Result<UserPage, ApiFailure>>>) -> impl IntoView
             errors.set(e);
             return;
         }
+        errors.set(Vec::new());
         busy.set(true);
         spawn_local(async move {
-            match api::create_user(&b).await {
-                Ok(u) => {
+            match api::invite(&b).await {
+                Ok(invited) => {
                     toasts.success(format!(
-                        "{} joined the team as {}.",
-                        u.display_name(),
-                        u.role.label()
+                        "{} was invited as {}.",
+                        invited.member.display_name,
+                        invited.member.role.label()
                     ));
                     for s in [email, first, last] {
                         s.set(String::new());
                     }
-                    let id = u.id;
-                    reload_until(team, move |users| users.iter().any(|m| m.id == id)).await;
+                    result.set(Some(invited));
+                    reload(team);
                 }
-                Err(e) => match e.field_message("email") {
-                    Some(m) => errors.set(vec![FieldError::new("email", m)]),
+                Err(e) => match server_field_errors(&e) {
+                    Some(fe) => errors.set(fe),
                     None => failure.set(Some(e.message())),
                 },
             }
             busy.set(false);
         });
     };
+    let role_help = move || {
+        StaffRole::parse(&role.get())
+            .and_then(|r| ROLE_HELP.iter().find(|(h, _)| *h == r))
+            .map(|(r, what)| format!("{}: {what}", r.label()))
+    };
     view! {
         <form class="invite" data-testid="invite-form" on:submit=submit novalidate=true>
             <h2>"Invite a colleague"</h2>
             <div class="invite-fields">
                 <TextField name="email" label="E-mail" value=email errors input_type="email" required=true/>
-                <TextField name="first_name" label="First name" value=first errors/>
-                <TextField name="last_name" label="Last name" value=last errors/>
+                <TextField name="first_name" label="First name" value=first errors required=true/>
+                <TextField name="last_name" label="Last name" value=last errors required=true/>
                 <div class="field">
                     <label for="invite-role">"Role"</label>
-                    <select id="invite-role" data-testid="field-role" prop:value=move || role.get()
+                    <select id="invite-role" data-testid="invite-role" aria-describedby="invite-role-help"
+                            prop:value=move || role.get()
                             on:change=move |ev| role.set(event_target_value(&ev))>
-                        <option value="staff">"Staff"</option>
-                        <option value="admin">"Admin"</option>
+                        {ROLE_HELP.into_iter().map(|(r, _)| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
                     </select>
+                    <p class="hint" id="invite-role-help" aria-live="polite">{role_help}</p>
                 </div>
             </div>
+            <ul class="role-help">
+                {ROLE_HELP.into_iter().map(|(r, what)| view! { <li><strong>{r.label()}</strong>": "{what}</li> }).collect_view()}
+            </ul>
             {move || failure.get().map(|m| view! { <ErrorPanel message=m title="The colleague was not invited."/> })}
             <button type="submit" class="primary" data-testid="invite-submit" disabled=move || busy.get()>
                 {move || if busy.get() { "Inviting…" } else { "Invite" }}
             </button>
+            {move || result.get().map(|invited| view! { <InviteResult invited on_close=Callback::new(move |_| result.set(None))/> })}
         </form>
     }
 }
 
+/// The one-time password of a new colleague, shown once.
 #[component]
-fn Members(rows: Vec<User>, team: RwSignal<Option<Result<UserPage, ApiFailure>>>) -> impl IntoView {
+fn InviteResult(invited: Invited, on_close: Callback<()>) -> impl IntoView {
+    let name = invited.member.display_name.clone();
+    let password = invited.one_time_password.clone();
+    let note = RwSignal::new(None::<&'static str>);
+    let copy = move |_| {
+        let password = password.clone();
+        spawn_local(async move {
+            note.set(Some(if copy_to_clipboard(password).await {
+                "Copied to the clipboard."
+            } else {
+                "The browser did not allow copying: select the password and copy it by hand."
+            }));
+        });
+    };
+    view! {
+        <div class="invite-result" data-testid="invite-result" role="status">
+            <h3>{format!("{name} is invited as {}", invited.member.role.label())}</h3>
+            <p>"One-time password for "<strong>{invited.member.email.clone()}</strong>":"</p>
+            <p class="otp-line">
+                <code class="otp" data-testid="one-time-password">{invited.one_time_password.clone()}</code>
+                <button type="button" data-testid="copy-password" on:click=copy>"Copy"</button>
+            </p>
+            <p class="note" aria-live="polite">{move || note.get()}</p>
+            <p>{format!("Shown once. Give it to {name} by a safe channel; they must change it at first sign-in.")}</p>
+            <button type="button" data-testid="invite-result-close" on:click=move |_| on_close.run(())>"Done"</button>
+        </div>
+    }
+}
+
+/// The member an action is about: id, name, e-mail, has a Podero member.
+#[derive(Clone, Debug, PartialEq)]
+struct Target {
+    id: Uuid,
+    name: String,
+    email: String,
+    podero: bool,
+}
+
+#[component]
+fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
     let toasts = use_toasts();
-    let open = RwSignal::new(false);
-    let removing = RwSignal::new(None::<(Uuid, String, String)>);
-    let on_confirm = Callback::new(move |_| {
-        let Some((id, name, _)) = removing.get_untracked() else {
+    let session = use_session();
+    let me = untrack(|| session.account_id());
+
+    // Remove: confirm, naming the person.
+    let remove_open = RwSignal::new(false);
+    let removing = RwSignal::new(None::<Target>);
+    let on_remove = Callback::new(move |_| {
+        let Some(t) = removing.get_untracked() else {
             return;
         };
         spawn_local(async move {
-            match api::archive_user(id).await {
+            match api::remove_member(t.id).await {
                 Ok(()) => {
-                    toasts.success(format!("{name} was removed from the team."));
-                    reload_until(team, move |users| !users.iter().any(|m| m.id == id)).await;
+                    toasts.success(format!("{} was removed from the team.", t.name));
+                    reload(team);
                 }
-                Err(e) => toasts.error(format!("Could not remove {name}: {}", e.message())),
+                Err(e) => toasts.error(format!("Could not remove {}: {}", t.name, reason(&e))),
             }
         });
     });
-    let message = Signal::derive(move || {
+    let remove_message = Signal::derive(move || {
         match removing.get() {
-        Some((_, name, email)) => format!("Remove {name} ({email}) from the team? Their Podero account is deleted. This cannot be undone."),
+        Some(t) => format!(
+            "Remove {} ({}) from the team? Their back-office account is deleted and they are signed out.{} This cannot be undone.",
+            t.name,
+            t.email,
+            if t.podero {
+                " This also removes their Podero team member (their Podero user)."
+            } else {
+                ""
+            }
+        ),
         None => String::new(),
     }
     });
-    let title = Signal::derive(move || match removing.get() {
-        Some((_, name, _)) => format!("Remove {name}?"),
+    let remove_title = Signal::derive(move || match removing.get() {
+        Some(t) => format!("Remove {}?", t.name),
         None => String::new(),
     });
+
+    // End sessions: confirm, then say how many ended.
+    let end_open = RwSignal::new(false);
+    let ending = RwSignal::new(None::<Target>);
+    let on_end = Callback::new(move |_| {
+        let Some(t) = ending.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            match api::end_sessions(t.id).await {
+                Ok(r) => {
+                    toasts.success(match r.ended {
+                        0 => format!("{} had no open session.", t.name),
+                        1 => format!("Ended 1 session of {}.", t.name),
+                        n => format!("Ended {n} sessions of {}.", t.name),
+                    });
+                    reload(team);
+                }
+                Err(e) => toasts.error(format!(
+                    "Could not end the sessions of {}: {}",
+                    t.name,
+                    reason(&e)
+                )),
+            }
+        });
+    });
+    let end_message = Signal::derive(move || {
+        match ending.get() {
+        Some(t) => format!(
+            "End every session of {} ({})? They are signed out on every device and must sign in again.",
+            t.name, t.email
+        ),
+        None => String::new(),
+    }
+    });
+    let end_title = Signal::derive(move || match ending.get() {
+        Some(t) => format!("Sign {} out everywhere?", t.name),
+        None => String::new(),
+    });
+
     view! {
         <div class="table-wrap">
             <table data-testid="team-table">
@@ -196,73 +315,120 @@ fn Members(rows: Vec<User>, team: RwSignal<Option<Result<UserPage, ApiFailure>>>
                         <th scope="col">"Name"</th>
                         <th scope="col">"E-mail"</th>
                         <th scope="col">"Role"</th>
-                        <th scope="col">"Joined"</th>
-                        <th scope="col">"Last login"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        <th scope="col">"Podero team member"</th>
+                        <th scope="col">"Last seen"</th>
+                        <th scope="col" class="num">"Sessions"</th>
+                        <th scope="col">"Actions"</th>
                     </tr>
                 </thead>
                 <tbody>
-                    {rows.into_iter().map(|u| {
-                        let id = u.id;
-                        let name = u.display_name();
-                        let email = u.email.clone();
-                        let current = u.role;
-                        let chosen = RwSignal::new(current.as_str().to_string());
-                        let saving = RwSignal::new(false);
-                        let save_name = name.clone();
-                        let save_role = move |_| {
-                            let Some(new_role) = Role::parse(&chosen.get_untracked()) else { return };
-                            if new_role == current {
-                                return;
-                            }
-                            saving.set(true);
-                            let name = save_name.clone();
-                            spawn_local(async move {
-                                let body = UpdateUser { role: Some(new_role), ..Default::default() };
-                                match api::update_user(id, &body).await {
-                                    Ok(_) => {
-                                        toasts.success(format!("{name} is now {}.", new_role.label()));
-                                        reload_until(team, move |users| users.iter().any(|m| m.id == id && m.role == new_role)).await;
-                                    }
-                                    Err(e) => toasts.error(format!("Could not change the role of {name}: {}", e.message())),
-                                }
-                                saving.set(false);
-                            });
+                    {list.into_iter().map(|m| {
+                        let target = Target {
+                            id: m.id,
+                            name: m.display_name.clone(),
+                            email: m.email.clone(),
+                            podero: m.podero_user_id.is_some(),
                         };
-                        let remove = {
-                            let (name, email) = (name.clone(), email.clone());
-                            move |_| {
-                                removing.set(Some((id, name.clone(), email.clone())));
-                                open.set(true);
-                            }
+                        let own = me == Some(m.id);
+                        let actions = if own {
+                            view! { <span class="badge" data-testid="own-account">"You"</span> }.into_any()
+                        } else {
+                            view! {
+                                <MemberActions member=m.clone() team
+                                    on_end=Callback::new({
+                                        let t = target.clone();
+                                        move |_| { ending.set(Some(t.clone())); end_open.set(true); }
+                                    })
+                                    on_remove=Callback::new({
+                                        let t = target.clone();
+                                        move |_| { removing.set(Some(t.clone())); remove_open.set(true); }
+                                    })/>
+                            }.into_any()
                         };
-                        let select_id = format!("role-{id}");
+                        let name = match m.podero_user_id {
+                            Some(u) => view! { <a href=format!("/users/{u}") title="Their Podero user">{m.display_name.clone()}</a> }.into_any(),
+                            None => view! { <span>{m.display_name.clone()}</span> }.into_any(),
+                        };
                         view! {
-                            <tr data-testid="team-row" data-user-id=id.to_string() data-role=current.as_str()>
-                                <td><a href=format!("/users/{id}")>{name.clone()}</a></td>
-                                <td>{email.clone()}</td>
+                            <tr data-testid="team-row" data-member-id=m.id.to_string() data-email=m.email.clone()
+                                data-role=m.role.as_str()>
                                 <td>
-                                    <label class="visually-hidden" for=select_id.clone()>{format!("Role of {name}")}</label>
-                                    <select id=select_id data-testid="role-select" prop:value=move || chosen.get()
-                                            on:change=move |ev| chosen.set(event_target_value(&ev))>
-                                        <option value="admin">"Admin"</option>
-                                        <option value="staff">"Staff"</option>
-                                    </select>
-                                    " "
-                                    <button type="button" data-testid="save-role" on:click=save_role
-                                            disabled=move || saving.get() || chosen.get() == current.as_str()>
-                                        "Save role"
-                                    </button>
+                                    {name}
+                                    {m.must_change_password.then(|| view! {
+                                        " " <span class="badge warn" data-testid="must-change-password"
+                                            title="Has not yet replaced the one-time password">"Must change password"</span>
+                                    })}
                                 </td>
-                                <td title=stamp(u.joined_at)>{ago(u.joined_at)}</td>
-                                <td title=stamp(u.last_login)>{ago(u.last_login)}</td>
-                                <td><button type="button" class="danger" data-testid="remove-member" on:click=remove>"Remove…"</button></td>
+                                <td>{m.email.clone()}</td>
+                                <td><span class=format!("badge role-{}", m.role.as_str())>{m.role.label()}</span></td>
+                                <td>{if m.podero_user_id.is_some() { "Yes" } else { "No" }}</td>
+                                <td title=stamp(m.last_seen_at)>{ago(m.last_seen_at)}</td>
+                                <td class="num" data-testid="active-sessions">{m.active_sessions.to_string()}</td>
+                                <td class="member-actions">{actions}</td>
                             </tr>
                         }
                     }).collect_view()}
                 </tbody>
             </table>
         </div>
-        <ConfirmDialog open title message confirm_label="Remove from team" on_confirm/>
+        <ConfirmDialog open=remove_open title=remove_title message=remove_message
+            confirm_label="Remove from team" on_confirm=on_remove/>
+        <ConfirmDialog open=end_open title=end_title message=end_message
+            confirm_label="End sessions" on_confirm=on_end/>
+    }
+}
+
+/// Role select and Save, End sessions, Remove: for a colleague's row.
+#[component]
+fn MemberActions(
+    member: TeamMember,
+    team: Team,
+    on_end: Callback<()>,
+    on_remove: Callback<()>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let id = member.id;
+    let name = StoredValue::new(member.display_name.clone());
+    let current = member.role;
+    let chosen = RwSignal::new(current.as_str().to_string());
+    let saving = RwSignal::new(false);
+    let unchanged = move || saving.get() || chosen.get() == current.as_str();
+    let save_role = move |_| {
+        let Some(role) = StaffRole::parse(&chosen.get_untracked()) else {
+            return;
+        };
+        if role == current {
+            return;
+        }
+        saving.set(true);
+        let name = name.get_value();
+        spawn_local(async move {
+            match api::change_role(id, RoleChange { role }).await {
+                Ok(m) => {
+                    toasts.success(format!("{name} is now {}.", m.role.label()));
+                    reload(team);
+                }
+                Err(e) => {
+                    toasts.error(format!(
+                        "Could not change the role of {name}: {}",
+                        reason(&e)
+                    ));
+                    saving.set(false);
+                }
+            }
+        });
+    };
+    let select_id = format!("role-{id}");
+    view! {
+        <label class="visually-hidden" for=select_id.clone()>{format!("Role of {}", name.get_value())}</label>
+        <select id=select_id data-testid="role-select" prop:value=move || chosen.get()
+                on:change=move |ev| chosen.set(event_target_value(&ev))>
+            {StaffRole::ALL.into_iter().map(|r| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
+        </select>
+        <button type="button" data-testid="save-role" on:click=save_role disabled=unchanged>"Save role"</button>
+        <button type="button" data-testid="end-sessions" on:click=move |_| on_end.run(())
+                aria-label=format!("End every session of {}", name.get_value())>"End sessions…"</button>
+        <button type="button" class="danger" data-testid="remove-member" on:click=move |_| on_remove.run(())
+                aria-label=format!("Remove {} from the team", name.get_value())>"Remove…"</button>
     }
 }

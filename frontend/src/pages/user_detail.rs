@@ -1,26 +1,33 @@
 //! A user's page (`/users/:id`): profile, device counters, actions (edit,
 //! archive), every device of the four kinds (fetched in parallel, lost
-//! connections first) with its statuses and the reconnection journey, and
-//! the user's buildings.
+//! connections first) with its statuses and the reconnection journey, the
+//! user's buildings, and the change history (what the back-office changed
+//! for this user, from the audit trail).
 //!
-//! The user, the devices and the buildings load independently: each shows
-//! its own skeleton, error panel (with Retry) or empty state.
+//! The user, the devices, the buildings and the history load
+//! independently: each shows its own skeleton, error panel (with Retry) or
+//! empty state. Actions and the reconnection journey are offered only when
+//! the signed-in role may change this user (`StaffRole` in shared).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
+use shared::staff::AuditEntry;
 use shared::{Building, Device, User};
 use uuid::Uuid;
 
 use crate::api::{self, ApiFailure};
+use crate::components::audit::{actor, Changes};
 use crate::components::confirm::ConfirmDialog;
 use crate::components::device_card::DeviceCard;
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
 use crate::components::toast::use_toasts;
 use crate::format::{ago, or_dash, stamp};
+use crate::session::use_session;
 
 #[component]
 pub fn UserDetail() -> impl IntoView {
+    let session = use_session();
     let params = use_params_map();
     let id = move || {
         params
@@ -38,6 +45,16 @@ pub fn UserDetail() -> impl IntoView {
                     status: 404,
                     error: shared::ApiError::message("This is not a valid user address."),
                 }),
+            }
+        }
+    });
+    // Read again after an action on this page (archive), with the user.
+    let history = LocalResource::new(move || {
+        let id = id();
+        async move {
+            match id {
+                Some(id) => api::user_history(id).await,
+                None => Ok(Vec::new()),
             }
         }
     });
@@ -64,7 +81,10 @@ pub fn UserDetail() -> impl IntoView {
                     devices.refetch();
                 })/>
             }.into_any(),
-            Some(Ok(u)) => view! { <Profile user=u reload=Callback::new(move |_| user.refetch())/> }.into_any(),
+            Some(Ok(u)) => view! { <Profile user=u reload=Callback::new(move |_| {
+                user.refetch();
+                history.refetch();
+            })/> }.into_any(),
         }}
         <Show when=move || !matches!(user.get(), Some(Err(_)))>
         <section class="devices" aria-labelledby="devices-h">
@@ -80,17 +100,20 @@ pub fn UserDetail() -> impl IntoView {
                     let mut list: Vec<Device> = list;
                     // Lost connections first: that is what support looks for.
                     list.sort_by_key(|d| d.common().is_authenticated);
-                    let customer = match user.get() {
-                        Some(Ok(u)) => Some((u.display_name(), u.email.clone())),
-                        _ => None,
+                    let (customer, can_change) = match user.get() {
+                        Some(Ok(u)) => (
+                            Some((u.display_name(), u.email.clone())),
+                            session.can_change_user_of_role(u.role),
+                        ),
+                        _ => (None, false),
                     };
                     view! {
                         <div class="cards">
                             {list.into_iter().map(|d| {
                                 let customer = customer.clone();
                                 match customer {
-                                    Some(c) => view! { <DeviceCard device=d user_id=user_id customer=c/> }.into_any(),
-                                    None => view! { <DeviceCard device=d user_id=user_id/> }.into_any(),
+                                    Some(c) => view! { <DeviceCard device=d user_id=user_id customer=c can_change/> }.into_any(),
+                                    None => view! { <DeviceCard device=d user_id=user_id can_change/> }.into_any(),
                                 }
                             }).collect_view()}
                         </div>
@@ -99,6 +122,7 @@ pub fn UserDetail() -> impl IntoView {
             }}
         </section>
         <Buildings id/>
+        <History history/>
         </Show>
     }
 }
@@ -171,6 +195,46 @@ fn BuildingCard(building: Building) -> impl IntoView {
     }
 }
 
+/// What the back-office changed for this user, newest first (every role
+/// may read it).
+#[component]
+fn History(history: LocalResource<Result<Vec<AuditEntry>, ApiFailure>>) -> impl IntoView {
+    view! {
+        <section class="history" aria-labelledby="history-h" data-testid="user-history">
+            <h2 id="history-h">"Change history"</h2>
+            {move || match history.get() {
+                None => view! { <Loading what="the change history"/> }.into_any(),
+                Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| history.refetch())/> }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <p class="empty" data-testid="history-empty">"No changes recorded through the back-office yet."</p>
+                }.into_any(),
+                Some(Ok(list)) => view! {
+                    <ol class="history-list">
+                        {list.into_iter().map(|e| view! { <HistoryItem entry=e/> }).collect_view()}
+                    </ol>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// One operation: when, who, what, and the fields it changed.
+#[component]
+fn HistoryItem(entry: AuditEntry) -> impl IntoView {
+    let failed = entry.status >= 400;
+    view! {
+        <li data-testid="history-entry" class:failed=failed>
+            <div class="history-head">
+                <time datetime=entry.at.to_rfc3339() title=ago(Some(entry.at))>{stamp(Some(entry.at))}</time>
+                <span data-testid="audit-actor">{actor(&entry)}</span>
+                <code data-testid="audit-action">{entry.action.clone()}</code>
+                {failed.then(|| view! { <span class="badge bad">{format!("HTTP {}", entry.status)}</span> })}
+            </div>
+            <Changes changes=entry.changes/>
+        </li>
+    }
+}
+
 /// Edit and Archive; archiving asks first, naming the user.
 #[component]
 fn Actions(user: User, reload: Callback<()>) -> impl IntoView {
@@ -214,6 +278,9 @@ fn Actions(user: User, reload: Callback<()>) -> impl IntoView {
 
 #[component]
 fn Profile(user: User, reload: Callback<()>) -> impl IntoView {
+    let session = use_session();
+    let role = user.role;
+    let user_for_actions = user.clone();
     let address = [
         user.street_and_number.clone(),
         user.street_add_info.clone(),
@@ -247,7 +314,9 @@ fn Profile(user: User, reload: Callback<()>) -> impl IntoView {
                 <Show when=move || archived>
                     <span class="badge bad" data-testid="archived-badge">"Archived"</span>
                 </Show>
-                <Actions user=user.clone() reload/>
+                <Show when=move || session.can_change_user_of_role(role)>
+                    <Actions user=user_for_actions.clone() reload/>
+                </Show>
             </div>
             <dl class="facts">
                 <div><dt>"E-mail"</dt><dd><a href=format!("mailto:{}", user.email)>{user.email.clone()}</a></dd></div>

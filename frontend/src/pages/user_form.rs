@@ -7,19 +7,35 @@
 //! field; what was typed stays. The edit form sends only the fields that
 //! changed, and before saving re-reads the user: if someone changed it
 //! since the form was opened, the agent sees what changed and chooses.
+//!
+//! A role that may not change users (viewer), or not this user (staff and
+//! a team member), gets a plain read-only panel instead of the form, and
+//! the create form offers only the roles the signed-in role may create.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
-use shared::{
-    ApiError, CreateUser, ErrorDetail, FieldError, Latitude, Longitude, Role, UpdateUser, User,
-};
+use shared::{ApiError, CreateUser, FieldError, Latitude, Longitude, Role, UpdateUser, User};
 use uuid::Uuid;
 
 use crate::api::{self, ApiFailure};
-use crate::components::feedback::{ErrorPanel, Loading};
-use crate::components::form::{CountrySelect, TextField};
+use crate::components::feedback::{ErrorPanel, Loading, ReadOnly};
+use crate::components::form::{server_field_errors, CountrySelect, TextField};
 use crate::components::toast::use_toasts;
+use crate::session::use_session;
+
+/// Roles the create form offers, as far as the signed-in role may create them.
+const ROLE_CHOICES: [(Role, &str); 3] = [
+    (Role::User, "End-user (customer)"),
+    (Role::Staff, "Staff (team member)"),
+    (Role::Admin, "Admin (team member)"),
+];
+
+/// The read-only panel for the signed-in role, if it may not change users.
+fn read_only_role() -> Option<&'static str> {
+    let session = use_session();
+    untrack(|| (!session.can_change_users()).then(|| session.role().map_or("none", |r| r.label())))
+}
 
 /// The form's inputs, as typed.
 #[derive(Clone, Copy)]
@@ -205,32 +221,6 @@ impl Fields {
     }
 }
 
-/// Field errors of a server answer (409 duplicates, 422), else `None`.
-fn server_field_errors(e: &ApiFailure) -> Option<Vec<FieldError>> {
-    let ApiFailure::Api {
-        error:
-            ApiError {
-                detail: ErrorDetail::Validation(issues),
-                ..
-            },
-        ..
-    } = e
-    else {
-        return None;
-    };
-    let errors: Vec<FieldError> = issues
-        .iter()
-        .filter_map(|i| {
-            let field = match i.field()? {
-                "country" => "country_iso2",
-                f => f,
-            };
-            Some(FieldError::new(field, i.msg.clone()))
-        })
-        .collect();
-    (!errors.is_empty()).then_some(errors)
-}
-
 /// Focus the first field with an error.
 fn focus_first(errors: &[FieldError]) {
     let Some(first) = errors.first() else { return };
@@ -272,6 +262,20 @@ fn CommonFields(
 
 #[component]
 pub fn CreateUserPage() -> impl IntoView {
+    match read_only_role() {
+        Some(role) => view! {
+            <p class="crumbs"><a href="/">"← All users"</a></p>
+            <h1>"New user"</h1>
+            <ReadOnly role note="Creating users needs the role Staff or Admin."/>
+        }
+        .into_any(),
+        None => view! { <CreateForm/> }.into_any(),
+    }
+}
+
+#[component]
+fn CreateForm() -> impl IntoView {
+    let session = use_session();
     let fields = Fields::new();
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let failure = RwSignal::new(None::<String>);
@@ -339,9 +343,11 @@ pub fn CreateUserPage() -> impl IntoView {
                 <label for="f-role">"Role"</label>
                 <select id="f-role" data-testid="field-role" prop:value=move || fields.role.get()
                         on:change=move |ev| fields.role.set(event_target_value(&ev))>
-                    <option value="user">"End-user (customer)"</option>
-                    <option value="staff">"Staff (team member)"</option>
-                    <option value="admin">"Admin (team member)"</option>
+                    {ROLE_CHOICES
+                        .into_iter()
+                        .filter(|(r, _)| untrack(|| session.can_change_user_of_role(*r)))
+                        .map(|(r, label)| view! { <option value=r.as_str()>{label}</option> })
+                        .collect_view()}
                 </select>
             </div>
             <TextField name="email" label="E-mail" value=fields.email errors on_blur input_type="email" required=true
@@ -369,6 +375,21 @@ struct Conflict {
 
 #[component]
 pub fn EditUserPage() -> impl IntoView {
+    match read_only_role() {
+        Some(role) => view! {
+            <p class="crumbs"><a href="/">"← All users"</a></p>
+            <h1>"Edit user"</h1>
+            <ReadOnly role note="Changing users needs the role Staff or Admin."/>
+        }
+        .into_any(),
+        None => view! { <EditLoader/> }.into_any(),
+    }
+}
+
+/// Loads the user, then the form if the signed-in role may change them.
+#[component]
+fn EditLoader() -> impl IntoView {
+    let session = use_session();
     let params = use_params_map();
     let id = move || {
         params
@@ -395,6 +416,20 @@ pub fn EditUserPage() -> impl IntoView {
                 <p class="crumbs"><a href="/">"← All users"</a></p>
                 <ErrorPanel message=e.message() retry=Callback::new(move |_| user.refetch())/>
             }.into_any(),
+            Some(Ok(u)) if !session.can_change_user_of_role(u.role) => {
+                let role = session.role().map_or("none", |r| r.label());
+                let note = format!(
+                    "{} is {} ({}); your role changes end-users only.",
+                    u.display_name(),
+                    if u.role == Role::Admin { "an admin" } else { "a team member" },
+                    u.role.label()
+                );
+                view! {
+                    <p class="crumbs"><a href=format!("/users/{}", u.id)>{format!("← {}", u.display_name())}</a></p>
+                    <h1>{format!("Edit {}", u.display_name())}</h1>
+                    <ReadOnly role note/>
+                }.into_any()
+            }
             Some(Ok(u)) => view! { <EditForm original=u/> }.into_any(),
         }}
     }

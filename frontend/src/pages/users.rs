@@ -8,7 +8,7 @@
 //! not flood Back; every other change adds one), and the page reads the
 //! query back from the address, so Back, Forward, reload and a shared link
 //! all restore the same view. While the next page loads, the previous rows
-//! stay on screen.
+//! stay on screen. "New user" is offered to roles that may create users.
 
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
 use crate::components::toast::use_toasts;
 use crate::components::users_table::UsersTable;
 use crate::format::{ago, stamp};
+use crate::session::use_session;
 use crate::timer::sleep;
 
 /// `12,345`.
@@ -61,6 +62,7 @@ fn roles_value(roles: &[Role]) -> String {
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    let session = use_session();
     let location = use_location();
     let navigate = use_navigate();
     let parsed = Memo::new(move |_| UserQuery::parse(&location.search.get()));
@@ -146,7 +148,9 @@ pub fn UsersPage() -> impl IntoView {
         <section aria-labelledby="users-h">
             <div class="page-head">
                 <h1 id="users-h">"Users"</h1>
-                <a class="button primary" href="/users/new" data-testid="new-user">"New user"</a>
+                <Show when=move || session.can_change_users()>
+                    <a class="button primary" href="/users/new" data-testid="new-user">"New user"</a>
+                </Show>
                 <FindByCustomerNumber/>
             </div>
             {move || parsed.get().err().map(|errors| {

@@ -238,26 +238,6 @@ impl Snapshot {
 /// Columns of the CSV export, in order.
 pub const CSV_HEADER: &str = "id,first_name,last_name,email,customer_number,role,street_and_number,street_add_info,zip_code,town,country,latitude,longitude,is_onboarded,heat_pumps,electric_vehicles,wallboxes,inverters,lost_devices,joined_at,last_login,archived_at\r\n";
 
-/// One CSV field: quoted when needed; a leading `=`, `+`, `-` or `@` is
-/// prefixed with `'` so a spreadsheet does not run it as a formula.
-fn csv_field(out: &mut String, value: &str) {
-    let guarded = matches!(
-        value.chars().next(),
-        Some('=' | '+' | '-' | '@' | '\t' | '\r')
-    );
-    let needs_quotes = guarded || value.contains([',', '"', '\n', '\r']) || value.starts_with(' ');
-    if needs_quotes {
-        out.push('"');
-        if guarded {
-            out.push('\'');
-        }
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
-}
-
 /// Append one user as a CSV line.
 pub fn csv_row(out: &mut String, u: &User, lost: Option<u32>) {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -286,13 +266,7 @@ pub fn csv_row(out: &mut String, u: &User, lost: Option<u32>) {
         time(&u.last_login),
         time(&u.deleted_at),
     ];
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_field(out, f);
-    }
-    out.push_str("\r\n");
+    crate::csv::line(out, &fields);
 }
 
 #[cfg(test)]

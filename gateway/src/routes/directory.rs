@@ -4,10 +4,9 @@
 //! The query string is [`UserQuery`]'s; a bad parameter is a 400 naming it.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
-use chrono::Utc;
 use shared::directory::{Freshness, ReconnectionReport, UserPage, UserQuery, UserRow};
 
 use crate::directory::snapshot::{csv_row, CSV_HEADER};
@@ -63,7 +62,7 @@ pub async fn users_csv(
     let body = dir.scanner().with_lost(|lost| {
         let m = snapshot.query(&q, lost, true);
         let mut out = String::with_capacity(64 + m.total * 200);
-        out.push('\u{feff}');
+        out.push(crate::csv::BOM);
         out.push_str(CSV_HEADER);
         let scanned = !lost.is_empty();
         for u in m.users() {
@@ -75,18 +74,7 @@ pub async fn users_csv(
         }
         out
     });
-    let filename = format!("users-{}.csv", Utc::now().format("%Y%m%d-%H%M"));
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(crate::csv::download("users", body))
 }
 
 /// `POST /api/directory/refresh`: take a new snapshot now (202; the answer

@@ -1,12 +1,40 @@
 //! Request handlers, one module per concern.
 //!
-//! [`health`] answers `/healthz`, [`app_info`] answers `/api/app-info`,
-//! [`directory`] answers the users list, CSV export and reconnection report
-//! from the read model, [`proxy`] checks and forwards allow-listed Partner
-//! API calls, and [`frontend`] serves the Trunk-built browser app.
+//! [`health`] answers `/healthz`, [`session`] signs staff in and out and
+//! changes passwords, [`app_info`] answers `/api/app-info`, [`directory`]
+//! answers the users list, CSV export and reconnection report from the
+//! read model, [`team`] manages colleagues (back-office account and Podero
+//! team member together), [`audit`] reads the audit trail, [`proxy`] checks
+//! and forwards allow-listed Partner API calls, and [`frontend`] serves the
+//! Trunk-built browser app.
 
 pub mod app_info;
+pub mod audit;
 pub mod directory;
 pub mod frontend;
 pub mod health;
 pub mod proxy;
+pub mod session;
+pub mod team;
+
+use axum::body::Body;
+use serde::de::DeserializeOwned;
+use shared::FieldError;
+
+use crate::error::GatewayError;
+
+/// Largest body of the gateway's own endpoints (sign-in, team, password).
+pub const OWN_BODY_LIMIT: usize = 16 * 1024;
+
+/// Read a JSON body of a gateway endpoint: at most [`OWN_BODY_LIMIT`]
+/// bytes (413 otherwise), and a 422 naming what is wrong when it is not
+/// the expected JSON.
+pub async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, GatewayError> {
+    let bytes = proxy::read_body(body, OWN_BODY_LIMIT).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        GatewayError::InvalidBody(vec![FieldError::new(
+            "body",
+            format!("the request body is not the expected JSON: {e}"),
+        )])
+    })
+}

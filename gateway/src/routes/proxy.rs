@@ -10,15 +10,26 @@
 //! rebuilt from the parsed route — never copied from the request — so only
 //! what was checked reaches Podero. Only the `include_deleted` query
 //! parameter (`true`/`false`) is forwarded.
+//!
+//! Changes are checked against the signed-in person's role
+//! ([`crate::auth::roles`]) and noted for the audit trail: for a `PUT`, the
+//! object is read first, so the record says which fields went from what
+//! to what; for a `POST`, the fields sent.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, Method};
 use axum::response::Response;
+use axum::Extension;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use shared::DeviceKind;
+use serde_json::Value;
+use shared::staff::StaffRole;
+use shared::{DeviceKind, Role};
 use uuid::Uuid;
 
+use crate::audit::{self, Note};
+use crate::auth::roles::check_forward;
+use crate::auth::Actor;
 use crate::error::GatewayError;
 use crate::startup::AppState;
 use crate::upstream::FORWARDED_REQUEST_HEADERS;
@@ -62,6 +73,20 @@ impl ApiRoute {
             ApiRoute::UserByExternalId(_) => &[Method::GET],
             ApiRoute::User(_) | ApiRoute::Device(..) | ApiRoute::Building(..) => ITEM,
             ApiRoute::AuthSession(..) => &[Method::POST],
+        }
+    }
+
+    /// The user the route is about (`None` for the whole list and the
+    /// by-external-id lookup).
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            ApiRoute::Users | ApiRoute::UserByExternalId(_) => None,
+            ApiRoute::User(u)
+            | ApiRoute::Devices(u, _)
+            | ApiRoute::Device(u, ..)
+            | ApiRoute::AuthSession(u, ..)
+            | ApiRoute::Buildings(u)
+            | ApiRoute::Building(u, _) => Some(*u),
         }
     }
 
@@ -207,6 +232,8 @@ fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
 /// Handler for every `/api/...` path other than the gateway's own.
 pub async fn forward(
     State(state): State<AppState>,
+    actor: Actor,
+    Extension(note): Extension<Note>,
     request: Request,
 ) -> Result<Response, GatewayError> {
     let (parts, body) = request.into_parts();
@@ -228,16 +255,47 @@ pub async fn forward(
     }
     let body = read_body(body, limit).await?;
     validate_user_body(&route, &parts.method, &body)?;
+    let is_write = parts.method != Method::GET && parts.method != Method::HEAD;
+    let body_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // The object as it is now: the "from" of the audit record's changes,
+    // and (for a user) the role a staff member may or may not change.
+    let before = if parts.method == Method::PUT {
+        upstream_json(&state, route.upstream_path(state.org_id())).await
+    } else {
+        Value::Null
+    };
+    if is_write {
+        let body_role = body_json
+            .get("role")
+            .and_then(|r| serde_json::from_value::<Role>(r.clone()).ok());
+        let target_role = match (&route, actor.role()) {
+            (_, r) if r != StaffRole::Staff => None,
+            (ApiRoute::User(_), _) if parts.method == Method::PUT => role_of(&before),
+            (r, _) => match r.user_id() {
+                Some(u) => {
+                    let path = ApiRoute::User(u).upstream_path(state.org_id());
+                    role_of(&upstream_json(&state, format!("{path}?include_deleted=true")).await)
+                }
+                None => None,
+            },
+        };
+        // Recorded even when refused or when Podero fails.
+        note.changes(match parts.method {
+            Method::PUT => audit::diff(&before, &body_json),
+            Method::POST => audit::created(&body_json),
+            _ => Vec::new(),
+        });
+        check_forward(actor.role(), &route, &parts.method, body_role, target_role)?;
+    }
     let mut target = route.upstream_path(state.org_id());
     if let Some(q) = query {
         target.push('?');
         target.push_str(q);
     }
     let headers = forwarded_headers(&parts.headers);
-    let is_write = parts.method != Method::GET && parts.method != Method::HEAD;
     let response = state
         .upstream()
-        .forward(parts.method, &target, headers, body)
+        .forward(parts.method.clone(), &target, headers, body)
         .await?;
     if is_write && response.status().is_success() {
         // Users, their devices (counters) or buildings changed: the users
@@ -245,6 +303,20 @@ pub async fn forward(
         state.directory().request_refresh();
     }
     match route {
+        ApiRoute::Users if parts.method == Method::POST && response.status().is_success() => {
+            // The new user's id, so their history starts with the creation.
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, 1024 * 1024).await.map_err(|_| {
+                GatewayError::UpstreamBadResponse("created user could not be read".into())
+            })?;
+            if let Some(id) = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("id").and_then(|i| i.as_str()).and_then(|i| Uuid::parse_str(i).ok()))
+            {
+                note.target(id);
+            }
+            Ok(Response::from_parts(parts, Body::from(bytes)))
+        }
         ApiRoute::Devices(user, kind) | ApiRoute::Device(user, kind, _)
             if !is_write && response.status().is_success() =>
         {
@@ -252,6 +324,21 @@ pub async fn forward(
         }
         _ => Ok(response),
     }
+}
+
+/// `GET` a Partner API path as JSON (`Null` if that fails: the call being
+/// checked then meets the same failure and reports it).
+async fn upstream_json(state: &AppState, path: String) -> Value {
+    state
+        .upstream()
+        .get_json::<Value>(&path)
+        .await
+        .unwrap_or(Value::Null)
+}
+
+fn role_of(user: &Value) -> Option<Role> {
+    user.get("role")
+        .and_then(|r| serde_json::from_value(r.clone()).ok())
 }
 
 /// Let the reconnection report learn from device reads passing through
@@ -305,7 +392,7 @@ fn validate_user_body(route: &ApiRoute, method: &Method, body: &Bytes) -> Result
     }
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     use http_body_util::BodyExt;
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),

@@ -1,0 +1,417 @@
+//! The audit trail (`/audit`, admins only): every operation made through
+//! the gateway, newest first, with who made it, on which end-user, the
+//! answer's status, and the fields it changed; filters, pages and a CSV
+//! export of everything that matches.
+//!
+//! As on the users list, the view is a query kept in the address
+//! ([`AuditQuery`], the same string the gateway's `/api/audit` reads):
+//! controls write a new address (typing replaces the history entry, every
+//! other change adds one) and the page reads it back, so Back, reload and
+//! a shared link restore the same view. Dates are whole days in UTC, as
+//! the times in the table: "to" includes the chosen day.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::NavigateOptions;
+use shared::staff::{AuditEntry, AuditPage, AuditQuery, ACTIONS};
+use uuid::Uuid;
+
+use crate::api::{self, ApiFailure};
+use crate::components::audit::{actor, Changes};
+use crate::components::feedback::{AdminOnly, ErrorPanel, Loading};
+use crate::format::{ago, or_dash, stamp};
+use crate::session::use_session;
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let session = use_session();
+    let admin = Memo::new(move |_| session.is_admin());
+    move || {
+        if admin.get() {
+            view! { <AuditTrail/> }.into_any()
+        } else {
+            view! {
+                <div class="page-head"><h1>"Audit trail"</h1></div>
+                <AdminOnly what="the audit trail"/>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// `2026-11-23` of a time, for a date input.
+fn day(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// The date input's value for the end of the range: the query's end is
+/// exclusive, so a range ending at midnight shows the day before.
+fn last_day(t: DateTime<Utc>) -> String {
+    if t.time() == NaiveTime::MIN {
+        day(t - Duration::days(1))
+    } else {
+        day(t)
+    }
+}
+
+/// The start of a date input's day (UTC); `None` when empty or not a date.
+fn start_of(value: &str) -> Option<DateTime<Utc>> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .ok()
+        .map(|d| d.and_time(NaiveTime::MIN).and_utc())
+}
+
+fn is_filtered(q: &AuditQuery) -> bool {
+    q.actor.is_some()
+        || q.user.is_some()
+        || q.action.is_some()
+        || q.changes_only
+        || q.from.is_some()
+        || q.to.is_some()
+}
+
+#[component]
+fn AuditTrail() -> impl IntoView {
+    let location = use_location();
+    let navigate = use_navigate();
+    let parsed = Memo::new(move |_| AuditQuery::parse(&location.search.get()));
+    let query = Memo::new(move |_| parsed.get().unwrap_or_default());
+
+    // Go to a view: typing replaces the current history entry, any other
+    // change adds one.
+    let go = Callback::new(move |(q, replace): (AuditQuery, bool)| {
+        let path = location.pathname.get_untracked();
+        let url = match q.to_query_string() {
+            qs if qs.is_empty() => path,
+            qs => format!("{path}?{qs}"),
+        };
+        navigate(
+            &url,
+            NavigateOptions {
+                replace,
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    });
+    // A change of filter starts again at page 1.
+    let change = move |replace: bool, f: &dyn Fn(&mut AuditQuery)| {
+        let mut q = query.get_untracked();
+        f(&mut q);
+        q.page = 1;
+        go.run((q, replace));
+    };
+
+    let page = LocalResource::new(move || {
+        let q = query.get();
+        async move { api::audit_page(&q).await }
+    });
+    // The last page shown stays while the next one loads.
+    let shown = RwSignal::new(None::<AuditPage>);
+    let error = RwSignal::new(None::<ApiFailure>);
+    Effect::new(move |_| match page.get() {
+        Some(Ok(p)) => {
+            shown.set(Some(p));
+            error.set(None);
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let loading = move || page.get().is_none();
+    // Colleagues' e-mails, offered while typing (a failure only loses that).
+    let team = LocalResource::new(api::team);
+
+    // The typed texts: kept as typed while valid or not yet complete; they
+    // follow the address when Back/Forward change it.
+    let actor_text = RwSignal::new(query.get_untracked().actor.unwrap_or_default());
+    let user_text = RwSignal::new(
+        query
+            .get_untracked()
+            .user
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+    );
+    let user_error = RwSignal::new(None::<String>);
+    let date_error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let q = query.get();
+        let actor = q.actor.unwrap_or_default();
+        if actor_text.get_untracked().trim().to_lowercase() != actor {
+            actor_text.set(actor);
+        }
+        let typed = Uuid::parse_str(user_text.get_untracked().trim()).ok();
+        if typed != q.user && user_error.get_untracked().is_none() {
+            user_text.set(q.user.map(|u| u.to_string()).unwrap_or_default());
+        }
+    });
+    let on_actor = move |ev| {
+        let value = event_target_value(&ev);
+        actor_text.set(value.clone());
+        change(true, &|q: &mut AuditQuery| {
+            q.actor = Some(value.trim().to_lowercase()).filter(|s| !s.is_empty());
+        });
+    };
+    let on_user = move |ev| {
+        let value = event_target_value(&ev);
+        user_text.set(value.clone());
+        let value = value.trim().to_string();
+        let user = if value.is_empty() {
+            None
+        } else {
+            match Uuid::parse_str(&value) {
+                Ok(u) => Some(u),
+                Err(_) => {
+                    user_error.set(Some(
+                        "Enter the end-user's id (a UUID, shown on their page as “User id”)."
+                            .into(),
+                    ));
+                    return;
+                }
+            }
+        };
+        user_error.set(None);
+        change(true, &|q: &mut AuditQuery| q.user = user);
+    };
+    // A date: `from` is the day's start, `to` the next day's start (the
+    // chosen day included).
+    let on_date = move |is_to: bool, value: String| {
+        let mut q = query.get_untracked();
+        let start = start_of(&value);
+        if is_to {
+            q.to = start.map(|t| t + Duration::days(1));
+        } else {
+            q.from = start;
+        }
+        if let (Some(from), Some(to)) = (q.from, q.to) {
+            if to <= from {
+                date_error.set(Some(
+                    "The last day must not be before the first day.".into(),
+                ));
+                return;
+            }
+        }
+        date_error.set(None);
+        q.page = 1;
+        go.run((q, false));
+    };
+    let clear = move |_| {
+        user_error.set(None);
+        date_error.set(None);
+        go.run((
+            AuditQuery {
+                per_page: query.get_untracked().per_page,
+                ..Default::default()
+            },
+            false,
+        ));
+    };
+    let action_value = move || query.get().action.unwrap_or_default();
+    // An exact action from the address (`user.update`) is offered too.
+    let extra_action = move || {
+        query
+            .get()
+            .action
+            .filter(|a| !ACTIONS.iter().any(|(g, _)| g == a))
+    };
+
+    view! {
+        <section aria-labelledby="audit-h">
+            <div class="page-head">
+                <h1 id="audit-h">"Audit trail"</h1>
+            </div>
+            <p class="muted">"Every operation made through the back-office, newest first: who, when, on which end-user, and what changed. Times and dates are UTC."</p>
+            {move || parsed.get().err().map(|errors| {
+                let msg = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
+                view! { <p class="notice warn" role="alert">{format!("Part of this address was not understood and is ignored: {msg}")}</p> }
+            })}
+            <div class="toolbar audit-filters" role="search">
+                <div class="filters">
+                    <label>
+                        <span>"Staff member (e-mail)"</span>
+                        <input id="audit-actor" type="text" inputmode="email" autocomplete="off" spellcheck="false"
+                               list="audit-actors" placeholder="anna@example.com"
+                               prop:value=move || actor_text.get() on:input=on_actor/>
+                        <datalist id="audit-actors">
+                            {move || team.get().and_then(Result::ok).map(|members| {
+                                members.into_iter().map(|m| view! { <option value=m.email.clone()>{m.display_name}</option> }).collect_view()
+                            })}
+                        </datalist>
+                    </label>
+                    <label>
+                        <span>"End-user id"</span>
+                        <input id="audit-user" type="text" autocomplete="off" spellcheck="false" class="uuid"
+                               placeholder="00000000-0000-0000-0000-000000000000"
+                               aria-invalid=move || user_error.get().is_some().to_string()
+                               aria-describedby="audit-user-error"
+                               prop:value=move || user_text.get() on:input=on_user/>
+                    </label>
+                    <label>
+                        <span>"Action"</span>
+                        <select id="audit-action" prop:value=action_value
+                                on:change=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    change(false, &|q: &mut AuditQuery| q.action = Some(v.clone()).filter(|s| !s.is_empty()));
+                                }>
+                            <option value="">"All"</option>
+                            {ACTIONS.into_iter().map(|(group, what)| view! {
+                                <option value=group title=what>{format!("{group} — {what}")}</option>
+                            }).collect_view()}
+                            {move || extra_action().map(|a| view! { <option value=a.clone()>{a.clone()}</option> })}
+                        </select>
+                    </label>
+                    <label>
+                        <span>"From (day)"</span>
+                        <input id="audit-from" type="date"
+                               prop:value=move || query.get().from.map(day).unwrap_or_default()
+                               on:change=move |ev| on_date(false, event_target_value(&ev))/>
+                    </label>
+                    <label>
+                        <span>"To (day, included)"</span>
+                        <input id="audit-to" type="date"
+                               aria-invalid=move || date_error.get().is_some().to_string()
+                               aria-describedby="audit-date-error"
+                               prop:value=move || query.get().to.map(last_day).unwrap_or_default()
+                               on:change=move |ev| on_date(true, event_target_value(&ev))/>
+                    </label>
+                    <label class="check">
+                        <input id="audit-changes-only" type="checkbox"
+                               prop:checked=move || query.get().changes_only
+                               on:change=move |ev| {
+                                   let on = event_target_checked(&ev);
+                                   change(false, &|q: &mut AuditQuery| q.changes_only = on);
+                               }/>
+                        <span>"Only changes"</span>
+                    </label>
+                    <Show when=move || is_filtered(&query.get())>
+                        <button type="button" class="link-button" data-testid="clear-filters" on:click=clear>
+                            "Clear filters"
+                        </button>
+                    </Show>
+                </div>
+                <p id="audit-user-error" class="field-error" role="alert" hidden=move || user_error.get().is_none()>
+                    {move || user_error.get()}
+                </p>
+                <p id="audit-date-error" class="field-error" role="alert" hidden=move || date_error.get().is_none()>
+                    {move || date_error.get()}
+                </p>
+            </div>
+            <div class="list-meta">
+                <p class="count" role="status" aria-live="polite" data-testid="audit-count">
+                    {move || shown.get().map(|p| match p.total {
+                        1 => "1 operation".to_string(),
+                        n => format!("{n} operations"),
+                    })}
+                    {move || loading().then(|| view! { <span class="muted">" · loading…"</span> })}
+                </p>
+                <a class="button" data-testid="audit-csv" download=""
+                   href=move || api::audit_csv_url(&query.get())
+                   title="Every operation matching the filters, not only this page">
+                    "Export CSV"
+                </a>
+            </div>
+            {move || error.get().map(|e| view! {
+                <ErrorPanel message=e.message() retry=Callback::new(move |_| page.refetch())/>
+            })}
+            {move || match shown.get() {
+                None if error.get().is_none() => view! { <Loading what="the audit trail"/> }.into_any(),
+                None => ().into_any(),
+                Some(p) if p.entries.is_empty() => view! {
+                    <div class="empty" data-testid="empty-state">
+                        <p>"No operations match these filters."</p>
+                        <Show when=move || is_filtered(&query.get())>
+                            <button type="button" on:click=clear>"Clear filters"</button>
+                        </Show>
+                    </div>
+                }.into_any(),
+                Some(p) => view! {
+                    <AuditTable entries=p.entries.clone()/>
+                    <Pager page=p query go/>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table data-testid="audit-table" class="audit-table">
+                <caption class="visually-hidden">"Operations, newest first"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Time (UTC)"</th>
+                        <th scope="col">"Who"</th>
+                        <th scope="col">"Action"</th>
+                        <th scope="col">"End-user"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Client"</th>
+                        <th scope="col">"Changes"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {entries.into_iter().map(|e| view! { <AuditRow entry=e/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn AuditRow(entry: AuditEntry) -> impl IntoView {
+    let failed = entry.status >= 400;
+    let status_class = if failed { "badge bad" } else { "badge good" };
+    let route = format!("{} {}", entry.method, entry.route);
+    let target = entry.target_user_id.map(|u| {
+        let id = u.to_string();
+        let short = id.chars().take(8).collect::<String>();
+        view! { <a href=format!("/users/{id}") title=id.clone()><code>{format!("{short}…")}</code></a> }
+    });
+    view! {
+        <tr data-testid="audit-row" data-entry-id=entry.id.to_string() data-status=entry.status.to_string() class:failed=failed>
+            <td class="nowrap" title=ago(Some(entry.at))>
+                <time datetime=entry.at.to_rfc3339()>{stamp(Some(entry.at))}</time>
+            </td>
+            <td data-testid="audit-actor">{actor(&entry)}</td>
+            <td>
+                <code data-testid="audit-action" title=route>{entry.action.clone()}</code>
+                {entry.detail.clone().map(|d| view! { <span class="audit-detail muted">{d}</span> })}
+            </td>
+            <td>{match target {
+                Some(link) => link.into_any(),
+                None => view! { <span class="muted">"—"</span> }.into_any(),
+            }}</td>
+            <td><span class=status_class data-testid="audit-status">{entry.status.to_string()}</span></td>
+            <td><code>{or_dash(entry.client_addr.as_deref())}</code></td>
+            <td class="changes-cell"><Changes changes=entry.changes/></td>
+        </tr>
+    }
+}
+
+/// Page navigation.
+#[component]
+fn Pager(
+    page: AuditPage,
+    query: Memo<AuditQuery>,
+    go: Callback<(AuditQuery, bool)>,
+) -> impl IntoView {
+    let per_page = u64::from(page.per_page.max(1));
+    let pages = u32::try_from(page.total.div_ceil(per_page).max(1)).unwrap_or(u32::MAX);
+    let current = page.page.clamp(1, pages);
+    let (at_start, at_end) = (current <= 1, current >= pages);
+    let to = move |n: u32| {
+        let mut q = query.get_untracked();
+        q.page = n;
+        go.run((q, false));
+    };
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <button type="button" data-testid="page-first" disabled=at_start on:click=move |_| to(1)>"« First"</button>
+            <button type="button" data-testid="page-prev" disabled=at_start on:click=move |_| to(current - 1)>"‹ Previous"</button>
+            <span data-testid="page-status">{format!("Page {current} of {pages} · {} operations", page.total)}</span>
+            <button type="button" data-testid="page-next" disabled=at_end on:click=move |_| to(current + 1)>"Next ›"</button>
+            <button type="button" data-testid="page-last" disabled=at_end on:click=move |_| to(pages)>"Last »"</button>
+        </nav>
+    }
+}

@@ -1,0 +1,196 @@
+//! Change of the signed-in account's password: forced (the only page shown
+//! while the account still has its one-time password) and voluntary
+//! (`/account/password`, from the top bar).
+//!
+//! The new password is checked as the gateway checks it
+//! (`ChangePassword::validate`, shared) when a field is left and on
+//! submit, plus "repeat new password", which only the browser checks. The
+//! server's field messages (a wrong current password) land under the same
+//! fields. Afterwards the app continues to `next`, the address the person
+//! was going to.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
+use shared::staff::{ChangePassword, MIN_PASSWORD_LEN};
+use shared::FieldError;
+
+use crate::api;
+use crate::components::feedback::ErrorPanel;
+use crate::components::form::{server_field_errors, TextField};
+use crate::components::toast::use_toasts;
+use crate::session::{safe_next, use_session};
+
+/// The fields, in order, with the `id` of their input.
+const FIELDS: [(&str, &str); 3] = [
+    ("current_password", "current-password"),
+    ("new_password", "new-password"),
+    ("new_password_again", "new-password-again"),
+];
+
+/// Focus the first field with an error.
+fn focus_first(errors: &[FieldError]) {
+    let Some((_, id)) = FIELDS
+        .iter()
+        .find(|(name, _)| errors.iter().any(|e| e.field == *name))
+    else {
+        return;
+    };
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+    {
+        use wasm_bindgen::JsCast;
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    }
+}
+
+#[component]
+pub fn PasswordPage(
+    /// The account still has its one-time password: nothing else is shown.
+    forced: bool,
+) -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let navigate = use_navigate();
+    let location = use_location();
+    let query = use_query_map();
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let failure = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    // The body, or every problem at once (the repeat included).
+    let check = move || -> Result<ChangePassword, Vec<FieldError>> {
+        let body = ChangePassword {
+            current_password: current.get_untracked(),
+            new_password: new.get_untracked(),
+        };
+        let mut problems = body.validate(&session.email()).err().unwrap_or_default();
+        let repeat = again.get_untracked();
+        if repeat.is_empty() {
+            problems.push(FieldError::new(
+                "new_password_again",
+                "Type the new password a second time.",
+            ));
+        } else if repeat != body.new_password {
+            problems.push(FieldError::new(
+                "new_password_again",
+                "The two new passwords differ: type the same password twice.",
+            ));
+        }
+        if problems.is_empty() {
+            Ok(body)
+        } else {
+            Err(problems)
+        }
+    };
+    // Leaving a field re-checks, showing only problems of fields with
+    // something typed (an untouched field is not yet an error).
+    let on_blur = Callback::new(move |_| {
+        let typed = |field: &str| match field {
+            "current_password" => !current.get_untracked().is_empty(),
+            "new_password" => !new.get_untracked().is_empty(),
+            _ => !again.get_untracked().is_empty(),
+        };
+        errors.set(
+            check()
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| typed(&e.field))
+                .collect(),
+        );
+    });
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        failure.set(None);
+        let body = match check() {
+            Ok(b) => b,
+            Err(e) => {
+                focus_first(&e);
+                errors.set(e);
+                return;
+            }
+        };
+        errors.set(Vec::new());
+        busy.set(true);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match api::change_password(&body).await {
+                Ok(info) => {
+                    toasts.success("Your password was changed.");
+                    // Forced: the app appears at the address the person was
+                    // going to (the sign-in page passes on its `next`).
+                    // Voluntary: on to `next`, or the start page.
+                    let here = location.pathname.get_untracked();
+                    if !forced || here == "/account/password" {
+                        let next = query
+                            .with_untracked(|q| q.get("next"))
+                            .and_then(|n| safe_next(&n))
+                            .unwrap_or_else(|| "/".to_string());
+                        navigate(&next, NavigateOptions::default());
+                    }
+                    session.info.set(Some(info));
+                }
+                Err(e) => {
+                    match server_field_errors(&e) {
+                        Some(fe) => {
+                            focus_first(&fe);
+                            errors.set(fe);
+                        }
+                        None => failure.set(Some(e.message())),
+                    }
+                    busy.set(false);
+                }
+            }
+        });
+    };
+
+    let hint = format!(
+        "At least {MIN_PASSWORD_LEN} characters, not your e-mail address. A few unrelated words make a good password."
+    );
+    view! {
+        {(!forced).then(|| view! { <p class="crumbs"><a href="/">"← All users"</a></p> })}
+        <section class="auth" aria-labelledby="password-h">
+            <h1 id="password-h">{if forced { "Choose your password" } else { "Change password" }}</h1>
+            {if forced {
+                view! {
+                    <p class="notice" data-testid="password-required">
+                        "You signed in with a one-time password. Replace it with a password of your own to continue: until then the back-office shows only this page."
+                    </p>
+                }.into_any()
+            } else {
+                view! { <p class="muted">"After the change, keep using the back-office as before; your other sessions stay signed in."</p> }.into_any()
+            }}
+            <form class="auth-form" data-testid="password-form" on:submit=submit novalidate=true>
+                // For password managers: whose password this is.
+                <input type="email" name="username" autocomplete="username" hidden=true readonly=true
+                       prop:value=move || session.email()/>
+                <TextField name="current_password" id="current-password" label=if forced { "One-time password" } else { "Current password" }
+                    value=current errors on_blur input_type="password" autocomplete="current-password" required=true/>
+                <TextField name="new_password" id="new-password" label="New password" value=new errors on_blur
+                    input_type="password" autocomplete="new-password" required=true hint/>
+                <TextField name="new_password_again" id="new-password-again" label="Repeat new password" value=again errors on_blur
+                    input_type="password" autocomplete="new-password" required=true/>
+                {move || failure.get().map(|m| view! { <ErrorPanel message=m title="The password was not changed."/> })}
+                <div class="actions">
+                    <button type="submit" class="primary" data-testid="password-submit" disabled=move || busy.get()>
+                        {move || if busy.get() { "Saving…" } else { "Change password" }}
+                    </button>
+                    {(!forced).then(|| view! { <a class="button" href="/">"Cancel"</a> })}
+                </div>
+            </form>
+        </section>
+    }
+}

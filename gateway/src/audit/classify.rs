@@ -1,0 +1,122 @@
+//! What an `/api` request is, for the audit trail: its action name, the
+//! end-user it concerns (from the path), and whether it is a change (as
+//! opposed to a read, a sign-in or a refresh). One table for every route
+//! of the gateway, so no handler can forget to name its action.
+
+use axum::http::Method;
+use shared::directory::{
+    DIRECTORY_CSV_PATH, DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
+};
+use shared::staff::{AUDIT_CSV_PATH, AUDIT_PATH, PASSWORD_PATH, SESSION_PATH, TEAM_PATH};
+use uuid::Uuid;
+
+use crate::routes::proxy::{parse_path, ApiRoute};
+
+/// The audit view of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    pub action: &'static str,
+    pub target_user_id: Option<Uuid>,
+    /// Changes data (users, devices, buildings, the team, a password).
+    pub is_change: bool,
+}
+
+fn c(action: &'static str, target_user_id: Option<Uuid>, is_change: bool) -> Classified {
+    Classified {
+        action,
+        target_user_id,
+        is_change,
+    }
+}
+
+/// Classify `method path` (the path without its query) of organisation `org`.
+pub fn classify(method: &Method, path: &str, org: Uuid) -> Classified {
+    let m = method.clone();
+    let get = m == Method::GET || m == Method::HEAD;
+    match path {
+        SESSION_PATH => match m {
+            Method::POST => c("session.sign_in", None, false),
+            Method::DELETE => c("session.sign_out", None, false),
+            _ => c("session.read", None, false),
+        },
+        PASSWORD_PATH => c("session.password_change", None, !get),
+        "/api/app-info" => c("app.info", None, false),
+        DIRECTORY_USERS_PATH => c("users.search", None, false),
+        DIRECTORY_CSV_PATH => c("users.export", None, false),
+        DIRECTORY_REFRESH_PATH => c("users.refresh", None, false),
+        DIRECTORY_RECONNECTION_PATH if get => c("users.reconnection_report", None, false),
+        DIRECTORY_RECONNECTION_PATH => c("users.reconnection_scan", None, false),
+        TEAM_PATH if get => c("team.list", None, false),
+        TEAM_PATH => c("team.invite", None, true),
+        AUDIT_PATH => c("audit.read", None, false),
+        AUDIT_CSV_PATH => c("audit.export", None, false),
+        _ => classify_nested(&m, get, path, org),
+    }
+}
+
+fn classify_nested(m: &Method, get: bool, path: &str, org: Uuid) -> Classified {
+    if let Some(rest) = path.strip_prefix("/api/team/") {
+        return if rest.ends_with("/sessions") {
+            c("team.end_sessions", None, true)
+        } else if *m == Method::DELETE {
+            c("team.remove", None, true)
+        } else {
+            c("team.role_change", None, !get)
+        };
+    }
+    if let Some(rest) = path.strip_prefix("/api/audit/users/") {
+        return c("audit.user_history", Uuid::parse_str(rest).ok(), false);
+    }
+    let Ok(route) = parse_path(path, org) else {
+        return c("api.refused", None, false);
+    };
+    let (read, write): (&'static str, &'static str) = match (&route, m) {
+        (ApiRoute::Users, _) => ("users.list", "user.create"),
+        (ApiRoute::UserByExternalId(_), _) => ("user.find_by_external_id", "user.find_by_external_id"),
+        (ApiRoute::User(_), &Method::DELETE) => ("user.read", "user.archive"),
+        (ApiRoute::User(_), _) => ("user.read", "user.update"),
+        (ApiRoute::Devices(..), _) => ("device.list", "device.register"),
+        (ApiRoute::Device(..), &Method::DELETE) => ("device.read", "device.delete"),
+        (ApiRoute::Device(..), _) => ("device.read", "device.update"),
+        (ApiRoute::AuthSession(..), _) => ("device.reconnection_link", "device.reconnection_link"),
+        (ApiRoute::Buildings(_), _) => ("building.list", "building.create"),
+        (ApiRoute::Building(..), &Method::DELETE) => ("building.read", "building.delete"),
+        (ApiRoute::Building(..), _) => ("building.read", "building.update"),
+    };
+    let target = route.user_id();
+    if get {
+        c(read, target, false)
+    } else {
+        c(write, target, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_route() {
+        let org = Uuid::from_u128(1);
+        let u = Uuid::from_u128(2);
+        let d = Uuid::from_u128(3);
+        let api = |rest: &str| format!("/api/partners/v2.0/org/{org}{rest}");
+        let cases = [
+            (Method::POST, SESSION_PATH.to_string(), "session.sign_in", None, false),
+            (Method::GET, "/api/directory/users".into(), "users.search", None, false),
+            (Method::POST, api("/users"), "user.create", None, true),
+            (Method::PUT, api(&format!("/users/{u}")), "user.update", Some(u), true),
+            (Method::DELETE, api(&format!("/users/{u}")), "user.archive", Some(u), true),
+            (Method::GET, api(&format!("/users/{u}/wallboxes/{d}")), "device.read", Some(u), false),
+            (Method::POST, api(&format!("/users/{u}/wallboxes/{d}/auth_session")), "device.reconnection_link", Some(u), true),
+            (Method::PUT, api(&format!("/users/{u}/buildings/{d}")), "building.update", Some(u), true),
+            (Method::DELETE, format!("/api/team/{u}/sessions"), "team.end_sessions", None, true),
+            (Method::PATCH, format!("/api/team/{u}"), "team.role_change", None, true),
+            (Method::GET, format!("/api/audit/users/{u}"), "audit.user_history", Some(u), false),
+            (Method::GET, "/api/nothing".into(), "api.refused", None, false),
+        ];
+        for (m, path, action, target, change) in cases {
+            assert_eq!(classify(&m, &path, org), c(action, target, change), "{m} {path}");
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The middleware every `/api` request passes.
+//!
+//! In order: find the session from the cookie; refuse a state-changing
+//! request that comes cross-site (`Sec-Fetch-Site: cross-site`) or lacks
+//! the anti-forgery header (or, with a session, carries a wrong value);
+//! refuse everything but `GET`/`POST /api/session` without a session
+//! (401); keep a person who must replace a one-time password to the
+//! password change (403). Then the handler runs, and the request's audit
+//! record is appended before the response is returned — if that fails, the
+//! answer is a 500 saying so, never a silent gap.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use shared::staff::{CSRF_HEADER, PASSWORD_PATH, SESSION_PATH};
+
+use crate::audit::{self, Note, Record};
+use crate::auth::sessions::{csrf_token, Lookup};
+use crate::auth::{Actor, ClientAddr};
+use crate::database::now_ms;
+use crate::error::{ErrorCode, GatewayError};
+use crate::startup::AppState;
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Session, anti-forgery and password-change rules; the actor, if any.
+async fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+    now: i64,
+) -> Result<Option<Actor>, GatewayError> {
+    let (actor, expired) = match cookie(headers, state.cookie_name()) {
+        None => (None, false),
+        Some(token) => match state.sessions().lookup(token, now).await? {
+            Lookup::Valid(s) => (
+                Some(Actor {
+                    account: s.account,
+                    token_hash: s.token_hash,
+                    expires_at: s.expires_at,
+                }),
+                false,
+            ),
+            Lookup::Expired => (None, true),
+            Lookup::Unknown => (None, false),
+        },
+    };
+    if is_write(method) {
+        let cross_site = headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"));
+        if cross_site {
+            return Err(GatewayError::CrossSite);
+        }
+        let sent = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .ok_or(GatewayError::CsrfMissing)?;
+        let signing_in = path == SESSION_PATH && *method == Method::POST;
+        if let Some(a) = &actor {
+            if !signing_in && sent != csrf_token(&a.token_hash) {
+                return Err(GatewayError::CsrfMismatch);
+            }
+        }
+    }
+    let public = path == SESSION_PATH && matches!(*method, Method::GET | Method::POST);
+    match &actor {
+        None if public => Ok(None),
+        None if expired => Err(GatewayError::SessionExpired),
+        None => Err(GatewayError::NotSignedIn),
+        Some(a)
+            if a.account.must_change_password
+                && path != SESSION_PATH
+                && path != PASSWORD_PATH =>
+        {
+            Err(GatewayError::PasswordChangeRequired)
+        }
+        Some(_) => Ok(actor),
+    }
+}
+
+/// The client address: the TCP peer (this gateway does not trust
+/// `X-Forwarded-For`; behind a proxy every request shows the proxy).
+fn peer(req: &Request) -> Option<String> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
+}
+
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let now = now_ms();
+    let method = req.method().clone();
+    let path: String = req.uri().path().chars().take(300).collect();
+    let client = peer(&req);
+    let class = audit::classify(&method, &path, state.org_id());
+    let note = Note::default();
+    let headers = req.headers().clone();
+    let response = match admit(&state, &headers, &method, &path, now).await {
+        Ok(actor) => {
+            if let Some(a) = &actor {
+                note.actor(Some(a.account.id), &a.account.email);
+                req.extensions_mut().insert(a.clone());
+            }
+            req.extensions_mut().insert(note.clone());
+            req.extensions_mut().insert(ClientAddr(client.clone()));
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    };
+    let n = note.take();
+    let (actor_id, actor_email) = match n.actor {
+        Some((id, email)) => (id, Some(email)),
+        None => (None, None),
+    };
+    let record = Record {
+        at: now,
+        actor_id,
+        actor_email,
+        client_addr: client,
+        method: method.to_string(),
+        route: path,
+        action: class.action.to_string(),
+        target_user_id: n.target_user_id.or(class.target_user_id),
+        status: response.status().as_u16(),
+        is_change: class.is_change,
+        changes: n.changes,
+        detail: n
+            .detail
+            .or_else(|| response.extensions().get::<ErrorCode>().map(|c| c.0.to_string())),
+    };
+    match state.audit().append(record).await {
+        Ok(()) => response,
+        Err(e) => {
+            tracing::error!("could not write the audit record: {e}");
+            GatewayError::AuditUnavailable.into_response()
+        }
+    }
+}

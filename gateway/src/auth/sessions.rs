@@ -1,0 +1,247 @@
+//! Server-side sign-in sessions.
+//!
+//! A session is 32 random bytes, sent to the browser once in an HttpOnly,
+//! SameSite=Strict cookie; the database keeps only its SHA-256, so a copy
+//! of the database does not let anyone in. A session ends when its person
+//! signs out, when an admin ends it, after `idle` without a request, and at
+//! `expires_at` (absolute) whatever happens. The anti-forgery value the app
+//! sends in [`shared::staff::CSRF_HEADER`] is derived from the session, so
+//! it cannot be guessed from another session and needs no storage.
+
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqlitePool};
+use uuid::Uuid;
+
+use crate::auth::accounts::{from_row, StoredAccount, COLUMNS};
+use crate::auth::password::random_bytes;
+use crate::database::failed;
+use crate::error::GatewayError;
+
+/// Name of the session cookie over HTTPS: `__Host-` makes the browser
+/// refuse it unless it is Secure, has `Path=/` and no `Domain`.
+pub const SECURE_COOKIE: &str = "__Host-podero_session";
+/// Name on plain-HTTP loopback development (see `GATEWAY_COOKIE_SECURE`).
+pub const PLAIN_COOKIE: &str = "podero_session";
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// The stored form of a session token.
+pub fn token_hash(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
+/// The anti-forgery value of the session with this token hash.
+pub fn csrf_token(token_hash: &str) -> String {
+    sha256_hex(format!("csrf:{token_hash}").as_bytes())
+}
+
+/// A valid session and its account.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub token_hash: String,
+    pub account: StoredAccount,
+    pub expires_at: i64,
+}
+
+/// What a cookie's token stands for now.
+#[derive(Debug)]
+pub enum Lookup {
+    Valid(Signed),
+    /// Existed, but ended or expired.
+    Expired,
+    /// Not a session of this gateway.
+    Unknown,
+}
+
+/// The sessions table and its time limits.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    pool: SqlitePool,
+    idle_ms: i64,
+    max_ms: i64,
+}
+
+impl Sessions {
+    pub fn new(pool: SqlitePool, idle: std::time::Duration, max: std::time::Duration) -> Self {
+        Self {
+            pool,
+            idle_ms: idle.as_millis().try_into().unwrap_or(i64::MAX),
+            max_ms: max.as_millis().try_into().unwrap_or(i64::MAX),
+        }
+    }
+
+    pub fn idle_secs(&self) -> u32 {
+        (self.idle_ms / 1000).try_into().unwrap_or(u32::MAX)
+    }
+
+    pub fn max_secs(&self) -> i64 {
+        self.max_ms / 1000
+    }
+
+    /// `last_seen_at` is written at most this often (and often enough
+    /// for the idle limit to be exact to a quarter of it).
+    fn touch_every_ms(&self) -> i64 {
+        (self.idle_ms / 4).clamp(1, 60_000)
+    }
+
+    /// Start a session; returns the token for the cookie.
+    pub async fn create(
+        &self,
+        account: Uuid,
+        client_addr: Option<&str>,
+        user_agent: Option<&str>,
+        now: i64,
+    ) -> Result<(String, i64), GatewayError> {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+        let expires_at = now.saturating_add(self.max_ms);
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at, client_addr, user_agent) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash(&token))
+        .bind(account.to_string())
+        .bind(now)
+        .bind(now)
+        .bind(expires_at)
+        .bind(client_addr)
+        .bind(user_agent.map(|s| s.chars().take(200).collect::<String>()))
+        .execute(&self.pool)
+        .await
+        .map_err(failed)?;
+        Ok((token, expires_at))
+    }
+
+    /// The session of a cookie's token at `now`, noting the activity.
+    pub async fn lookup(&self, token: &str, now: i64) -> Result<Lookup, GatewayError> {
+        let hash = token_hash(token);
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS}, s.last_seen_at AS s_last_seen, s.expires_at AS s_expires, s.ended_at AS s_ended \
+             FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?"
+        ))
+        .bind(&hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(failed)?;
+        let Some(row) = row else {
+            return Ok(Lookup::Unknown);
+        };
+        let last_seen: i64 = row.get("s_last_seen");
+        let expires_at: i64 = row.get("s_expires");
+        let ended: Option<i64> = row.get("s_ended");
+        if ended.is_some() || now >= expires_at || now >= last_seen.saturating_add(self.idle_ms) {
+            return Ok(Lookup::Expired);
+        }
+        if now - last_seen >= self.touch_every_ms() {
+            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+                .bind(now)
+                .bind(&hash)
+                .execute(&self.pool)
+                .await
+                .map_err(failed)?;
+        }
+        Ok(Lookup::Valid(Signed {
+            token_hash: hash,
+            account: from_row(&row),
+            expires_at,
+        }))
+    }
+
+    /// End one session (sign-out).
+    pub async fn end(&self, token_hash: &str, now: i64) -> Result<(), GatewayError> {
+        sqlx::query("UPDATE sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL")
+            .bind(now)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(failed)
+    }
+
+    /// End every open session of an account except `keep`; how many ended.
+    pub async fn end_all(
+        &self,
+        account: Uuid,
+        keep: Option<&str>,
+        now: i64,
+    ) -> Result<u32, GatewayError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET ended_at = ? WHERE account_id = ? AND ended_at IS NULL AND expires_at > ? AND token_hash <> ?",
+        )
+        .bind(now)
+        .bind(account.to_string())
+        .bind(now)
+        .bind(keep.unwrap_or(""))
+        .execute(&self.pool)
+        .await
+        .map_err(failed)?;
+        Ok(done.rows_affected().try_into().unwrap_or(u32::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::accounts::{Accounts, NewAccount};
+    use shared::staff::StaffRole;
+    use std::time::Duration;
+
+    async fn setup(idle: u64, max: u64) -> (Sessions, Uuid, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::database::open(dir.path()).await.unwrap();
+        let account = Accounts::new(pool.clone())
+            .create(NewAccount {
+                email: "a@example.com",
+                first_name: "A",
+                last_name: "B",
+                role: StaffRole::Staff,
+                password_hash: "x".into(),
+                podero_user_id: None,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        (
+            Sessions::new(pool, Duration::from_secs(idle), Duration::from_secs(max)),
+            account.id,
+            dir,
+        )
+    }
+
+    #[tokio::test]
+    async fn idle_and_absolute_expiry() {
+        let (sessions, account, _dir) = setup(60, 300).await;
+        let t0 = 1_000_000;
+        let (token, expires) = sessions.create(account, None, None, t0).await.unwrap();
+        assert_eq!(expires, t0 + 300_000);
+        // Active every 50 s: stays valid past the idle limit...
+        for step in 1..=5 {
+            let at = t0 + step * 50_000;
+            assert!(matches!(sessions.lookup(&token, at).await.unwrap(), Lookup::Valid(_)), "at +{}s", step * 50);
+        }
+        // ...but never past the absolute end.
+        assert!(matches!(sessions.lookup(&token, t0 + 300_000).await.unwrap(), Lookup::Expired));
+        // A quiet session ends after the idle time.
+        let (quiet, _) = sessions.create(account, None, None, t0).await.unwrap();
+        assert!(matches!(sessions.lookup(&quiet, t0 + 59_000).await.unwrap(), Lookup::Valid(_)));
+        assert!(matches!(sessions.lookup(&quiet, t0 + 59_000 + 60_000).await.unwrap(), Lookup::Expired));
+        assert!(matches!(sessions.lookup("not-a-token", t0).await.unwrap(), Lookup::Unknown));
+    }
+
+    #[tokio::test]
+    async fn ending_sessions() {
+        let (sessions, account, _dir) = setup(600, 3600).await;
+        let now = 5_000_000;
+        let (a, _) = sessions.create(account, None, None, now).await.unwrap();
+        let (b, _) = sessions.create(account, None, None, now).await.unwrap();
+        let (c, _) = sessions.create(account, None, None, now).await.unwrap();
+        sessions.end(&token_hash(&a), now).await.unwrap();
+        assert!(matches!(sessions.lookup(&a, now).await.unwrap(), Lookup::Expired));
+        assert_eq!(sessions.end_all(account, Some(&token_hash(&c)), now).await.unwrap(), 1);
+        assert!(matches!(sessions.lookup(&b, now).await.unwrap(), Lookup::Expired));
+        assert!(matches!(sessions.lookup(&c, now).await.unwrap(), Lookup::Valid(_)));
+        assert_ne!(csrf_token(&token_hash(&b)), csrf_token(&token_hash(&c)));
+    }
+}

@@ -1,0 +1,131 @@
+//! Security headers on every response.
+//!
+//! The Content-Security-Policy allows scripts only from the gateway itself,
+//! plus WebAssembly compilation (`'wasm-unsafe-eval'`) and the one inline
+//! start-up script Trunk writes into `index.html`, by its SHA-256 — the
+//! hashes are read from the served `index.html` and recomputed when that
+//! file changes. No inline styles, no frames (`frame-ancestors 'none'`), no
+//! plugins, connections only to the gateway. Also `nosniff`, no referrer,
+//! a same-origin opener policy, and `no-store` on every `/api` answer
+//! (customer data stays out of caches).
+
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::SystemTime;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::startup::AppState;
+
+/// The policy, given the `'sha256-…'` sources of the inline scripts.
+pub fn policy(script_hashes: &[String]) -> String {
+    let hashes: String = script_hashes.iter().map(|h| format!(" '{h}'")).collect();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// `sha256-…` of the content of every inline `<script>` in `html`.
+pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let tag = &rest[start..];
+        let Some(open_end) = tag.find('>') else { break };
+        let attrs = &tag[..open_end];
+        let body = &tag[open_end + 1..];
+        let Some(close) = body.find("</script>") else { break };
+        if !attrs.contains(" src=") {
+            let digest = Sha256::digest(body[..close].as_bytes());
+            out.push(format!(
+                "sha256-{}",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &body[close..];
+    }
+    out
+}
+
+/// The policy for the app in `frontend_dir`, kept current with its
+/// `index.html`.
+#[derive(Debug)]
+pub struct Csp {
+    index: PathBuf,
+    current: RwLock<(Option<SystemTime>, HeaderValue)>,
+}
+
+impl Csp {
+    pub fn new(frontend_dir: &Path) -> Self {
+        let csp = Self {
+            index: frontend_dir.join("index.html"),
+            current: RwLock::new((None, HeaderValue::from_static(""))),
+        };
+        csp.refresh(None);
+        csp
+    }
+
+    fn refresh(&self, modified: Option<SystemTime>) -> HeaderValue {
+        let html = std::fs::read_to_string(&self.index).unwrap_or_default();
+        let value = HeaderValue::from_str(&policy(&inline_script_hashes(&html)))
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = (modified, value.clone());
+        value
+    }
+
+    /// The header value (re-reading `index.html` if it changed).
+    pub fn value(&self) -> HeaderValue {
+        let modified = std::fs::metadata(&self.index)
+            .and_then(|m| m.modified())
+            .ok();
+        {
+            let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+            if current.0 == modified {
+                return current.1.clone();
+            }
+        }
+        self.refresh(modified)
+    }
+}
+
+/// Middleware adding the headers to every response.
+pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api");
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, state.csp().value());
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    if api {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_inline_scripts_only() {
+        let html = r#"<html><head><script src="/a.js"></script><script type="module">init();</script></head></html>"#;
+        let hashes = inline_script_hashes(html);
+        assert_eq!(hashes.len(), 1);
+        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init();"));
+        assert_eq!(hashes[0], format!("sha256-{expected}"));
+        let p = policy(&hashes);
+        assert!(p.contains("frame-ancestors 'none'") && p.contains(&hashes[0]));
+    }
+}

@@ -1,0 +1,548 @@
+//! The back-office's own people and records: staff accounts and their
+//! sign-in sessions, the team, and the audit trail.
+//!
+//! These are the gateway's endpoints, not Podero's: the gateway keeps staff
+//! accounts, sessions and the audit trail in its own database. The app and
+//! the gateway share the request and answer types, the endpoint paths, the
+//! anti-forgery header name and the checks of what a person types (the new
+//! password, an invitation), so both say the same thing next to a field.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::directory::{percent_decode, percent_encode};
+use crate::user::Role;
+use crate::validation::{check_text, Email, FieldError};
+
+/// `GET`: who is signed in (401 if nobody); `POST` [`SignIn`]; `DELETE`: sign out.
+pub const SESSION_PATH: &str = "/api/session";
+/// `POST` [`ChangePassword`] for the signed-in account.
+pub const PASSWORD_PATH: &str = "/api/session/password";
+/// `GET`: the team; `POST` [`Invite`].
+pub const TEAM_PATH: &str = "/api/team";
+/// `GET` the audit trail ([`AuditQuery`] → [`AuditPage`]), admins only.
+pub const AUDIT_PATH: &str = "/api/audit";
+/// `GET` the audit trail as CSV ([`AuditQuery`]), admins only.
+pub const AUDIT_CSV_PATH: &str = "/api/audit.csv";
+
+/// `PATCH` ([`RoleChange`]) or `DELETE` a team member.
+pub fn team_member_path(id: Uuid) -> String {
+    format!("{TEAM_PATH}/{id}")
+}
+
+/// `DELETE`: end every session of a team member.
+pub fn team_sessions_path(id: Uuid) -> String {
+    format!("{TEAM_PATH}/{id}/sessions")
+}
+
+/// `GET`: the change history of one end-user (every role may read it).
+pub fn user_history_path(user: Uuid) -> String {
+    format!("{AUDIT_PATH}/users/{user}")
+}
+
+/// Request header every state-changing request must carry. A cross-site
+/// form cannot set a header, and a cross-site script cannot read the
+/// value, which the app gets from `GET /api/session`.
+pub const CSRF_HEADER: &str = "x-podero-csrf";
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 12;
+/// Longest password accepted (hashing cost stays bounded).
+pub const MAX_PASSWORD_LEN: usize = 256;
+
+/// What a back-office account may do. `admin` and `staff` follow Podero's
+/// own team roles (and have a Podero user of that role); `viewer` exists
+/// only in the back-office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StaffRole {
+    /// Everything, including the team, staff accounts and the audit trail.
+    Admin,
+    /// End-users, their devices and buildings; reads the rest.
+    Staff,
+    /// Reads end-users, devices and buildings; changes nothing.
+    Viewer,
+}
+
+impl StaffRole {
+    pub const ALL: [StaffRole; 3] = [StaffRole::Admin, StaffRole::Staff, StaffRole::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Admin => "admin",
+            StaffRole::Staff => "staff",
+            StaffRole::Viewer => "viewer",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StaffRole::Admin => "Admin",
+            StaffRole::Staff => "Staff",
+            StaffRole::Viewer => "Viewer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StaffRole> {
+        StaffRole::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The Podero role of this account's team member, if it has one.
+    pub fn podero_role(self) -> Option<Role> {
+        match self {
+            StaffRole::Admin => Some(Role::Admin),
+            StaffRole::Staff => Some(Role::Staff),
+            StaffRole::Viewer => None,
+        }
+    }
+
+    /// May change end-users, their devices and buildings.
+    pub fn can_change_users(self) -> bool {
+        matches!(self, StaffRole::Admin | StaffRole::Staff)
+    }
+
+    /// May change a Podero user of role `target` (and its devices and
+    /// buildings): admins any, staff only end-users (`user`, `guest`).
+    pub fn can_change_user_of_role(self, target: Role) -> bool {
+        match self {
+            StaffRole::Admin => true,
+            StaffRole::Staff => matches!(target, Role::User | Role::Guest),
+            StaffRole::Viewer => false,
+        }
+    }
+
+    /// Team administration, staff accounts and the audit trail.
+    pub fn is_admin(self) -> bool {
+        self == StaffRole::Admin
+    }
+}
+
+/// `POST /api/session`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+}
+
+/// `POST /api/session/password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl ChangePassword {
+    /// The new password's rules, for `email`'s account.
+    pub fn validate(&self, email: &str) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.current_password.is_empty() {
+            errors.push(FieldError::new(
+                "current_password",
+                "Enter your current password.",
+            ));
+        }
+        if let Err(e) = check_new_password(&self.new_password, email) {
+            errors.push(e);
+        } else if self.new_password == self.current_password {
+            errors.push(FieldError::new(
+                "new_password",
+                "Choose a password different from the current one.",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Rules for a new password: 12 to 256 characters, not the e-mail address.
+pub fn check_new_password(password: &str, email: &str) -> Result<(), FieldError> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_LEN {
+        return Err(FieldError::new(
+            "new_password",
+            format!("Use at least {MIN_PASSWORD_LEN} characters; this has {n}. A few unrelated words make a good password."),
+        ));
+    }
+    if n > MAX_PASSWORD_LEN {
+        return Err(FieldError::new(
+            "new_password",
+            format!("Use at most {MAX_PASSWORD_LEN} characters; this has {n}."),
+        ));
+    }
+    if password.trim().eq_ignore_ascii_case(email.trim()) {
+        return Err(FieldError::new(
+            "new_password",
+            "The password must not be your e-mail address.",
+        ));
+    }
+    Ok(())
+}
+
+/// The signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: StaffRole,
+    /// Set for a new account (one-time password): nothing but the
+    /// password change is allowed until it is done.
+    pub must_change_password: bool,
+}
+
+/// Answer of `GET` / `POST /api/session`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub account: Account,
+    /// Value of the [`CSRF_HEADER`] for this session.
+    pub csrf_token: String,
+    /// The session ends at this time at the latest.
+    pub expires_at: DateTime<Utc>,
+    /// The session ends after this many seconds without a request.
+    pub idle_timeout_secs: u32,
+}
+
+/// A colleague with a back-office account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: StaffRole,
+    /// Their Podero team member (admins and staff); `None` for viewers.
+    pub podero_user_id: Option<Uuid>,
+    /// Has not yet replaced the one-time password.
+    pub must_change_password: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Sessions that are neither ended nor expired.
+    pub active_sessions: u32,
+}
+
+/// `POST /api/team`: a new colleague.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: StaffRole,
+}
+
+impl Invite {
+    /// Every field's problem at once.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if let Err(e) = Email::parse(&self.email) {
+            errors.push(e);
+        }
+        for (field, value, label) in [
+            ("first_name", &self.first_name, "first name"),
+            ("last_name", &self.last_name, "last name"),
+        ] {
+            if value.trim().is_empty() {
+                errors.push(FieldError::new(
+                    field,
+                    format!("Enter the colleague's {label}."),
+                ));
+            } else if let Err(e) = check_text(field, value) {
+                errors.push(e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Answer of `POST /api/team`: the member and their one-time password,
+/// shown once; it must be changed at the first sign-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invited {
+    pub member: TeamMember,
+    pub one_time_password: String,
+}
+
+/// `PATCH /api/team/{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChange {
+    pub role: StaffRole,
+}
+
+/// Answer of `DELETE /api/team/{id}/sessions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsEnded {
+    pub ended: u32,
+}
+
+/// One field of a record that an operation changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    /// Value before (`null`: unset or unknown).
+    pub from: serde_json::Value,
+    /// Value after.
+    pub to: serde_json::Value,
+}
+
+/// One operation made through the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The account that made it; `None` before sign-in.
+    pub actor_id: Option<Uuid>,
+    /// Its e-mail (for a failed sign-in: the e-mail that was tried).
+    pub actor_email: Option<String>,
+    pub client_addr: Option<String>,
+    pub method: String,
+    /// The route with ids as placeholders, e.g. `users/{user_id}`.
+    pub route: String,
+    /// What it was, e.g. `user.update` (see [`ACTIONS`]).
+    pub action: String,
+    /// The end-user (or team member's Podero user) concerned, if any.
+    pub target_user_id: Option<Uuid>,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// For changes: which fields changed, from what to what.
+    pub changes: Vec<FieldChange>,
+    /// A short note, e.g. the error code of a refused request.
+    pub detail: Option<String>,
+}
+
+/// Action groups of the audit trail and what they mean (the filter offers
+/// these; an action such as `user.update` is in group `user`).
+pub const ACTIONS: [(&str, &str); 8] = [
+    ("session", "Sign-in, sign-out, password changes"),
+    ("user", "End-users: read, create, update, archive"),
+    ("device", "Devices and reconnection links"),
+    ("building", "Buildings"),
+    ("users", "Users list, search and export"),
+    ("team", "Team and staff accounts"),
+    ("audit", "Audit trail reads and exports"),
+    ("app", "App information"),
+];
+
+/// Default and largest page of the audit trail.
+pub const AUDIT_PER_PAGE: u32 = 50;
+pub const AUDIT_MAX_PER_PAGE: u32 = 500;
+
+/// Filter of the audit trail; also the query string of the app's audit page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// E-mail of the staff member (exact, case-insensitive).
+    pub actor: Option<String>,
+    /// The end-user concerned.
+    pub user: Option<Uuid>,
+    /// Action group (`user`) or exact action (`user.update`).
+    pub action: Option<String>,
+    /// Only operations that changed something (not reads).
+    pub changes_only: bool,
+    /// From this time on (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// Before this time (exclusive).
+    pub to: Option<DateTime<Utc>>,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Default for AuditQuery {
+    fn default() -> Self {
+        Self {
+            actor: None,
+            user: None,
+            action: None,
+            changes_only: false,
+            from: None,
+            to: None,
+            page: 1,
+            per_page: AUDIT_PER_PAGE,
+        }
+    }
+}
+
+/// A time in a query: RFC 3339, or a date (`2026-11-23`, meaning its start
+/// in UTC).
+fn parse_time(value: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+        return Some(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+impl AuditQuery {
+    /// Parse a query string; unknown parameters are ignored, bad values of
+    /// known ones are named with what is allowed.
+    pub fn parse(query: &str) -> Result<AuditQuery, Vec<FieldError>> {
+        let mut out = AuditQuery::default();
+        let mut errors = Vec::new();
+        for pair in query.trim_start_matches('?').split('&') {
+            if pair.is_empty() {
+                continue;
+            }
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = percent_decode(k);
+            let value = percent_decode(v);
+            let value = value.trim();
+            let bad = |allowed: &str| {
+                FieldError::new(
+                    &key,
+                    format!("'{value}' is not a valid value for {key}; use {allowed}"),
+                )
+            };
+            match key.as_str() {
+                "actor" => out.actor = Some(value.to_lowercase()).filter(|s| !s.is_empty()),
+                "user" if value.is_empty() => out.user = None,
+                "user" => match Uuid::parse_str(value) {
+                    Ok(u) => out.user = Some(u),
+                    Err(_) => errors.push(bad("a user id (UUID)")),
+                },
+                "action" => {
+                    let ok = value.is_empty()
+                        || value.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
+                    if ok {
+                        out.action = Some(value.to_string()).filter(|s| !s.is_empty());
+                    } else {
+                        errors.push(bad("an action group such as user, or an action such as user.update"));
+                    }
+                }
+                "changes_only" => match value {
+                    "" | "false" => out.changes_only = false,
+                    "true" => out.changes_only = true,
+                    _ => errors.push(bad("true or false")),
+                },
+                "from" | "to" if value.is_empty() => {}
+                "from" | "to" => match parse_time(value) {
+                    Some(t) if key == "from" => out.from = Some(t),
+                    Some(t) => out.to = Some(t),
+                    None => errors.push(bad("a date (2026-11-23) or a time (2026-11-23T14:00:00Z)")),
+                },
+                "page" => match value.parse::<u32>() {
+                    Ok(p) if p >= 1 => out.page = p,
+                    _ => errors.push(bad("a page number from 1")),
+                },
+                "per_page" => match value.parse::<u32>() {
+                    Ok(n) if (1..=AUDIT_MAX_PER_PAGE).contains(&n) => out.per_page = n,
+                    _ => errors.push(bad(&format!("a number from 1 to {AUDIT_MAX_PER_PAGE}"))),
+                },
+                _ => {}
+            }
+        }
+        if let (Some(from), Some(to)) = (out.from, out.to) {
+            if to <= from {
+                errors.push(FieldError::new(
+                    "to",
+                    "The end of the time range must be after its start.",
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The query string (without `?`), defaults left out.
+    pub fn to_query_string(&self) -> String {
+        let mut parts: Vec<(&str, String)> = Vec::new();
+        if let Some(a) = &self.actor {
+            parts.push(("actor", a.clone()));
+        }
+        if let Some(u) = self.user {
+            parts.push(("user", u.to_string()));
+        }
+        if let Some(a) = &self.action {
+            parts.push(("action", a.clone()));
+        }
+        if self.changes_only {
+            parts.push(("changes_only", "true".into()));
+        }
+        if let Some(t) = self.from {
+            parts.push(("from", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+        }
+        if let Some(t) = self.to {
+            parts.push(("to", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+        }
+        if self.page != 1 {
+            parts.push(("page", self.page.to_string()));
+        }
+        if self.per_page != AUDIT_PER_PAGE {
+            parts.push(("per_page", self.per_page.to_string()));
+        }
+        parts
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", percent_encode(&v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// Answer of `GET /api/audit` (newest first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Entries matching the filter, on all pages.
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_query_round_trip() {
+        let q = AuditQuery {
+            actor: Some("anna@example.com".into()),
+            user: Some(Uuid::nil()),
+            action: Some("user.update".into()),
+            changes_only: true,
+            from: parse_time("2026-11-01"),
+            to: parse_time("2026-11-23T14:00:00Z"),
+            page: 2,
+            per_page: 100,
+        };
+        assert_eq!(AuditQuery::parse(&q.to_query_string()).unwrap(), q);
+        assert_eq!(AuditQuery::default().to_query_string(), "");
+    }
+
+    #[test]
+    fn bad_audit_values_are_named() {
+        let errs = AuditQuery::parse("user=x&from=yesterday&per_page=0").unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["user", "from", "per_page"]);
+        let errs = AuditQuery::parse("from=2026-11-02&to=2026-11-01").unwrap_err();
+        assert_eq!(errs[0].field, "to");
+    }
+
+    #[test]
+    fn password_rules() {
+        assert!(check_new_password("short", "a@b.de").is_err());
+        assert!(check_new_password("anna@example.com", "Anna@Example.com").is_err());
+        assert!(check_new_password("correct horse battery", "a@b.de").is_ok());
+        let same = ChangePassword {
+            current_password: "correct horse battery".into(),
+            new_password: "correct horse battery".into(),
+        };
+        assert_eq!(same.validate("a@b.de").unwrap_err()[0].field, "new_password");
+    }
+
+    #[test]
+    fn role_rules() {
+        assert!(StaffRole::Admin.can_change_user_of_role(Role::Admin));
+        assert!(StaffRole::Staff.can_change_user_of_role(Role::User));
+        assert!(!StaffRole::Staff.can_change_user_of_role(Role::Staff));
+        assert!(!StaffRole::Viewer.can_change_user_of_role(Role::User));
+        assert_eq!(StaffRole::parse("viewer"), Some(StaffRole::Viewer));
+    }
+}
