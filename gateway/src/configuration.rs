@@ -120,7 +120,12 @@ pub struct Cli {
     #[arg(long, env = "GATEWAY_SESSION_MAX_SECS", default_value_t = 43200.0)]
     pub session_max_secs: f64,
     /// Secure session cookie: auto (secure unless listening on loopback), true, false.
-    #[arg(long, env = "GATEWAY_COOKIE_SECURE", value_enum, default_value = "auto")]
+    #[arg(
+        long,
+        env = "GATEWAY_COOKIE_SECURE",
+        value_enum,
+        default_value = "auto"
+    )]
     pub cookie_secure: CookieSecure,
 }
 

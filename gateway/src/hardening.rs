@@ -41,7 +41,9 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
         let Some(open_end) = tag.find('>') else { break };
         let attrs = &tag[..open_end];
         let body = &tag[open_end + 1..];
-        let Some(close) = body.find("</script>") else { break };
+        let Some(close) = body.find("</script>") else {
+            break;
+        };
         if !attrs.contains(" src=") {
             let digest = Sha256::digest(body[..close].as_bytes());
             out.push(format!(
@@ -101,8 +103,14 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     let mut response = next.run(req).await;
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, state.csp().value());
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         HeaderName::from_static("cross-origin-opener-policy"),

@@ -35,6 +35,8 @@ pub mod telemetry;
 pub mod token;
 pub mod upstream;
 
-pub use configuration::{Config, CookieSecure, EmbeddedEmulator, PoderoCredentials, Secret, UpstreamConfig};
+pub use configuration::{
+    Config, CookieSecure, EmbeddedEmulator, PoderoCredentials, Secret, UpstreamConfig,
+};
 pub use error::GatewayError;
 pub use startup::{app, AppState, Application, RunningGateway};

@@ -29,8 +29,8 @@ use crate::auth::sessions::{Sessions, PLAIN_COOKIE, SECURE_COOKIE};
 use crate::auth::throttle::Throttle;
 use crate::configuration::{Config, Secret, UpstreamConfig};
 use crate::directory::Directory;
-use crate::hardening::Csp;
 use crate::error::GatewayError;
+use crate::hardening::Csp;
 use crate::routes;
 use crate::token::TokenManager;
 use crate::upstream::{http_client, Upstream};
@@ -192,7 +192,10 @@ pub fn app(state: AppState) -> Router {
             "/api/team/{id}",
             patch(routes::team::change_role).delete(routes::team::remove),
         )
-        .route("/api/team/{id}/sessions", delete(routes::team::end_sessions))
+        .route(
+            "/api/team/{id}/sessions",
+            delete(routes::team::end_sessions),
+        )
         .route(s::AUDIT_PATH, get(routes::audit::page))
         .route(s::AUDIT_CSV_PATH, get(routes::audit::csv))
         .route("/api/audit/users/{id}", get(routes::audit::user_history))

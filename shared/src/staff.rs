@@ -407,11 +407,15 @@ impl AuditQuery {
                 },
                 "action" => {
                     let ok = value.is_empty()
-                        || value.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
+                        || value
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
                     if ok {
                         out.action = Some(value.to_string()).filter(|s| !s.is_empty());
                     } else {
-                        errors.push(bad("an action group such as user, or an action such as user.update"));
+                        errors.push(bad(
+                            "an action group such as user, or an action such as user.update",
+                        ));
                     }
                 }
                 "changes_only" => match value {
@@ -423,7 +427,9 @@ impl AuditQuery {
                 "from" | "to" => match parse_time(value) {
                     Some(t) if key == "from" => out.from = Some(t),
                     Some(t) => out.to = Some(t),
-                    None => errors.push(bad("a date (2026-11-23) or a time (2026-11-23T14:00:00Z)")),
+                    None => {
+                        errors.push(bad("a date (2026-11-23) or a time (2026-11-23T14:00:00Z)"))
+                    }
                 },
                 "page" => match value.parse::<u32>() {
                     Ok(p) if p >= 1 => out.page = p,
@@ -534,7 +540,10 @@ mod tests {
             current_password: "correct horse battery".into(),
             new_password: "correct horse battery".into(),
         };
-        assert_eq!(same.validate("a@b.de").unwrap_err()[0].field, "new_password");
+        assert_eq!(
+            same.validate("a@b.de").unwrap_err()[0].field,
+            "new_password"
+        );
     }
 
     #[test]

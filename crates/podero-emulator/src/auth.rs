@@ -34,6 +34,17 @@ impl Tokens {
         self.ttl
     }
 
+    /// Every access token issued since the start (still valid or not), so
+    /// a test can check that none of them leaks anywhere.
+    pub fn issued(&self) -> Vec<String> {
+        self.issued
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     /// Check client credentials from Basic auth or the form body.
     pub fn check_client(
         &self,

@@ -321,6 +321,11 @@ impl Emulator {
         &self.public_url
     }
 
+    /// Access tokens issued so far (see [`Tokens::issued`]).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.tokens.issued()
+    }
+
     async fn lock(&self) -> tokio::sync::MutexGuard<'_, Inner> {
         self.inner.lock().await
     }

@@ -351,7 +351,7 @@ fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
                         };
                         view! {
                             <tr data-testid="team-row" data-member-id=m.id.to_string() data-email=m.email.clone()
-                                data-role=m.role.as_str()>
+                                data-role=m.role.as_str() data-user-id=m.podero_user_id.map(|u| u.to_string())>
                                 <td>
                                     {name}
                                     {m.must_change_password.then(|| view! {

@@ -72,7 +72,9 @@ fn classify_nested(m: &Method, get: bool, path: &str, org: Uuid) -> Classified {
     };
     let (read, write): (&'static str, &'static str) = match (&route, m) {
         (ApiRoute::Users, _) => ("users.list", "user.create"),
-        (ApiRoute::UserByExternalId(_), _) => ("user.find_by_external_id", "user.find_by_external_id"),
+        (ApiRoute::UserByExternalId(_), _) => {
+            ("user.find_by_external_id", "user.find_by_external_id")
+        }
         (ApiRoute::User(_), &Method::DELETE) => ("user.read", "user.archive"),
         (ApiRoute::User(_), _) => ("user.read", "user.update"),
         (ApiRoute::Devices(..), _) => ("device.list", "device.register"),
@@ -102,21 +104,91 @@ mod tests {
         let d = Uuid::from_u128(3);
         let api = |rest: &str| format!("/api/partners/v2.0/org/{org}{rest}");
         let cases = [
-            (Method::POST, SESSION_PATH.to_string(), "session.sign_in", None, false),
-            (Method::GET, "/api/directory/users".into(), "users.search", None, false),
+            (
+                Method::POST,
+                SESSION_PATH.to_string(),
+                "session.sign_in",
+                None,
+                false,
+            ),
+            (
+                Method::GET,
+                "/api/directory/users".into(),
+                "users.search",
+                None,
+                false,
+            ),
             (Method::POST, api("/users"), "user.create", None, true),
-            (Method::PUT, api(&format!("/users/{u}")), "user.update", Some(u), true),
-            (Method::DELETE, api(&format!("/users/{u}")), "user.archive", Some(u), true),
-            (Method::GET, api(&format!("/users/{u}/wallboxes/{d}")), "device.read", Some(u), false),
-            (Method::POST, api(&format!("/users/{u}/wallboxes/{d}/auth_session")), "device.reconnection_link", Some(u), true),
-            (Method::PUT, api(&format!("/users/{u}/buildings/{d}")), "building.update", Some(u), true),
-            (Method::DELETE, format!("/api/team/{u}/sessions"), "team.end_sessions", None, true),
-            (Method::PATCH, format!("/api/team/{u}"), "team.role_change", None, true),
-            (Method::GET, format!("/api/audit/users/{u}"), "audit.user_history", Some(u), false),
-            (Method::GET, "/api/nothing".into(), "api.refused", None, false),
+            (
+                Method::PUT,
+                api(&format!("/users/{u}")),
+                "user.update",
+                Some(u),
+                true,
+            ),
+            (
+                Method::DELETE,
+                api(&format!("/users/{u}")),
+                "user.archive",
+                Some(u),
+                true,
+            ),
+            (
+                Method::GET,
+                api(&format!("/users/{u}/wallboxes/{d}")),
+                "device.read",
+                Some(u),
+                false,
+            ),
+            (
+                Method::POST,
+                api(&format!("/users/{u}/wallboxes/{d}/auth_session")),
+                "device.reconnection_link",
+                Some(u),
+                true,
+            ),
+            (
+                Method::PUT,
+                api(&format!("/users/{u}/buildings/{d}")),
+                "building.update",
+                Some(u),
+                true,
+            ),
+            (
+                Method::DELETE,
+                format!("/api/team/{u}/sessions"),
+                "team.end_sessions",
+                None,
+                true,
+            ),
+            (
+                Method::PATCH,
+                format!("/api/team/{u}"),
+                "team.role_change",
+                None,
+                true,
+            ),
+            (
+                Method::GET,
+                format!("/api/audit/users/{u}"),
+                "audit.user_history",
+                Some(u),
+                false,
+            ),
+            (
+                Method::GET,
+                "/api/nothing".into(),
+                "api.refused",
+                None,
+                false,
+            ),
         ];
         for (m, path, action, target, change) in cases {
-            assert_eq!(classify(&m, &path, org), c(action, target, change), "{m} {path}");
+            assert_eq!(
+                classify(&m, &path, org),
+                c(action, target, change),
+                "{m} {path}"
+            );
         }
     }
 }

@@ -153,10 +153,13 @@ impl AuditLog {
     /// Every entry matching (all pages), oldest first, as CSV.
     pub async fn csv(&self, q: &AuditQuery) -> Result<String, GatewayError> {
         let (sql, args) = filter(q);
-        let rows = sqlx::query_with(&format!("SELECT {COLUMNS} FROM audit{sql} ORDER BY id"), args)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(failed)?;
+        let rows = sqlx::query_with(
+            &format!("SELECT {COLUMNS} FROM audit{sql} ORDER BY id"),
+            args,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed)?;
         let mut out = String::new();
         out.push(crate::csv::BOM);
         out.push_str("id,at,actor_email,client_addr,method,route,action,target_user_id,status,changes,detail\r\n");
@@ -223,15 +226,23 @@ mod tests {
         })
         .await
         .unwrap();
-        let update = sqlx::query("UPDATE audit SET status = 500").execute(&pool).await;
+        let update = sqlx::query("UPDATE audit SET status = 500")
+            .execute(&pool)
+            .await;
         assert!(update.unwrap_err().to_string().contains("append-only"));
         let delete = sqlx::query("DELETE FROM audit").execute(&pool).await;
         assert!(delete.unwrap_err().to_string().contains("append-only"));
         let page = log.page(&AuditQuery::default()).await.unwrap();
         assert_eq!(page.total, 1);
-        let q = AuditQuery { action: Some("user".into()), ..Default::default() };
+        let q = AuditQuery {
+            action: Some("user".into()),
+            ..Default::default()
+        };
         assert_eq!(log.page(&q).await.unwrap().total, 1);
-        let q = AuditQuery { action: Some("users".into()), ..Default::default() };
+        let q = AuditQuery {
+            action: Some("users".into()),
+            ..Default::default()
+        };
         assert_eq!(log.page(&q).await.unwrap().total, 0);
         assert_eq!(log.user_history(Uuid::nil()).await.unwrap().len(), 1);
     }

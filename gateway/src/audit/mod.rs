@@ -107,7 +107,8 @@ mod tests {
 
     #[test]
     fn diff_names_only_changed_fields() {
-        let before = json!({"first_name": "Anna", "last_name": "Huber", "country": "AT", "latitude": 48.2});
+        let before =
+            json!({"first_name": "Anna", "last_name": "Huber", "country": "AT", "latitude": 48.2});
         let body = json!({"first_name": "Anne", "last_name": "Huber", "country_iso2": "DE", "latitude": 48.20, "town": "Linz"});
         let changes = diff(&before, &body);
         let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();

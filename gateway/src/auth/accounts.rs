@@ -129,12 +129,14 @@ impl Accounts {
     }
 
     pub async fn find_by_email(&self, email: &str) -> Result<Option<StoredAccount>, GatewayError> {
-        sqlx::query(&format!("SELECT {COLUMNS} FROM accounts a WHERE a.email = ?"))
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(&self.pool)
-            .await
-            .map(|r| r.as_ref().map(from_row))
-            .map_err(failed)
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE a.email = ?"
+        ))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await
+        .map(|r| r.as_ref().map(from_row))
+        .map_err(failed)
     }
 
     /// Every account with its activity, admins first, then by name.
@@ -205,7 +207,7 @@ impl Accounts {
 
     /// Remove the account (its sessions go with it).
     pub async fn delete(&self, id: Uuid) -> Result<(), GatewayError> {
-        sqlx::query("DELETE FROM accounts a WHERE a.id = ?")
+        sqlx::query("DELETE FROM accounts WHERE id = ?")
             .bind(id.to_string())
             .execute(&self.pool)
             .await

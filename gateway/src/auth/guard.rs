@@ -83,15 +83,16 @@ async fn admit(
             }
         }
     }
-    let public = path == SESSION_PATH && matches!(*method, Method::GET | Method::POST);
+    // Signing in needs no session; asking who is signed in answers 401
+    // itself (saying "ended" when the cookie's session has ended).
+    let signing_in = path == SESSION_PATH && *method == Method::POST;
+    let asking = path == SESSION_PATH && *method == Method::GET && !expired;
     match &actor {
-        None if public => Ok(None),
+        None if signing_in || asking => Ok(None),
         None if expired => Err(GatewayError::SessionExpired),
         None => Err(GatewayError::NotSignedIn),
         Some(a)
-            if a.account.must_change_password
-                && path != SESSION_PATH
-                && path != PASSWORD_PATH =>
+            if a.account.must_change_password && path != SESSION_PATH && path != PASSWORD_PATH =>
         {
             Err(GatewayError::PasswordChangeRequired)
         }
@@ -144,9 +145,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         status: response.status().as_u16(),
         is_change: class.is_change,
         changes: n.changes,
-        detail: n
-            .detail
-            .or_else(|| response.extensions().get::<ErrorCode>().map(|c| c.0.to_string())),
+        detail: n.detail.or_else(|| {
+            response
+                .extensions()
+                .get::<ErrorCode>()
+                .map(|c| c.0.to_string())
+        }),
     };
     match state.audit().append(record).await {
         Ok(()) => response,

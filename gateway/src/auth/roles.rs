@@ -82,7 +82,8 @@ mod tests {
                     let read = method == Method::GET;
                     let target_is_team = matches!(target, Role::Admin | Role::Staff);
                     for role in StaffRole::ALL {
-                        let allowed = check_forward(role, route, &method, None, Some(target)).is_ok();
+                        let allowed =
+                            check_forward(role, route, &method, None, Some(target)).is_ok();
                         let expected = match role {
                             StaffRole::Admin => true,
                             StaffRole::Viewer => read,
@@ -90,17 +91,48 @@ mod tests {
                                 read || matches!(route, ApiRoute::Users) || !target_is_team
                             }
                         };
-                        assert_eq!(allowed, expected, "{role:?} {method} {route:?} on {target:?}");
+                        assert_eq!(
+                            allowed, expected,
+                            "{role:?} {method} {route:?} on {target:?}"
+                        );
                     }
                 }
             }
         }
         // Creating or promoting a team member: admins only.
         for r in [Role::Admin, Role::Staff] {
-            assert!(check_forward(StaffRole::Staff, &ApiRoute::Users, &Method::POST, Some(r), None).is_err());
-            assert!(check_forward(StaffRole::Staff, &ApiRoute::User(u), &Method::PUT, Some(r), Some(Role::User)).is_err());
-            assert!(check_forward(StaffRole::Admin, &ApiRoute::Users, &Method::POST, Some(r), None).is_ok());
+            assert!(check_forward(
+                StaffRole::Staff,
+                &ApiRoute::Users,
+                &Method::POST,
+                Some(r),
+                None
+            )
+            .is_err());
+            assert!(check_forward(
+                StaffRole::Staff,
+                &ApiRoute::User(u),
+                &Method::PUT,
+                Some(r),
+                Some(Role::User)
+            )
+            .is_err());
+            assert!(check_forward(
+                StaffRole::Admin,
+                &ApiRoute::Users,
+                &Method::POST,
+                Some(r),
+                None
+            )
+            .is_ok());
         }
-        assert!(check_forward(StaffRole::Staff, &ApiRoute::Users, &Method::POST, Some(Role::User), None).is_ok());
+        assert!(check_forward(
+            StaffRole::Staff,
+            &ApiRoute::Users,
+            &Method::POST,
+            Some(Role::User),
+            None
+        )
+        .is_ok());
     }
 }

@@ -219,15 +219,31 @@ mod tests {
         // Active every 50 s: stays valid past the idle limit...
         for step in 1..=5 {
             let at = t0 + step * 50_000;
-            assert!(matches!(sessions.lookup(&token, at).await.unwrap(), Lookup::Valid(_)), "at +{}s", step * 50);
+            assert!(
+                matches!(sessions.lookup(&token, at).await.unwrap(), Lookup::Valid(_)),
+                "at +{}s",
+                step * 50
+            );
         }
         // ...but never past the absolute end.
-        assert!(matches!(sessions.lookup(&token, t0 + 300_000).await.unwrap(), Lookup::Expired));
+        assert!(matches!(
+            sessions.lookup(&token, t0 + 300_000).await.unwrap(),
+            Lookup::Expired
+        ));
         // A quiet session ends after the idle time.
         let (quiet, _) = sessions.create(account, None, None, t0).await.unwrap();
-        assert!(matches!(sessions.lookup(&quiet, t0 + 59_000).await.unwrap(), Lookup::Valid(_)));
-        assert!(matches!(sessions.lookup(&quiet, t0 + 59_000 + 60_000).await.unwrap(), Lookup::Expired));
-        assert!(matches!(sessions.lookup("not-a-token", t0).await.unwrap(), Lookup::Unknown));
+        assert!(matches!(
+            sessions.lookup(&quiet, t0 + 59_000).await.unwrap(),
+            Lookup::Valid(_)
+        ));
+        assert!(matches!(
+            sessions.lookup(&quiet, t0 + 59_000 + 60_000).await.unwrap(),
+            Lookup::Expired
+        ));
+        assert!(matches!(
+            sessions.lookup("not-a-token", t0).await.unwrap(),
+            Lookup::Unknown
+        ));
     }
 
     #[tokio::test]
@@ -238,10 +254,25 @@ mod tests {
         let (b, _) = sessions.create(account, None, None, now).await.unwrap();
         let (c, _) = sessions.create(account, None, None, now).await.unwrap();
         sessions.end(&token_hash(&a), now).await.unwrap();
-        assert!(matches!(sessions.lookup(&a, now).await.unwrap(), Lookup::Expired));
-        assert_eq!(sessions.end_all(account, Some(&token_hash(&c)), now).await.unwrap(), 1);
-        assert!(matches!(sessions.lookup(&b, now).await.unwrap(), Lookup::Expired));
-        assert!(matches!(sessions.lookup(&c, now).await.unwrap(), Lookup::Valid(_)));
+        assert!(matches!(
+            sessions.lookup(&a, now).await.unwrap(),
+            Lookup::Expired
+        ));
+        assert_eq!(
+            sessions
+                .end_all(account, Some(&token_hash(&c)), now)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(matches!(
+            sessions.lookup(&b, now).await.unwrap(),
+            Lookup::Expired
+        ));
+        assert!(matches!(
+            sessions.lookup(&c, now).await.unwrap(),
+            Lookup::Valid(_)
+        ));
         assert_ne!(csrf_token(&token_hash(&b)), csrf_token(&token_hash(&c)));
     }
 }

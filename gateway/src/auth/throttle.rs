@@ -65,7 +65,10 @@ impl Throttle {
                 }
                 if times.len() >= limit {
                     let oldest = times[times.len() - limit];
-                    let w = self.limits.window.saturating_sub(now.duration_since(oldest));
+                    let w = self
+                        .limits
+                        .window
+                        .saturating_sub(now.duration_since(oldest));
                     wait = Some(wait.map_or(w, |x| x.max(w)));
                 }
             }
@@ -112,7 +115,6 @@ mod tests {
         }
         let wait = t.check("A@x.de", "2.2.2.2", now).expect("account limit");
         assert_eq!(wait, Duration::from_secs(60));
-        assert!(t.check("a@x.de", "1.1.1.1", now + Duration::from_secs(60)).is_none());
         // Other accounts from the same client, up to the client limit.
         t.failed("b@x.de", "1.1.1.1", now);
         assert!(t.check("c@x.de", "1.1.1.1", now).is_none());
@@ -121,5 +123,13 @@ mod tests {
         assert!(t.check("d@x.de", "3.3.3.3", now).is_none());
         t.succeeded("a@x.de");
         assert!(t.check("a@x.de", "4.4.4.4", now).is_none());
+        // Failures leave the window.
+        t.failed("e@x.de", "5.5.5.5", now);
+        t.failed("e@x.de", "5.5.5.5", now);
+        t.failed("e@x.de", "5.5.5.5", now);
+        assert!(t.check("e@x.de", "6.6.6.6", now).is_some());
+        assert!(t
+            .check("e@x.de", "6.6.6.6", now + Duration::from_secs(60))
+            .is_none());
     }
 }

@@ -44,6 +44,7 @@ pub async fn user_history(
     _actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AuditEntry>>, GatewayError> {
-    let id = Uuid::parse_str(&id).map_err(|_| GatewayError::BadPath("user id must be a UUID".into()))?;
+    let id =
+        Uuid::parse_str(&id).map_err(|_| GatewayError::BadPath("user id must be a UUID".into()))?;
     Ok(Json(state.audit().user_history(id).await?))
 }

@@ -309,10 +309,11 @@ pub async fn forward(
             let bytes = axum::body::to_bytes(body, 1024 * 1024).await.map_err(|_| {
                 GatewayError::UpstreamBadResponse("created user could not be read".into())
             })?;
-            if let Some(id) = serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("id").and_then(|i| i.as_str()).and_then(|i| Uuid::parse_str(i).ok()))
-            {
+            if let Some(id) = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
+                v.get("id")
+                    .and_then(|i| i.as_str())
+                    .and_then(|i| Uuid::parse_str(i).ok())
+            }) {
                 note.target(id);
             }
             Ok(Response::from_parts(parts, Body::from(bytes)))

@@ -37,7 +37,12 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeActor {
     }
 }
 
-fn info(state: &AppState, account: &StoredAccount, token_hash: &str, expires_at: i64) -> SessionInfo {
+fn info(
+    state: &AppState,
+    account: &StoredAccount,
+    token_hash: &str,
+    expires_at: i64,
+) -> SessionInfo {
     SessionInfo {
         account: account.account(),
         csrf_token: csrf_token(token_hash),
@@ -52,7 +57,11 @@ fn cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
         Some(t) => (t, state.sessions().max_secs()),
         None => ("", 0),
     };
-    let secure = if state.cookie_secure() { "; Secure" } else { "" };
+    let secure = if state.cookie_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
         state.cookie_name()
@@ -102,7 +111,8 @@ pub async fn sign_in(
         .sessions()
         .create(account.id, client.as_deref(), user_agent, now_ms())
         .await?;
-    let mut response = Json(info(&state, &account, &token_hash(&token), expires_at)).into_response();
+    let mut response =
+        Json(info(&state, &account, &token_hash(&token), expires_at)).into_response();
     response
         .headers_mut()
         .insert(header::SET_COOKIE, cookie(&state, Some(&token)));
@@ -110,7 +120,10 @@ pub async fn sign_in(
 }
 
 /// `DELETE /api/session`.
-pub async fn sign_out(State(state): State<AppState>, actor: Actor) -> Result<Response, GatewayError> {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Response, GatewayError> {
     state.sessions().end(&actor.token_hash, now_ms()).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
@@ -132,13 +145,19 @@ pub async fn change_password(
         .validate(&account.email)
         .map_err(GatewayError::InvalidBody)?;
     let client_key = client.unwrap_or_default();
-    if let Some(wait) = state.throttle().check(&account.email, &client_key, Instant::now()) {
+    if let Some(wait) = state
+        .throttle()
+        .check(&account.email, &client_key, Instant::now())
+    {
         return Err(GatewayError::TooManyAttempts {
             retry_after_secs: wait.as_secs().max(1),
         });
     }
-    let current_ok =
-        password::verify(request.current_password, Some(account.password_hash.clone())).await;
+    let current_ok = password::verify(
+        request.current_password,
+        Some(account.password_hash.clone()),
+    )
+    .await;
     if !current_ok {
         state
             .throttle()
@@ -149,7 +168,10 @@ pub async fn change_password(
         )]));
     }
     let hash = password::hash(request.new_password).await?;
-    state.accounts().set_password(account.id, &hash, false).await?;
+    state
+        .accounts()
+        .set_password(account.id, &hash, false)
+        .await?;
     state
         .sessions()
         .end_all(account.id, Some(&actor.token_hash), now_ms())
@@ -159,5 +181,10 @@ pub async fn change_password(
         .get(account.id)
         .await?
         .ok_or(GatewayError::SessionExpired)?;
-    Ok(Json(info(&state, &updated, &actor.token_hash, actor.expires_at)))
+    Ok(Json(info(
+        &state,
+        &updated,
+        &actor.token_hash,
+        actor.expires_at,
+    )))
 }

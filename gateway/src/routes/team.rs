@@ -55,7 +55,10 @@ async fn podero(
     headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     let bytes = match body {
         Some(b) => {
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             Bytes::from(b.to_string())
         }
         None => Bytes::new(),
@@ -118,11 +121,9 @@ async fn other_account(
             "You cannot {what} your own account; ask another admin."
         )));
     }
-    state
-        .accounts()
-        .get(id)
-        .await?
-        .ok_or_else(|| GatewayError::NotFound("There is no team member with this id; reload the team.".into()))
+    state.accounts().get(id).await?.ok_or_else(|| {
+        GatewayError::NotFound("There is no team member with this id; reload the team.".into())
+    })
 }
 
 /// `GET /api/team`.
@@ -194,7 +195,9 @@ pub async fn invite(
         failed => {
             if let Some(id) = podero_user_id {
                 if let Err(e) = archive_podero_member(&state, id).await {
-                    tracing::error!("could not archive Podero user {id} after a failed invite: {e}");
+                    tracing::error!(
+                        "could not archive Podero user {id} after a failed invite: {e}"
+                    );
                 }
             }
             return Err(failed.err().unwrap_or_else(taken));
@@ -263,11 +266,10 @@ pub async fn change_role(
         .accounts()
         .set_role(account.id, change.role, podero_user_id)
         .await?;
-    let updated = state
-        .accounts()
-        .get(account.id)
-        .await?
-        .ok_or_else(|| GatewayError::NotFound("The team member was removed meanwhile.".into()))?;
+    let updated =
+        state.accounts().get(account.id).await?.ok_or_else(|| {
+            GatewayError::NotFound("The team member was removed meanwhile.".into())
+        })?;
     Ok(Json(member(&updated)))
 }
 
@@ -280,7 +282,11 @@ pub async fn remove(
 ) -> Result<StatusCode, GatewayError> {
     actor.require_admin("remove colleagues")?;
     let account = other_account(&state, &actor, &id, "remove").await?;
-    note.detail(format!("removed {} ({})", account.email, account.role.as_str()));
+    note.detail(format!(
+        "removed {} ({})",
+        account.email,
+        account.role.as_str()
+    ));
     if let Some(p) = account.podero_user_id {
         note.target(p);
         archive_podero_member(&state, p).await?;

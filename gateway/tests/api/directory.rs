@@ -9,7 +9,7 @@ use serde_json::json;
 use shared::directory::{fold, ReconnectionReport, ScanState, UserPage};
 use shared::{DeviceCommon, DeviceKind, Role, User};
 
-use crate::helpers::{eventually, spawn_app_with, spawn_gateway_for, Options, TestApp};
+use crate::helpers::{eventually, spawn_app_with, spawn_gateway_for, Checked, Options, TestApp};
 
 async fn page(app: &TestApp, query: &str) -> UserPage {
     let r = app
@@ -366,11 +366,12 @@ async fn reconnection_scan_finds_every_lost_device() {
 #[tokio::test]
 async fn unreachable_podero_is_a_clear_503() {
     let gateway = spawn_gateway_for("http://127.0.0.1:9", Duration::from_secs(2)).await;
-    let r = reqwest::get(format!("{}/api/directory/users", gateway.base_url))
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
+    let c = Checked::admin(&gateway.base_url, vec![]).await;
+    let r = c
+        .send(c.get(&format!("{}/api/directory/users", gateway.base_url)))
+        .await;
+    assert_eq!(r.status, 503);
+    let body = r.json();
     assert_eq!(body["code"], "users_unavailable");
     assert!(
         body["detail"]

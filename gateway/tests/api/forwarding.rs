@@ -30,7 +30,7 @@ async fn healthz_and_app_info() {
 #[tokio::test]
 async fn embedded_emulator_is_used_without_base_url() {
     let (gateway, _dir) = spawn_embedded(12).await;
-    let client = Checked::new(vec![]);
+    let client = Checked::admin(&gateway.base_url, vec![]).await;
     let r = client
         .send(client.get(&format!("{}/api/app-info", gateway.base_url)))
         .await;

@@ -24,12 +24,21 @@ use uuid::Uuid;
 /// response is a real leak.
 pub const TEST_SECRET: &str = "test-secret-5b1f0c9e-never-in-a-response";
 
+/// E-mail of the first admin in every test gateway.
+pub const ADMIN_EMAIL: &str = "admin@backoffice.local";
+/// Its initial (one-time) password, from the configuration.
+pub const ADMIN_FIRST_PASSWORD: &str = "first-admin-password-0a1b";
+/// The password the helpers replace it with.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests-2c3d";
+
 /// Options of [`spawn_app_with`].
 pub struct Options {
     pub seed_users: usize,
     pub token_ttl: Option<Duration>,
     pub frontend_dir: Option<PathBuf>,
     pub request_timeout: Duration,
+    /// Adjust the gateway's configuration last.
+    pub adjust: Option<Box<dyn FnOnce(&mut Config)>>,
 }
 
 impl Default for Options {
@@ -39,8 +48,17 @@ impl Default for Options {
             token_ttl: None,
             frontend_dir: None,
             request_timeout: Duration::from_secs(10),
+            adjust: None,
         }
     }
+}
+
+/// Settings every test gateway shares: a temporary data directory (its
+/// database) and the first admin's password.
+fn test_config(config: &mut Config, data_dir: PathBuf) {
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.data_dir = data_dir;
+    config.admin_password = Some(Secret::new(ADMIN_FIRST_PASSWORD));
 }
 
 /// A gateway in front of an emulator the test controls.
@@ -78,13 +96,16 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         client_secret: Secret::new(TEST_SECRET),
         org_id: emulator.org_id,
     }));
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.data_dir = data.path().join("gateway");
+    test_config(&mut config, data.path().join("gateway"));
     config.frontend_dir = opts
         .frontend_dir
         .unwrap_or_else(|| data.path().join("no-frontend"));
     config.request_timeout = opts.request_timeout;
+    if let Some(adjust) = opts.adjust {
+        adjust(&mut config);
+    }
     let gateway = Application::build(config).await.unwrap().spawn();
+    let client = Checked::admin(&gateway.base_url, vec![TEST_SECRET.to_string()]).await;
     TestApp {
         address: gateway.base_url.clone(),
         org_id: emulator.org_id,
@@ -92,7 +113,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         gateway: Some(gateway),
         emulator: Some(emulator),
         emulator_config: ec,
-        client: Checked::new(vec![TEST_SECRET.to_string()]),
+        client,
         _data: data,
     }
 }
@@ -105,22 +126,23 @@ pub async fn spawn_embedded(seed_users: usize) -> (RunningGateway, TempDir) {
         seed_users,
         token_ttl: None,
     }));
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.data_dir = data.path().to_path_buf();
+    test_config(&mut config, data.path().to_path_buf());
     config.frontend_dir = data.path().join("dist");
     (Application::build(config).await.unwrap().spawn(), data)
 }
 
-/// A gateway in front of an arbitrary base URL (fake or dead upstreams).
+/// A gateway in front of an arbitrary base URL (fake or dead upstreams);
+/// its data directory lives as long as the process (leaked on purpose).
 pub async fn spawn_gateway_for(base_url: &str, request_timeout: Duration) -> RunningGateway {
     gateway::telemetry::init();
+    let data = tempfile::tempdir().unwrap().keep();
     let mut config = Config::new(UpstreamConfig::Podero(PoderoCredentials {
         base_url: base_url.to_string(),
         client_id: "test-client".into(),
         client_secret: Secret::new(TEST_SECRET),
         org_id: FAKE_ORG,
     }));
-    config.listen = "127.0.0.1:0".parse().unwrap();
+    test_config(&mut config, data);
     config.frontend_dir = PathBuf::from("/nonexistent-frontend-dir");
     config.request_timeout = request_timeout;
     config.connect_timeout = Duration::from_secs(2);
@@ -137,6 +159,32 @@ impl TestApp {
             "{}/api/partners/v2.0/org/{}{}",
             self.address, self.org_id, rest
         )
+    }
+
+    /// A new colleague with `role`, invited by the admin, signed in with
+    /// the one-time password replaced; their client and team record.
+    pub async fn member(&self, role: &str) -> (Checked, serde_json::Value) {
+        let email = format!("{role}-{}@example.com", Uuid::new_v4().simple());
+        let r = self
+            .client
+            .send(self.client.http.post(format!("{}/api/team", self.address)).json(
+                &serde_json::json!({"email": email, "first_name": "Test", "last_name": role, "role": role}),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "invite: {}", r.text());
+        let invited = r.json();
+        let otp = invited["one_time_password"].as_str().unwrap().to_string();
+        let client = self
+            .client
+            .without_session()
+            .sign_in(
+                &self.address,
+                &email,
+                &otp,
+                Some("a new password for tests"),
+            )
+            .await;
+        (client, invited["member"].clone())
     }
 
     pub fn gateway(&self) -> &RunningGateway {
@@ -196,6 +244,8 @@ impl Resp {
 pub struct Checked {
     pub http: reqwest::Client,
     needles: Arc<Mutex<Vec<String>>>,
+    /// The session cookie (`name=value`) this client sends, if any.
+    pub cookie: Option<String>,
 }
 
 impl Checked {
@@ -207,6 +257,87 @@ impl Checked {
         Self {
             http,
             needles: Arc::new(Mutex::new(needles)),
+            cookie: None,
+        }
+    }
+
+    /// A client signed in as the first admin of the gateway at `base_url`,
+    /// its one-time password already replaced by [`ADMIN_PASSWORD`].
+    pub async fn admin(base_url: &str, needles: Vec<String>) -> Checked {
+        let c = Checked::new(needles);
+        c.sign_in(
+            base_url,
+            ADMIN_EMAIL,
+            ADMIN_FIRST_PASSWORD,
+            Some(ADMIN_PASSWORD),
+        )
+        .await
+    }
+
+    /// Sign in (replacing a one-time password with `new_password`) and
+    /// return a client that sends the session cookie and the anti-forgery
+    /// header with every request.
+    pub async fn sign_in(
+        &self,
+        base_url: &str,
+        email: &str,
+        password: &str,
+        new_password: Option<&str>,
+    ) -> Checked {
+        let r = self
+            .send(
+                self.http
+                    .post(format!("{base_url}/api/session"))
+                    .header(shared::staff::CSRF_HEADER, "sign-in")
+                    .json(&serde_json::json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "sign-in of {email}: {}", r.text());
+        let cookie = r
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_string();
+        let csrf = r.json()["csrf_token"].as_str().unwrap().to_string();
+        let client = self.with_session(&cookie, &csrf);
+        if let Some(new_password) = new_password {
+            let r = client
+                .send(client.http.post(format!("{base_url}/api/session/password")).json(
+                    &serde_json::json!({"current_password": password, "new_password": new_password}),
+                ))
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "password change: {}", r.text());
+        }
+        client
+    }
+
+    /// The same checks, without a session.
+    pub fn without_session(&self) -> Checked {
+        Checked {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            needles: self.needles.clone(),
+            cookie: None,
+        }
+    }
+
+    /// The same checks, sending `cookie` (`name=value`) and the
+    /// anti-forgery header `csrf` with every request.
+    pub fn with_session(&self, cookie: &str, csrf: &str) -> Checked {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
+        headers.insert(shared::staff::CSRF_HEADER, csrf.parse().unwrap());
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        Checked {
+            http,
+            needles: self.needles.clone(),
+            cookie: Some(cookie.to_string()),
         }
     }
 
@@ -250,10 +381,18 @@ impl Checked {
 
 /// Send a raw HTTP/1.1 request (paths exactly as written: reqwest would
 /// normalise `..` and `%2e%2e` away). Returns status and body.
-pub async fn raw_request(address: &str, method: &str, path: &str) -> (u16, String) {
+pub async fn raw_request(
+    address: &str,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+) -> (u16, String) {
     let host = address.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n{cookie}Connection: close\r\nContent-Length: 0\r\n\r\n");
     stream.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
     stream.read_to_end(&mut buf).await.unwrap();

@@ -2,9 +2,12 @@
 
 mod helpers;
 
+mod audit;
+mod auth;
 mod directory;
 
 mod forwarding;
 mod resilience;
+mod roles;
 mod security;
 mod static_files;

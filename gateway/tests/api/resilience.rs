@@ -79,7 +79,11 @@ async fn retries_once_after_401_when_the_emulator_forgot_the_token() {
 async fn retries_once_after_401_with_a_new_token() {
     let fake = spawn_fake_upstream(false).await;
     let gateway = spawn_gateway_for(&fake.base_url, Duration::from_secs(5)).await;
-    let c = Checked::new(vec!["fake-token-".into(), TEST_SECRET.into()]);
+    let c = Checked::admin(
+        &gateway.base_url,
+        vec!["fake-token-".into(), TEST_SECRET.into()],
+    )
+    .await;
     assert_eq!(
         c.send(c.get(&fake_api(&gateway, "/users"))).await.status,
         200
@@ -123,7 +127,11 @@ async fn retries_once_after_401_with_a_new_token() {
 async fn rejected_client_credentials_give_a_clear_502() {
     let fake = spawn_fake_upstream(true).await;
     let gateway = spawn_gateway_for(&fake.base_url, Duration::from_secs(5)).await;
-    let c = Checked::new(vec![TEST_SECRET.into(), "test-client".into()]);
+    let c = Checked::admin(
+        &gateway.base_url,
+        vec![TEST_SECRET.into(), "test-client".into()],
+    )
+    .await;
     let r = c.send(c.get(&fake_api(&gateway, "/users"))).await;
     assert_eq!(r.status, 502);
     assert_eq!(r.code(), "upstream_auth_failed");
@@ -148,7 +156,11 @@ async fn podero_down_gives_502_naming_the_cause() {
     };
     let base = format!("http://{closed}");
     let gateway = spawn_gateway_for(&base, Duration::from_secs(5)).await;
-    let c = Checked::new(vec![TEST_SECRET.into(), "test-client".into()]);
+    let c = Checked::admin(
+        &gateway.base_url,
+        vec![TEST_SECRET.into(), "test-client".into()],
+    )
+    .await;
     let r = c.send(c.get(&fake_api(&gateway, "/users"))).await;
     assert_eq!(r.status, 502);
     assert_eq!(r.code(), "upstream_unreachable");
@@ -170,7 +182,7 @@ async fn slow_podero_gives_504_within_the_deadline() {
         }
     });
     let gateway = spawn_gateway_for(&format!("http://{addr}"), Duration::from_secs(1)).await;
-    let c = Checked::new(vec![TEST_SECRET.into()]);
+    let c = Checked::admin(&gateway.base_url, vec![TEST_SECRET.into()]).await;
     let started = Instant::now();
     let r = c.send(c.get(&fake_api(&gateway, "/users"))).await;
     let took = started.elapsed();

@@ -48,7 +48,8 @@ async fn path_tricks_are_refused() {
         "/api/partners/v2.0/org/not-a-uuid/users".to_string(),
         format!("/api/partners/v2.0/org/{org}/users/%2e%2e/%2e%2e/%2e%2e/oauth2/token/"),
     ] {
-        let (status, body) = raw_request(&app.address, "GET", &path).await;
+        let (status, body) =
+            raw_request(&app.address, "GET", &path, app.client.cookie.as_deref()).await;
         assert_eq!(status, 400, "{path}: {body}");
         let v: serde_json::Value =
             serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
@@ -110,10 +111,12 @@ async fn routes_off_the_allow_list_are_refused() {
 async fn only_allow_listed_headers_and_query_reach_podero() {
     let fake = spawn_fake_upstream(false).await;
     let gateway = spawn_gateway_for(&fake.base_url, Duration::from_secs(5)).await;
-    let c = Checked::new(vec![
-        "fake-token-".into(),
-        crate::helpers::TEST_SECRET.into(),
-    ]);
+    let c = Checked::admin(
+        &gateway.base_url,
+        vec!["fake-token-".into(), crate::helpers::TEST_SECRET.into()],
+    )
+    .await;
+    let session = c.cookie.clone().unwrap();
     let r = c
         .send(
             c.http
@@ -121,7 +124,7 @@ async fn only_allow_listed_headers_and_query_reach_podero() {
                     &gateway,
                     "/users?include_deleted=true&page=2&secret=x",
                 ))
-                .header("cookie", "sessionid=browser-cookie")
+                .header("cookie", format!("sessionid=browser-cookie; {session}"))
                 .header("authorization", "Bearer browser-token")
                 .header("proxy-authorization", "Basic Zm9vOmJhcg==")
                 .header("x-forwarded-for", "10.0.0.1")

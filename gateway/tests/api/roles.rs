@@ -1,0 +1,293 @@
+//! The role matrix of `gateway/README.md`, cell by cell, over HTTP: every
+//! role against every kind of Partner API call on an end-user and on a
+//! team member, every gateway endpoint, and creating users of each role.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, Checked, TestApp};
+
+/// A fresh Podero user of `role` (made by the admin) with a wallbox and a
+/// building: (user id, wallbox id, building id).
+async fn target(app: &TestApp, role: &str) -> (String, String, String) {
+    let c = &app.client;
+    let email = format!("target-{}@example.com", uuid::Uuid::new_v4().simple());
+    let r = c
+        .send(
+            c.http
+                .post(app.api("/users"))
+                .json(&json!({"role": role, "email": email})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let u = r.json()["id"].as_str().unwrap().to_string();
+    let r = c
+        .send(
+            c.http
+                .post(app.api(&format!("/users/{u}/wallboxes")))
+                .json(&json!({})),
+        )
+        .await;
+    let d = r.json()["id"].as_str().unwrap().to_string();
+    let r = c
+        .send(
+            c.http
+                .post(app.api(&format!("/users/{u}/buildings")))
+                .json(&json!({"name": "Home"})),
+        )
+        .await;
+    let b = r.json()["id"].as_str().unwrap().to_string();
+    (u, d, b)
+}
+
+/// Is the answer a refusal by role (403 `forbidden`)?
+fn refused(r: &crate::helpers::Resp) -> bool {
+    r.status == 403 && r.code() == "forbidden"
+}
+
+#[tokio::test]
+async fn partner_api_calls_by_role_and_target() {
+    let app = spawn_app().await;
+    let (staff, _) = app.member("staff").await;
+    let (viewer, _) = app.member("viewer").await;
+    let actors: [(&str, &Checked); 3] = [
+        ("admin", &app.client),
+        ("staff", &staff),
+        ("viewer", &viewer),
+    ];
+    let ops = [
+        "read user",
+        "update user",
+        "archive user",
+        "list devices",
+        "register device",
+        "update device",
+        "reconnection link",
+        "delete device",
+        "create building",
+        "update building",
+        "delete building",
+    ];
+    for target_role in ["user", "staff", "admin"] {
+        for op in ops {
+            for (actor_role, c) in actors {
+                let (u, d, b) = target(&app, target_role).await;
+                let user = app.api(&format!("/users/{u}"));
+                let device = format!("{user}/wallboxes/{d}");
+                let building = format!("{user}/buildings/{b}");
+                let req = match op {
+                    "read user" => c.get(&user),
+                    "update user" => c.http.put(&user).json(&json!({"first_name": "Changed"})),
+                    "archive user" => c.http.delete(&user),
+                    "list devices" => c.get(&format!("{user}/wallboxes")),
+                    "register device" => c.http.post(format!("{user}/wallboxes")).json(&json!({})),
+                    "update device" => c.http.put(&device).json(&json!({})),
+                    "reconnection link" => c
+                        .http
+                        .post(format!("{device}/auth_session"))
+                        .json(&json!({})),
+                    "delete device" => c.http.delete(&device),
+                    "create building" => c
+                        .http
+                        .post(format!("{user}/buildings"))
+                        .json(&json!({"name": "Office"})),
+                    "update building" => c.http.put(&building).json(&json!({"name": "Office"})),
+                    "delete building" => c.http.delete(&building),
+                    _ => unreachable!(),
+                };
+                let r = c.send(req).await;
+                let read = op.starts_with("read") || op.starts_with("list");
+                let allowed = match actor_role {
+                    "admin" => true,
+                    "staff" => read || target_role == "user",
+                    _ => read,
+                };
+                if allowed {
+                    assert!(
+                        r.status.is_success(),
+                        "{actor_role} {op} on {target_role}: {} {}",
+                        r.status,
+                        r.text()
+                    );
+                } else {
+                    assert!(
+                        refused(&r),
+                        "{actor_role} {op} on {target_role}: {} {}",
+                        r.status,
+                        r.text()
+                    );
+                    // ...and nothing changed upstream.
+                    let now = app
+                        .client
+                        .send(app.client.get(&format!("{user}?include_deleted=true")))
+                        .await
+                        .json();
+                    assert!(
+                        now["deleted_at"].is_null() && now["first_name"] != "Changed",
+                        "{actor_role} {op}"
+                    );
+                }
+            }
+        }
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn creating_users_by_role() {
+    let app = spawn_app().await;
+    let (staff, _) = app.member("staff").await;
+    let (viewer, _) = app.member("viewer").await;
+    for (actor_role, c) in [
+        ("admin", &app.client),
+        ("staff", &staff),
+        ("viewer", &viewer),
+    ] {
+        for new_role in ["user", "staff", "admin"] {
+            let email = format!("new-{}@example.com", uuid::Uuid::new_v4().simple());
+            let r = c
+                .send(
+                    c.http
+                        .post(app.api("/users"))
+                        .json(&json!({"role": new_role, "email": email})),
+                )
+                .await;
+            let allowed = match actor_role {
+                "admin" => true,
+                "staff" => new_role == "user",
+                _ => false,
+            };
+            if allowed {
+                assert_eq!(
+                    r.status,
+                    200,
+                    "{actor_role} creates {new_role}: {}",
+                    r.text()
+                );
+            } else {
+                assert!(
+                    refused(&r),
+                    "{actor_role} creates {new_role}: {} {}",
+                    r.status,
+                    r.text()
+                );
+            }
+        }
+    }
+    // Staff cannot promote an end-user either.
+    let (u, _, _) = target(&app, "user").await;
+    let r = staff
+        .send(
+            staff
+                .http
+                .put(app.api(&format!("/users/{u}")))
+                .json(&json!({"role": "admin"})),
+        )
+        .await;
+    assert!(refused(&r), "{}", r.text());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn gateway_endpoints_by_role() {
+    let app = spawn_app().await;
+    let (staff, _) = app.member("staff").await;
+    let (viewer, _) = app.member("viewer").await;
+    let (_, colleague) = app.member("staff").await;
+    let colleague_id = colleague["id"].as_str().unwrap().to_string();
+    let user: Value = app
+        .client
+        .send(app.client.get(&app.api("/users")))
+        .await
+        .json();
+    let some_user = user[0]["id"].as_str().unwrap().to_string();
+    let a = &app.address;
+    // (method, path, body, admin only)
+    let cells: Vec<(&str, String, Option<Value>, bool)> = vec![
+        ("GET", format!("{a}/api/app-info"), None, false),
+        ("GET", format!("{a}/api/session"), None, false),
+        ("GET", format!("{a}/api/directory/users"), None, false),
+        ("GET", format!("{a}/api/directory/users.csv"), None, false),
+        ("POST", format!("{a}/api/directory/refresh"), None, false),
+        (
+            "GET",
+            format!("{a}/api/directory/reconnection"),
+            None,
+            false,
+        ),
+        (
+            "GET",
+            format!("{a}/api/audit/users/{some_user}"),
+            None,
+            false,
+        ),
+        ("GET", format!("{a}/api/team"), None, true),
+        ("GET", format!("{a}/api/audit"), None, true),
+        ("GET", format!("{a}/api/audit.csv"), None, true),
+        (
+            "POST",
+            format!("{a}/api/team"),
+            Some(
+                json!({"email": "x@example.com", "first_name": "X", "last_name": "Y", "role": "viewer"}),
+            ),
+            true,
+        ),
+        (
+            "PATCH",
+            format!("{a}/api/team/{colleague_id}"),
+            Some(json!({"role": "staff"})),
+            true,
+        ),
+        (
+            "DELETE",
+            format!("{a}/api/team/{colleague_id}/sessions"),
+            None,
+            true,
+        ),
+    ];
+    for (role, c) in [
+        ("staff", &staff),
+        ("viewer", &viewer),
+        ("admin", &app.client),
+    ] {
+        for (method, url, body, admin_only) in &cells {
+            let mut req = c.http.request(method.parse().unwrap(), url);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let r = c.send(req).await;
+            let allowed = role == "admin" || !admin_only;
+            if allowed {
+                assert!(
+                    r.status.is_success(),
+                    "{role} {method} {url}: {} {}",
+                    r.status,
+                    r.text()
+                );
+            } else {
+                assert!(
+                    refused(&r),
+                    "{role} {method} {url}: {} {}",
+                    r.status,
+                    r.text()
+                );
+            }
+        }
+    }
+    // Removing a colleague: admins only (last, it is destructive).
+    for c in [&staff, &viewer] {
+        let r = c
+            .send(c.http.delete(format!("{a}/api/team/{colleague_id}")))
+            .await;
+        assert!(refused(&r));
+    }
+    let r = app
+        .client
+        .send(
+            app.client
+                .http
+                .delete(format!("{a}/api/team/{colleague_id}")),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    app.shutdown().await;
+}
