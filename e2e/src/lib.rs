@@ -11,7 +11,10 @@
 //! Each test builds its own [`Harness`] (gateway with a 60-user emulator in a
 //! temp directory, its own chromedriver and browser profile) and ends it
 //! with [`Harness::finish`]; chromedriver is killed on drop even when a
-//! test panics. Tool lookup: `CHROMEDRIVER` / `CHROME_BIN`, then
+//! test panics. The gateway's first admin gets a known password; the
+//! harness replaces it over HTTP, keeps that session for set-up calls
+//! ([`Harness::http`]), and signs the browser in on the sign-in page, so
+//! every test starts in the app as an admin. Tool lookup: `CHROMEDRIVER` / `CHROME_BIN`, then
 //! `/usr/bin/chromedriver` / `/usr/bin/chromium`, then `PATH`. The frontend
 //! must be built into `<workspace>/dist` first (`cargo xtask frontend`).
 
@@ -22,12 +25,20 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
-use gateway::{Application, Config, EmbeddedEmulator, RunningGateway, UpstreamConfig};
+use gateway::{Application, Config, EmbeddedEmulator, RunningGateway, Secret, UpstreamConfig};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 /// How long any wait in a browser test may take.
 pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The first admin of every test gateway, and the password the harness
+/// sets at the first sign-in (replacing [`ADMIN_FIRST_PASSWORD`]).
+pub const ADMIN_EMAIL: &str = "admin@backoffice.local";
+pub const ADMIN_FIRST_PASSWORD: &str = "e2e-first-admin-password";
+pub const ADMIN_PASSWORD: &str = "e2e-admin-password-after-change";
+/// The password [`Harness::colleague`] gives new colleagues.
+pub const COLLEAGUE_PASSWORD: &str = "e2e-colleague-password";
 
 pub struct Harness {
     pub browser: Client,
@@ -106,6 +117,7 @@ impl Harness {
         config.listen = "127.0.0.1:0".parse().expect("address");
         config.data_dir = data.path().to_path_buf();
         config.frontend_dir = dist;
+        config.admin_password = Some(Secret::new(ADMIN_FIRST_PASSWORD));
         adjust(&mut config);
         let gateway = Application::build(config)
             .await
@@ -120,11 +132,11 @@ impl Harness {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {}: {e}", chromedriver.display()));
-        let http = reqwest::Client::new();
+        let probe = reqwest::Client::new();
         let driver = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         loop {
-            if let Ok(r) = http.get(format!("{driver}/status")).send().await {
+            if let Ok(r) = probe.get(format!("{driver}/status")).send().await {
                 if r.status().is_success() {
                     break;
                 }
@@ -163,14 +175,82 @@ impl Harness {
             .unwrap_or_else(|e| {
                 panic!("could not open a Chromium session through chromedriver: {e}")
             });
-        Harness {
+        // The admin's one-time password is replaced over HTTP; the
+        // browser then signs in like a person does.
+        let http = session_client(
+            &gateway.base_url,
+            ADMIN_EMAIL,
+            ADMIN_FIRST_PASSWORD,
+            Some(ADMIN_PASSWORD),
+        )
+        .await;
+        let h = Harness {
             browser,
             gateway,
             http,
             chromedriver: Driver(child),
             _data: data,
             _profile: profile,
-        }
+        };
+        h.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        h
+    }
+
+    /// Sign the browser in on the sign-in page and wait for the app.
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        self.open("/sign-in").await;
+        self.wait_for("#sign-in-email")
+            .await
+            .send_keys(email)
+            .await
+            .expect("type e-mail");
+        self.wait_for("#sign-in-password")
+            .await
+            .send_keys(password)
+            .await
+            .expect("type password");
+        self.wait_for("[data-testid=sign-in-submit]")
+            .await
+            .click()
+            .await
+            .expect("submit");
+        self.wait_for("[data-testid=account-name]").await;
+    }
+
+    /// Sign the browser out with the top bar's button and wait for the
+    /// sign-in page.
+    pub async fn sign_out(&self) {
+        self.wait_for("button[data-testid=sign-out]")
+            .await
+            .click()
+            .await
+            .expect("sign out");
+        self.wait_for("#sign-in-email").await;
+    }
+
+    /// A new colleague with `role` (`admin`, `staff`, `viewer`), invited by
+    /// the admin over HTTP, one-time password already replaced by
+    /// [`COLLEAGUE_PASSWORD`]: their e-mail and a client with their session.
+    pub async fn colleague(&self, role: &str) -> (String, reqwest::Client) {
+        let email = format!("{role}-{}@example.com", Uuid::new_v4().simple());
+        let r = self
+            .http
+            .post(self.url("/api/team"))
+            .json(&serde_json::json!({"email": email, "first_name": "E2e", "last_name": role, "role": role}))
+            .send()
+            .await
+            .expect("gateway answers");
+        assert_eq!(r.status(), 201, "invite {role}");
+        let invited: serde_json::Value = r.json().await.expect("JSON");
+        let otp = invited["one_time_password"].as_str().expect("password");
+        let client = session_client(
+            &self.gateway.base_url,
+            &email,
+            otp,
+            Some(COLLEAGUE_PASSWORD),
+        )
+        .await;
+        (email, client)
     }
 
     /// Absolute URL of an app path.
@@ -291,6 +371,62 @@ impl Harness {
         drop(self.chromedriver);
         self.gateway.shutdown().await;
     }
+}
+
+/// A reqwest client signed in to the gateway at `base_url` (it sends the
+/// session cookie and the anti-forgery header with every request),
+/// replacing a one-time password with `new_password` if given.
+pub async fn session_client(
+    base_url: &str,
+    email: &str,
+    password: &str,
+    new_password: Option<&str>,
+) -> reqwest::Client {
+    let plain = reqwest::Client::new();
+    let r = plain
+        .post(format!("{base_url}/api/session"))
+        .header(shared::staff::CSRF_HEADER, "sign-in")
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("gateway answers");
+    assert!(
+        r.status().is_success(),
+        "sign-in of {email}: {}",
+        r.status()
+    );
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let info: shared::staff::SessionInfo = r.json().await.expect("session JSON");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, cookie.parse().expect("cookie"));
+    headers.insert(
+        shared::staff::CSRF_HEADER,
+        info.csrf_token.parse().expect("token"),
+    );
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client");
+    if let Some(new_password) = new_password {
+        let r = client
+            .post(format!("{base_url}/api/session/password"))
+            .json(&serde_json::json!({"current_password": password, "new_password": new_password}))
+            .send()
+            .await
+            .expect("gateway answers");
+        assert!(
+            r.status().is_success(),
+            "password change of {email}: {}",
+            r.status()
+        );
+    }
+    client
 }
 
 /// The chromedriver process; killed when dropped, so a failed test (which

@@ -1,58 +1,69 @@
-//! Team administration in a real browser: the admins and staff listed,
-//! invite a colleague (and a refused duplicate), change their role, remove
-//! them after a confirmation that says it cannot be undone.
+//! Team administration in a real browser: colleagues listed from the
+//! back-office accounts, invite one (a duplicate refused next to the
+//! field) and see the one-time password once, the colleague's first
+//! sign-in forces a new password, then change their role (Podero follows),
+//! end their sessions, and remove them after a confirmation that says it
+//! cannot be undone.
 
-use e2e::Harness;
+use e2e::{session_client, Harness, ADMIN_EMAIL, ADMIN_PASSWORD};
 use fantoccini::Locator;
 use shared::{Role, User};
 
-async fn row_role(h: &Harness, id: uuid::Uuid) -> Option<String> {
+const CLARA: &str = "clara.kern@stadtwerke-demo.at";
+
+async fn row_attr(h: &Harness, email: &str, attr: &str) -> Option<String> {
     let row = h
         .browser
         .find(Locator::Css(&format!(
-            "[data-testid=team-row][data-user-id='{id}']"
+            "[data-testid=team-row][data-email='{email}']"
         )))
         .await
         .ok()?;
-    row.attr("data-role").await.ok()?
+    row.attr(attr).await.ok()?
+}
+
+async fn podero_user(h: &Harness, email: &str) -> Option<User> {
+    let all: Vec<User> = h.api("/users?include_deleted=true").await;
+    all.into_iter().find(|u| u.email == email)
+}
+
+async fn click(h: &Harness, css: &str) {
+    h.wait_for(css).await.click().await.expect("click");
 }
 
 #[tokio::test]
-async fn invite_change_role_and_remove() {
+async fn invite_first_sign_in_role_sessions_and_remove() {
     let h = Harness::start().await;
-    let users: Vec<User> = h.api("/users").await;
-    let team: Vec<&User> = users.iter().filter(|u| u.role.is_team()).collect();
-    assert!(!team.is_empty(), "the seed has admins and staff");
     h.open("/team").await;
-    h.eventually("every team member listed", || async {
-        (h.all("[data-testid=team-row]").await.len() == team.len()).then_some(())
-    })
+    h.wait_for(&format!(
+        "[data-testid=team-row][data-email='{ADMIN_EMAIL}'] [data-testid=own-account]"
+    ))
     .await;
-    for m in &team {
-        assert_eq!(row_role(&h, m.id).await.as_deref(), Some(m.role.as_str()));
-    }
 
-    // A duplicate e-mail is refused next to the field.
+    // A duplicate e-mail is refused next to the field; typed values stay.
     let form = "[data-testid=invite-form]";
     let email = h
         .wait_for(&format!("{form} [data-testid=field-email]"))
         .await;
-    email.send_keys(&team[0].email).await.unwrap();
+    email.send_keys(ADMIN_EMAIL).await.unwrap();
     h.wait_for(&format!("{form} [data-testid=field-first_name]"))
         .await
         .send_keys("Clara")
         .await
         .unwrap();
-    h.wait_for("[data-testid=invite-submit]")
+    h.wait_for(&format!("{form} [data-testid=field-last_name]"))
         .await
-        .click()
+        .send_keys("Kern")
         .await
         .unwrap();
+    click(&h, "[data-testid=invite-submit]").await;
     h.eventually("the duplicate message", || async {
-        let el = h
+        let text = h
             .wait_for(&format!("{form} [data-testid=error-email]"))
-            .await;
-        let text = el.text().await.ok()?;
+            .await
+            .text()
+            .await
+            .ok()?;
         text.contains("already").then_some(())
     })
     .await;
@@ -64,66 +75,134 @@ async fn invite_change_role_and_remove() {
         .unwrap();
     assert_eq!(first.as_deref(), Some("Clara"), "typed values stay");
 
-    // Invite with a new address, as staff.
+    // Invite with a new address, as staff: the one-time password, once.
     email.clear().await.unwrap();
-    email
-        .send_keys("clara.kern@stadtwerke-demo.at")
+    email.send_keys(CLARA).await.unwrap();
+    h.wait_for("#invite-role")
+        .await
+        .select_by_value("staff")
         .await
         .unwrap();
-    h.wait_for("[data-testid=invite-submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    let id = h
-        .eventually("the new colleague in the list", || async {
-            let all: Vec<User> = h.api("/users").await;
-            let u = all
-                .into_iter()
-                .find(|u| u.email == "clara.kern@stadtwerke-demo.at")?;
-            (row_role(&h, u.id).await.as_deref() == Some("staff")).then_some(u.id)
-        })
-        .await;
-    h.wait_for("[data-testid=toast-success]").await;
+    click(&h, "[data-testid=invite-submit]").await;
+    let otp = h.text("[data-testid=one-time-password]").await;
+    assert!(otp.len() >= 20, "{otp}");
+    h.eventually("the new colleague in the list", || async {
+        (row_attr(&h, CLARA, "data-role").await.as_deref() == Some("staff")).then_some(())
+    })
+    .await;
+    let member = podero_user(&h, CLARA).await.expect("a Podero team member");
+    assert_eq!(member.role, Role::Staff);
 
-    // Make her an admin.
-    let row = format!("[data-testid=team-row][data-user-id='{id}']");
+    // Her first sign-in: only the password change, then the app.
+    h.sign_out().await;
+    h.wait_for("#sign-in-email")
+        .await
+        .send_keys(CLARA)
+        .await
+        .unwrap();
+    h.wait_for("#sign-in-password")
+        .await
+        .send_keys(&otp)
+        .await
+        .unwrap();
+    click(&h, "[data-testid=sign-in-submit]").await;
+    h.wait_for("#current-password")
+        .await
+        .send_keys(&otp)
+        .await
+        .unwrap();
+    h.wait_for("#new-password")
+        .await
+        .send_keys("short")
+        .await
+        .unwrap();
+    h.wait_for("#new-password-again")
+        .await
+        .send_keys("short")
+        .await
+        .unwrap();
+    click(&h, "[data-testid=password-submit]").await;
+    let msg = h.text("[data-testid=error-new_password]").await;
+    assert!(msg.contains("12"), "{msg}");
+    let new = h.wait_for("#new-password").await;
+    new.clear().await.unwrap();
+    new.send_keys("clara's own long password").await.unwrap();
+    let again = h.wait_for("#new-password-again").await;
+    again.clear().await.unwrap();
+    again.send_keys("clara's own long password").await.unwrap();
+    click(&h, "[data-testid=password-submit]").await;
+    let role = h.text("[data-testid=account-role]").await;
+    assert_eq!(role, "Staff");
+    assert!(
+        h.all("a[href='/team']").await.is_empty(),
+        "staff see no team link"
+    );
+    h.sign_out().await;
+    h.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    // Make her an admin: the Podero team member follows.
+    h.open("/team").await;
+    let row = format!("[data-testid=team-row][data-email='{CLARA}']");
     h.wait_for(&format!("{row} [data-testid=role-select]"))
         .await
         .select_by_value("admin")
         .await
         .unwrap();
-    h.wait_for(&format!("{row} [data-testid=save-role]"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&h, &format!("{row} [data-testid=save-role]")).await;
     h.eventually("the row to say admin", || async {
-        (row_role(&h, id).await.as_deref() == Some("admin")).then_some(())
+        (row_attr(&h, CLARA, "data-role").await.as_deref() == Some("admin")).then_some(())
     })
     .await;
-    let u: User = h.api(&format!("/users/{id}")).await;
-    assert_eq!(u.role, Role::Admin);
+    h.eventually("Podero to say admin", || async {
+        (podero_user(&h, CLARA).await?.role == Role::Admin).then_some(())
+    })
+    .await;
+
+    // End her sessions: her open session stops working.
+    let clara = session_client(
+        &h.gateway.base_url,
+        CLARA,
+        "clara's own long password",
+        None,
+    )
+    .await;
+    assert!(clara
+        .get(h.url("/api/session"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    h.open("/team").await;
+    click(&h, &format!("{row} [data-testid=end-sessions]")).await;
+    click(&h, "[data-testid=confirm-ok]").await;
+    h.wait_for("[data-testid=toast-success]").await;
+    assert_eq!(
+        clara
+            .get(h.url("/api/session"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 
     // Remove her: the confirmation says it cannot be undone.
-    h.wait_for(&format!("{row} [data-testid=remove-member]"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&h, &format!("{row} [data-testid=remove-member]")).await;
     let msg = h.text("[data-testid=confirm-message]").await;
     assert!(msg.contains("cannot be undone"), "{msg}");
-    assert!(msg.contains("clara.kern@stadtwerke-demo.at"), "{msg}");
-    h.wait_for("[data-testid=confirm-ok]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    assert!(msg.contains("Clara Kern") || msg.contains(CLARA), "{msg}");
+    click(&h, "[data-testid=confirm-ok]").await;
     h.eventually("the row to disappear", || async {
-        row_role(&h, id).await.is_none().then_some(())
+        row_attr(&h, CLARA, "data-role")
+            .await
+            .is_none()
+            .then_some(())
     })
     .await;
-    let gone: User = h.api(&format!("/users/{id}?include_deleted=true")).await;
+    let gone = podero_user(&h, CLARA)
+        .await
+        .expect("still in Podero, archived");
     assert!(gone.deleted_at.is_some());
     h.finish().await;
 }

@@ -107,6 +107,9 @@ pub enum GatewayError {
     /// A bug or an exhausted resource inside the gateway.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A request to the gateway took longer than its limit.
+    #[error("The back-office server did not finish this request within {0} s; try again.")]
+    Timeout(u64),
     /// The audit record of an operation could not be written.
     #[error("The operation's audit record could not be written; the back-office database is failing. Tell your administrator.")]
     AuditUnavailable,
@@ -147,6 +150,7 @@ impl GatewayError {
             GatewayError::OwnAccount(_) | GatewayError::Conflict(_) => StatusCode::CONFLICT,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::Podero { status, .. } => *status,
+            GatewayError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Database(_)
             | GatewayError::Internal(_)
             | GatewayError::AuditUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
@@ -186,6 +190,7 @@ impl GatewayError {
             GatewayError::Database(_) => "database",
             GatewayError::Internal(_) => "internal",
             GatewayError::AuditUnavailable => "audit_unavailable",
+            GatewayError::Timeout(_) => "gateway_timeout",
         }
     }
 }

@@ -225,20 +225,9 @@ impl UserQuery {
     pub fn parse(query: &str) -> Result<UserQuery, Vec<FieldError>> {
         let mut out = UserQuery::default();
         let mut errors = Vec::new();
-        for pair in query.trim_start_matches('?').split('&') {
-            if pair.is_empty() {
-                continue;
-            }
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = percent_decode(k);
-            let value = percent_decode(v);
-            let value = value.trim();
-            let bad = |allowed: &str| {
-                FieldError::new(
-                    &key,
-                    format!("'{value}' is not a valid value for {key}; use {allowed}"),
-                )
-            };
+        for (key, value) in query_pairs(query) {
+            let value = value.as_str();
+            let bad = |allowed: &str| bad_value(&key, value, allowed);
             match key.as_str() {
                 "q" => out.q = value.to_string(),
                 "role" => {
@@ -344,11 +333,7 @@ impl UserQuery {
         if self.per_page != d.per_page {
             parts.push(("per_page", self.per_page.to_string()));
         }
-        parts
-            .into_iter()
-            .map(|(k, v)| format!("{k}={}", percent_encode(&v)))
-            .collect::<Vec<_>>()
-            .join("&")
+        query_string(parts)
     }
 
     /// The same view without paging (CSV export, and a changed filter starts
@@ -410,6 +395,36 @@ pub fn fold(text: &str) -> String {
         }
     }
     out
+}
+
+/// The `key=value` pairs of a query string (a leading `?` is ignored),
+/// percent-decoded, values trimmed; empty pairs are skipped.
+pub fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v).trim().to_string())
+        })
+}
+
+/// A query parameter's bad value, naming the values allowed.
+pub fn bad_value(key: &str, value: &str, allowed: &str) -> FieldError {
+    FieldError::new(
+        key,
+        format!("'{value}' is not a valid value for {key}; use {allowed}"),
+    )
+}
+
+/// A query string (without `?`) of `key=value` pairs, values encoded.
+pub fn query_string(parts: Vec<(&str, String)>) -> String {
+    parts
+        .into_iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(&v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Percent-encode a query value (everything but unreserved characters).

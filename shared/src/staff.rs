@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::directory::{percent_decode, percent_encode};
+use crate::directory::{bad_value, query_pairs, query_string};
 use crate::user::Role;
 use crate::validation::{check_text, Email, FieldError};
 
@@ -384,20 +384,9 @@ impl AuditQuery {
     pub fn parse(query: &str) -> Result<AuditQuery, Vec<FieldError>> {
         let mut out = AuditQuery::default();
         let mut errors = Vec::new();
-        for pair in query.trim_start_matches('?').split('&') {
-            if pair.is_empty() {
-                continue;
-            }
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = percent_decode(k);
-            let value = percent_decode(v);
-            let value = value.trim();
-            let bad = |allowed: &str| {
-                FieldError::new(
-                    &key,
-                    format!("'{value}' is not a valid value for {key}; use {allowed}"),
-                )
-            };
+        for (key, value) in query_pairs(query) {
+            let value = value.as_str();
+            let bad = |allowed: &str| bad_value(&key, value, allowed);
             match key.as_str() {
                 "actor" => out.actor = Some(value.to_lowercase()).filter(|s| !s.is_empty()),
                 "user" if value.is_empty() => out.user = None,
@@ -484,11 +473,7 @@ impl AuditQuery {
         if self.per_page != AUDIT_PER_PAGE {
             parts.push(("per_page", self.per_page.to_string()));
         }
-        parts
-            .into_iter()
-            .map(|(k, v)| format!("{k}={}", percent_encode(&v)))
-            .collect::<Vec<_>>()
-            .join("&")
+        query_string(parts)
     }
 }
 

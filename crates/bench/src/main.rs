@@ -159,6 +159,54 @@ async fn banner_org(child: &mut Child) -> String {
     panic!("the emulator stopped before naming its organisation");
 }
 
+/// The first admin's password (replaced at sign-in, as the gateway asks).
+const ADMIN_FIRST_PASSWORD: &str = "bench-first-admin-password";
+
+/// A client signed in as the first admin: it sends the session cookie and
+/// the anti-forgery header with every request.
+async fn sign_in(base: &str) -> reqwest::Client {
+    let plain = reqwest::Client::new();
+    let r = plain
+        .post(format!("{base}/api/session"))
+        .header(shared::staff::CSRF_HEADER, "sign-in")
+        .json(&serde_json::json!({"email": "admin@backoffice.local", "password": ADMIN_FIRST_PASSWORD}))
+        .send()
+        .await
+        .expect("sign-in");
+    assert!(r.status().is_success(), "sign-in: {}", r.status());
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    let info: serde_json::Value = r.json().await.expect("session");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, cookie.parse().expect("cookie"));
+    headers.insert(
+        shared::staff::CSRF_HEADER,
+        info["csrf_token"]
+            .as_str()
+            .expect("token")
+            .parse()
+            .expect("token"),
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{base}/api/session/password"))
+        .json(&serde_json::json!({"current_password": ADMIN_FIRST_PASSWORD, "new_password": "bench-admin-password-2"}))
+        .send()
+        .await
+        .expect("password change");
+    assert!(r.status().is_success(), "password change: {}", r.status());
+    http
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let users: usize = std::env::args()
@@ -205,6 +253,7 @@ async fn main() {
         .env("GATEWAY_FRONTEND_DIR", data.join("no-frontend"))
         .env("GATEWAY_DATA_DIR", data.join("gateway"))
         .env("GATEWAY_USERS_REFRESH_SECS", "3600")
+        .env("GATEWAY_ADMIN_PASSWORD", ADMIN_FIRST_PASSWORD)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .kill_on_drop(true)
@@ -228,6 +277,8 @@ async fn main() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Every request is a signed-in admin's, with its audit record.
+    let http = sign_in(&base).await;
     let list = format!("{base}/api/directory/users");
 
     // First answer: waits for the first snapshot.

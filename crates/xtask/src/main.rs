@@ -344,6 +344,8 @@ fn test() -> Result<(), String> {
             "wasm32-unknown-unknown",
         ],
     )?;
+    // The secret-leak test scans the bundle built above; make it required.
+    std::env::set_var("PODERO_REQUIRE_DIST", "1");
     step(
         "tests: unit, integration, browser",
         "cargo",

@@ -5,11 +5,13 @@
 //! the anti-forgery header (or, with a session, carries a wrong value);
 //! refuse everything but `GET`/`POST /api/session` without a session
 //! (401); keep a person who must replace a one-time password to the
-//! password change (403). Then the handler runs, and the request's audit
+//! password change (403). Then the handler runs (bounded by the upstream
+//! timeout plus 5 s: 504 after that), and the request's audit
 //! record is appended before the response is returned — if that fails, the
 //! answer is a 500 saying so, never a silent gap.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method};
@@ -124,7 +126,11 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             }
             req.extensions_mut().insert(note.clone());
             req.extensions_mut().insert(ClientAddr(client.clone()));
-            next.run(req).await
+            let limit = state.upstream_timeout() + Duration::from_secs(5);
+            match tokio::time::timeout(limit, next.run(req)).await {
+                Ok(response) => response,
+                Err(_) => GatewayError::Timeout(limit.as_secs()).into_response(),
+            }
         }
         Err(e) => e.into_response(),
     };

@@ -7,6 +7,7 @@ mod auth;
 mod directory;
 
 mod forwarding;
+mod leaks;
 mod resilience;
 mod roles;
 mod security;
