@@ -220,12 +220,22 @@ impl Harness {
     /// Sign the browser out with the top bar's button and wait for the
     /// sign-in page.
     pub async fn sign_out(&self) {
-        self.wait_for("button[data-testid=sign-out]")
-            .await
-            .click()
-            .await
-            .expect("sign out");
-        self.wait_for("#sign-in-email").await;
+        // The top bar may re-render between finding and clicking: find again.
+        self.eventually("signed out", || async {
+            if let Ok(button) = self
+                .browser
+                .find(Locator::Css("button[data-testid=sign-out]"))
+                .await
+            {
+                let _ = button.click().await;
+            }
+            self.browser
+                .find(Locator::Css("#sign-in-email"))
+                .await
+                .ok()
+                .map(drop)
+        })
+        .await;
     }
 
     /// A new colleague with `role` (`admin`, `staff`, `viewer`), invited by

@@ -51,8 +51,11 @@ async fn sign_in_see_the_app_and_sign_out() {
         .click()
         .await
         .unwrap();
-    let error = h.text("[data-testid=sign-in-error]").await;
-    assert!(error.contains("not right"), "{error}");
+    h.eventually("the sign-in error", || async {
+        let text = h.text("[data-testid=sign-in-error]").await;
+        text.contains("not right").then_some(())
+    })
+    .await;
     let kept = h
         .wait_for("#sign-in-email")
         .await

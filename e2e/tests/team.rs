@@ -27,8 +27,13 @@ async fn podero_user(h: &Harness, email: &str) -> Option<User> {
     all.into_iter().find(|u| u.email == email)
 }
 
+/// Click the element `css`, finding it again if the page re-rendered it
+/// between finding and clicking.
 async fn click(h: &Harness, css: &str) {
-    h.wait_for(css).await.click().await.expect("click");
+    h.eventually(&format!("a click on {css}"), || async {
+        h.wait_for(css).await.click().await.ok()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -186,6 +191,15 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
             .status(),
         401
     );
+    // Dismiss the toast (it sits over the row's buttons at this width).
+    click(&h, "[data-testid=toast-success] button[aria-label=Dismiss]").await;
+    h.eventually("the toast gone", || async {
+        h.all("[data-testid=toast-success]")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
 
     // Remove her: the confirmation says it cannot be undone.
     click(&h, &format!("{row} [data-testid=remove-member]")).await;
