@@ -31,6 +31,9 @@ pub const ADMIN_FIRST_PASSWORD: &str = "first-admin-password-0a1b";
 /// The password the helpers replace it with.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests-2c3d";
 
+/// A last change to a test gateway's configuration.
+pub type Adjust = Box<dyn FnOnce(&mut Config)>;
+
 /// Options of [`spawn_app_with`].
 pub struct Options {
     pub seed_users: usize,
@@ -38,7 +41,7 @@ pub struct Options {
     pub frontend_dir: Option<PathBuf>,
     pub request_timeout: Duration,
     /// Adjust the gateway's configuration last.
-    pub adjust: Option<Box<dyn FnOnce(&mut Config)>>,
+    pub adjust: Option<Adjust>,
 }
 
 impl Default for Options {
