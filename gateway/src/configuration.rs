@@ -211,6 +211,8 @@ pub enum ConfigError {
     BadTimeout(&'static str),
     #[error("GATEWAY_SCAN_CONCURRENCY must be at least 1")]
     BadConcurrency,
+    #[error("GATEWAY_ADMIN_EMAIL is not a usable e-mail address: {0}")]
+    BadAdminEmail(String),
 }
 
 impl Config {
@@ -314,7 +316,9 @@ impl Config {
                 0 => return Err(ConfigError::BadTimeout("GATEWAY_VERIFY_SECS")),
                 n => n,
             },
-            admin_email: cli.admin_email.trim().to_lowercase(),
+            admin_email: shared::Email::parse(&cli.admin_email)
+                .map_err(|e| ConfigError::BadAdminEmail(e.message))?
+                .normalized(),
             admin_password: None,
             session_idle: secs(cli.session_idle_secs, "GATEWAY_SESSION_IDLE_SECS")?,
             session_max: secs(cli.session_max_secs, "GATEWAY_SESSION_MAX_SECS")?,
@@ -397,6 +401,16 @@ mod tests {
                 .to_string();
             assert_eq!(err, format!("{var} must be a positive number of seconds"));
         }
+    }
+
+    #[test]
+    fn first_admin_e_mail_is_checked() {
+        let c = Config::from_cli(cli(&["--admin-email", " Ops@Example.COM "]), None).unwrap();
+        assert_eq!(c.admin_email, "ops@example.com");
+        let err = Config::from_cli(cli(&["--admin-email", "ops"]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("GATEWAY_ADMIN_EMAIL is not a usable e-mail address"), "{err}");
     }
 
     #[test]

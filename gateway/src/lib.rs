@@ -29,6 +29,7 @@ pub mod database;
 pub mod directory;
 pub mod error;
 pub mod hardening;
+pub mod memory;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -8,6 +8,7 @@ use gateway::startup::Application;
 #[tokio::main]
 async fn main() -> ExitCode {
     gateway::telemetry::init();
+    gateway::memory::tune_allocator();
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {

@@ -8,12 +8,25 @@
 //! colleague: the answer's one-time password is shown once, to be handed
 //! over by a safe channel. The signed-in admin's own row offers nothing:
 //! the gateway refuses changes to one's own account.
+//!
+//! Below the members, "In Podero, without back-office access": the
+//! organisation's admins and staff from the users directory that no
+//! member is linked to (archived users left out). "Give access" fills the
+//! invite form with their e-mail, name and role; inviting them links the
+//! new account to their existing Podero user. After a write both lists
+//! are read again, the directory until it shows the change (it refreshes
+//! shortly after writes; at most 10 s).
+
+use std::collections::HashSet;
+use std::time::Duration;
 
 use leptos::ev::SubmitEvent;
+use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::directory::{SortKey, UserPage, UserQuery, MAX_PER_PAGE};
 use shared::staff::{Invite, Invited, RoleChange, StaffRole, TeamMember};
-use shared::FieldError;
+use shared::{FieldError, Role, User};
 use uuid::Uuid;
 
 use crate::api::{self, ApiFailure};
@@ -24,6 +37,7 @@ use crate::components::form::{server_field_errors, TextField};
 use crate::components::toast::use_toasts;
 use crate::format::{ago, stamp};
 use crate::session::use_session;
+use crate::timer::sleep;
 
 /// What each role may do, for the invite form.
 const ROLE_HELP: [(StaffRole, &str); 3] = [
@@ -41,7 +55,126 @@ const ROLE_HELP: [(StaffRole, &str); 3] = [
     ),
 ];
 
-type Team = RwSignal<Option<Result<Vec<TeamMember>, ApiFailure>>>;
+/// The page's two lists: the members (`/api/team`) and the directory's
+/// admins and staff (`/api/users`), read together.
+#[derive(Clone, Copy)]
+struct Team {
+    members: RwSignal<Option<Result<Vec<TeamMember>, ApiFailure>>>,
+    directory: RwSignal<Option<Result<UserPage, ApiFailure>>>,
+}
+
+/// The invite form's fields, shared with "Give access", which fills them.
+#[derive(Clone, Copy)]
+struct InviteFields {
+    email: RwSignal<String>,
+    first: RwSignal<String>,
+    last: RwSignal<String>,
+    role: RwSignal<String>,
+    errors: RwSignal<Vec<FieldError>>,
+    failure: RwSignal<Option<String>>,
+    form: NodeRef<html::Form>,
+    submit: NodeRef<html::Button>,
+}
+
+impl InviteFields {
+    fn new() -> Self {
+        InviteFields {
+            email: RwSignal::new(String::new()),
+            first: RwSignal::new(String::new()),
+            last: RwSignal::new(String::new()),
+            role: RwSignal::new(StaffRole::Staff.as_str().to_string()),
+            errors: RwSignal::new(Vec::new()),
+            failure: RwSignal::new(None),
+            form: NodeRef::new(),
+            submit: NodeRef::new(),
+        }
+    }
+
+    /// Fill the form for `user` (sends nothing), bring it into view and
+    /// focus Invite, or the first name field still to fill in.
+    fn fill_for(self, user: &User) {
+        let role = match user.role {
+            Role::Admin => StaffRole::Admin,
+            _ => StaffRole::Staff,
+        };
+        self.email.set(user.email.clone());
+        self.first.set(user.first_name.clone().unwrap_or_default());
+        self.last.set(user.last_name.clone().unwrap_or_default());
+        self.role.set(role.as_str().to_string());
+        self.errors.set(Vec::new());
+        self.failure.set(None);
+        if let Some(form) = self.form.get_untracked() {
+            form.scroll_into_view();
+        }
+        let missing = [("f-first_name", self.first), ("f-last_name", self.last)]
+            .into_iter()
+            .find(|(_, v)| v.with_untracked(|v| v.trim().is_empty()))
+            .and_then(|(id, _)| {
+                web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id(id))
+            });
+        match missing {
+            Some(el) => {
+                use wasm_bindgen::JsCast;
+                if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = el.focus();
+                }
+            }
+            None => {
+                if let Some(b) = self.submit.get_untracked() {
+                    let _ = b.focus();
+                }
+            }
+        }
+    }
+}
+
+/// The directory's admins and staff, sorted by name.
+fn directory_query() -> UserQuery {
+    UserQuery {
+        roles: vec![Role::Admin, Role::Staff],
+        per_page: MAX_PER_PAGE,
+        sort: SortKey::Name,
+        ..Default::default()
+    }
+}
+
+/// What the directory must show after a write before it is believed: a
+/// Podero user archived, a Podero user present with a role.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Expect {
+    gone: Option<Uuid>,
+    present: Option<(Uuid, Role)>,
+}
+
+impl Expect {
+    /// After a member changed from having Podero user `before` to `now`.
+    fn after(before: Option<Uuid>, now: &TeamMember) -> Expect {
+        Expect {
+            gone: before.filter(|b| Some(*b) != now.podero_user_id),
+            present: now.podero_user_id.zip(now.role.podero_role()),
+        }
+    }
+
+    fn met(&self, page: &UserPage) -> bool {
+        let active = || {
+            page.rows
+                .iter()
+                .map(|r| &r.user)
+                .filter(|u| u.deleted_at.is_none())
+        };
+        let gone = self.gone.is_none_or(|g| !active().any(|u| u.id == g));
+        let present = self
+            .present
+            .is_none_or(|(p, role)| active().any(|u| u.id == p && u.role == role));
+        gone && present
+    }
+}
+
+/// How often, and how far apart, the directory is read after a write.
+const DIRECTORY_READS: usize = 40;
+const DIRECTORY_EVERY: Duration = Duration::from_millis(250);
 
 /// The reason of a refusal: the gateway's words for "not your own
 /// account" and "not allowed", the full message otherwise.
@@ -52,10 +185,32 @@ fn reason(e: &ApiFailure) -> String {
     }
 }
 
-/// Read the team again.
-fn reload(team: Team) {
+/// Read both lists again; the directory until it meets `expect` (a read
+/// that does not is not shown, unless it is the last one). A user the
+/// write archived leaves the directory's list at once.
+fn reload(team: Team, expect: Expect) {
+    if let Some(gone) = expect.gone {
+        team.directory.update(|d| {
+            if let Some(Ok(page)) = d {
+                let before = page.rows.len();
+                page.rows.retain(|r| r.user.id != gone);
+                page.total = page.total.saturating_sub(before - page.rows.len());
+            }
+        });
+    }
     spawn_local(async move {
-        team.set(Some(api::team().await));
+        let query = directory_query();
+        let (members, mut page) = futures::join!(api::team(), api::users_page(&query));
+        team.members.set(Some(members));
+        for read in 1..=DIRECTORY_READS {
+            let done = page.as_ref().map_or(true, |p| expect.met(p));
+            if done || read == DIRECTORY_READS {
+                team.directory.set(Some(page));
+                return;
+            }
+            sleep(DIRECTORY_EVERY).await;
+            page = api::users_page(&query).await;
+        }
     });
 }
 
@@ -78,35 +233,44 @@ pub fn TeamPage() -> impl IntoView {
 
 #[component]
 fn TeamAdmin() -> impl IntoView {
-    let team: Team = RwSignal::new(None);
-    reload(team);
+    let team = Team {
+        members: RwSignal::new(None),
+        directory: RwSignal::new(None),
+    };
+    let fields = InviteFields::new();
+    reload(team, Expect::default());
     view! {
         <section aria-labelledby="team-h">
             <div class="page-head"><h1 id="team-h">"Team"</h1></div>
             <p class="muted">"Colleagues with a back-office account. Admins and staff are also Podero team members; viewers exist only in the back-office."</p>
-            <InviteForm team/>
-            {move || match team.get() {
+            <InviteForm team fields/>
+            {move || match team.members.get() {
                 None => view! { <Loading what="the team"/> }.into_any(),
-                Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| reload(team))/> }.into_any(),
+                Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| reload(team, Expect::default()))/> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
                     <EmptyState message="Nobody is on the team yet. Invite a colleague above."/>
                 }.into_any(),
                 Some(Ok(list)) => view! { <Members list team/> }.into_any(),
             }}
+            <PoderoOnly team fields/>
         </section>
     }
 }
 
 /// Invite a colleague; afterwards, their one-time password.
 #[component]
-fn InviteForm(team: Team) -> impl IntoView {
+fn InviteForm(team: Team, fields: InviteFields) -> impl IntoView {
     let toasts = use_toasts();
-    let email = RwSignal::new(String::new());
-    let first = RwSignal::new(String::new());
-    let last = RwSignal::new(String::new());
-    let role = RwSignal::new(StaffRole::Staff.as_str().to_string());
-    let errors = RwSignal::new(Vec::<FieldError>::new());
-    let failure = RwSignal::new(None::<String>);
+    let InviteFields {
+        email,
+        first,
+        last,
+        role,
+        errors,
+        failure,
+        form,
+        submit: submit_ref,
+    } = fields;
     let busy = RwSignal::new(false);
     let result = RwSignal::new(None::<Invited>);
     let body = move || Invite {
@@ -139,8 +303,9 @@ fn InviteForm(team: Team) -> impl IntoView {
                     for s in [email, first, last] {
                         s.set(String::new());
                     }
+                    let expect = Expect::after(None, &invited.member);
                     result.set(Some(invited));
-                    reload(team);
+                    reload(team, expect);
                 }
                 Err(e) => match server_field_errors(&e) {
                     Some(fe) => errors.set(fe),
@@ -156,7 +321,7 @@ fn InviteForm(team: Team) -> impl IntoView {
             .map(|(r, what)| format!("{}: {what}", r.label()))
     };
     view! {
-        <form class="invite" data-testid="invite-form" on:submit=submit novalidate=true>
+        <form class="invite" data-testid="invite-form" on:submit=submit novalidate=true node_ref=form>
             <h2>"Invite a colleague"</h2>
             <div class="invite-fields">
                 <TextField name="email" label="E-mail" value=email errors input_type="email" required=true/>
@@ -176,7 +341,7 @@ fn InviteForm(team: Team) -> impl IntoView {
                 {ROLE_HELP.into_iter().map(|(r, what)| view! { <li><strong>{r.label()}</strong>": "{what}</li> }).collect_view()}
             </ul>
             {move || failure.get().map(|m| view! { <ErrorPanel message=m title="The colleague was not invited."/> })}
-            <button type="submit" class="primary" data-testid="invite-submit" disabled=move || busy.get()>
+            <button type="submit" class="primary" data-testid="invite-submit" disabled=move || busy.get() node_ref=submit_ref>
                 {move || if busy.get() { "Inviting…" } else { "Invite" }}
             </button>
             {move || result.get().map(|invited| view! { <InviteResult invited on_close=Callback::new(move |_| result.set(None))/> })}
@@ -215,13 +380,13 @@ fn InviteResult(invited: Invited, on_close: Callback<()>) -> impl IntoView {
     }
 }
 
-/// The member an action is about: id, name, e-mail, has a Podero member.
+/// The member an action is about: id, name, e-mail, their Podero user.
 #[derive(Clone, Debug, PartialEq)]
 struct Target {
     id: Uuid,
     name: String,
     email: String,
-    podero: bool,
+    podero: Option<Uuid>,
 }
 
 #[component]
@@ -241,7 +406,13 @@ fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
             match api::remove_member(t.id).await {
                 Ok(()) => {
                     toasts.success(format!("{} was removed from the team.", t.name));
-                    reload(team);
+                    reload(
+                        team,
+                        Expect {
+                            gone: t.podero,
+                            present: None,
+                        },
+                    );
                 }
                 Err(e) => toasts.error(format!("Could not remove {}: {}", t.name, reason(&e))),
             }
@@ -253,7 +424,7 @@ fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
             "Remove {} ({}) from the team? Their back-office account is deleted and they are signed out.{} This cannot be undone.",
             t.name,
             t.email,
-            if t.podero {
+            if t.podero.is_some() {
                 " This also removes their Podero team member (their Podero user)."
             } else {
                 ""
@@ -282,7 +453,7 @@ fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
                         1 => format!("Ended 1 session of {}.", t.name),
                         n => format!("Ended {n} sessions of {}.", t.name),
                     });
-                    reload(team);
+                    reload(team, Expect::default());
                 }
                 Err(e) => toasts.error(format!(
                     "Could not end the sessions of {}: {}",
@@ -327,7 +498,7 @@ fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
                             id: m.id,
                             name: m.display_name.clone(),
                             email: m.email.clone(),
-                            podero: m.podero_user_id.is_some(),
+                            podero: m.podero_user_id,
                         };
                         let own = me == Some(m.id);
                         let actions = if own {
@@ -390,6 +561,7 @@ fn MemberActions(
     let id = member.id;
     let name = StoredValue::new(member.display_name.clone());
     let current = member.role;
+    let podero_before = member.podero_user_id;
     let chosen = RwSignal::new(current.as_str().to_string());
     let saving = RwSignal::new(false);
     let unchanged = move || saving.get() || chosen.get() == current.as_str();
@@ -406,7 +578,7 @@ fn MemberActions(
             match api::change_role(id, RoleChange { role }).await {
                 Ok(m) => {
                     toasts.success(format!("{name} is now {}.", m.role.label()));
-                    reload(team);
+                    reload(team, Expect::after(podero_before, &m));
                 }
                 Err(e) => {
                     toasts.error(format!(
@@ -431,4 +603,99 @@ fn MemberActions(
         <button type="button" class="danger" data-testid="remove-member" on:click=move |_| on_remove.run(())
                 aria-label=format!("Remove {} from the team", name.get_value())>"Remove…"</button>
     }
+}
+
+/// The directory's admins and staff whom no member is linked to, with
+/// "Give access" to fill the invite form for them.
+#[component]
+fn PoderoOnly(team: Team, fields: InviteFields) -> impl IntoView {
+    let retry = Callback::new(move |_| reload(team, Expect::default()));
+    let body = move || {
+        let members = team.members.get();
+        let directory = team.directory.get();
+        match (members, directory) {
+            // The team's own error panel (above) offers Retry for both.
+            (Some(Err(_)), _) => {
+                view! { <p class="muted">"Shown once the team has loaded."</p> }.into_any()
+            }
+            (_, Some(Err(e))) => view! { <ErrorPanel message=e.message() retry/> }.into_any(),
+            (None, _) | (_, None) => {
+                view! { <Loading what="Podero's admins and staff"/> }.into_any()
+            }
+            (Some(Ok(members)), Some(Ok(page))) => {
+                let linked: HashSet<Uuid> =
+                    members.iter().filter_map(|m| m.podero_user_id).collect();
+                let compared = page.rows.len();
+                let total = page.total;
+                let users: Vec<User> = page
+                    .rows
+                    .into_iter()
+                    .map(|r| r.user)
+                    .filter(|u| u.deleted_at.is_none() && !linked.contains(&u.id))
+                    .collect();
+                view! {
+                    <PoderoOnlyTable users fields/>
+                    {(total > compared).then(|| view! {
+                        <p class="hint" data-testid="podero-only-more">{format!(
+                            "Podero has more admins and staff than one read shows ({}); only the first {} were compared with the team.",
+                            total, compared
+                        )}</p>
+                    })}
+                }
+                .into_any()
+            }
+        }
+    };
+    view! {
+        <section class="podero-only" aria-labelledby="podero-only-h">
+            <h2 id="podero-only-h">"In Podero, without back-office access"</h2>
+            <p class="muted">"These admins and staff exist in Podero but cannot sign in to the back-office yet. Give them access to invite them with a one-time password."</p>
+            {body}
+        </section>
+    }
+}
+
+#[component]
+fn PoderoOnlyTable(users: Vec<User>, fields: InviteFields) -> impl IntoView {
+    if users.is_empty() {
+        return view! {
+            <p class="empty" data-testid="podero-only-empty">"Every Podero admin and staff member has back-office access."</p>
+        }
+        .into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table data-testid="podero-only">
+                <caption class="visually-hidden">"Podero admins and staff without back-office access"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"E-mail"</th>
+                        <th scope="col">"Podero role"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {users.into_iter().map(|u| {
+                        let name = u.display_name();
+                        let label = format!("Give access to {name}");
+                        let user = StoredValue::new(u.clone());
+                        view! {
+                            <tr data-testid="podero-only-row" data-user-id=u.id.to_string()
+                                data-email=u.email.clone() data-role=u.role.as_str()>
+                                <td><a href=format!("/users/{}", u.id) title="Their Podero user">{name}</a></td>
+                                <td>{u.email.clone()}</td>
+                                <td><span class=format!("badge role-{}", u.role.as_str())>{u.role.label()}</span></td>
+                                <td>
+                                    <button type="button" data-testid="give-access" aria-label=label
+                                            on:click=move |_| user.with_value(|u| fields.fill_for(u))>"Give access"</button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
 }

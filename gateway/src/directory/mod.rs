@@ -156,7 +156,7 @@ impl Directory {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 }
-                release_free_memory();
+                crate::memory::release_free_memory();
                 self.view.send_modify(|v| v.refreshing = false);
             }
             Err(e) => {
@@ -185,18 +185,5 @@ impl Directory {
                 _ = dir.wake.notified() => {}
             }
         }
-    }
-}
-
-/// Return freed heap memory to the operating system. glibc keeps freed
-/// memory of a dropped snapshot (tens of MB at 100,000 users) in its arenas;
-/// without this the gateway's resident size would stay at the peak of the
-/// last refresh.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of glibc's allocator,
-    // which is the process allocator here; it has no preconditions.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }

@@ -4,7 +4,8 @@
 //! Podero team member of the same role; this is the one place that keeps
 //! the two together. Inviting creates both (the Podero user first; if the
 //! account cannot be stored, the Podero user is archived again) and
-//! answers a one-time password, shown once. Changing a role changes both
+//! answers a one-time password, shown once. Inviting a person who already
+//! is a Podero admin or staff member links the account to that user. Changing a role changes both
 //! (to viewer: the Podero team member is archived, viewers exist only in
 //! the back-office; from viewer: one is created). Removing removes both.
 //! Admins cannot change, remove or end the sessions of their own account
@@ -93,6 +94,47 @@ async fn create_podero_member(
         .map_err(|e| GatewayError::UpstreamBadResponse(format!("created user unreadable: {e}")))
 }
 
+/// Podero has a user with this e-mail already (it answered 409): if it is
+/// an active team member (admin or staff), the new account is linked to it
+/// and its role set to `role`, so existing Podero colleagues get access
+/// through the same invitation. An end-user's address is refused.
+async fn link_existing_member(
+    state: &AppState,
+    email: &str,
+    role: shared::Role,
+    podero_error: ApiError,
+) -> Result<Uuid, GatewayError> {
+    let existing = state.directory().current().and_then(|snapshot| {
+        snapshot
+            .users()
+            .find(|u| u.email().eq_ignore_ascii_case(email))
+            .map(|u| (u.id(), u.role(), u.is_archived()))
+    });
+    match existing {
+        Some((id, current, false)) if current.is_team() => {
+            if current != role {
+                let body = UpdateUser {
+                    role: Some(role),
+                    ..Default::default()
+                };
+                podero(state, Method::PUT, ApiRoute::User(id), Some(json!(body))).await?;
+                state.directory().request_refresh();
+            }
+            Ok(id)
+        }
+        Some((_, current, false)) if !current.is_team() => {
+            Err(GatewayError::Conflict(vec![FieldError::new(
+                "email",
+                "This e-mail address belongs to an end-user (a customer) in Podero; a colleague needs an address of their own.",
+            )]))
+        }
+        _ => Err(GatewayError::Podero {
+            status: StatusCode::CONFLICT,
+            error: podero_error,
+        }),
+    }
+}
+
 /// Archive a Podero team member (already gone is fine).
 async fn archive_podero_member(state: &AppState, id: Uuid) -> Result<(), GatewayError> {
     match podero(state, Method::DELETE, ApiRoute::User(id), None).await {
@@ -162,16 +204,23 @@ pub async fn invite(
         return Err(taken());
     }
     let podero_user_id = match invite.role.podero_role() {
-        Some(role) => Some(
-            create_podero_member(
+        Some(role) => {
+            let created = create_podero_member(
                 &state,
                 &email,
                 invite.first_name.trim(),
                 invite.last_name.trim(),
                 role,
             )
-            .await?,
-        ),
+            .await;
+            Some(match created {
+                Ok(id) => id,
+                Err(GatewayError::Podero { status, error }) if status == StatusCode::CONFLICT => {
+                    link_existing_member(&state, &email, role, error).await?
+                }
+                Err(e) => return Err(e),
+            })
+        }
         None => None,
     };
     if let Some(id) = podero_user_id {

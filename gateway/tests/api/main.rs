@@ -12,3 +12,4 @@ mod resilience;
 mod roles;
 mod security;
 mod static_files;
+mod team;
