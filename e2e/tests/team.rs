@@ -1,5 +1,6 @@
 //! Team administration in a real browser: colleagues listed from the
-//! back-office accounts, invite one (a duplicate refused next to the
+//! back-office accounts, a Podero staff member without access given it
+//! with one click, invite one (a duplicate refused next to the
 //! field) and see the one-time password once, the colleague's first
 //! sign-in forces a new password, then change their role (Podero follows),
 //! end their sessions, and remove them after a confirmation that says it
@@ -44,6 +45,52 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
         "[data-testid=team-row][data-email='{ADMIN_EMAIL}'] [data-testid=own-account]"
     ))
     .await;
+
+    // Podero's own admins and staff without access are listed; "Give
+    // access" fills the invitation (nothing is sent until Invite).
+    let users: Vec<User> = h.api("/users").await;
+    let seeded = users
+        .iter()
+        .find(|u| u.role == Role::Staff && u.first_name.is_some())
+        .expect("the seed has staff");
+    let podero_row = format!(
+        "[data-testid=podero-only-row][data-user-id='{}']",
+        seeded.id
+    );
+    click(&h, &format!("{podero_row} [data-testid=give-access]")).await;
+    let filled = h
+        .wait_for("[data-testid=invite-form] [data-testid=field-email]")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(filled.as_deref(), Some(seeded.email.as_str()));
+    assert_eq!(
+        h.wait_for("#invite-role")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("staff")
+    );
+    click(&h, "[data-testid=invite-submit]").await;
+    h.text("[data-testid=one-time-password]").await;
+    h.eventually("the seeded colleague moved to the team", || async {
+        let in_team = row_attr(&h, &seeded.email, "data-role").await.is_some();
+        let still_listed = !h.all(&podero_row).await.is_empty();
+        (in_team && !still_listed).then_some(())
+    })
+    .await;
+    click(&h, "[data-testid=invite-result-close]").await;
+    for field in ["email", "first_name", "last_name"] {
+        let el = h
+            .wait_for(&format!(
+                "[data-testid=invite-form] [data-testid=field-{field}]"
+            ))
+            .await;
+        el.clear().await.unwrap();
+    }
 
     // A duplicate e-mail is refused next to the field; typed values stay.
     let form = "[data-testid=invite-form]";

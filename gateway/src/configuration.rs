@@ -410,7 +410,10 @@ mod tests {
         let err = Config::from_cli(cli(&["--admin-email", "ops"]), None)
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("GATEWAY_ADMIN_EMAIL is not a usable e-mail address"), "{err}");
+        assert!(
+            err.starts_with("GATEWAY_ADMIN_EMAIL is not a usable e-mail address"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -13,9 +13,9 @@ async fn account_and_podero_member_stay_together() {
     let team = format!("{}/api/team", app.address);
     let podero = |id: &str| app.api(&format!("/users/{id}?include_deleted=true"));
     let invite = |email: &str, role: &str| {
-        c.http
-            .post(&team)
-            .json(&json!({"email": email, "first_name": "Eva", "last_name": "Berger", "role": role}))
+        c.http.post(&team).json(
+            &json!({"email": email, "first_name": "Eva", "last_name": "Berger", "role": role}),
+        )
     };
 
     // A new colleague: Podero user of the same role, one-time password.
@@ -24,7 +24,10 @@ async fn account_and_podero_member_stay_together() {
     let member = r.json()["member"].clone();
     let pid = member["podero_user_id"].as_str().unwrap().to_string();
     let u = c.send(c.get(&podero(&pid))).await.json();
-    assert_eq!((u["role"].as_str(), u["email"].as_str()), (Some("staff"), Some("eva.berger@example.com")));
+    assert_eq!(
+        (u["role"].as_str(), u["email"].as_str()),
+        (Some("staff"), Some("eva.berger@example.com"))
+    );
     assert_eq!(u["first_name"], "Eva");
     // Taken e-mail: named next to the field.
     let r = c.send(invite("Eva.Berger@example.com", "viewer")).await;
@@ -32,22 +35,46 @@ async fn account_and_podero_member_stay_together() {
     assert_eq!(r.json()["detail"][0]["loc"], json!(["body", "email"]));
     // Bad fields: all named at once.
     let r = c
-        .send(c.http.post(&team).json(&json!({"email": "nope", "first_name": "", "last_name": "B", "role": "staff"})))
+        .send(
+            c.http.post(&team).json(
+                &json!({"email": "nope", "first_name": "", "last_name": "B", "role": "staff"}),
+            ),
+        )
         .await;
     assert_eq!(r.status, 422);
-    let fields: Vec<Value> = r.json()["detail"].as_array().unwrap().iter().map(|d| d["loc"][1].clone()).collect();
+    let fields: Vec<Value> = r.json()["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["loc"][1].clone())
+        .collect();
     assert_eq!(fields, [json!("email"), json!("first_name")]);
 
     // To viewer: the Podero team member is archived; back: a new one.
     let id = member["id"].as_str().unwrap();
-    let r = c.send(c.http.patch(format!("{team}/{id}")).json(&json!({"role": "viewer"}))).await;
+    let r = c
+        .send(
+            c.http
+                .patch(format!("{team}/{id}"))
+                .json(&json!({"role": "viewer"})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.json()["podero_user_id"].is_null());
     assert!(!c.send(c.get(&podero(&pid))).await.json()["deleted_at"].is_null());
-    let r = c.send(c.http.patch(format!("{team}/{id}")).json(&json!({"role": "admin"}))).await;
+    let r = c
+        .send(
+            c.http
+                .patch(format!("{team}/{id}"))
+                .json(&json!({"role": "admin"})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let new_pid = r.json()["podero_user_id"].as_str().unwrap().to_string();
-    assert_eq!(c.send(c.get(&podero(&new_pid))).await.json()["role"], "admin");
+    assert_eq!(
+        c.send(c.get(&podero(&new_pid))).await.json()["role"],
+        "admin"
+    );
 
     // Removal archives the Podero team member and ends the account.
     let r = c.send(c.http.delete(format!("{team}/{id}"))).await;
@@ -65,7 +92,10 @@ async fn existing_podero_colleagues_are_linked_and_customers_refused() {
     let team = format!("{}/api/team", app.address);
     let users: Value = c.send(c.get(&app.api("/users"))).await.json();
     let users = users.as_array().unwrap();
-    let staff = users.iter().find(|u| u["role"] == "staff").expect("the seed has staff");
+    let staff = users
+        .iter()
+        .find(|u| u["role"] == "staff")
+        .expect("the seed has staff");
     let customer = users.iter().find(|u| u["role"] == "user").unwrap();
 
     // A seeded Podero staff member gets access, promoted to admin.
@@ -74,7 +104,10 @@ async fn existing_podero_colleagues_are_linked_and_customers_refused() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["member"]["podero_user_id"], staff["id"]);
-    let u = c.send(c.get(&app.api(&format!("/users/{}", staff["id"].as_str().unwrap())))).await.json();
+    let u = c
+        .send(c.get(&app.api(&format!("/users/{}", staff["id"].as_str().unwrap()))))
+        .await
+        .json();
     assert_eq!(u["role"], "admin");
 
     // A customer's address is not a colleague's.
@@ -82,6 +115,13 @@ async fn existing_podero_colleagues_are_linked_and_customers_refused() {
         .send(c.http.post(&team).json(&json!({"email": customer["email"], "first_name": "C", "last_name": "U", "role": "staff"})))
         .await;
     assert_eq!((r.status.as_u16(), r.code()), (409, "conflict".into()));
-    assert!(r.json()["detail"][0]["msg"].as_str().unwrap().contains("end-user"), "{}", r.text());
+    assert!(
+        r.json()["detail"][0]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("end-user"),
+        "{}",
+        r.text()
+    );
     app.shutdown().await;
 }
