@@ -34,7 +34,8 @@ async fn main() {
             format!("/users/{}/edit", users[20].id),
             "[data-testid=edit-user-form]",
         ),
-        ("team", "/team".to_string(), "[data-testid=team-table]"),
+        ("team", "/team".to_string(), "[data-testid=podero-only]"),
+        ("audit", "/audit".to_string(), "[data-testid=audit-table]"),
         (
             "reconnection",
             "/reconnection".to_string(),
@@ -51,6 +52,14 @@ async fn main() {
             std::fs::write(&file, png).unwrap();
             println!("{}", file.display());
         }
+    }
+    // Signed out: the sign-in page.
+    h.sign_out().await;
+    for (w, hgt) in [(1024u32, 768u32), (1600, 1000)] {
+        h.browser.set_window_size(w, hgt).await.unwrap();
+        let file = dir.join(format!("sign-in-{w}.png"));
+        std::fs::write(&file, h.browser.screenshot().await.unwrap()).unwrap();
+        println!("{}", file.display());
     }
     h.finish().await;
 }

@@ -301,14 +301,18 @@ fn Account(change_link: bool) -> impl IntoView {
     };
     view! {
         <div class="account">
-            <span class="account-name" data-testid="account-name" title=email>{name}</span>
-            <span class=role_class data-testid="account-role" title="Your role in the back-office">{role}</span>
-            {change_link.then(|| view! {
-                <A href="/account/password">"Change password"</A>
-            })}
-            <button type="button" data-testid="sign-out" disabled=move || busy.get() on:click=sign_out>
-                "Sign out"
-            </button>
+            <span class="who">
+                <span class="account-name" data-testid="account-name" title=email>{name}</span>
+                <span class=role_class data-testid="account-role" title="Your role in the back-office">{role}</span>
+            </span>
+            <span class="account-actions">
+                {change_link.then(|| view! {
+                    <A href="/account/password">"Change password"</A>
+                })}
+                <button type="button" data-testid="sign-out" disabled=move || busy.get() on:click=sign_out>
+                    "Sign out"
+                </button>
+            </span>
         </div>
     }
 }
