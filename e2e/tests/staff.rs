@@ -22,6 +22,20 @@ async fn sign_in_see_the_app_and_sign_out() {
     // The harness signed in through the page: the app and who is in it.
     h.open("/").await;
     assert_eq!(h.text("[data-testid=account-role]").await, "Admin");
+    // ...running under the gateway's policy: its own scripts, WebAssembly
+    // and Trunk's inline start-up script by hash, nothing else.
+    let r = h.http.get(h.url("/")).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for part in [
+        "script-src 'self' 'wasm-unsafe-eval' 'sha256-",
+        "style-src 'self';",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
     h.wait_for("a[href='/audit']").await;
     h.sign_out().await;
 

@@ -352,6 +352,40 @@ async fn state_changes_need_the_anti_forgery_header() {
 }
 
 #[tokio::test]
+async fn own_endpoints_limit_request_bodies() {
+    let app = spawn_app().await;
+    let anon = app.client.without_session();
+    let big = "x".repeat(20 * 1024);
+    let r = anon
+        .send(
+            anon.http
+                .post(session_url(&app))
+                .header(CSRF_HEADER, "sign-in")
+                .json(&json!({"email": ADMIN_EMAIL, "password": big})),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (413, "payload_too_large".into())
+    );
+    let r = app
+        .client
+        .send(
+            app.client
+                .http
+                .post(format!("{}/api/team", app.address))
+                .body("not json"),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (422, "invalid_body".into()));
+    assert!(r.json()["detail"][0]["msg"]
+        .as_str()
+        .unwrap()
+        .contains("not the expected JSON"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn session_cookie_attributes() {
     let app = spawn_app().await;
     let anon = Checked::new(vec![TEST_SECRET.into()]);
