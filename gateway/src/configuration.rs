@@ -127,6 +127,9 @@ pub struct Cli {
         default_value = "auto"
     )]
     pub cookie_secure: CookieSecure,
+    /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client.
+    #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The checked configuration.
@@ -157,6 +160,9 @@ pub struct Config {
     pub cookie_secure: CookieSecure,
     /// Sign-in throttling.
     pub throttle: crate::auth::throttle::Limits,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (the client
+    /// address of the audit trail and of sign-in throttling).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -235,6 +241,7 @@ impl Config {
             session_max: Duration::from_secs(43200),
             cookie_secure: CookieSecure::Auto,
             throttle: Default::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -324,6 +331,7 @@ impl Config {
             session_max: secs(cli.session_max_secs, "GATEWAY_SESSION_MAX_SECS")?,
             cookie_secure: cli.cookie_secure,
             throttle: Default::default(),
+            trusted_proxies: cli.trusted_proxies,
         })
     }
 }
@@ -401,6 +409,13 @@ mod tests {
                 .to_string();
             assert_eq!(err, format!("{var} must be a positive number of seconds"));
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_list() {
+        let c = Config::from_cli(cli(&["--trusted-proxies", "10.0.0.1,::1"]), None).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(Cli::try_parse_from(["gateway", "--trusted-proxies", "proxy.local"]).is_err());
     }
 
     #[test]

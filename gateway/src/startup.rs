@@ -55,6 +55,7 @@ struct Inner {
     audit: AuditLog,
     cookie_secure: bool,
     csp: Csp,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl AppState {
@@ -80,6 +81,7 @@ impl AppState {
             audit: AuditLog::new(db),
             cookie_secure: config.secure_cookie(),
             csp: Csp::new(&config.frontend_dir),
+            trusted_proxies: config.trusted_proxies.clone(),
         }))
     }
 
@@ -115,6 +117,11 @@ impl AppState {
         } else {
             PLAIN_COOKIE
         }
+    }
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> &[std::net::IpAddr] {
+        &self.0.trusted_proxies
     }
 
     /// The Content-Security-Policy of the served app.

@@ -10,7 +10,7 @@
 //! record is appended before the response is returned — if that fails, the
 //! answer is a 500 saying so, never a silent gap.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -102,19 +102,45 @@ async fn admit(
     }
 }
 
-/// The client address: the TCP peer (this gateway does not trust
-/// `X-Forwarded-For`; behind a proxy every request shows the proxy).
-fn peer(req: &Request) -> Option<String> {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip().to_string())
+/// The client address: the TCP peer, or, when the peer is one of the
+/// trusted reverse proxies (`GATEWAY_TRUSTED_PROXIES`), the right-most
+/// address in `X-Forwarded-For` that is not itself a trusted proxy (the
+/// left part of that header is whatever the client sent, so it is never
+/// believed).
+pub fn client_addr(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<String> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer.to_string());
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    let client = forwarded
+        .iter()
+        .rev()
+        .find(|a| !trusted.contains(a))
+        .copied()
+        .unwrap_or(peer);
+    Some(client.to_string())
 }
 
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let now = now_ms();
     let method = req.method().clone();
     let path: String = req.uri().path().chars().take(300).collect();
-    let client = peer(&req);
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip());
+    let client = client_addr(peer, req.headers(), state.trusted_proxies());
     let class = audit::classify(&method, &path, state.org_id());
     let note = Note::default();
     let headers = req.headers().clone();
@@ -164,5 +190,38 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             tracing::error!("could not write the audit record: {e}");
             GatewayError::AuditUnavailable.into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            "198.51.100.9, 203.0.113.7".parse().unwrap(),
+        );
+        headers.append("x-forwarded-for", "10.0.0.2".parse().unwrap());
+        let proxy = Some(ip("10.0.0.1"));
+        // Not trusted: the header is ignored.
+        assert_eq!(
+            client_addr(proxy, &headers, &[]).as_deref(),
+            Some("10.0.0.1")
+        );
+        // Trusted chain 10.0.0.1 <- 10.0.0.2: the first untrusted from the right.
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        assert_eq!(
+            client_addr(proxy, &headers, &trusted).as_deref(),
+            Some("203.0.113.7")
+        );
+        // Nothing usable in the header: the proxy itself.
+        assert_eq!(
+            client_addr(proxy, &HeaderMap::new(), &trusted).as_deref(),
+            Some("10.0.0.1")
+        );
     }
 }

@@ -179,6 +179,7 @@ async fn refused_and_failed_calls_are_kept() {
         anon.http
             .post(format!("{}/api/session", app.address))
             .header(shared::staff::CSRF_HEADER, "sign-in")
+            .header("x-forwarded-for", "203.0.113.7")
             .json(&json!({"email": "Mallory@Example.com", "password": "guess guess"})),
     )
     .await;
@@ -187,6 +188,8 @@ async fn refused_and_failed_calls_are_kept() {
         (e["status"].as_u64(), e["actor_email"].as_str()),
         (Some(401), Some("mallory@example.com"))
     );
+    // Without trusted proxies, X-Forwarded-For is ignored.
+    assert_eq!(e["client_addr"], "127.0.0.1");
     app.shutdown().await;
 
     // Podero down: the change is still recorded, with the 502.
@@ -316,5 +319,31 @@ async fn filters_history_and_csv_without_passwords() {
         .await
         .text();
     assert!(!page.contains(ADMIN_PASSWORD) && !page.contains("a new password for tests"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn client_address_from_a_trusted_proxy() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        adjust: Some(Box::new(|c| {
+            c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]
+        })),
+        ..Default::default()
+    })
+    .await;
+    let r = app
+        .client
+        .send(
+            app.client
+                .get(&app.api("/users"))
+                .header("x-forwarded-for", "198.51.100.1, 203.0.113.7"),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let e = newest(&app.client, &app.address, "users.list").await;
+    assert_eq!(
+        e["client_addr"], "203.0.113.7",
+        "the right-most address the proxy added"
+    );
     app.shutdown().await;
 }
