@@ -6,6 +6,7 @@
 //! does not run it as a formula. Bodies start with [`BOM`] so Excel reads
 //! UTF-8.
 
+use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -44,9 +45,9 @@ pub fn line(out: &mut String, fields: &[String]) {
 }
 
 /// A CSV download named `<name>-<UTC time>.csv`, never cached.
-pub fn download(name: &str, body: String) -> Response {
+pub fn download(name: &str, body: impl Into<Body>) -> Response {
     let filename = format!("{name}-{}.csv", Utc::now().format("%Y%m%d-%H%M"));
-    let mut response = body.into_response();
+    let mut response = body.into().into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

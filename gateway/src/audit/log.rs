@@ -1,9 +1,13 @@
-//! The audit table: append a record, read pages of it, export it as CSV,
-//! and one end-user's change history. Nothing here updates or deletes.
+//! The audit table: append a record, read pages of it, export it as CSV
+//! (streamed), and one end-user's change history. Nothing here updates or
+//! deletes.
 
+use axum::body::Bytes;
+use futures::StreamExt;
 use shared::staff::{AuditEntry, AuditPage, AuditQuery, FieldChange};
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{Arguments, Row, SqlitePool};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::database::{failed, to_time};
@@ -24,6 +28,28 @@ pub struct Record {
     pub is_change: bool,
     pub changes: Vec<FieldChange>,
     pub detail: Option<String>,
+}
+
+/// One entry as a CSV line.
+fn csv_line(out: &mut String, e: AuditEntry) {
+    let fields = [
+        e.id.to_string(),
+        e.at.to_rfc3339(),
+        e.actor_email.unwrap_or_default(),
+        e.client_addr.unwrap_or_default(),
+        e.method,
+        e.route,
+        e.action,
+        e.target_user_id.map(|u| u.to_string()).unwrap_or_default(),
+        e.status.to_string(),
+        if e.changes.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&e.changes).unwrap_or_default()
+        },
+        e.detail.unwrap_or_default(),
+    ];
+    crate::csv::line(out, &fields);
 }
 
 /// Most entries in one user's history.
@@ -150,40 +176,47 @@ impl AuditLog {
         })
     }
 
-    /// Every entry matching (all pages), oldest first, as CSV.
-    pub async fn csv(&self, q: &AuditQuery) -> Result<String, GatewayError> {
-        let (sql, args) = filter(q);
-        let rows = sqlx::query_with(
-            &format!("SELECT {COLUMNS} FROM audit{sql} ORDER BY id"),
-            args,
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed)?;
-        let mut out = String::new();
-        out.push(crate::csv::BOM);
-        out.push_str("id,at,actor_email,client_addr,method,route,action,target_user_id,status,changes,detail\r\n");
-        for e in rows.iter().map(entry) {
-            let fields = [
-                e.id.to_string(),
-                e.at.to_rfc3339(),
-                e.actor_email.unwrap_or_default(),
-                e.client_addr.unwrap_or_default(),
-                e.method,
-                e.route,
-                e.action,
-                e.target_user_id.map(|u| u.to_string()).unwrap_or_default(),
-                e.status.to_string(),
-                if e.changes.is_empty() {
-                    String::new()
-                } else {
-                    serde_json::to_string(&e.changes).unwrap_or_default()
-                },
-                e.detail.unwrap_or_default(),
-            ];
-            crate::csv::line(&mut out, &fields);
-        }
-        Ok(out)
+    /// Every entry matching (all pages), oldest first, as CSV chunks of
+    /// about 64 KiB. The rows are read and written while the download
+    /// runs, so an export of the whole trail never sits in memory; a
+    /// database error ends the download early (and is logged).
+    pub fn csv(&self, q: &AuditQuery) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
+        const CHUNK: usize = 64 * 1024;
+        let (tx, rx) = mpsc::channel(4);
+        let pool = self.pool.clone();
+        let q = q.clone();
+        tokio::spawn(async move {
+            let (sql, args) = filter(&q);
+            let sql = format!("SELECT {COLUMNS} FROM audit{sql} ORDER BY id");
+            let mut rows = sqlx::query_with(&sql, args).fetch(&pool);
+            let mut out = String::with_capacity(CHUNK + 4096);
+            out.push(crate::csv::BOM);
+            out.push_str("id,at,actor_email,client_addr,method,route,action,target_user_id,status,changes,detail\r\n");
+            while let Some(row) = rows.next().await {
+                match row {
+                    Ok(row) => csv_line(&mut out, entry(&row)),
+                    Err(e) => {
+                        tracing::error!("the audit export stopped: {e}");
+                        let _ = tx
+                            .send(Err(std::io::Error::other("audit export failed")))
+                            .await;
+                        return;
+                    }
+                }
+                if out.len() >= CHUNK
+                    && tx
+                        .send(Ok(Bytes::from(std::mem::take(&mut out))))
+                        .await
+                        .is_err()
+                {
+                    return; // the download was abandoned
+                }
+            }
+            if !out.is_empty() {
+                let _ = tx.send(Ok(Bytes::from(out))).await;
+            }
+        });
+        rx
     }
 
     /// The changes made to one end-user (and their devices and buildings),
@@ -245,5 +278,29 @@ mod tests {
         };
         assert_eq!(log.page(&q).await.unwrap().total, 0);
         assert_eq!(log.user_history(Uuid::nil()).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn csv_export_streams_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::database::open(dir.path()).await.unwrap();
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+             INSERT INTO audit (at, actor_email, method, route, action, status, is_change, changes) \
+             SELECT i, 'a@b.de', 'GET', '/api/directory/users', 'users.search', 200, 0, '[]' FROM n",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let mut rx = AuditLog::new(pool).csv(&AuditQuery::default());
+        let mut chunks = 0;
+        let mut text = String::new();
+        while let Some(chunk) = rx.recv().await {
+            chunks += 1;
+            text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+        }
+        assert!(chunks >= 2, "{chunks} chunk(s)");
+        assert_eq!(text.lines().count(), 2001, "header and every record");
+        assert!(text.lines().last().unwrap().starts_with("2000,"));
     }
 }

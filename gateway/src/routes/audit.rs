@@ -3,6 +3,7 @@
 //! admins only; `GET /api/audit/users/{id}` (one end-user's change
 //! history, every role: it is part of the user page).
 
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::Json;
@@ -34,8 +35,11 @@ pub async fn csv(
     RawQuery(query): RawQuery,
 ) -> Result<Response, GatewayError> {
     actor.require_admin("export the audit trail")?;
-    let body = state.audit().csv(&parse(query)?).await?;
-    Ok(crate::csv::download("audit", body))
+    let chunks = state.audit().csv(&parse(query)?);
+    let stream = futures::stream::unfold(chunks, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    Ok(crate::csv::download("audit", Body::from_stream(stream)))
 }
 
 /// `GET /api/audit/users/{id}`.
