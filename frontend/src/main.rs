@@ -5,13 +5,16 @@
 //! Where things are: `app.rs` (session gate, routes and top bar), `api.rs`
 //! (every HTTP call), `session.rs` (who is signed in, as context),
 //! `pages/` (one module per page), `components/` (shared pieces),
-//! `format.rs` (dates and dashes), `timer.rs` (async sleep for polling).
+//! `paging.rs` (list pages: filter in the address, last page kept while
+//! loading), `format.rs` (dates and dashes), `timer.rs` (async sleep for
+//! polling).
 
 mod api;
 mod app;
 mod components;
 mod format;
 mod pages;
+mod paging;
 mod session;
 mod timer;
 

@@ -12,15 +12,15 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_location;
 use shared::staff::{AuditEntry, AuditPage, AuditQuery, ACTIONS};
 use uuid::Uuid;
 
-use crate::api::{self, ApiFailure};
+use crate::api;
 use crate::components::audit::{actor, Changes};
 use crate::components::feedback::{AdminOnly, ErrorPanel, Loading};
 use crate::format::{ago, or_dash, stamp};
+use crate::paging::{keep_last, use_go_to_query};
 use crate::session::use_session;
 
 #[component]
@@ -74,26 +74,14 @@ fn is_filtered(q: &AuditQuery) -> bool {
 #[component]
 fn AuditTrail() -> impl IntoView {
     let location = use_location();
-    let navigate = use_navigate();
     let parsed = Memo::new(move |_| AuditQuery::parse(&location.search.get()));
     let query = Memo::new(move |_| parsed.get().unwrap_or_default());
 
     // Go to a view: typing replaces the current history entry, any other
     // change adds one.
+    let go_to = use_go_to_query();
     let go = Callback::new(move |(q, replace): (AuditQuery, bool)| {
-        let path = location.pathname.get_untracked();
-        let url = match q.to_query_string() {
-            qs if qs.is_empty() => path,
-            qs => format!("{path}?{qs}"),
-        };
-        navigate(
-            &url,
-            NavigateOptions {
-                replace,
-                scroll: false,
-                ..Default::default()
-            },
-        );
+        go_to.run((q.to_query_string(), replace))
     });
     // A change of filter starts again at page 1.
     let change = move |replace: bool, f: &dyn Fn(&mut AuditQuery)| {
@@ -108,16 +96,7 @@ fn AuditTrail() -> impl IntoView {
         async move { api::audit_page(&q).await }
     });
     // The last page shown stays while the next one loads.
-    let shown = RwSignal::new(None::<AuditPage>);
-    let error = RwSignal::new(None::<ApiFailure>);
-    Effect::new(move |_| match page.get() {
-        Some(Ok(p)) => {
-            shown.set(Some(p));
-            error.set(None);
-        }
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
+    let (shown, error) = keep_last(page);
     let loading = move || page.get().is_none();
     // Colleagues' e-mails, offered while typing (a failure only loses that).
     let team = LocalResource::new(api::team);

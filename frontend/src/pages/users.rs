@@ -15,7 +15,6 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::NavigateOptions;
 use shared::directory::{
     Archived, DeviceFilter, Freshness, ScanState, SortKey, UserPage, UserQuery, PAGE_SIZES,
 };
@@ -26,6 +25,7 @@ use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
 use crate::components::toast::use_toasts;
 use crate::components::users_table::UsersTable;
 use crate::format::{ago, stamp};
+use crate::paging::{keep_last, use_go_to_query};
 use crate::session::use_session;
 use crate::timer::sleep;
 
@@ -64,32 +64,15 @@ fn roles_value(roles: &[Role]) -> String {
 pub fn UsersPage() -> impl IntoView {
     let session = use_session();
     let location = use_location();
-    let navigate = use_navigate();
     let parsed = Memo::new(move |_| UserQuery::parse(&location.search.get()));
     let query = Memo::new(move |_| parsed.get().unwrap_or_default());
 
     // Go to a view: typing replaces the current history entry, any other
     // change adds one.
-    let go = {
-        let navigate = navigate.clone();
-        Callback::new(move |(q, replace): (UserQuery, bool)| {
-            let path = location.pathname.get_untracked();
-            let qs = q.to_query_string();
-            let url = if qs.is_empty() {
-                path
-            } else {
-                format!("{path}?{qs}")
-            };
-            navigate(
-                &url,
-                NavigateOptions {
-                    replace,
-                    scroll: false,
-                    ..Default::default()
-                },
-            );
-        })
-    };
+    let go_to = use_go_to_query();
+    let go = Callback::new(move |(q, replace): (UserQuery, bool)| {
+        go_to.run((q.to_query_string(), replace))
+    });
     // A change of filter or sort starts again at page 1.
     let change = move |f: &dyn Fn(&mut UserQuery)| {
         let mut q = query.get_untracked();
@@ -103,16 +86,7 @@ pub fn UsersPage() -> impl IntoView {
         async move { api::users_page(&q).await }
     });
     // The last page shown stays while the next one loads.
-    let shown = RwSignal::new(None::<UserPage>);
-    let error = RwSignal::new(None::<ApiFailure>);
-    Effect::new(move |_| match page.get() {
-        Some(Ok(p)) => {
-            shown.set(Some(p));
-            error.set(None);
-        }
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
+    let (shown, error) = keep_last(page);
     let loading = move || page.get().is_none();
 
     // The search box: its own text, so trailing spaces survive while
