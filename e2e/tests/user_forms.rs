@@ -1,6 +1,7 @@
 //! Create and edit users in a real browser: inline validation, a duplicate
 //! e-mail refused next to its field with everything typed kept, partial
-//! updates, and the warning when someone else changed the user meanwhile.
+//! updates, the warning when someone else changed the user meanwhile, and
+//! what was typed surviving a session that ended before saving.
 
 use e2e::Harness;
 use fantoccini::elements::Element;
@@ -201,5 +202,93 @@ async fn a_change_by_someone_else_is_shown_before_saving() {
     let after: User = h.api(&format!("/users/{}", u.id)).await;
     assert_eq!(after.town.as_deref(), Some("Villach"));
     assert_eq!(after.first_name.as_deref(), Some("Maximiliane"));
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn what_was_typed_survives_an_ended_session() {
+    let h = Harness::start().await;
+    let users: Vec<User> = h.api("/users").await;
+    let u = users
+        .iter()
+        .find(|u| u.role == shared::Role::User && u.town.is_some())
+        .unwrap()
+        .clone();
+    let me: serde_json::Value = h
+        .http
+        .get(h.url("/api/session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let my_id = me["account"]["id"].as_str().unwrap().to_string();
+    let (_, other_admin) = h.colleague("admin").await;
+
+    h.open(&format!("/users/{}/edit", u.id)).await;
+    let town = h.wait_for("[data-testid=field-town]").await;
+    h.eventually("the form filled in", || async {
+        (value(&town).await == u.town.clone().unwrap_or_default()).then_some(())
+    })
+    .await;
+    type_into(&h, "town", "Entwurfsdorf").await;
+
+    // Meanwhile another admin ends every session of this agent.
+    let r = other_admin
+        .delete(h.url(&format!("/api/team/{my_id}/sessions")))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+
+    // Saving meets the ended session: the sign-in page, keeping the way back.
+    h.wait_for("[data-testid=submit-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.wait_for("#sign-in-email")
+        .await
+        .send_keys(e2e::ADMIN_EMAIL)
+        .await
+        .unwrap();
+    h.wait_for("#sign-in-password")
+        .await
+        .send_keys(e2e::ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    h.wait_for("[data-testid=sign-in-submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // Back on the form, with what was typed.
+    h.wait_for("[data-testid=draft-restored]").await;
+    let town = h.wait_for("[data-testid=field-town]").await;
+    h.eventually("the typed town restored", || async {
+        (value(&town).await == "Entwurfsdorf").then_some(())
+    })
+    .await;
+    h.wait_for("[data-testid=submit-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.wait_for("[data-testid=user-name]").await;
+    let after: User = other_admin
+        .get(h.api_url(&format!("/users/{}", u.id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after.town.as_deref(), Some("Entwurfsdorf"));
+    // Saved: the draft is gone, the form opens with the saved values.
+    h.open(&format!("/users/{}/edit", u.id)).await;
+    h.wait_for("[data-testid=field-town]").await;
+    assert!(h.all("[data-testid=draft-restored]").await.is_empty());
     h.finish().await;
 }

@@ -24,6 +24,7 @@ use shared::{AppInfo, Upstream};
 use crate::api::{self, ApiFailure, SessionEvent};
 use crate::components::feedback::{ErrorPanel, Loading};
 use crate::components::toast::{provide_toasts, use_toasts, ToastHost};
+use crate::drafts;
 use crate::pages::audit::AuditPage;
 use crate::pages::password::PasswordPage;
 use crate::pages::reconnection::ReconnectionPage;
@@ -69,18 +70,28 @@ fn Gate() -> impl IntoView {
     let session = use_session();
     // `None` while asking; `Some(Err)` when the gateway could not be asked.
     let checked = RwSignal::new(None::<Result<(), String>>);
-    api::watch_session(move |event| match event {
-        SessionEvent::Ended => {
-            if session.info.get_untracked().is_some() {
-                session.ended.set(true);
-            }
-            session.info.set(None);
-        }
-        SessionEvent::PasswordChangeRequired => session.info.update(|s| {
-            if let Some(s) = s {
-                s.account.must_change_password = true;
-            }
-        }),
+    // Switched a moment later, not while the answer is being handled: the
+    // page that made the call still updates its own signals after it (its
+    // error, its busy flag), and removing the page first would leave those
+    // updates running against disposed signals (a panic that stops the
+    // app, sign-in included).
+    api::watch_session(move |event| {
+        set_timeout(
+            move || match event {
+                SessionEvent::Ended => {
+                    if session.info.get_untracked().is_some() {
+                        session.ended.set(true);
+                    }
+                    session.info.set(None);
+                }
+                SessionEvent::PasswordChangeRequired => session.info.update(|s| {
+                    if let Some(s) = s {
+                        s.account.must_change_password = true;
+                    }
+                }),
+            },
+            std::time::Duration::ZERO,
+        )
     });
     let check = move || {
         checked.set(None);
@@ -266,6 +277,10 @@ fn Account(change_link: bool) -> impl IntoView {
         spawn_local(async move {
             match api::sign_out().await {
                 Ok(()) => {
+                    // No customer data left behind for the next person in
+                    // this tab (a 401 keeps the drafts: that is what they
+                    // are for).
+                    drafts::clear_all();
                     // Signed out first, so the sign-in page finds its own
                     // address and does not keep this one as `next`.
                     session.ended.set(false);

@@ -4,6 +4,8 @@
 //!
 //! Where things are: `app.rs` (session gate, routes and top bar), `api.rs`
 //! (every HTTP call), `session.rs` (who is signed in, as context),
+//! `drafts.rs` (half-typed forms kept in `sessionStorage` across a
+//! sign-in),
 //! `pages/` (one module per page), `components/` (shared pieces),
 //! `paging.rs` (list pages: filter in the address, last page kept while
 //! loading), `format.rs` (dates and dashes), `timer.rs` (async sleep for
@@ -12,6 +14,7 @@
 mod api;
 mod app;
 mod components;
+mod drafts;
 mod format;
 mod pages;
 mod paging;

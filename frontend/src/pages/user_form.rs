@@ -11,10 +11,18 @@
 //! A role that may not change users (viewer), or not this user (staff and
 //! a team member), gets a plain read-only panel instead of the form, and
 //! the create form offers only the roles the signed-in role may create.
+//!
+//! While the values differ from the saved ones, both forms keep a draft
+//! (`crate::drafts`, keyed by the form's path): when the session ends and
+//! the sign-in page takes over, the form shown again afterwards restores
+//! what was typed and says so. The edit form's draft keeps the version it
+//! was opened from, so a restored draft still goes through the check for
+//! changes by others. Saving or Cancel clears the draft.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
+use serde::{Deserialize, Serialize};
 use shared::{ApiError, CreateUser, FieldError, Latitude, Longitude, Role, UpdateUser, User};
 use uuid::Uuid;
 
@@ -22,6 +30,7 @@ use crate::api::{self, ApiFailure};
 use crate::components::feedback::{ErrorPanel, Loading, ReadOnly};
 use crate::components::form::{server_field_errors, CountrySelect, TextField};
 use crate::components::toast::use_toasts;
+use crate::drafts;
 use crate::session::use_session;
 
 /// Roles the create form offers, as far as the signed-in role may create them.
@@ -52,6 +61,62 @@ struct Fields {
     country: RwSignal<String>,
     latitude: RwSignal<String>,
     longitude: RwSignal<String>,
+}
+
+/// The form's values as typed, for a draft.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Typed {
+    role: String,
+    email: String,
+    external_user_id: String,
+    first_name: String,
+    last_name: String,
+    street_and_number: String,
+    street_add_info: String,
+    zip_code: String,
+    town: String,
+    country: String,
+    latitude: String,
+    longitude: String,
+}
+
+impl Typed {
+    /// What the create form starts with.
+    fn blank() -> Self {
+        Typed {
+            role: Role::User.as_str().into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A draft of a user form, as kept in `sessionStorage`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Draft {
+    /// Who typed it: another person signing in in this tab does not get it.
+    account: Option<Uuid>,
+    typed: Typed,
+    /// The edit form's version it was opened from (for the conflict check).
+    base: Option<User>,
+}
+
+/// The create form's draft key.
+const NEW_DRAFT: &str = "/users/new";
+
+/// The edit form's draft key.
+fn edit_draft(id: Uuid) -> String {
+    format!("/users/{id}/edit")
+}
+
+/// The draft under `key` if `account` typed it; another account's is dropped.
+fn load_draft(key: &str, account: Option<Uuid>) -> Option<Draft> {
+    let draft = drafts::load::<Draft>(key)?;
+    if draft.account == account {
+        Some(draft)
+    } else {
+        drafts::clear(key);
+        None
+    }
 }
 
 /// Trimmed text, `None` when empty.
@@ -112,8 +177,8 @@ fn values(u: &User) -> Vec<(&'static str, &'static str, String)> {
 impl Fields {
     fn new() -> Self {
         let s = || RwSignal::new(String::new());
-        Fields {
-            role: RwSignal::new("user".into()),
+        let fields = Fields {
+            role: s(),
             email: s(),
             external_user_id: s(),
             first_name: s(),
@@ -125,7 +190,87 @@ impl Fields {
             country: s(),
             latitude: s(),
             longitude: s(),
+        };
+        fields.restore(&Typed::blank());
+        fields
+    }
+
+    /// Every input, for going through them all.
+    fn all(&self) -> [RwSignal<String>; 12] {
+        [
+            self.role,
+            self.email,
+            self.external_user_id,
+            self.first_name,
+            self.last_name,
+            self.street_and_number,
+            self.street_add_info,
+            self.zip_code,
+            self.town,
+            self.country,
+            self.latitude,
+            self.longitude,
+        ]
+    }
+
+    /// Subscribe the running effect to every input.
+    fn track(&self) {
+        for sig in self.all() {
+            sig.track();
         }
+    }
+
+    /// The values as typed (untracked).
+    fn typed(&self) -> Typed {
+        let v = |s: RwSignal<String>| s.get_untracked();
+        Typed {
+            role: v(self.role),
+            email: v(self.email),
+            external_user_id: v(self.external_user_id),
+            first_name: v(self.first_name),
+            last_name: v(self.last_name),
+            street_and_number: v(self.street_and_number),
+            street_add_info: v(self.street_add_info),
+            zip_code: v(self.zip_code),
+            town: v(self.town),
+            country: v(self.country),
+            latitude: v(self.latitude),
+            longitude: v(self.longitude),
+        }
+    }
+
+    /// Put a draft's values into the form.
+    fn restore(&self, t: &Typed) {
+        let pairs = [
+            (self.role, &t.role),
+            (self.email, &t.email),
+            (self.external_user_id, &t.external_user_id),
+            (self.first_name, &t.first_name),
+            (self.last_name, &t.last_name),
+            (self.street_and_number, &t.street_and_number),
+            (self.street_add_info, &t.street_add_info),
+            (self.zip_code, &t.zip_code),
+            (self.town, &t.town),
+            (self.country, &t.country),
+            (self.latitude, &t.latitude),
+            (self.longitude, &t.longitude),
+        ];
+        for (sig, value) in pairs {
+            sig.set(value.clone());
+        }
+    }
+
+    /// Whether the create form holds only its starting values.
+    fn is_blank(&self) -> bool {
+        self.typed() == Typed::blank()
+    }
+
+    /// Whether an editable field differs from `u`'s value (the edit form).
+    fn differs_from(&self, u: &User) -> bool {
+        values(u).iter().any(|(name, _, value)| {
+            self.by_name(name)
+                .is_some_and(|s| s.with_untracked(|v| v != value))
+        })
     }
 
     fn by_name(&self, name: &str) -> Option<RwSignal<String>> {
@@ -260,6 +405,26 @@ fn CommonFields(
     }
 }
 
+/// Says that a draft was restored, with "Discard" (back to the saved values).
+#[component]
+fn DraftNotice(
+    restored: RwSignal<bool>,
+    busy: RwSignal<bool>,
+    on_discard: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || restored.get()>
+            <div class="notice span" role="status" data-testid="draft-restored">
+                "Restored what you typed before you were signed out. Check it and save. "
+                <button type="button" data-testid="discard-draft" disabled=move || busy.get()
+                        on:click=move |_| on_discard.run(())>
+                    "Discard"
+                </button>
+            </div>
+        </Show>
+    }
+}
+
 #[component]
 pub fn CreateUserPage() -> impl IntoView {
     match read_only_role() {
@@ -282,6 +447,40 @@ fn CreateForm() -> impl IntoView {
     let busy = RwSignal::new(false);
     let toasts = use_toasts();
     let navigate = use_navigate();
+    // A draft from before the session ended: back into the form.
+    let account = untrack(|| session.account_id());
+    let restored = RwSignal::new(false);
+    if let Some(draft) = load_draft(NEW_DRAFT, account) {
+        fields.restore(&draft.typed);
+        // A role this account may no longer create is not offered.
+        let role_ok = Role::parse(&draft.typed.role)
+            .is_some_and(|r| untrack(|| session.can_change_user_of_role(r)));
+        if !role_ok {
+            fields.role.set(Typed::blank().role);
+        }
+        restored.set(!fields.is_blank());
+    }
+    // Keep a draft while something is typed (none for an untouched form).
+    Effect::new(move |_| {
+        fields.track();
+        if fields.is_blank() {
+            drafts::clear(NEW_DRAFT);
+        } else {
+            let draft = Draft {
+                account,
+                typed: fields.typed(),
+                base: None,
+            };
+            drafts::save(NEW_DRAFT, &draft);
+        }
+    });
+    let discard = Callback::new(move |_| {
+        drafts::clear(NEW_DRAFT);
+        fields.restore(&Typed::blank());
+        errors.set(Vec::new());
+        failure.set(None);
+        restored.set(false);
+    });
     // Leaving a field re-checks the form, showing only errors of fields
     // that have something typed (an untouched required field is not yet
     // an error).
@@ -321,6 +520,7 @@ fn CreateForm() -> impl IntoView {
         spawn_local(async move {
             match api::create_user(&body).await {
                 Ok(user) => {
+                    drafts::clear(NEW_DRAFT);
                     toasts.success(format!("{} created", user.display_name()));
                     navigate(&format!("/users/{}", user.id), Default::default());
                 }
@@ -339,6 +539,7 @@ fn CreateForm() -> impl IntoView {
         <p class="crumbs"><a href="/">"← All users"</a></p>
         <h1>"New user"</h1>
         <form class="user-form" data-testid="create-user-form" on:submit=submit novalidate=true>
+            <DraftNotice restored busy on_discard=discard/>
             <div class="field">
                 <label for="f-role">"Role"</label>
                 <select id="f-role" data-testid="field-role" prop:value=move || fields.role.get()
@@ -358,7 +559,7 @@ fn CreateForm() -> impl IntoView {
                 <button type="submit" class="primary" data-testid="submit-user" disabled=move || busy.get()>
                     {move || if busy.get() { "Creating…" } else { "Create user" }}
                 </button>
-                <a class="button" href="/">"Cancel"</a>
+                <a class="button" href="/" on:click=move |_| drafts::clear(NEW_DRAFT)>"Cancel"</a>
             </div>
         </form>
     }
@@ -416,8 +617,10 @@ fn EditLoader() -> impl IntoView {
                 <p class="crumbs"><a href="/">"← All users"</a></p>
                 <ErrorPanel message=e.message() retry=Callback::new(move |_| user.refetch())/>
             }.into_any(),
-            Some(Ok(u)) if !session.can_change_user_of_role(u.role) => {
-                let role = session.role().map_or("none", |r| r.label());
+            // Untracked: when the session ends the shell removes this page;
+            // re-running here then would read the disposed `user`.
+            Some(Ok(u)) if !untrack(|| session.can_change_user_of_role(u.role)) => {
+                let role = untrack(|| session.role()).map_or("none", |r| r.label());
                 let note = format!(
                     "{} is {} ({}); your role changes end-users only.",
                     u.display_name(),
@@ -437,11 +640,49 @@ fn EditLoader() -> impl IntoView {
 
 #[component]
 fn EditForm(original: User) -> impl IntoView {
+    let session = use_session();
     let fields = Fields::new();
     fields.fill(&original);
     // The version the form edits against, and the newest one seen when a
     // conflict was found.
     let base = StoredValue::new(original.clone());
+    // The version loaded now, for "Discard".
+    let saved = StoredValue::new(original.clone());
+    // A draft from before the session ended goes on top of the loaded
+    // values, with the version it was opened from: saving it checks for
+    // changes by others since then, as any save does.
+    let key = StoredValue::new(edit_draft(original.id));
+    let account = untrack(|| session.account_id());
+    let restored = RwSignal::new(false);
+    if let Some(draft) = key.with_value(|k| load_draft(k, account)) {
+        if let Some(opened) = draft.base.filter(|b| b.id == original.id) {
+            // Unchanged since: the loaded version (exactly as the server
+            // sent it) is the same base.
+            if values(&opened) != values(&original) {
+                base.set_value(opened);
+            }
+        }
+        fields.restore(&draft.typed);
+        restored.set(fields.differs_from(&base.get_value()));
+    }
+    // Keep a draft while the fields differ from the version they edit.
+    let keep_draft = move || {
+        let opened = base.get_value();
+        if fields.differs_from(&opened) {
+            let draft = Draft {
+                account,
+                typed: fields.typed(),
+                base: Some(opened),
+            };
+            key.with_value(|k| drafts::save(k, &draft));
+        } else {
+            key.with_value(|k| drafts::clear(k));
+        }
+    };
+    Effect::new(move |_| {
+        fields.track();
+        keep_draft();
+    });
     let newest = StoredValue::new(None::<User>);
     let pending = StoredValue::new(None::<UpdateUser>);
     let errors = RwSignal::new(Vec::<FieldError>::new());
@@ -472,6 +713,7 @@ fn EditForm(original: User) -> impl IntoView {
             spawn_local(async move {
                 match api::update_user(user_id, &body).await {
                     Ok(u) => {
+                        key.with_value(|k| drafts::clear(k));
                         toasts.success(format!("Changes to {} saved", u.display_name()));
                         navigate(&format!("/users/{user_id}"), Default::default());
                     }
@@ -564,6 +806,7 @@ fn EditForm(original: User) -> impl IntoView {
             conflicts.set(Vec::new());
             if let Some(now) = newest.get_value() {
                 base.set_value(now);
+                keep_draft();
             }
             if let Some(body) = pending.get_value() {
                 send(body);
@@ -575,6 +818,7 @@ fn EditForm(original: User) -> impl IntoView {
         if let Some(now) = newest.get_value() {
             fields.fill(&now);
             base.set_value(now);
+            keep_draft();
         }
         conflicts.set(Vec::new());
         errors.set(Vec::new());
@@ -594,15 +838,31 @@ fn EditForm(original: User) -> impl IntoView {
                 }
             }
             base.set_value(now);
+            keep_draft();
         }
         conflicts.set(Vec::new());
     };
+    // "Discard": back to the version loaded now, without the draft.
+    let discard = Callback::new(move |_| {
+        key.with_value(|k| drafts::clear(k));
+        let now = saved.get_value();
+        fields.fill(&now);
+        base.set_value(now);
+        newest.set_value(None);
+        pending.set_value(None);
+        conflicts.set(Vec::new());
+        errors.set(Vec::new());
+        failure.set(None);
+        notice.set(None);
+        restored.set(false);
+    });
 
     view! {
         <p class="crumbs"><a href=format!("/users/{user_id}")>{format!("← {name}")}</a></p>
         <h1>{format!("Edit {name}")}</h1>
         <p class="muted">{format!("E-mail {} · role {}", original.email, original.role.label())}</p>
         <form class="user-form" data-testid="edit-user-form" on:submit=submit novalidate=true>
+            <DraftNotice restored busy on_discard=discard/>
             <CommonFields fields errors on_blur/>
             <Show when=move || !conflicts.get().is_empty()>
                 <div class="conflict span" role="alert" data-testid="conflict">
@@ -634,7 +894,8 @@ fn EditForm(original: User) -> impl IntoView {
                 <button type="submit" class="primary" data-testid="submit-user" disabled=move || busy.get()>
                     {move || if busy.get() { "Saving…" } else { "Save changes" }}
                 </button>
-                <a class="button" href=format!("/users/{user_id}")>"Cancel"</a>
+                <a class="button" href=format!("/users/{user_id}")
+                   on:click=move |_| key.with_value(|k| drafts::clear(k))>"Cancel"</a>
             </div>
         </form>
     }
