@@ -199,22 +199,27 @@ impl Harness {
     /// Sign the browser in on the sign-in page and wait for the app.
     pub async fn sign_in(&self, email: &str, password: &str) {
         self.open("/sign-in").await;
-        self.wait_for("#sign-in-email")
-            .await
-            .send_keys(email)
-            .await
-            .expect("type e-mail");
-        self.wait_for("#sign-in-password")
-            .await
-            .send_keys(password)
-            .await
-            .expect("type password");
-        self.wait_for("[data-testid=sign-in-submit]")
-            .await
-            .click()
-            .await
-            .expect("submit");
+        self.submit_sign_in(email, password).await;
         self.wait_for("[data-testid=account-name]").await;
+    }
+
+    /// Fill in the sign-in form shown now (whatever its address) and send it.
+    pub async fn submit_sign_in(&self, email: &str, password: &str) {
+        for (field, text) in [("#sign-in-email", email), ("#sign-in-password", password)] {
+            let input = self.wait_for(field).await;
+            input.clear().await.expect("clear");
+            input.send_keys(text).await.expect("type");
+        }
+        self.click("[data-testid=sign-in-submit]").await;
+    }
+
+    /// Click the element `css`, finding it again if the page re-rendered
+    /// it between finding and clicking.
+    pub async fn click(&self, css: &str) {
+        self.eventually(&format!("a click on {css}"), || async {
+            self.wait_for(css).await.click().await.ok()
+        })
+        .await;
     }
 
     /// Sign the browser out with the top bar's button and wait for the

@@ -50,21 +50,7 @@ async fn sign_in_see_the_app_and_sign_out() {
     })
     .await;
     // A wrong password is explained; the e-mail stays.
-    h.wait_for("#sign-in-email")
-        .await
-        .send_keys(ADMIN_EMAIL)
-        .await
-        .unwrap();
-    h.wait_for("#sign-in-password")
-        .await
-        .send_keys("not the password")
-        .await
-        .unwrap();
-    h.wait_for("[data-testid=sign-in-submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.submit_sign_in(ADMIN_EMAIL, "not the password").await;
     h.eventually("the sign-in error", || async {
         let text = h.text("[data-testid=sign-in-error]").await;
         text.contains("not right").then_some(())
@@ -78,14 +64,7 @@ async fn sign_in_see_the_app_and_sign_out() {
         .unwrap();
     assert_eq!(kept.as_deref(), Some(ADMIN_EMAIL));
     // The right one opens the page that was asked for.
-    let password = h.wait_for("#sign-in-password").await;
-    password.clear().await.unwrap();
-    password.send_keys(ADMIN_PASSWORD).await.unwrap();
-    h.wait_for("[data-testid=sign-in-submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.submit_sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     h.wait_for("[data-testid=account-name]").await;
     h.eventually("back on the asked-for page", || async {
         (h.path_and_query().await == "/reconnection").then_some(())

@@ -28,15 +28,6 @@ async fn podero_user(h: &Harness, email: &str) -> Option<User> {
     all.into_iter().find(|u| u.email == email)
 }
 
-/// Click the element `css`, finding it again if the page re-rendered it
-/// between finding and clicking.
-async fn click(h: &Harness, css: &str) {
-    h.eventually(&format!("a click on {css}"), || async {
-        h.wait_for(css).await.click().await.ok()
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn invite_first_sign_in_role_sessions_and_remove() {
     let h = Harness::start().await;
@@ -57,7 +48,8 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
         "[data-testid=podero-only-row][data-user-id='{}']",
         seeded.id
     );
-    click(&h, &format!("{podero_row} [data-testid=give-access]")).await;
+    h.click(&format!("{podero_row} [data-testid=give-access]"))
+        .await;
     let filled = h
         .wait_for("[data-testid=invite-form] [data-testid=field-email]")
         .await
@@ -74,7 +66,7 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
             .as_deref(),
         Some("staff")
     );
-    click(&h, "[data-testid=invite-submit]").await;
+    h.click("[data-testid=invite-submit]").await;
     h.text("[data-testid=one-time-password]").await;
     h.eventually("the seeded colleague moved to the team", || async {
         let in_team = row_attr(&h, &seeded.email, "data-role").await.is_some();
@@ -82,7 +74,7 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
         (in_team && !still_listed).then_some(())
     })
     .await;
-    click(&h, "[data-testid=invite-result-close]").await;
+    h.click("[data-testid=invite-result-close]").await;
     for field in ["email", "first_name", "last_name"] {
         let el = h
             .wait_for(&format!(
@@ -108,7 +100,7 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
         .send_keys("Kern")
         .await
         .unwrap();
-    click(&h, "[data-testid=invite-submit]").await;
+    h.click("[data-testid=invite-submit]").await;
     h.eventually("the duplicate message", || async {
         let text = h
             .wait_for(&format!("{form} [data-testid=error-email]"))
@@ -135,7 +127,7 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
         .select_by_value("staff")
         .await
         .unwrap();
-    click(&h, "[data-testid=invite-submit]").await;
+    h.click("[data-testid=invite-submit]").await;
     let otp = h.text("[data-testid=one-time-password]").await;
     assert!(otp.len() >= 20, "{otp}");
     h.eventually("the new colleague in the list", || async {
@@ -147,17 +139,7 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
 
     // Her first sign-in: only the password change, then the app.
     h.sign_out().await;
-    h.wait_for("#sign-in-email")
-        .await
-        .send_keys(CLARA)
-        .await
-        .unwrap();
-    h.wait_for("#sign-in-password")
-        .await
-        .send_keys(&otp)
-        .await
-        .unwrap();
-    click(&h, "[data-testid=sign-in-submit]").await;
+    h.submit_sign_in(CLARA, &otp).await;
     h.wait_for("#current-password")
         .await
         .send_keys(&otp)
@@ -173,7 +155,7 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
         .send_keys("short")
         .await
         .unwrap();
-    click(&h, "[data-testid=password-submit]").await;
+    h.click("[data-testid=password-submit]").await;
     let msg = h.text("[data-testid=error-new_password]").await;
     assert!(msg.contains("12"), "{msg}");
     let new = h.wait_for("#new-password").await;
@@ -182,7 +164,7 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
     let again = h.wait_for("#new-password-again").await;
     again.clear().await.unwrap();
     again.send_keys("clara's own long password").await.unwrap();
-    click(&h, "[data-testid=password-submit]").await;
+    h.click("[data-testid=password-submit]").await;
     let role = h.text("[data-testid=account-role]").await;
     assert_eq!(role, "Staff");
     assert!(
@@ -200,7 +182,7 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
         .select_by_value("admin")
         .await
         .unwrap();
-    click(&h, &format!("{row} [data-testid=save-role]")).await;
+    h.click(&format!("{row} [data-testid=save-role]")).await;
     h.eventually("the row to say admin", || async {
         (row_attr(&h, CLARA, "data-role").await.as_deref() == Some("admin")).then_some(())
     })
@@ -226,8 +208,8 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
         .status()
         .is_success());
     h.open("/team").await;
-    click(&h, &format!("{row} [data-testid=end-sessions]")).await;
-    click(&h, "[data-testid=confirm-ok]").await;
+    h.click(&format!("{row} [data-testid=end-sessions]")).await;
+    h.click("[data-testid=confirm-ok]").await;
     h.wait_for("[data-testid=toast-success]").await;
     assert_eq!(
         clara
@@ -239,7 +221,8 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
         401
     );
     // Dismiss the toast (it sits over the row's buttons at this width).
-    click(&h, "[data-testid=toast-success] button[aria-label=Dismiss]").await;
+    h.click("[data-testid=toast-success] button[aria-label=Dismiss]")
+        .await;
     h.eventually("the toast gone", || async {
         h.all("[data-testid=toast-success]")
             .await
@@ -249,11 +232,11 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
     .await;
 
     // Remove her: the confirmation says it cannot be undone.
-    click(&h, &format!("{row} [data-testid=remove-member]")).await;
+    h.click(&format!("{row} [data-testid=remove-member]")).await;
     let msg = h.text("[data-testid=confirm-message]").await;
     assert!(msg.contains("cannot be undone"), "{msg}");
     assert!(msg.contains("Clara Kern") || msg.contains(CLARA), "{msg}");
-    click(&h, "[data-testid=confirm-ok]").await;
+    h.click("[data-testid=confirm-ok]").await;
     h.eventually("the row to disappear", || async {
         row_attr(&h, CLARA, "data-role")
             .await

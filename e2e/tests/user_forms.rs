@@ -243,26 +243,9 @@ async fn what_was_typed_survives_an_ended_session() {
     assert!(r.status().is_success(), "{}", r.status());
 
     // Saving meets the ended session: the sign-in page, keeping the way back.
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    h.wait_for("#sign-in-email")
-        .await
-        .send_keys(e2e::ADMIN_EMAIL)
-        .await
-        .unwrap();
-    h.wait_for("#sign-in-password")
-        .await
-        .send_keys(e2e::ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    h.wait_for("[data-testid=sign-in-submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.click("[data-testid=submit-user]").await;
+    h.submit_sign_in(e2e::ADMIN_EMAIL, e2e::ADMIN_PASSWORD)
+        .await;
 
     // Back on the form, with what was typed.
     h.wait_for("[data-testid=draft-restored]").await;
@@ -271,11 +254,7 @@ async fn what_was_typed_survives_an_ended_session() {
         (value(&town).await == "Entwurfsdorf").then_some(())
     })
     .await;
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.click("[data-testid=submit-user]").await;
     h.wait_for("[data-testid=user-name]").await;
     let after: User = other_admin
         .get(h.api_url(&format!("/users/{}", u.id)))

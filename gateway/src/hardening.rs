@@ -4,8 +4,9 @@
 //! plus WebAssembly compilation (`'wasm-unsafe-eval'`) and the one inline
 //! start-up script Trunk writes into `index.html`, by its SHA-256 — the
 //! hashes are read from the served `index.html` and recomputed when that
-//! file changes. No inline styles, no frames (`frame-ancestors 'none'`), no
-//! plugins, connections only to the gateway. Also `nosniff`, no referrer,
+//! file changes (checked when a page is served, not on API answers). No
+//! inline styles, no frames (`frame-ancestors 'none'`), no plugins,
+//! connections only to the gateway. Also `nosniff`, no referrer,
 //! a same-origin opener policy, and `no-store` on every `/api` answer
 //! (customer data stays out of caches).
 
@@ -70,7 +71,7 @@ impl Csp {
             index: frontend_dir.join("index.html"),
             current: RwLock::new((None, HeaderValue::from_static(""))),
         };
-        csp.refresh(None);
+        csp.refresh(csp.modified());
         csp
     }
 
@@ -82,11 +83,25 @@ impl Csp {
         value
     }
 
-    /// The header value (re-reading `index.html` if it changed).
-    pub fn value(&self) -> HeaderValue {
-        let modified = std::fs::metadata(&self.index)
+    fn modified(&self) -> Option<SystemTime> {
+        std::fs::metadata(&self.index)
             .and_then(|m| m.modified())
-            .ok();
+            .ok()
+    }
+
+    /// The header value as last computed (for answers that run no script).
+    pub fn cached(&self) -> HeaderValue {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone()
+    }
+
+    /// The header value for an HTML page, re-reading `index.html` if it
+    /// changed since (one `stat` per page load, none per API call).
+    pub fn value(&self) -> HeaderValue {
+        let modified = self.modified();
         {
             let current = self.current.read().unwrap_or_else(|p| p.into_inner());
             if current.0 == modified {
@@ -101,8 +116,18 @@ impl Csp {
 pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api");
     let mut response = next.run(req).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    let csp = if html {
+        state.csp().value()
+    } else {
+        state.csp().cached()
+    };
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, state.csp().value());
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -31,10 +31,9 @@ fn c(action: &'static str, target_user_id: Option<Uuid>, is_change: bool) -> Cla
 
 /// Classify `method path` (the path without its query) of organisation `org`.
 pub fn classify(method: &Method, path: &str, org: Uuid) -> Classified {
-    let m = method.clone();
-    let get = m == Method::GET || m == Method::HEAD;
+    let get = *method == Method::GET || *method == Method::HEAD;
     match path {
-        SESSION_PATH => match m {
+        SESSION_PATH => match *method {
             Method::POST => c("session.sign_in", None, false),
             Method::DELETE => c("session.sign_out", None, false),
             _ => c("session.read", None, false),
@@ -50,7 +49,7 @@ pub fn classify(method: &Method, path: &str, org: Uuid) -> Classified {
         TEAM_PATH => c("team.invite", None, true),
         AUDIT_PATH => c("audit.read", None, false),
         AUDIT_CSV_PATH => c("audit.export", None, false),
-        _ => classify_nested(&m, get, path, org),
+        _ => classify_nested(method, get, path, org),
     }
 }
 

@@ -143,8 +143,8 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     let client = client_addr(peer, req.headers(), state.trusted_proxies());
     let class = audit::classify(&method, &path, state.org_id());
     let note = Note::default();
-    let headers = req.headers().clone();
-    let response = match admit(&state, &headers, &method, &path, now).await {
+    let admitted = admit(&state, req.headers(), &method, &path, now).await;
+    let response = match admitted {
         Ok(actor) => {
             if let Some(a) = &actor {
                 note.actor(Some(a.account.id), &a.account.email);

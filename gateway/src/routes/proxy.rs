@@ -256,7 +256,11 @@ pub async fn forward(
     let body = read_body(body, limit).await?;
     validate_user_body(&route, &parts.method, &body)?;
     let is_write = parts.method != Method::GET && parts.method != Method::HEAD;
-    let body_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let body_json: Value = if is_write {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
     // The object as it is now: the "from" of the audit record's changes,
     // and (for a user) the role a staff member may or may not change.
     let before = if parts.method == Method::PUT {

@@ -30,7 +30,8 @@ use crate::routes::proxy::ApiRoute;
 use crate::routes::read_json;
 use crate::startup::AppState;
 
-fn member(a: &StoredAccount) -> TeamMember {
+/// A member just invited (no session yet).
+fn invited(a: &StoredAccount) -> TeamMember {
     TeamMember {
         id: a.id,
         email: a.email.clone(),
@@ -255,7 +256,7 @@ pub async fn invite(
     Ok((
         StatusCode::CREATED,
         Json(Invited {
-            member: member(&account),
+            member: invited(&account),
             one_time_password,
         }),
     )
@@ -275,13 +276,14 @@ pub async fn change_role(
     let account = other_account(&state, &actor, &id, "change the role of").await?;
     note.changes(audit::diff(
         &json!({"role": account.role}),
-        &json!({"role": change.role, "email": account.email}),
+        &json!({"role": change.role}),
     ));
+    note.detail(account.email.clone());
     if let Some(p) = account.podero_user_id {
         note.target(p);
     }
     if change.role == account.role {
-        return Ok(Json(member(&account)));
+        return listed(&state, account.id).await;
     }
     let podero_user_id = match (account.podero_user_id, change.role.podero_role()) {
         (Some(p), Some(role)) => {
@@ -315,11 +317,19 @@ pub async fn change_role(
         .accounts()
         .set_role(account.id, change.role, podero_user_id)
         .await?;
-    let updated =
-        state.accounts().get(account.id).await?.ok_or_else(|| {
-            GatewayError::NotFound("The team member was removed meanwhile.".into())
-        })?;
-    Ok(Json(member(&updated)))
+    listed(&state, account.id).await
+}
+
+/// Team member `id` as `GET /api/team` lists them (with their sessions).
+async fn listed(state: &AppState, id: Uuid) -> Result<Json<TeamMember>, GatewayError> {
+    state
+        .accounts()
+        .team(now_ms())
+        .await?
+        .into_iter()
+        .find(|m| m.id == id)
+        .map(Json)
+        .ok_or_else(|| GatewayError::NotFound("The team member was removed meanwhile.".into()))
 }
 
 /// `DELETE /api/team/{id}`.

@@ -210,18 +210,17 @@ async fn one_time_password_must_be_changed_first() {
 async fn sign_out_and_ended_sessions_are_refused() {
     let app = spawn_app().await;
     let (staff, member) = app.member("staff").await;
-    let (other_tab, _) = (
-        app.client
-            .without_session()
-            .sign_in(
-                &app.address,
-                member["email"].as_str().unwrap(),
-                "a new password for tests",
-                None,
-            )
-            .await,
-        (),
-    );
+    // The same person signed in a second time (another tab or browser).
+    let other_tab = app
+        .client
+        .without_session()
+        .sign_in(
+            &app.address,
+            member["email"].as_str().unwrap(),
+            "a new password for tests",
+            None,
+        )
+        .await;
     assert_eq!(staff.send(staff.get(&app.api("/users"))).await.status, 200);
     // An admin ends every session of the member.
     let id = member["id"].as_str().unwrap();
