@@ -4,9 +4,11 @@
 //! field) and see the one-time password once, the colleague's first
 //! sign-in forces a new password, then change their role (Podero follows),
 //! end their sessions, and remove them after a confirmation that says it
-//! cannot be undone.
+//! cannot be undone. An admin gives a colleague a new one-time password
+//! (their old one and their sessions stop working; the new one is shown
+//! once) and the colleague's next sign-in goes to the forced change.
 
-use e2e::{session_client, Harness, ADMIN_EMAIL, ADMIN_PASSWORD};
+use e2e::{session_client, Harness, ADMIN_EMAIL, ADMIN_PASSWORD, COLLEAGUE_PASSWORD};
 use fantoccini::Locator;
 use shared::{Role, User};
 
@@ -248,5 +250,97 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
         .await
         .expect("still in Podero, archived");
     assert!(gone.deleted_at.is_some());
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_new_one_time_password_for_a_colleague() {
+    let h = Harness::start().await;
+    let (email, colleague) = h.colleague("staff").await;
+    h.open("/team").await;
+    let row = format!("[data-testid=team-row][data-email='{email}']");
+    h.wait_for(&format!("{row} [data-testid=new-one-time-password]"))
+        .await;
+    assert!(
+        h.all(&format!(
+            "[data-testid=team-row][data-email='{ADMIN_EMAIL}'] [data-testid=new-one-time-password]"
+        ))
+        .await
+        .is_empty(),
+        "not offered for one's own account"
+    );
+    assert!(h
+        .all(&format!("{row} [data-testid=must-change-password]"))
+        .await
+        .is_empty());
+
+    // The confirmation says what happens to the colleague.
+    h.click(&format!("{row} [data-testid=new-one-time-password]"))
+        .await;
+    let msg = h.text("[data-testid=confirm-message]").await;
+    assert!(msg.contains(&email), "{msg}");
+    assert!(msg.contains("stops working"), "{msg}");
+    assert!(msg.contains("signed out"), "{msg}");
+    h.click("[data-testid=confirm-ok]").await;
+
+    // The new password, once; the row says it must be changed, and until when.
+    let result = "[data-testid=new-one-time-password-result]";
+    let otp = h
+        .text(&format!("{result} [data-testid=one-time-password]"))
+        .await;
+    assert!(otp.len() >= 20, "{otp}");
+    h.wait_for(&format!("{row} [data-testid=must-change-password]"))
+        .await;
+    let until = h
+        .text(&format!("{row} [data-testid=otp-valid-until]"))
+        .await;
+    assert!(
+        until.starts_with("One-time password valid until"),
+        "{until}"
+    );
+
+    // Their open session has ended, and their password no longer works.
+    let status = colleague
+        .get(h.url("/api/session"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+    let old = reqwest::Client::new()
+        .post(h.url("/api/session"))
+        .header(shared::staff::CSRF_HEADER, "sign-in")
+        .json(&serde_json::json!({"email": email, "password": COLLEAGUE_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 401, "the previous password is refused");
+
+    // Done: the password is not shown again.
+    h.click(&format!("{result} [data-testid=invite-result-close]"))
+        .await;
+    h.eventually("the password hidden", || async {
+        h.all(result).await.is_empty().then_some(())
+    })
+    .await;
+
+    // The colleague signs in with it: only the password change, then the app.
+    h.sign_out().await;
+    h.submit_sign_in(&email, &otp).await;
+    h.wait_for("[data-testid=password-required]").await;
+    h.wait_for("#current-password")
+        .await
+        .send_keys(&otp)
+        .await
+        .unwrap();
+    for field in ["#new-password", "#new-password-again"] {
+        h.wait_for(field)
+            .await
+            .send_keys("a fresh password of their own")
+            .await
+            .unwrap();
+    }
+    h.click("[data-testid=password-submit]").await;
+    assert_eq!(h.text("[data-testid=account-role]").await, "Staff");
     h.finish().await;
 }

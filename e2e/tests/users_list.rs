@@ -1,7 +1,8 @@
 //! The users list in a real browser: search and open a user, the view kept
 //! in the address (reload and Back restore it), find by customer number, and
-//! the CSV export of everything a filter matches. The harness seeds 60
-//! users, so with 50 rows a page paging is real.
+//! the CSV export of everything a filter matches, and a search too long to
+//! send explained next to the box. The harness seeds 60 users, so with 50
+//! rows a page paging is real.
 
 use e2e::Harness;
 use fantoccini::Locator;
@@ -349,5 +350,125 @@ async fn csv_export_has_every_matching_user() {
         .await
         .unwrap();
     assert_eq!(csv.lines().count() - 1, expected);
+    h.finish().await;
+}
+
+/// The search in the browser's address, trimmed (`None`: no search).
+async fn address_search(h: &Harness) -> Option<String> {
+    let url = reqwest::Url::parse(&h.url(&h.path_and_query().await)).ok()?;
+    let q = url.query_pairs().find(|(k, _)| k == "q")?.1;
+    Some(q.trim().to_string())
+}
+
+/// The `q` of every request for a page of users the browser has made.
+async fn searches_sent(h: &Harness) -> Vec<String> {
+    let names = h
+        .browser
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name)",
+            vec![],
+        )
+        .await
+        .expect("resource timing");
+    names
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|n| reqwest::Url::parse(n.as_str()?).ok())
+        .filter(|u| u.path() == shared::directory::DIRECTORY_USERS_PATH)
+        .filter_map(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "q")
+                .map(|(_, q)| q.into_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_search_of_more_than_twelve_words_is_explained_and_not_sent() {
+    let h = Harness::start().await;
+    h.open("/").await;
+    row_names(&h, 50).await;
+    let users: Vec<User> = h.api("/users").await;
+    let word = users
+        .iter()
+        .find_map(|u| {
+            u.last_name
+                .as_deref()
+                .filter(|l| l.len() > 3 && !l.contains(char::is_whitespace))
+        })
+        .map(fold)
+        .expect("a seeded surname");
+    let twelve = [word.as_str(); 12].join(" ");
+
+    // Twelve words are a search: sent, and in the address.
+    let input = h.wait_for("[data-testid=user-search]").await;
+    input.send_keys(&twelve).await.unwrap();
+    let count = h
+        .eventually("the twelve-word search answered", || async {
+            if address_search(&h).await? != twelve {
+                return None;
+            }
+            let text = h.text("[data-testid=result-count]").await;
+            (!text.contains("loading")).then_some(text)
+        })
+        .await;
+    assert!(searches_sent(&h).await.iter().any(|q| q.trim() == twelve));
+
+    // A thirteenth word: explained next to the box, before any request.
+    input.send_keys(&format!(" {word}")).await.unwrap();
+    let error = "[data-testid=search-error]";
+    let msg = h
+        .eventually("the message next to the search box", || async {
+            let el = h.wait_for(error).await;
+            if el.attr("hidden").await.ok()?.is_some() {
+                return None;
+            }
+            el.text().await.ok().filter(|t| !t.is_empty())
+        })
+        .await;
+    assert!(msg.contains("12 words"), "{msg}");
+    let thirteen = format!("{twelve} {word}");
+    assert_eq!(
+        input.prop("value").await.unwrap().as_deref(),
+        Some(thirteen.as_str())
+    );
+    assert_eq!(
+        input.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let described = input
+        .attr("aria-describedby")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    let error_id = h
+        .wait_for(error)
+        .await
+        .attr("id")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        described.split_whitespace().any(|id| id == error_id),
+        "{described}"
+    );
+    // The list, its count and the address stay those of the last search sent.
+    assert_eq!(address_search(&h).await.as_deref(), Some(twelve.as_str()));
+    assert_eq!(h.text("[data-testid=result-count]").await, count);
+    for q in searches_sent(&h).await {
+        assert!(q.split_whitespace().count() <= 12, "sent: {q}");
+    }
+
+    // Back to twelve words: the message goes.
+    for _ in 0..=word.chars().count() {
+        input.send_keys("\u{E003}").await.unwrap();
+    }
+    h.eventually("the message gone", || async {
+        let hidden = h.wait_for(error).await.attr("hidden").await.ok()?.is_some();
+        let valid = input.attr("aria-invalid").await.ok()?.as_deref() == Some("false");
+        (hidden && valid).then_some(())
+    })
+    .await;
     h.finish().await;
 }

@@ -23,9 +23,10 @@ use shared::directory::{
     DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
 };
 use shared::staff::{
-    team_member_path, team_sessions_path, user_history_path, AuditEntry, AuditPage, AuditQuery,
-    ChangePassword, Invite, Invited, RoleChange, SessionInfo, SessionsEnded, SignIn, TeamMember,
-    AUDIT_CSV_PATH, AUDIT_PATH, CSRF_HEADER, PASSWORD_PATH, SESSION_PATH, TEAM_PATH,
+    team_member_path, team_password_path, team_sessions_path, user_history_path, AuditEntry,
+    AuditPage, AuditQuery, ChangePassword, Invite, Invited, RoleChange, SessionInfo, SessionsEnded,
+    SignIn, TeamList, TeamMember, AUDIT_CSV_PATH, AUDIT_PATH, CSRF_HEADER, PASSWORD_PATH,
+    SESSION_PATH, TEAM_PATH,
 };
 use shared::{
     ApiError, AppInfo, AuthSessionRequest, AuthSessionResponse, Building, CreateUser, Device,
@@ -280,8 +281,10 @@ pub async fn change_password(body: &ChangePassword) -> Result<SessionInfo, ApiFa
     Ok(info)
 }
 
-/// The back-office team (admins only).
-pub async fn team() -> Result<Vec<TeamMember>, ApiFailure> {
+/// The back-office team and the organisation's Podero admins and staff
+/// without an account (admins only). After one of the gateway's own team
+/// writes, its answer already reflects that write.
+pub async fn team() -> Result<TeamList, ApiFailure> {
     get(TEAM_PATH).await
 }
 
@@ -298,6 +301,12 @@ pub async fn change_role(id: Uuid, role: RoleChange) -> Result<TeamMember, ApiFa
 /// Remove a team member (and their Podero team member, if any).
 pub async fn remove_member(id: Uuid) -> Result<(), ApiFailure> {
     delete(&team_member_path(id)).await
+}
+
+/// Issue a new one-time password for a colleague (not one's own account:
+/// 409 `own_account`); their sessions end. The answer holds the password.
+pub async fn new_one_time_password(id: Uuid) -> Result<Invited, ApiFailure> {
+    post(&team_password_path(id), &serde_json::json!({})).await
 }
 
 /// Sign a team member out everywhere.

@@ -1,6 +1,7 @@
-//! Small display helpers: relative times, dashes for missing values.
+//! Small display helpers: relative times, absolute times (UTC, or the
+//! browser's local time), dashes for missing values.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 /// "3 min ago", "2 days ago"; "never" for none.
 pub fn ago(t: Option<DateTime<Utc>>) -> String {
@@ -21,6 +22,18 @@ pub fn ago(t: Option<DateTime<Utc>>) -> String {
 pub fn stamp(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default()
+}
+
+/// Date and time in the browser's time zone (its offset at that moment),
+/// e.g. `2026-11-23 15:04`.
+pub fn local_time(t: DateTime<Utc>) -> String {
+    let at = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t.timestamp_millis() as f64));
+    // Minutes *behind* UTC (Vienna in winter: -60).
+    let east = -(at.get_timezone_offset() * 60.0) as i32;
+    match FixedOffset::east_opt(east) {
+        Some(zone) => t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
+        None => stamp(Some(t)),
+    }
 }
 
 /// The value or an em dash.

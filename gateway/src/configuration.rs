@@ -130,6 +130,16 @@ pub struct Cli {
     /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client.
     #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Requests per minute a client address may send without a session (sign-in included); more get 429.
+    #[arg(
+        long,
+        env = "GATEWAY_UNAUTHENTICATED_PER_MINUTE",
+        default_value_t = 120
+    )]
+    pub unauthenticated_per_minute: u32,
+    /// Hours a one-time password (of an invitation or issued by an admin) works.
+    #[arg(long, env = "GATEWAY_ONE_TIME_PASSWORD_HOURS", default_value_t = 72.0)]
+    pub one_time_password_hours: f64,
 }
 
 /// The checked configuration.
@@ -163,6 +173,10 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed (the client
     /// address of the audit trail and of sign-in throttling).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Requests per minute per client address without a session.
+    pub unauthenticated_per_minute: u32,
+    /// How long a one-time password works.
+    pub one_time_password_ttl: Duration,
 }
 
 impl Config {
@@ -217,6 +231,8 @@ pub enum ConfigError {
     BadTimeout(&'static str),
     #[error("GATEWAY_SCAN_CONCURRENCY must be at least 1")]
     BadConcurrency,
+    #[error("GATEWAY_UNAUTHENTICATED_PER_MINUTE must be at least 1")]
+    BadRateLimit,
     #[error("GATEWAY_ADMIN_EMAIL is not a usable e-mail address: {0}")]
     BadAdminEmail(String),
 }
@@ -242,6 +258,8 @@ impl Config {
             cookie_secure: CookieSecure::Auto,
             throttle: Default::default(),
             trusted_proxies: Vec::new(),
+            unauthenticated_per_minute: 120,
+            one_time_password_ttl: Duration::from_secs(72 * 3600),
         }
     }
 
@@ -332,6 +350,14 @@ impl Config {
             cookie_secure: cli.cookie_secure,
             throttle: Default::default(),
             trusted_proxies: cli.trusted_proxies,
+            unauthenticated_per_minute: match cli.unauthenticated_per_minute {
+                0 => return Err(ConfigError::BadRateLimit),
+                n => n,
+            },
+            one_time_password_ttl: secs(
+                cli.one_time_password_hours * 3600.0,
+                "GATEWAY_ONE_TIME_PASSWORD_HOURS",
+            )?,
         })
     }
 }

@@ -110,9 +110,39 @@ pub enum GatewayError {
     /// A request to the gateway took longer than its limit.
     #[error("The back-office server did not finish this request within {0} s; try again.")]
     Timeout(u64),
+    /// The current role of the user a staff member's change concerns could
+    /// not be read from Podero, so the change is not sent (fail closed).
+    #[error("The change was not sent: the role of the user it concerns could not be read from Podero ({0}). Try again in a moment.")]
+    RoleCheckFailed(String),
+    /// Too many requests without a session from this client.
+    #[error("Too many requests without signing in from your address; wait {retry_after_secs} s, then sign in.")]
+    RateLimited { retry_after_secs: u64 },
+    /// The right one-time password, but it has expired.
+    #[error("Your one-time password has expired; ask an admin for a new one.")]
+    OneTimePasswordExpired,
     /// The audit record of an operation could not be written.
     #[error("The operation's audit record could not be written; the back-office database is failing. Tell your administrator.")]
     AuditUnavailable,
+}
+
+/// The gateway's own error for an answer that a tower layer made without
+/// one (the body limit's 413, the time limit's 504, a caught panic's
+/// 500), so every `/api` error is JSON with a `code`.
+pub fn for_bare_status(
+    status: StatusCode,
+    body_limit: usize,
+    time_limit_secs: u64,
+) -> Option<GatewayError> {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Some(GatewayError::PayloadTooLarge(body_limit)),
+        StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => {
+            Some(GatewayError::Timeout(time_limit_secs))
+        }
+        StatusCode::INTERNAL_SERVER_ERROR => Some(GatewayError::Internal(
+            "a request handler failed (panicked)".into(),
+        )),
+        _ => None,
+    }
 }
 
 /// The `code` of a gateway error, kept on its response (as an extension)
@@ -141,7 +171,11 @@ impl GatewayError {
             GatewayError::NotSignedIn
             | GatewayError::SessionExpired
             | GatewayError::SignInFailed => StatusCode::UNAUTHORIZED,
-            GatewayError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::TooManyAttempts { .. } | GatewayError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            GatewayError::OneTimePasswordExpired => StatusCode::UNAUTHORIZED,
+            GatewayError::RoleCheckFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::CsrfMissing
             | GatewayError::CsrfMismatch
             | GatewayError::CrossSite
@@ -178,6 +212,9 @@ impl GatewayError {
             GatewayError::SessionExpired => "session_expired",
             GatewayError::SignInFailed => "sign_in_failed",
             GatewayError::TooManyAttempts { .. } => "too_many_attempts",
+            GatewayError::RateLimited { .. } => "rate_limited",
+            GatewayError::OneTimePasswordExpired => "one_time_password_expired",
+            GatewayError::RoleCheckFailed(_) => "role_check_failed",
             GatewayError::CsrfMissing => "csrf_missing",
             GatewayError::CsrfMismatch => "csrf_mismatch",
             GatewayError::CrossSite => "cross_site",
@@ -228,7 +265,9 @@ impl IntoResponse for GatewayError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         response.extensions_mut().insert(ErrorCode(self.code()));
-        if let GatewayError::TooManyAttempts { retry_after_secs } = &self {
+        if let GatewayError::TooManyAttempts { retry_after_secs }
+        | GatewayError::RateLimited { retry_after_secs } = &self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));

@@ -7,11 +7,12 @@
 //! file changes (checked when a page is served, not on API answers). No
 //! inline styles, no frames (`frame-ancestors 'none'`), no plugins,
 //! connections only to the gateway. Also `nosniff`, no referrer,
-//! a same-origin opener policy, and `no-store` on every `/api` answer
-//! (customer data stays out of caches).
+//! a same-origin opener policy, `no-store` on every `/api` answer
+//! (customer data stays out of caches), and `Strict-Transport-Security`
+//! when the gateway is reached over HTTPS (its session cookie is Secure).
 
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use axum::extract::{Request, State};
@@ -21,7 +22,23 @@ use axum::response::Response;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::startup::AppState;
+/// The headers' settings (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Security {
+    csp: Arc<Csp>,
+    hsts: bool,
+}
+
+impl Security {
+    /// For the app in `frontend_dir`; `https`: the gateway is reached over
+    /// HTTPS (then browsers are told to keep to it).
+    pub fn new(frontend_dir: &Path, https: bool) -> Self {
+        Self {
+            csp: Arc::new(Csp::new(frontend_dir)),
+            hsts: https,
+        }
+    }
+}
 
 /// The policy, given the `'sha256-…'` sources of the inline scripts.
 pub fn policy(script_hashes: &[String]) -> String {
@@ -113,7 +130,7 @@ impl Csp {
 }
 
 /// Middleware adding the headers to every response.
-pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn headers(State(security): State<Security>, req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api");
     let mut response = next.run(req).await;
     let html = response
@@ -122,9 +139,9 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/html"));
     let csp = if html {
-        state.csp().value()
+        security.csp.value()
     } else {
-        state.csp().cached()
+        security.csp.cached()
     };
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, csp);
@@ -143,6 +160,12 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     );
     if api {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if security.hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     response
 }

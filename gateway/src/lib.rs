@@ -11,15 +11,18 @@
 //! and talks to that instead.
 //!
 //! Modules are named by role, in the zero2prod style: [`configuration`]
-//! (environment and flags), [`startup`] (building and running the server),
-//! [`telemetry`] (tracing), [`token`] (the token manager), [`upstream`]
-//! (the HTTP client towards Podero), [`directory`] (the read model of the
-//! organisation's users: paging, sorting, search, reconnection scan),
-//! [`auth`] (staff accounts, sessions, the guard every `/api` request
-//! passes, roles), [`audit`] (the append-only audit trail), [`database`]
-//! (the gateway's own SQLite), [`hardening`] (security headers), [`csv`]
-//! (exports), [`routes`] (handlers) and [`error`] (the one error type every
-//! handler answers with).
+//! (environment and flags), [`startup`] (building and running the server,
+//! the state and its parts), [`telemetry`] (tracing), [`podero`] (the one
+//! home for talking to Podero: the route allow-list, the organisation-bound
+//! client, the token), [`request`] (what is decided once per request),
+//! [`directory`] (the read model of the organisation's users: paging,
+//! sorting, search, reconnection scan), [`auth`] (staff accounts,
+//! sessions, throttling, the guard every `/api` request passes, roles),
+//! [`audit`] (the append-only audit trail), [`database`] (the gateway's
+//! own SQLite), [`hardening`] (security headers), [`csv`] (exports),
+//! [`routes`] (handlers) and [`error`] (the one error type every handler
+//! answers with). Data flows one way: route handler → guard's facts →
+//! [`podero::Podero`].
 
 pub mod audit;
 pub mod auth;
@@ -30,14 +33,14 @@ pub mod directory;
 pub mod error;
 pub mod hardening;
 pub mod memory;
+pub mod podero;
+pub mod request;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
-pub mod token;
-pub mod upstream;
 
 pub use configuration::{
     Config, CookieSecure, EmbeddedEmulator, PoderoCredentials, Secret, UpstreamConfig,
 };
 pub use error::GatewayError;
-pub use startup::{app, AppState, Application, RunningGateway};
+pub use startup::{app, AppState, Application, RunningGateway, Settings};

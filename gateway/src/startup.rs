@@ -12,165 +12,118 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::extract::FromRef;
+use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, patch, post};
 use axum::Router;
 use podero_emulator::{EmulatorConfig, RunningEmulator};
 use shared::Upstream as UpstreamKind;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 use uuid::Uuid;
 
 use crate::audit::AuditLog;
-use crate::auth::accounts::{bootstrap_admin, Accounts};
-use crate::auth::sessions::{Sessions, PLAIN_COOKIE, SECURE_COOKIE};
-use crate::auth::throttle::Throttle;
+use crate::auth::accounts::bootstrap_admin;
+use crate::auth::Auth;
 use crate::configuration::{Config, Secret, UpstreamConfig};
 use crate::directory::Directory;
 use crate::error::GatewayError;
-use crate::hardening::Csp;
+use crate::hardening::Security;
+use crate::podero::{http_client, Podero, TokenManager};
 use crate::routes;
-use crate::token::TokenManager;
-use crate::upstream::{http_client, Upstream};
+use crate::routes::OWN_BODY_LIMIT;
 
-/// Shared state of all handlers (cheap to clone).
-#[derive(Clone, Debug)]
-pub struct AppState(Arc<Inner>);
+/// The gateway's settings that handlers read (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub frontend_dir: PathBuf,
+    /// Largest forwarded request body (bytes).
+    pub max_body_bytes: usize,
+    /// Whole-request timeout towards Podero (also the longest a request
+    /// waits for the first users snapshot).
+    pub request_timeout: Duration,
+    /// How long "Verify connection" in the app keeps re-reading a device.
+    pub verify_secs: u32,
+}
 
-#[derive(Debug)]
-struct Inner {
-    org_id: Uuid,
-    kind: UpstreamKind,
-    upstream: Upstream,
-    frontend_dir: PathBuf,
-    max_body_bytes: usize,
-    request_timeout: std::time::Duration,
-    verify_secs: u32,
-    directory: Directory,
-    accounts: Accounts,
-    sessions: Sessions,
-    throttle: Throttle,
-    audit: AuditLog,
-    cookie_secure: bool,
-    csp: Csp,
-    trusted_proxies: Vec<std::net::IpAddr>,
+impl Settings {
+    /// Longest any `/api` request may take: the upstream timeout + 5 s.
+    pub fn time_limit(&self) -> Duration {
+        self.request_timeout + Duration::from_secs(5)
+    }
+}
+
+/// Shared state of the router. Handlers and background jobs take the part
+/// they need (`State<Podero>`, `State<Auth>`, ...), never the whole.
+#[derive(Debug, Clone, FromRef)]
+pub struct AppState {
+    pub podero: Podero,
+    pub directory: Arc<Directory>,
+    pub auth: Auth,
+    pub audit: AuditLog,
+    pub settings: Settings,
+    pub security: Security,
 }
 
 impl AppState {
-    pub fn new(
-        org_id: Uuid,
-        kind: UpstreamKind,
-        upstream: Upstream,
-        db: sqlx::SqlitePool,
-        config: &Config,
-    ) -> Self {
-        Self(Arc::new(Inner {
-            org_id,
-            kind,
-            upstream,
-            frontend_dir: config.frontend_dir.clone(),
-            max_body_bytes: config.max_body_bytes,
-            request_timeout: config.request_timeout,
-            verify_secs: config.verify_secs,
-            directory: Directory::new(config.users_refresh_interval, config.scan_concurrency),
-            accounts: Accounts::new(db.clone()),
-            sessions: Sessions::new(db.clone(), config.session_idle, config.session_max),
-            throttle: Throttle::new(config.throttle),
+    pub fn new(podero: Podero, db: sqlx::SqlitePool, config: &Config) -> Self {
+        Self {
+            podero,
+            directory: Arc::new(Directory::new(
+                config.users_refresh_interval,
+                config.scan_concurrency,
+            )),
+            auth: Auth::new(db.clone(), config),
             audit: AuditLog::new(db),
-            cookie_secure: config.secure_cookie(),
-            csp: Csp::new(&config.frontend_dir),
-            trusted_proxies: config.trusted_proxies.clone(),
-        }))
-    }
-
-    /// Staff accounts.
-    pub fn accounts(&self) -> &Accounts {
-        &self.0.accounts
-    }
-
-    /// Sign-in sessions.
-    pub fn sessions(&self) -> &Sessions {
-        &self.0.sessions
-    }
-
-    /// Sign-in throttling.
-    pub fn throttle(&self) -> &Throttle {
-        &self.0.throttle
-    }
-
-    /// The audit trail.
-    pub fn audit(&self) -> &AuditLog {
-        &self.0.audit
-    }
-
-    /// Whether the session cookie is `Secure` (`GATEWAY_COOKIE_SECURE`).
-    pub fn cookie_secure(&self) -> bool {
-        self.0.cookie_secure
-    }
-
-    /// Name of the session cookie.
-    pub fn cookie_name(&self) -> &'static str {
-        if self.0.cookie_secure {
-            SECURE_COOKIE
-        } else {
-            PLAIN_COOKIE
+            settings: Settings {
+                frontend_dir: config.frontend_dir.clone(),
+                max_body_bytes: config.max_body_bytes,
+                request_timeout: config.request_timeout,
+                verify_secs: config.verify_secs,
+            },
+            security: Security::new(&config.frontend_dir, config.secure_cookie()),
         }
     }
+}
 
-    /// Reverse proxies whose `X-Forwarded-For` is believed.
-    pub fn trusted_proxies(&self) -> &[std::net::IpAddr] {
-        &self.0.trusted_proxies
-    }
+/// The answer to a request whose handler panicked (recorded by the guard
+/// like any other answer).
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    GatewayError::Internal("a request handler panicked".into()).into_response()
+}
 
-    /// The Content-Security-Policy of the served app.
-    pub fn csp(&self) -> &Csp {
-        &self.0.csp
-    }
-
-    /// The read model of the organisation's users.
-    pub fn directory(&self) -> &Directory {
-        &self.0.directory
-    }
-
-    /// Whole-request timeout towards Podero (also the longest a request
-    /// waits for the first users snapshot).
-    pub fn upstream_timeout(&self) -> std::time::Duration {
-        self.0.request_timeout
-    }
-
-    pub fn org_id(&self) -> Uuid {
-        self.0.org_id
-    }
-
-    pub fn upstream_kind(&self) -> UpstreamKind {
-        self.0.kind
-    }
-
-    /// How long "Verify connection" in the app keeps re-reading a device.
-    pub fn verify_secs(&self) -> u32 {
-        self.0.verify_secs
-    }
-
-    pub fn upstream(&self) -> &Upstream {
-        &self.0.upstream
-    }
-
-    pub fn max_body_bytes(&self) -> usize {
-        self.0.max_body_bytes
-    }
+/// `api` behind the guard, with the time limit and the panic catcher
+/// between guard and handlers (so a timeout or a panic is an answer the
+/// guard records).
+fn guarded(api: Router<AppState>, state: &AppState) -> Router<AppState> {
+    api.layer(CatchPanicLayer::custom(panicked))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            state.settings.time_limit(),
+        ))
+        .layer(from_fn_with_state(state.clone(), crate::auth::guard::guard))
 }
 
 /// The router: gateway endpoints, the Partner API allow-list, the app.
 /// Every `/api` route is behind [`crate::auth::guard::guard`] (session,
-/// anti-forgery, audit); `/healthz` and the app's files are public.
+/// anti-forgery, route, audit), and inside it the time limit and the
+/// panic catcher; bodies are bounded per route. `/healthz` and the app's
+/// files are public.
 pub fn app(state: AppState) -> Router {
     use shared::directory as d;
     use shared::staff as s;
-    let frontend = routes::frontend::service(state.0.frontend_dir.clone());
+    let frontend = routes::frontend::service(state.settings.frontend_dir.clone());
     let not_allowed = || any(routes::proxy::not_allowed);
-    let api = Router::new()
+    let own = Router::new()
         .route(
             s::SESSION_PATH,
             get(routes::session::current)
@@ -203,20 +156,31 @@ pub fn app(state: AppState) -> Router {
             "/api/team/{id}/sessions",
             delete(routes::team::end_sessions),
         )
+        .route(
+            "/api/team/{id}/password",
+            post(routes::team::new_one_time_password),
+        )
         .route(s::AUDIT_PATH, get(routes::audit::page))
         .route(s::AUDIT_CSV_PATH, get(routes::audit::csv))
         .route("/api/audit/users/{id}", get(routes::audit::user_history))
         .route("/api", not_allowed())
         .route("/api/", not_allowed())
+        .layer(RequestBodyLimitLayer::new(OWN_BODY_LIMIT));
+    let forwarded = Router::new()
         .route("/api/{*rest}", any(routes::proxy::forward))
-        .layer(from_fn_with_state(state.clone(), crate::auth::guard::guard));
+        .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes));
+    let api = guarded(own.merge(forwarded), &state);
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .merge(api)
         .with_state(state.clone())
         .fallback_service(frontend)
-        .layer(from_fn_with_state(state, crate::hardening::headers))
+        .layer(from_fn_with_state(
+            state.security.clone(),
+            crate::hardening::headers,
+        ))
         .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(CatchPanicLayer::custom(panicked))
         // 5xx answers are logged as warnings: the gateway's own error
         // already says what went wrong.
         .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::WARN)))
@@ -316,22 +280,29 @@ impl Application {
             client_secret,
             config.request_timeout,
         );
-        let upstream = Upstream::new(http, &base_url, config.request_timeout, tokens);
+        let podero = Podero::new(
+            http,
+            &base_url,
+            config.request_timeout,
+            tokens,
+            org_id,
+            kind,
+        );
         let db = crate::database::open(&config.data_dir)
             .await
             .map_err(|source| StartupError::Database {
                 dir: config.data_dir.clone(),
                 source,
             })?;
-        let state = AppState::new(org_id, kind, upstream, db, &config);
+        let state = AppState::new(podero, db, &config);
         bootstrap_admin(
-            state.accounts(),
+            state.auth.accounts(),
             &config.admin_email,
             config.admin_password.as_ref(),
         )
         .await
         .map_err(StartupError::Bootstrap)?;
-        if !state.cookie_secure() {
+        if !state.auth.cookie().secure() {
             tracing::warn!(
                 "the session cookie is not Secure (GATEWAY_COOKIE_SECURE={:?}, listening on {}): \
                  fine for plain-HTTP development on this machine; serve over HTTPS otherwise",
@@ -365,12 +336,12 @@ impl Application {
 
     /// The organisation served.
     pub fn org_id(&self) -> Uuid {
-        self.state.org_id()
+        self.state.podero.org_id()
     }
 
     /// Base URL of the upstream (the embedded emulator's, if any).
     pub fn upstream_base_url(&self) -> &str {
-        self.state.upstream().base_url()
+        self.state.podero.base_url()
     }
 
     /// Serve until Ctrl-C or SIGTERM, then stop gracefully.
@@ -385,7 +356,13 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!("Open http://{}", self.addr);
-        let directory = tokio::spawn(Directory::run(self.state.clone()));
+        let directory = tokio::spawn(Directory::run(
+            self.state.directory.clone(),
+            self.state.podero.clone(),
+        ));
+        let folds = tokio::spawn(crate::audit::refusals::flush_periodically(
+            self.state.audit.clone(),
+        ));
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -393,6 +370,9 @@ impl Application {
             .with_graceful_shutdown(signal)
             .await;
         directory.abort();
+        folds.abort();
+        let audit = &self.state.audit;
+        audit.append_all(audit.refusals().all()).await;
         if let Some(emulator) = self.emulator {
             emulator.shutdown().await;
         }
@@ -431,17 +411,17 @@ pub struct RunningGateway {
 impl RunningGateway {
     /// The organisation served.
     pub fn org_id(&self) -> Uuid {
-        self.state.org_id()
+        self.state.podero.org_id()
     }
 
     /// How often a token was requested from Podero so far.
     pub fn token_fetch_count(&self) -> u64 {
-        self.state.upstream().tokens().fetch_count()
+        self.state.podero.tokens().fetch_count()
     }
 
     /// Base URL of the upstream (the embedded emulator's, if any).
     pub fn upstream_base_url(&self) -> &str {
-        self.state.upstream().base_url()
+        self.state.podero.base_url()
     }
 
     /// Stop accepting, finish in-flight requests, stop the embedded emulator.
@@ -471,4 +451,105 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::accounts::NewAccount;
+    use crate::configuration::{EmbeddedEmulator, Secret};
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use shared::staff::{AuditQuery, StaffRole};
+    use tower::ServiceExt;
+
+    /// A handler that panics answers a JSON 500 that the audit trail
+    /// records; the connection is not dropped.
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_recorded_500() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::new(UpstreamConfig::Embedded(EmbeddedEmulator {
+            seed_users: 0,
+            token_ttl: None,
+        }));
+        let http = http_client(Duration::from_secs(1), Duration::from_secs(1)).unwrap();
+        let base = "http://127.0.0.1:9";
+        let tokens = TokenManager::new(
+            http.clone(),
+            base,
+            "id".into(),
+            Secret::new("s"),
+            Duration::from_secs(1),
+        );
+        let podero = Podero::new(
+            http,
+            base,
+            Duration::from_secs(1),
+            tokens,
+            Uuid::nil(),
+            UpstreamKind::Emulator,
+        );
+        let db = crate::database::open(dir.path()).await.unwrap();
+        let state = AppState::new(podero, db, &config);
+        let account = state
+            .auth
+            .accounts()
+            .create(NewAccount {
+                email: "a@example.com",
+                first_name: "A",
+                last_name: "B",
+                role: StaffRole::Admin,
+                password_hash: "x".into(),
+                podero_user_id: None,
+                password_expires_at: None,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        state
+            .auth
+            .accounts()
+            .set_password(account.id, "x", None)
+            .await
+            .unwrap();
+        let (token, _) = state
+            .auth
+            .sessions()
+            .create(account.id, None, None, crate::database::now_ms())
+            .await
+            .unwrap();
+        let boom = Router::new().route(
+            "/api/boom",
+            get(|| async {
+                if true {
+                    panic!("boom");
+                }
+                "never"
+            }),
+        );
+        let router = guarded(boom, &state).with_state(state.clone());
+        let response = router
+            .oneshot(
+                Request::get("/api/boom")
+                    .header(header::COOKIE, format!("podero_session={token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["code"], "internal");
+        let page = state.audit.page(&AuditQuery::default()).await.unwrap();
+        let entry = page
+            .entries
+            .iter()
+            .find(|e| e.route == "/api/boom")
+            .expect("the panic is recorded");
+        assert_eq!(entry.status, 500);
+        assert_eq!(entry.detail.as_deref(), Some("internal"));
+    }
 }

@@ -229,7 +229,10 @@ impl UserQuery {
             let value = value.as_str();
             let bad = |allowed: &str| bad_value(&key, value, allowed);
             match key.as_str() {
-                "q" => out.q = value.to_string(),
+                "q" => match check_search(value) {
+                    Ok(()) => out.q = value.to_string(),
+                    Err(e) => errors.push(e),
+                },
                 "role" => {
                     for r in value.split(',').map(str::trim).filter(|r| !r.is_empty()) {
                         match Role::parse(r) {
@@ -398,71 +401,69 @@ pub fn fold(text: &str) -> String {
 }
 
 /// The `key=value` pairs of a query string (a leading `?` is ignored),
-/// percent-decoded, values trimmed; empty pairs are skipped.
+/// decoded by `form_urlencoded` (`+` is a space), values trimmed; empty
+/// pairs are skipped.
 pub fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query
-        .trim_start_matches('?')
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v).trim().to_string())
-        })
+    form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.trim().to_string()))
 }
 
 /// A query parameter's bad value, naming the values allowed.
 pub fn bad_value(key: &str, value: &str, allowed: &str) -> FieldError {
+    let shown: String = value.chars().take(40).collect();
+    let shown = if shown.len() < value.len() {
+        format!("{shown}…")
+    } else {
+        shown
+    };
     FieldError::new(
         key,
-        format!("'{value}' is not a valid value for {key}; use {allowed}"),
+        format!("'{shown}' is not a valid value for {key}; use {allowed}"),
     )
 }
 
-/// A query string (without `?`) of `key=value` pairs, values encoded.
+/// A query string (without `?`) of `key=value` pairs, encoded by
+/// `form_urlencoded`.
 pub fn query_string(parts: Vec<(&str, String)>) -> String {
-    parts
-        .into_iter()
-        .map(|(k, v)| format!("{k}={}", percent_encode(&v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in parts {
+        out.append_pair(k, &v);
+    }
+    out.finish()
 }
 
-/// Percent-encode a query value (everything but unreserved characters).
+/// Percent-encode a value for a URL component other than a query string
+/// (a path segment, a `mailto:` field): everything but RFC 3986's
+/// unreserved characters, spaces as `%20`.
 pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b',') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(value, COMPONENT).to_string()
 }
 
-/// Decode a query component (`+` is a space); invalid escapes stay as typed.
-pub fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
+/// Longest search text, in characters, and most words: the search runs
+/// over every user for every word, so its cost is bounded here.
+pub const MAX_SEARCH_CHARS: usize = 200;
+pub const MAX_SEARCH_WORDS: usize = 12;
+
+/// Check a search text against [`MAX_SEARCH_CHARS`] and
+/// [`MAX_SEARCH_WORDS`] (the app says the same next to the search box).
+pub fn check_search(q: &str) -> Result<(), FieldError> {
+    let chars = q.chars().count();
+    let words = q.split_whitespace().count();
+    if chars > MAX_SEARCH_CHARS || words > MAX_SEARCH_WORDS {
+        return Err(FieldError::new(
+            "q",
+            format!(
+                "The search is too long ({chars} characters, {words} words): use at most \
+                 {MAX_SEARCH_CHARS} characters and {MAX_SEARCH_WORDS} words."
+            ),
+        ));
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Ok(())
 }
 
 /// How current the gateway's snapshot of the users is.
@@ -603,10 +604,26 @@ mod tests {
 
     #[test]
     fn decoding() {
-        assert_eq!(percent_decode("a+b%C3%BC%2"), "a bü%2");
-        assert_eq!(percent_decode("%"), "%");
-        assert_eq!(percent_decode("100%25"), "100%");
+        let pairs: Vec<_> = query_pairs("?q=a+b%C3%BC%2&x=%&y=100%25").collect();
+        assert_eq!(pairs[0], ("q".into(), "a bü%2".into()));
+        assert_eq!(pairs[1], ("x".into(), "%".into()));
+        assert_eq!(pairs[2], ("y".into(), "100%".into()));
         assert_eq!(percent_encode("a b/ü"), "a%20b%2F%C3%BC");
+    }
+
+    #[test]
+    fn search_is_bounded() {
+        let long = "a".repeat(MAX_SEARCH_CHARS + 1);
+        let errs = UserQuery::parse(&format!("q={long}")).unwrap_err();
+        assert_eq!(errs[0].field, "q");
+        assert!(errs[0].message.contains("at most 200 characters"));
+        let words = vec!["w"; MAX_SEARCH_WORDS + 1].join("+");
+        assert_eq!(
+            UserQuery::parse(&format!("q={words}")).unwrap_err()[0].field,
+            "q"
+        );
+        let ok = vec!["w"; MAX_SEARCH_WORDS].join("+");
+        assert!(UserQuery::parse(&format!("q={ok}")).is_ok());
     }
 
     #[test]

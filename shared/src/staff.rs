@@ -19,7 +19,7 @@ use crate::validation::{check_text, Email, FieldError};
 pub const SESSION_PATH: &str = "/api/session";
 /// `POST` [`ChangePassword`] for the signed-in account.
 pub const PASSWORD_PATH: &str = "/api/session/password";
-/// `GET`: the team; `POST` [`Invite`].
+/// `GET`: the team ([`TeamList`]); `POST` [`Invite`].
 pub const TEAM_PATH: &str = "/api/team";
 /// `GET` the audit trail ([`AuditQuery`] → [`AuditPage`]), admins only.
 pub const AUDIT_PATH: &str = "/api/audit";
@@ -34,6 +34,12 @@ pub fn team_member_path(id: Uuid) -> String {
 /// `DELETE`: end every session of a team member.
 pub fn team_sessions_path(id: Uuid) -> String {
     format!("{TEAM_PATH}/{id}/sessions")
+}
+
+/// `POST`: issue a new one-time password for a team member (admins only);
+/// answers [`Invited`] (the password, shown once) and ends their sessions.
+pub fn team_password_path(id: Uuid) -> String {
+    format!("{TEAM_PATH}/{id}/password")
 }
 
 /// `GET`: the change history of one end-user (every role may read it).
@@ -221,6 +227,21 @@ pub struct TeamMember {
     pub last_seen_at: Option<DateTime<Utc>>,
     /// Sessions that are neither ended nor expired.
     pub active_sessions: u32,
+    /// When the one-time password stops working (while
+    /// `must_change_password`); an admin can issue a new one.
+    #[serde(default)]
+    pub one_time_password_expires_at: Option<DateTime<Utc>>,
+}
+
+/// Answer of `GET /api/team`: the colleagues with a back-office account,
+/// and the organisation's Podero admins and staff that no account is
+/// linked to yet (each can be given access by an invitation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamList {
+    pub members: Vec<TeamMember>,
+    /// Active Podero users of role admin or staff without an account, by
+    /// name.
+    pub without_access: Vec<crate::user::User>,
 }
 
 /// `POST /api/team`: a new colleague.
@@ -307,12 +328,21 @@ pub struct AuditEntry {
     pub action: String,
     /// The end-user (or team member's Podero user) concerned, if any.
     pub target_user_id: Option<Uuid>,
-    /// HTTP status of the answer.
+    /// HTTP status of the answer; `0` when the operation was started (its
+    /// intent recorded) but its outcome could not be recorded.
     pub status: u16,
+    /// How many requests this entry stands for: refused requests from one
+    /// client without a session are folded into one entry per minute.
+    #[serde(default = "one")]
+    pub count: u32,
     /// For changes: which fields changed, from what to what.
     pub changes: Vec<FieldChange>,
     /// A short note, e.g. the error code of a refused request.
     pub detail: Option<String>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Action groups of the audit trail and what they mean (the filter offers

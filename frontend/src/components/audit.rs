@@ -1,6 +1,8 @@
 //! Pieces of the audit trail shared by the audit page and a user's change
 //! history: the field changes of an operation, one line each
-//! (`first_name: "Anna" → "Anne"`), and who made it.
+//! (`first_name: "Anna" → "Anne"`), who made it, an operation whose outcome
+//! could not be recorded (status `0`: "Outcome not recorded"), and how many
+//! refused requests one entry folds together ("× 37 requests").
 
 use leptos::prelude::*;
 use shared::staff::{AuditEntry, FieldChange};
@@ -26,6 +28,42 @@ pub fn change_line(c: &FieldChange) -> String {
 /// Who made an operation: their e-mail, or a dash (before sign-in).
 pub fn actor(entry: &AuditEntry) -> String {
     crate::format::or_dash(entry.actor_email.as_deref())
+}
+
+/// The answer's status was not recorded: the operation was started (its
+/// intent is in the trail) but whether it succeeded is unknown.
+pub fn outcome_unknown(entry: &AuditEntry) -> bool {
+    entry.status == 0
+}
+
+/// The answer was an error (refused or failed); an unknown outcome
+/// (status `0`) is not.
+pub fn is_failure(entry: &AuditEntry) -> bool {
+    entry.status >= 400
+}
+
+/// "Outcome not recorded", for an entry with status `0`.
+#[component]
+pub fn OutcomeNotRecorded() -> impl IntoView {
+    view! {
+        <span class="badge warn" data-testid="audit-status" data-outcome="unknown"
+              title="The change was started (its intent is recorded) but its outcome could not be recorded: check the record itself.">
+            "Outcome not recorded"
+        </span>
+    }
+}
+
+/// "× N requests" when an entry stands for more than one request.
+#[component]
+pub fn RequestCount(count: u32) -> impl IntoView {
+    (count > 1).then(|| {
+        view! {
+            <span class="badge" data-testid="audit-repeats"
+                  title="Refused requests from one client without a session, folded into one entry per minute">
+                {format!("× {count} requests")}
+            </span>
+        }
+    })
 }
 
 /// The field changes of one operation, one line each (a dash for none).

@@ -64,11 +64,13 @@ pub fn TextField(
     value: RwSignal<String>,
     errors: RwSignal<Vec<FieldError>>,
     #[prop(optional, into)] hint: String,
-    #[prop(optional)] input_type: Option<&'static str>,
+    #[prop(default = "text")] input_type: &'static str,
     #[prop(optional)] required: bool,
-    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] on_blur: Option<Callback<()>>,
-    #[prop(optional)] inputmode: Option<&'static str>,
+    /// The keyboard to offer (`decimal`, ...); the input type's when `None`.
+    #[prop(optional_no_strip)]
+    inputmode: Option<&'static str>,
     /// The input's `id`; `f-<name>` unless given.
     #[prop(optional)]
     id: Option<&'static str>,
@@ -83,11 +85,11 @@ pub fn TextField(
             <label for=id.clone()>{label}{required.then_some(view! { <span class="req" aria-hidden="true">" *"</span> })}</label>
             <input
                 id=id
-                type=input_type.unwrap_or("text")
+                type=input_type
                 data-testid=format!("field-{name}")
                 name=name
                 required=required
-                autocomplete=autocomplete.unwrap_or("off")
+                autocomplete=autocomplete
                 inputmode=inputmode
                 aria-invalid=move || message().is_some().to_string()
                 aria-describedby=described

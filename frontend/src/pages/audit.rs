@@ -17,7 +17,9 @@ use shared::staff::{AuditEntry, AuditPage, AuditQuery, ACTIONS};
 use uuid::Uuid;
 
 use crate::api;
-use crate::components::audit::{actor, Changes};
+use crate::components::audit::{
+    actor, is_failure, outcome_unknown, Changes, OutcomeNotRecorded, RequestCount,
+};
 use crate::components::feedback::{AdminOnly, ErrorPanel, Loading};
 use crate::format::{ago, or_dash, stamp};
 use crate::paging::{keep_last, use_go_to_query};
@@ -212,8 +214,8 @@ fn AuditTrail() -> impl IntoView {
                                list="audit-actors" placeholder="anna@example.com"
                                prop:value=move || actor_text.get() on:input=on_actor/>
                         <datalist id="audit-actors">
-                            {move || team.get().and_then(Result::ok).map(|members| {
-                                members.into_iter().map(|m| view! { <option value=m.email.clone()>{m.display_name}</option> }).collect_view()
+                            {move || team.get().and_then(Result::ok).map(|list| {
+                                list.members.into_iter().map(|m| view! { <option value=m.email.clone()>{m.display_name}</option> }).collect_view()
                             })}
                         </datalist>
                     </label>
@@ -339,8 +341,14 @@ fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
 
 #[component]
 fn AuditRow(entry: AuditEntry) -> impl IntoView {
-    let failed = entry.status >= 400;
-    let status_class = if failed { "badge bad" } else { "badge good" };
+    let failed = is_failure(&entry);
+    let status = if outcome_unknown(&entry) {
+        view! { <OutcomeNotRecorded/> }.into_any()
+    } else {
+        let class = if failed { "badge bad" } else { "badge good" };
+        view! { <span class=class data-testid="audit-status">{entry.status.to_string()}</span> }
+            .into_any()
+    };
     let route = format!("{} {}", entry.method, entry.route);
     let target = entry.target_user_id.map(|u| {
         let id = u.to_string();
@@ -355,13 +363,14 @@ fn AuditRow(entry: AuditEntry) -> impl IntoView {
             <td data-testid="audit-actor">{actor(&entry)}</td>
             <td>
                 <code data-testid="audit-action" title=route>{entry.action.clone()}</code>
+                " " <RequestCount count=entry.count/>
                 {entry.detail.clone().map(|d| view! { <span class="audit-detail muted">{d}</span> })}
             </td>
             <td>{match target {
                 Some(link) => link.into_any(),
                 None => view! { <span class="muted">"—"</span> }.into_any(),
             }}</td>
-            <td><span class=status_class data-testid="audit-status">{entry.status.to_string()}</span></td>
+            <td>{status}</td>
             <td><code>{or_dash(entry.client_addr.as_deref())}</code></td>
             <td class="changes-cell"><Changes changes=entry.changes/></td>
         </tr>

@@ -2,30 +2,32 @@
 //! back-office account, from the gateway's own records (`/api/team`).
 //!
 //! Lists each member with their role, whether they have a Podero team
-//! member, when they were last seen and how many sessions they have open;
-//! changes a member's role, ends all their sessions, and removes a member
-//! (after a confirmation that says it cannot be undone). Invites a
-//! colleague: the answer's one-time password is shown once, to be handed
-//! over by a safe channel. The signed-in admin's own row offers nothing:
-//! the gateway refuses changes to one's own account.
+//! member, when they were last seen and how many sessions they have open,
+//! and, while a member still has to replace a one-time password, until when
+//! it works (or that it expired). Changes a member's role, ends all their
+//! sessions, issues a new one-time password (after a confirmation that says
+//! their current password stops working and they are signed out), and
+//! removes a member (after a confirmation that says it cannot be undone).
+//! Invites a colleague. Either way the one-time password is shown once, to
+//! be handed over by a safe channel. The signed-in admin's own row offers
+//! nothing: the gateway refuses changes to one's own account.
 //!
 //! Below the members, "In Podero, without back-office access": the
-//! organisation's admins and staff from the users directory that no
-//! member is linked to (archived users left out). "Give access" fills the
-//! invite form with their e-mail, name and role; inviting them links the
-//! new account to their existing Podero user. After a write both lists
-//! are read again, the directory until it shows the change (it refreshes
-//! shortly after writes; at most 10 s).
+//! organisation's active admins and staff that no member is linked to, as
+//! the same answer lists them (`TeamList::without_access`). "Give access"
+//! fills the invite form with their e-mail, name and role; inviting them
+//! links the new account to their existing Podero user. After a write the
+//! team is read once more: the gateway answers only once its view of the
+//! Podero users shows that write, so both lists are current.
 
-use std::collections::HashSet;
-use std::time::Duration;
+use std::future::Future;
 
+use chrono::{DateTime, Utc};
 use leptos::ev::SubmitEvent;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::directory::{SortKey, UserPage, UserQuery, MAX_PER_PAGE};
-use shared::staff::{Invite, Invited, RoleChange, StaffRole, TeamMember};
+use shared::staff::{Invite, Invited, RoleChange, StaffRole, TeamList, TeamMember};
 use shared::{FieldError, Role, User};
 use uuid::Uuid;
 
@@ -35,9 +37,8 @@ use crate::components::device_card::copy_to_clipboard;
 use crate::components::feedback::{AdminOnly, EmptyState, ErrorPanel, Loading};
 use crate::components::form::{server_field_errors, TextField};
 use crate::components::toast::use_toasts;
-use crate::format::{ago, stamp};
+use crate::format::{ago, local_time, stamp};
 use crate::session::use_session;
-use crate::timer::sleep;
 
 /// What each role may do, for the invite form.
 const ROLE_HELP: [(StaffRole, &str); 3] = [
@@ -55,12 +56,39 @@ const ROLE_HELP: [(StaffRole, &str); 3] = [
     ),
 ];
 
-/// The page's two lists: the members (`/api/team`) and the directory's
-/// admins and staff (`/api/users`), read together.
+/// The page's two lists, from one `/api/team` answer.
 #[derive(Clone, Copy)]
 struct Team {
-    members: RwSignal<Option<Result<Vec<TeamMember>, ApiFailure>>>,
-    directory: RwSignal<Option<Result<UserPage, ApiFailure>>>,
+    list: RwSignal<Option<Result<TeamList, ApiFailure>>>,
+    /// Number of the latest read: an earlier read answering late is dropped.
+    reads: StoredValue<u64>,
+}
+
+impl Team {
+    fn new() -> Self {
+        Team {
+            list: RwSignal::new(None),
+            reads: StoredValue::new(0),
+        }
+    }
+
+    /// Read the team (again). The list shown stays until the answer comes.
+    /// Nothing happens once the page is left (an action may end after).
+    fn reload(self) {
+        let Some(read) = self.reads.try_update_value(|n| {
+            *n += 1;
+            *n
+        }) else {
+            return;
+        };
+        spawn_local(async move {
+            let answer = api::team().await;
+            // The page may have been left meanwhile.
+            if self.reads.try_get_value() == Some(read) {
+                self.list.set(Some(answer));
+            }
+        });
+    }
 }
 
 /// The invite form's fields, shared with "Give access", which fills them.
@@ -130,52 +158,6 @@ impl InviteFields {
     }
 }
 
-/// The directory's admins and staff, sorted by name.
-fn directory_query() -> UserQuery {
-    UserQuery {
-        roles: vec![Role::Admin, Role::Staff],
-        per_page: MAX_PER_PAGE,
-        sort: SortKey::Name,
-        ..Default::default()
-    }
-}
-
-/// What the directory must show after a write before it is believed: a
-/// Podero user archived, a Podero user present with a role.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct Expect {
-    gone: Option<Uuid>,
-    present: Option<(Uuid, Role)>,
-}
-
-impl Expect {
-    /// After a member changed from having Podero user `before` to `now`.
-    fn after(before: Option<Uuid>, now: &TeamMember) -> Expect {
-        Expect {
-            gone: before.filter(|b| Some(*b) != now.podero_user_id),
-            present: now.podero_user_id.zip(now.role.podero_role()),
-        }
-    }
-
-    fn met(&self, page: &UserPage) -> bool {
-        let active = || {
-            page.rows
-                .iter()
-                .map(|r| &r.user)
-                .filter(|u| u.deleted_at.is_none())
-        };
-        let gone = self.gone.is_none_or(|g| !active().any(|u| u.id == g));
-        let present = self
-            .present
-            .is_none_or(|(p, role)| active().any(|u| u.id == p && u.role == role));
-        gone && present
-    }
-}
-
-/// How often, and how far apart, the directory is read after a write.
-const DIRECTORY_READS: usize = 40;
-const DIRECTORY_EVERY: Duration = Duration::from_millis(250);
-
 /// The reason of a refusal: the gateway's words for "not your own
 /// account" and "not allowed", the full message otherwise.
 fn reason(e: &ApiFailure) -> String {
@@ -183,35 +165,6 @@ fn reason(e: &ApiFailure) -> String {
         Some("own_account" | "forbidden") => e.detail(),
         _ => e.message(),
     }
-}
-
-/// Read both lists again; the directory until it meets `expect` (a read
-/// that does not is not shown, unless it is the last one). A user the
-/// write archived leaves the directory's list at once.
-fn reload(team: Team, expect: Expect) {
-    if let Some(gone) = expect.gone {
-        team.directory.update(|d| {
-            if let Some(Ok(page)) = d {
-                let before = page.rows.len();
-                page.rows.retain(|r| r.user.id != gone);
-                page.total = page.total.saturating_sub(before - page.rows.len());
-            }
-        });
-    }
-    spawn_local(async move {
-        let query = directory_query();
-        let (members, mut page) = futures::join!(api::team(), api::users_page(&query));
-        team.members.set(Some(members));
-        for read in 1..=DIRECTORY_READS {
-            let done = page.as_ref().map_or(true, |p| expect.met(p));
-            if done || read == DIRECTORY_READS {
-                team.directory.set(Some(page));
-                return;
-            }
-            sleep(DIRECTORY_EVERY).await;
-            page = api::users_page(&query).await;
-        }
-    });
 }
 
 #[component]
@@ -233,24 +186,26 @@ pub fn TeamPage() -> impl IntoView {
 
 #[component]
 fn TeamAdmin() -> impl IntoView {
-    let team = Team {
-        members: RwSignal::new(None),
-        directory: RwSignal::new(None),
-    };
+    let team = Team::new();
     let fields = InviteFields::new();
-    reload(team, Expect::default());
+    // A colleague's new one-time password, shown once above the members.
+    let replaced = RwSignal::new(None::<Invited>);
+    team.reload();
     view! {
         <section aria-labelledby="team-h">
             <div class="page-head"><h1 id="team-h">"Team"</h1></div>
             <p class="muted">"Colleagues with a back-office account. Admins and staff are also Podero team members; viewers exist only in the back-office."</p>
             <InviteForm team fields/>
-            {move || match team.members.get() {
+            {move || replaced.get().map(|issued| view! {
+                <OneTimePassword issued why=Issued::Replaced on_close=Callback::new(move |_| replaced.set(None))/>
+            })}
+            {move || match team.list.get() {
                 None => view! { <Loading what="the team"/> }.into_any(),
-                Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| reload(team, Expect::default()))/> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
+                Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| team.reload())/> }.into_any(),
+                Some(Ok(list)) if list.members.is_empty() => view! {
                     <EmptyState message="Nobody is on the team yet. Invite a colleague above."/>
                 }.into_any(),
-                Some(Ok(list)) => view! { <Members list team/> }.into_any(),
+                Some(Ok(list)) => view! { <Members list=list.members team replaced/> }.into_any(),
             }}
             <PoderoOnly team fields/>
         </section>
@@ -303,9 +258,8 @@ fn InviteForm(team: Team, fields: InviteFields) -> impl IntoView {
                     for s in [email, first, last] {
                         s.set(String::new());
                     }
-                    let expect = Expect::after(None, &invited.member);
                     result.set(Some(invited));
-                    reload(team, expect);
+                    team.reload();
                 }
                 Err(e) => match server_field_errors(&e) {
                     Some(fe) => errors.set(fe),
@@ -344,16 +298,30 @@ fn InviteForm(team: Team, fields: InviteFields) -> impl IntoView {
             <button type="submit" class="primary" data-testid="invite-submit" disabled=move || busy.get() node_ref=submit_ref>
                 {move || if busy.get() { "Inviting…" } else { "Invite" }}
             </button>
-            {move || result.get().map(|invited| view! { <InviteResult invited on_close=Callback::new(move |_| result.set(None))/> })}
+            {move || result.get().map(|issued| view! {
+                <OneTimePassword issued why=Issued::Invited on_close=Callback::new(move |_| result.set(None))/>
+            })}
         </form>
     }
 }
 
-/// The one-time password of a new colleague, shown once.
+/// Why a one-time password is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Issued {
+    /// A new colleague's first password.
+    Invited,
+    /// A colleague's new password, replacing the one they had.
+    Replaced,
+}
+
+/// A one-time password, shown once: a new colleague's, or a colleague's
+/// new one. It is brought into view when shown.
 #[component]
-fn InviteResult(invited: Invited, on_close: Callback<()>) -> impl IntoView {
-    let name = invited.member.display_name.clone();
-    let password = invited.one_time_password.clone();
+fn OneTimePassword(issued: Invited, why: Issued, on_close: Callback<()>) -> impl IntoView {
+    let member = issued.member;
+    let name = member.display_name.clone();
+    let password = issued.one_time_password;
+    let shown = password.clone();
     let note = RwSignal::new(None::<&'static str>);
     let copy = move |_| {
         let password = password.clone();
@@ -365,18 +333,61 @@ fn InviteResult(invited: Invited, on_close: Callback<()>) -> impl IntoView {
             }));
         });
     };
+    let (testid, heading, then) = match why {
+        Issued::Invited => (
+            "invite-result",
+            format!("{name} is invited as {}", member.role.label()),
+            "they must change it at first sign-in.",
+        ),
+        Issued::Replaced => (
+            "new-one-time-password-result",
+            format!("New one-time password for {name}"),
+            "their previous password no longer works, and they must change this one when they sign in.",
+        ),
+    };
+    let until = member
+        .one_time_password_expires_at
+        .map(|t| format!(" It works until {}.", local_time(t)))
+        .unwrap_or_default();
+    let panel = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(el) = panel.get() {
+            el.scroll_into_view_with_bool(false);
+        }
+    });
     view! {
-        <div class="invite-result" data-testid="invite-result" role="status">
-            <h3>{format!("{name} is invited as {}", invited.member.role.label())}</h3>
-            <p>"One-time password for "<strong>{invited.member.email.clone()}</strong>":"</p>
+        <div class="invite-result" data-testid=testid role="status" node_ref=panel>
+            <h3>{heading}</h3>
+            <p>"One-time password for "<strong>{member.email.clone()}</strong>":"</p>
             <p class="otp-line">
-                <code class="otp" data-testid="one-time-password">{invited.one_time_password.clone()}</code>
+                <code class="otp" data-testid="one-time-password">{shown}</code>
                 <button type="button" data-testid="copy-password" on:click=copy>"Copy"</button>
             </p>
             <p class="note" aria-live="polite">{move || note.get()}</p>
-            <p>{format!("Shown once. Give it to {name} by a safe channel; they must change it at first sign-in.")}</p>
+            <p>{format!("Shown once. Give it to {name} by a safe channel; {then}{until}")}</p>
             <button type="button" data-testid="invite-result-close" on:click=move |_| on_close.run(())>"Done"</button>
         </div>
+    }
+}
+
+/// Until when a member's one-time password works, or that it expired.
+#[component]
+fn OneTimePasswordValidity(until: DateTime<Utc>) -> impl IntoView {
+    let expired = until.timestamp_millis() as f64 <= js_sys::Date::now();
+    if expired {
+        view! {
+            <span class="otp-validity expired" data-testid="otp-expired" title=stamp(Some(until))>
+                "One-time password expired — issue a new one"
+            </span>
+        }
+        .into_any()
+    } else {
+        view! {
+            <span class="otp-validity" data-testid="otp-valid-until" title=stamp(Some(until))>
+                {format!("One-time password valid until {}", local_time(until))}
+            </span>
+        }
+        .into_any()
     }
 }
 
@@ -389,38 +400,72 @@ struct Target {
     podero: Option<Uuid>,
 }
 
+/// A confirmed action on one member: who it is about, and the dialog.
+#[derive(Clone, Copy)]
+struct Pending {
+    open: RwSignal<bool>,
+    target: RwSignal<Option<Target>>,
+}
+
+impl Pending {
+    fn new() -> Self {
+        Pending {
+            open: RwSignal::new(false),
+            target: RwSignal::new(None),
+        }
+    }
+
+    /// Ask about `target`.
+    fn ask(self, target: &Target) -> Callback<()> {
+        let target = target.clone();
+        Callback::new(move |_| {
+            self.target.set(Some(target.clone()));
+            self.open.set(true);
+        })
+    }
+
+    /// What confirming does: `act` on the member asked about.
+    fn on_confirm<F, Fut>(self, act: F) -> Callback<()>
+    where
+        F: Fn(Target) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        Callback::new(move |_| {
+            if let Some(t) = self.target.get_untracked() {
+                spawn_local(act(t));
+            }
+        })
+    }
+
+    /// The dialog's text for the member asked about.
+    fn text(self, f: fn(&Target) -> String) -> Signal<String> {
+        Signal::derive(move || self.target.with(|t| t.as_ref().map(f).unwrap_or_default()))
+    }
+}
+
 #[component]
-fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
+fn Members(
+    list: Vec<TeamMember>,
+    team: Team,
+    replaced: RwSignal<Option<Invited>>,
+) -> impl IntoView {
     let toasts = use_toasts();
     let session = use_session();
     let me = untrack(|| session.account_id());
 
     // Remove: confirm, naming the person.
-    let remove_open = RwSignal::new(false);
-    let removing = RwSignal::new(None::<Target>);
-    let on_remove = Callback::new(move |_| {
-        let Some(t) = removing.get_untracked() else {
-            return;
-        };
-        spawn_local(async move {
-            match api::remove_member(t.id).await {
-                Ok(()) => {
-                    toasts.success(format!("{} was removed from the team.", t.name));
-                    reload(
-                        team,
-                        Expect {
-                            gone: t.podero,
-                            present: None,
-                        },
-                    );
-                }
-                Err(e) => toasts.error(format!("Could not remove {}: {}", t.name, reason(&e))),
+    let removing = Pending::new();
+    let on_remove = removing.on_confirm(move |t| async move {
+        match api::remove_member(t.id).await {
+            Ok(()) => {
+                toasts.success(format!("{} was removed from the team.", t.name));
+                team.reload();
             }
-        });
+            Err(e) => toasts.error(format!("Could not remove {}: {}", t.name, reason(&e))),
+        }
     });
-    let remove_message = Signal::derive(move || {
-        match removing.get() {
-        Some(t) => format!(
+    let remove_message = removing.text(|t| {
+        format!(
             "Remove {} ({}) from the team? Their back-office account is deleted and they are signed out.{} This cannot be undone.",
             t.name,
             t.email,
@@ -429,53 +474,59 @@ fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
             } else {
                 ""
             }
-        ),
-        None => String::new(),
-    }
+        )
     });
-    let remove_title = Signal::derive(move || match removing.get() {
-        Some(t) => format!("Remove {}?", t.name),
-        None => String::new(),
-    });
+    let remove_title = removing.text(|t| format!("Remove {}?", t.name));
 
     // End sessions: confirm, then say how many ended.
-    let end_open = RwSignal::new(false);
-    let ending = RwSignal::new(None::<Target>);
-    let on_end = Callback::new(move |_| {
-        let Some(t) = ending.get_untracked() else {
-            return;
-        };
-        spawn_local(async move {
-            match api::end_sessions(t.id).await {
-                Ok(r) => {
-                    toasts.success(match r.ended {
-                        0 => format!("{} had no open session.", t.name),
-                        1 => format!("Ended 1 session of {}.", t.name),
-                        n => format!("Ended {n} sessions of {}.", t.name),
-                    });
-                    reload(team, Expect::default());
-                }
-                Err(e) => toasts.error(format!(
-                    "Could not end the sessions of {}: {}",
-                    t.name,
-                    reason(&e)
-                )),
+    let ending = Pending::new();
+    let on_end = ending.on_confirm(move |t| async move {
+        match api::end_sessions(t.id).await {
+            Ok(r) => {
+                toasts.success(match r.ended {
+                    0 => format!("{} had no open session.", t.name),
+                    1 => format!("Ended 1 session of {}.", t.name),
+                    n => format!("Ended {n} sessions of {}.", t.name),
+                });
+                team.reload();
             }
-        });
+            Err(e) => toasts.error(format!(
+                "Could not end the sessions of {}: {}",
+                t.name,
+                reason(&e)
+            )),
+        }
     });
-    let end_message = Signal::derive(move || {
-        match ending.get() {
-        Some(t) => format!(
+    let end_message = ending.text(|t| {
+        format!(
             "End every session of {} ({})? They are signed out on every device and must sign in again.",
             t.name, t.email
-        ),
-        None => String::new(),
-    }
+        )
     });
-    let end_title = Signal::derive(move || match ending.get() {
-        Some(t) => format!("Sign {} out everywhere?", t.name),
-        None => String::new(),
+    let end_title = ending.text(|t| format!("Sign {} out everywhere?", t.name));
+
+    // New one-time password: confirm, then show it once.
+    let resetting = Pending::new();
+    let on_reset = resetting.on_confirm(move |t| async move {
+        match api::new_one_time_password(t.id).await {
+            Ok(issued) => {
+                replaced.set(Some(issued));
+                team.reload();
+            }
+            Err(e) => toasts.error(format!(
+                "Could not issue a new password for {}: {}",
+                t.name,
+                reason(&e)
+            )),
+        }
     });
+    let reset_message = resetting.text(|t| {
+        format!(
+            "Issue a new one-time password for {} ({})? Their current password stops working at once and they are signed out on every device. The new password is shown once, for you to give them by a safe channel; they must change it when they sign in.",
+            t.name, t.email
+        )
+    });
+    let reset_title = resetting.text(|t| format!("New one-time password for {}?", t.name));
 
     view! {
         <div class="table-wrap">
@@ -506,20 +557,19 @@ fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
                         } else {
                             view! {
                                 <MemberActions member=m.clone() team
-                                    on_end=Callback::new({
-                                        let t = target.clone();
-                                        move |_| { ending.set(Some(t.clone())); end_open.set(true); }
-                                    })
-                                    on_remove=Callback::new({
-                                        let t = target.clone();
-                                        move |_| { removing.set(Some(t.clone())); remove_open.set(true); }
-                                    })/>
+                                    on_end=ending.ask(&target)
+                                    on_new_password=resetting.ask(&target)
+                                    on_remove=removing.ask(&target)/>
                             }.into_any()
                         };
                         let name = match m.podero_user_id {
                             Some(u) => view! { <a href=format!("/users/{u}") title="Their Podero user">{m.display_name.clone()}</a> }.into_any(),
                             None => view! { <span>{m.display_name.clone()}</span> }.into_any(),
                         };
+                        let validity = m
+                            .one_time_password_expires_at
+                            .filter(|_| m.must_change_password)
+                            .map(|until| view! { <OneTimePasswordValidity until/> });
                         view! {
                             <tr data-testid="team-row" data-member-id=m.id.to_string() data-email=m.email.clone()
                                 data-role=m.role.as_str() data-user-id=m.podero_user_id.map(|u| u.to_string())>
@@ -529,6 +579,7 @@ fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
                                         " " <span class="badge warn" data-testid="must-change-password"
                                             title="Has not yet replaced the one-time password">"Must change password"</span>
                                     })}
+                                    {validity}
                                 </td>
                                 <td>{m.email.clone()}</td>
                                 <td><span class=format!("badge role-{}", m.role.as_str())>{m.role.label()}</span></td>
@@ -542,26 +593,29 @@ fn Members(list: Vec<TeamMember>, team: Team) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        <ConfirmDialog open=remove_open title=remove_title message=remove_message
+        <ConfirmDialog open=removing.open title=remove_title message=remove_message
             confirm_label="Remove from team" on_confirm=on_remove/>
-        <ConfirmDialog open=end_open title=end_title message=end_message
+        <ConfirmDialog open=ending.open title=end_title message=end_message
             confirm_label="End sessions" on_confirm=on_end/>
+        <ConfirmDialog open=resetting.open title=reset_title message=reset_message
+            confirm_label="Issue new password" on_confirm=on_reset/>
     }
 }
 
-/// Role select and Save, End sessions, Remove: for a colleague's row.
+/// Role select and Save, End sessions, New one-time password, Remove: for
+/// a colleague's row.
 #[component]
 fn MemberActions(
     member: TeamMember,
     team: Team,
     on_end: Callback<()>,
+    on_new_password: Callback<()>,
     on_remove: Callback<()>,
 ) -> impl IntoView {
     let toasts = use_toasts();
     let id = member.id;
     let name = StoredValue::new(member.display_name.clone());
     let current = member.role;
-    let podero_before = member.podero_user_id;
     let chosen = RwSignal::new(current.as_str().to_string());
     let saving = RwSignal::new(false);
     let unchanged = move || saving.get() || chosen.get() == current.as_str();
@@ -578,7 +632,7 @@ fn MemberActions(
             match api::change_role(id, RoleChange { role }).await {
                 Ok(m) => {
                     toasts.success(format!("{name} is now {}.", m.role.label()));
-                    reload(team, Expect::after(podero_before, &m));
+                    team.reload();
                 }
                 Err(e) => {
                     toasts.error(format!(
@@ -600,51 +654,22 @@ fn MemberActions(
         <button type="button" data-testid="save-role" on:click=save_role disabled=unchanged>"Save role"</button>
         <button type="button" data-testid="end-sessions" on:click=move |_| on_end.run(())
                 aria-label=format!("End every session of {}", name.get_value())>"End sessions…"</button>
+        <button type="button" data-testid="new-one-time-password" on:click=move |_| on_new_password.run(())
+                aria-label=format!("Issue a new one-time password for {}", name.get_value())>"New one-time password…"</button>
         <button type="button" class="danger" data-testid="remove-member" on:click=move |_| on_remove.run(())
                 aria-label=format!("Remove {} from the team", name.get_value())>"Remove…"</button>
     }
 }
 
-/// The directory's admins and staff whom no member is linked to, with
-/// "Give access" to fill the invite form for them.
+/// The organisation's Podero admins and staff whom no member is linked to,
+/// with "Give access" to fill the invite form for them.
 #[component]
 fn PoderoOnly(team: Team, fields: InviteFields) -> impl IntoView {
-    let retry = Callback::new(move |_| reload(team, Expect::default()));
-    let body = move || {
-        let members = team.members.get();
-        let directory = team.directory.get();
-        match (members, directory) {
-            // The team's own error panel (above) offers Retry for both.
-            (Some(Err(_)), _) => {
-                view! { <p class="muted">"Shown once the team has loaded."</p> }.into_any()
-            }
-            (_, Some(Err(e))) => view! { <ErrorPanel message=e.message() retry/> }.into_any(),
-            (None, _) | (_, None) => {
-                view! { <Loading what="Podero's admins and staff"/> }.into_any()
-            }
-            (Some(Ok(members)), Some(Ok(page))) => {
-                let linked: HashSet<Uuid> =
-                    members.iter().filter_map(|m| m.podero_user_id).collect();
-                let compared = page.rows.len();
-                let total = page.total;
-                let users: Vec<User> = page
-                    .rows
-                    .into_iter()
-                    .map(|r| r.user)
-                    .filter(|u| u.deleted_at.is_none() && !linked.contains(&u.id))
-                    .collect();
-                view! {
-                    <PoderoOnlyTable users fields/>
-                    {(total > compared).then(|| view! {
-                        <p class="hint" data-testid="podero-only-more">{format!(
-                            "Podero has more admins and staff than one read shows ({}); only the first {} were compared with the team.",
-                            total, compared
-                        )}</p>
-                    })}
-                }
-                .into_any()
-            }
-        }
+    let body = move || match team.list.get() {
+        // The team's own error panel (above) offers Retry.
+        Some(Err(_)) => view! { <p class="muted">"Shown once the team has loaded."</p> }.into_any(),
+        None => view! { <Loading what="Podero's admins and staff"/> }.into_any(),
+        Some(Ok(list)) => view! { <PoderoOnlyTable users=list.without_access fields/> }.into_any(),
     };
     view! {
         <section class="podero-only" aria-labelledby="podero-only-h">

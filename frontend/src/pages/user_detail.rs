@@ -17,7 +17,9 @@ use shared::{Building, Device, User};
 use uuid::Uuid;
 
 use crate::api::{self, ApiFailure};
-use crate::components::audit::{actor, Changes};
+use crate::components::audit::{
+    actor, is_failure, outcome_unknown, Changes, OutcomeNotRecorded, RequestCount,
+};
 use crate::components::confirm::ConfirmDialog;
 use crate::components::device_card::DeviceCard;
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
@@ -221,14 +223,16 @@ fn History(history: LocalResource<Result<Vec<AuditEntry>, ApiFailure>>) -> impl 
 /// One operation: when, who, what, and the fields it changed.
 #[component]
 fn HistoryItem(entry: AuditEntry) -> impl IntoView {
-    let failed = entry.status >= 400;
+    let failed = is_failure(&entry);
     view! {
         <li data-testid="history-entry" class:failed=failed>
             <div class="history-head">
                 <time datetime=entry.at.to_rfc3339() title=ago(Some(entry.at))>{stamp(Some(entry.at))}</time>
                 <span data-testid="audit-actor">{actor(&entry)}</span>
                 <code data-testid="audit-action">{entry.action.clone()}</code>
-                {failed.then(|| view! { <span class="badge bad">{format!("HTTP {}", entry.status)}</span> })}
+                <RequestCount count=entry.count/>
+                {failed.then(|| view! { <span class="badge bad" data-testid="audit-status">{format!("HTTP {}", entry.status)}</span> })}
+                {outcome_unknown(&entry).then(|| view! { <OutcomeNotRecorded/> })}
             </div>
             <Changes changes=entry.changes/>
         </li>

@@ -12,6 +12,9 @@
 //! a team member), gets a plain read-only panel instead of the form, and
 //! the create form offers only the roles the signed-in role may create.
 //!
+//! The fields themselves (names, labels, a value per field, the request
+//! bodies built from them) are one model for both forms: [`fields`].
+//!
 //! While the values differ from the saved ones, both forms keep a draft
 //! (`crate::drafts`, keyed by the form's path): when the session ends and
 //! the sign-in page takes over, the form shown again afterwards restores
@@ -19,19 +22,22 @@
 //! was opened from, so a restored draft still goes through the check for
 //! changes by others. Saving or Cancel clears the draft.
 
+mod fields;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use serde::{Deserialize, Serialize};
-use shared::{ApiError, CreateUser, FieldError, Latitude, Longitude, Role, UpdateUser, User};
+use shared::{ApiError, FieldError, Role, UpdateUser, User};
 use uuid::Uuid;
 
 use crate::api::{self, ApiFailure};
 use crate::components::feedback::{ErrorPanel, Loading, ReadOnly};
-use crate::components::form::{server_field_errors, CountrySelect, TextField};
+use crate::components::form::server_field_errors;
 use crate::components::toast::use_toasts;
 use crate::drafts;
 use crate::session::use_session;
+use fields::{focus_first, EditableFields, Field, FieldInput, Inputs, Typed};
 
 /// Roles the create form offers, as far as the signed-in role may create them.
 const ROLE_CHOICES: [(Role, &str); 3] = [
@@ -44,50 +50,6 @@ const ROLE_CHOICES: [(Role, &str); 3] = [
 fn read_only_role() -> Option<&'static str> {
     let session = use_session();
     untrack(|| (!session.can_change_users()).then(|| session.role().map_or("none", |r| r.label())))
-}
-
-/// The form's inputs, as typed.
-#[derive(Clone, Copy)]
-struct Fields {
-    role: RwSignal<String>,
-    email: RwSignal<String>,
-    external_user_id: RwSignal<String>,
-    first_name: RwSignal<String>,
-    last_name: RwSignal<String>,
-    street_and_number: RwSignal<String>,
-    street_add_info: RwSignal<String>,
-    zip_code: RwSignal<String>,
-    town: RwSignal<String>,
-    country: RwSignal<String>,
-    latitude: RwSignal<String>,
-    longitude: RwSignal<String>,
-}
-
-/// The form's values as typed, for a draft.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct Typed {
-    role: String,
-    email: String,
-    external_user_id: String,
-    first_name: String,
-    last_name: String,
-    street_and_number: String,
-    street_add_info: String,
-    zip_code: String,
-    town: String,
-    country: String,
-    latitude: String,
-    longitude: String,
-}
-
-impl Typed {
-    /// What the create form starts with.
-    fn blank() -> Self {
-        Typed {
-            role: Role::User.as_str().into(),
-            ..Default::default()
-        }
-    }
 }
 
 /// A draft of a user form, as kept in `sessionStorage`.
@@ -116,292 +78,6 @@ fn load_draft(key: &str, account: Option<Uuid>) -> Option<Draft> {
     } else {
         drafts::clear(key);
         None
-    }
-}
-
-/// Trimmed text, `None` when empty.
-fn opt(s: RwSignal<String>) -> Option<String> {
-    let v = s.get_untracked().trim().to_string();
-    (!v.is_empty()).then_some(v)
-}
-
-fn coordinate(
-    s: RwSignal<String>,
-    parse: fn(&str) -> Result<f64, FieldError>,
-    errors: &mut Vec<FieldError>,
-) -> Option<f64> {
-    let text = opt(s)?;
-    match parse(&text) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            errors.push(e);
-            None
-        }
-    }
-}
-
-fn lat(s: &str) -> Result<f64, FieldError> {
-    Latitude::parse_str(s).map(Latitude::value)
-}
-
-fn lon(s: &str) -> Result<f64, FieldError> {
-    Longitude::parse_str(s).map(Longitude::value)
-}
-
-/// The editable values of a user, by API field name, as the form shows them.
-fn values(u: &User) -> Vec<(&'static str, &'static str, String)> {
-    let s = |v: &Option<String>| v.clone().unwrap_or_default();
-    let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    vec![
-        (
-            "external_user_id",
-            "Customer number",
-            s(&u.external_user_id),
-        ),
-        ("first_name", "First name", s(&u.first_name)),
-        ("last_name", "Last name", s(&u.last_name)),
-        (
-            "street_and_number",
-            "Street and number",
-            s(&u.street_and_number),
-        ),
-        ("street_add_info", "Address addition", s(&u.street_add_info)),
-        ("zip_code", "Postal code", s(&u.zip_code)),
-        ("town", "Town", s(&u.town)),
-        ("country_iso2", "Country", s(&u.country)),
-        ("latitude", "Latitude", f(u.latitude)),
-        ("longitude", "Longitude", f(u.longitude)),
-    ]
-}
-
-impl Fields {
-    fn new() -> Self {
-        let s = || RwSignal::new(String::new());
-        let fields = Fields {
-            role: s(),
-            email: s(),
-            external_user_id: s(),
-            first_name: s(),
-            last_name: s(),
-            street_and_number: s(),
-            street_add_info: s(),
-            zip_code: s(),
-            town: s(),
-            country: s(),
-            latitude: s(),
-            longitude: s(),
-        };
-        fields.restore(&Typed::blank());
-        fields
-    }
-
-    /// Every input, for going through them all.
-    fn all(&self) -> [RwSignal<String>; 12] {
-        [
-            self.role,
-            self.email,
-            self.external_user_id,
-            self.first_name,
-            self.last_name,
-            self.street_and_number,
-            self.street_add_info,
-            self.zip_code,
-            self.town,
-            self.country,
-            self.latitude,
-            self.longitude,
-        ]
-    }
-
-    /// Subscribe the running effect to every input.
-    fn track(&self) {
-        for sig in self.all() {
-            sig.track();
-        }
-    }
-
-    /// The values as typed (untracked).
-    fn typed(&self) -> Typed {
-        let v = |s: RwSignal<String>| s.get_untracked();
-        Typed {
-            role: v(self.role),
-            email: v(self.email),
-            external_user_id: v(self.external_user_id),
-            first_name: v(self.first_name),
-            last_name: v(self.last_name),
-            street_and_number: v(self.street_and_number),
-            street_add_info: v(self.street_add_info),
-            zip_code: v(self.zip_code),
-            town: v(self.town),
-            country: v(self.country),
-            latitude: v(self.latitude),
-            longitude: v(self.longitude),
-        }
-    }
-
-    /// Put a draft's values into the form.
-    fn restore(&self, t: &Typed) {
-        let pairs = [
-            (self.role, &t.role),
-            (self.email, &t.email),
-            (self.external_user_id, &t.external_user_id),
-            (self.first_name, &t.first_name),
-            (self.last_name, &t.last_name),
-            (self.street_and_number, &t.street_and_number),
-            (self.street_add_info, &t.street_add_info),
-            (self.zip_code, &t.zip_code),
-            (self.town, &t.town),
-            (self.country, &t.country),
-            (self.latitude, &t.latitude),
-            (self.longitude, &t.longitude),
-        ];
-        for (sig, value) in pairs {
-            sig.set(value.clone());
-        }
-    }
-
-    /// Whether the create form holds only its starting values.
-    fn is_blank(&self) -> bool {
-        self.typed() == Typed::blank()
-    }
-
-    /// Whether an editable field differs from `u`'s value (the edit form).
-    fn differs_from(&self, u: &User) -> bool {
-        values(u).iter().any(|(name, _, value)| {
-            self.by_name(name)
-                .is_some_and(|s| s.with_untracked(|v| v != value))
-        })
-    }
-
-    fn by_name(&self, name: &str) -> Option<RwSignal<String>> {
-        Some(match name {
-            "external_user_id" => self.external_user_id,
-            "first_name" => self.first_name,
-            "last_name" => self.last_name,
-            "street_and_number" => self.street_and_number,
-            "street_add_info" => self.street_add_info,
-            "zip_code" => self.zip_code,
-            "town" => self.town,
-            "country_iso2" => self.country,
-            "latitude" => self.latitude,
-            "longitude" => self.longitude,
-            _ => return None,
-        })
-    }
-
-    /// Put a user's values into the form.
-    fn fill(&self, u: &User) {
-        self.role.set(u.role.as_str().into());
-        self.email.set(u.email.clone());
-        for (name, _, value) in values(u) {
-            if let Some(sig) = self.by_name(name) {
-                sig.set(value);
-            }
-        }
-    }
-
-    /// The create body, or every field error at once.
-    fn create_body(&self) -> Result<CreateUser, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let role = Role::parse(&self.role.get_untracked()).unwrap_or(Role::User);
-        let mut body = CreateUser::new(role, self.email.get_untracked().trim());
-        body.external_user_id = opt(self.external_user_id);
-        body.first_name = opt(self.first_name);
-        body.last_name = opt(self.last_name);
-        body.street_and_number = opt(self.street_and_number);
-        body.street_add_info = opt(self.street_add_info);
-        body.zip_code = opt(self.zip_code);
-        body.town = opt(self.town);
-        body.country_iso2 = opt(self.country);
-        body.latitude = coordinate(self.latitude, lat, &mut errors);
-        body.longitude = coordinate(self.longitude, lon, &mut errors);
-        if let Err(more) = body.validate() {
-            errors.extend(more);
-        }
-        if errors.is_empty() {
-            Ok(body)
-        } else {
-            Err(errors)
-        }
-    }
-
-    /// Only what differs from `original` (an emptied field clears it).
-    fn update_body(&self, original: &User) -> Result<UpdateUser, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let mut body = UpdateUser::default();
-        let changed = |sig: RwSignal<String>, old: &Option<String>| -> Option<Option<String>> {
-            let new = opt(sig);
-            let old = old
-                .as_ref()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty());
-            (new != old).then_some(new)
-        };
-        body.external_user_id = changed(self.external_user_id, &original.external_user_id);
-        body.first_name = changed(self.first_name, &original.first_name);
-        body.last_name = changed(self.last_name, &original.last_name);
-        body.street_and_number = changed(self.street_and_number, &original.street_and_number);
-        body.street_add_info = changed(self.street_add_info, &original.street_add_info);
-        body.zip_code = changed(self.zip_code, &original.zip_code);
-        body.town = changed(self.town, &original.town);
-        body.country_iso2 = changed(self.country, &original.country);
-        let la = coordinate(self.latitude, lat, &mut errors);
-        let lo = coordinate(self.longitude, lon, &mut errors);
-        if errors.is_empty() {
-            if la != original.latitude {
-                body.latitude = Some(la);
-            }
-            if lo != original.longitude {
-                body.longitude = Some(lo);
-            }
-        }
-        if let Err(more) = body.validate() {
-            errors.extend(more);
-        }
-        if errors.is_empty() {
-            Ok(body)
-        } else {
-            Err(errors)
-        }
-    }
-}
-
-/// Focus the first field with an error.
-fn focus_first(errors: &[FieldError]) {
-    let Some(first) = errors.first() else { return };
-    if let Some(el) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(&format!("f-{}", first.field)))
-    {
-        use wasm_bindgen::JsCast;
-        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-            let _ = el.focus();
-        }
-    }
-}
-
-/// The address and contact fields both forms share.
-#[component]
-fn CommonFields(
-    fields: Fields,
-    errors: RwSignal<Vec<FieldError>>,
-    on_blur: Callback<()>,
-) -> impl IntoView {
-    view! {
-        <TextField name="external_user_id" label="Customer number" value=fields.external_user_id errors on_blur
-            hint="Your own customer number (external user id), e.g. K-100234."/>
-        <TextField name="first_name" label="First name" value=fields.first_name errors on_blur autocomplete="off"/>
-        <TextField name="last_name" label="Last name" value=fields.last_name errors on_blur/>
-        <TextField name="street_and_number" label="Street and number" value=fields.street_and_number errors on_blur/>
-        <TextField name="street_add_info" label="Address addition" value=fields.street_add_info errors on_blur
-            hint="Staircase, floor, apartment…"/>
-        <TextField name="zip_code" label="Postal code" value=fields.zip_code errors on_blur/>
-        <TextField name="town" label="Town" value=fields.town errors on_blur/>
-        <CountrySelect value=fields.country errors/>
-        <TextField name="latitude" label="Latitude" value=fields.latitude errors on_blur inputmode="decimal"
-            hint="Degrees, e.g. 48.2082"/>
-        <TextField name="longitude" label="Longitude" value=fields.longitude errors on_blur inputmode="decimal"
-            hint="Degrees, e.g. 16.3738"/>
     }
 }
 
@@ -441,7 +117,7 @@ pub fn CreateUserPage() -> impl IntoView {
 #[component]
 fn CreateForm() -> impl IntoView {
     let session = use_session();
-    let fields = Fields::new();
+    let inputs = Inputs::new(&Typed::blank());
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let failure = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -451,24 +127,24 @@ fn CreateForm() -> impl IntoView {
     let account = untrack(|| session.account_id());
     let restored = RwSignal::new(false);
     if let Some(draft) = load_draft(NEW_DRAFT, account) {
-        fields.restore(&draft.typed);
+        inputs.restore(&draft.typed);
         // A role this account may no longer create is not offered.
-        let role_ok = Role::parse(&draft.typed.role)
+        let role_ok = Role::parse(&draft.typed[Field::Role])
             .is_some_and(|r| untrack(|| session.can_change_user_of_role(r)));
         if !role_ok {
-            fields.role.set(Typed::blank().role);
+            inputs[Field::Role].set(Typed::blank()[Field::Role].clone());
         }
-        restored.set(!fields.is_blank());
+        restored.set(!inputs.is_blank());
     }
     // Keep a draft while something is typed (none for an untouched form).
     Effect::new(move |_| {
-        fields.track();
-        if fields.is_blank() {
+        inputs.track();
+        if inputs.is_blank() {
             drafts::clear(NEW_DRAFT);
         } else {
             let draft = Draft {
                 account,
-                typed: fields.typed(),
+                typed: inputs.typed(),
                 base: None,
             };
             drafts::save(NEW_DRAFT, &draft);
@@ -476,7 +152,7 @@ fn CreateForm() -> impl IntoView {
     });
     let discard = Callback::new(move |_| {
         drafts::clear(NEW_DRAFT);
-        fields.restore(&Typed::blank());
+        inputs.restore(&Typed::blank());
         errors.set(Vec::new());
         failure.set(None);
         restored.set(false);
@@ -485,15 +161,11 @@ fn CreateForm() -> impl IntoView {
     // that have something typed (an untouched required field is not yet
     // an error).
     let on_blur = Callback::new(move |_| {
-        if let Err(all) = fields.create_body() {
+        let typed = inputs.typed();
+        if let Err(all) = typed.create_body() {
             let touched: Vec<FieldError> = all
                 .into_iter()
-                .filter(|e| {
-                    fields
-                        .by_name(&e.field)
-                        .or((e.field == "email").then_some(fields.email))
-                        .is_some_and(|s| !s.get_untracked().trim().is_empty())
-                })
+                .filter(|e| Field::from_name(&e.field).is_some_and(|f| !typed[f].trim().is_empty()))
                 .collect();
             errors.set(touched);
         } else {
@@ -506,7 +178,7 @@ fn CreateForm() -> impl IntoView {
             return;
         }
         failure.set(None);
-        let body = match fields.create_body() {
+        let body = match inputs.typed().create_body() {
             Ok(b) => b,
             Err(e) => {
                 focus_first(&e);
@@ -542,8 +214,8 @@ fn CreateForm() -> impl IntoView {
             <DraftNotice restored busy on_discard=discard/>
             <div class="field">
                 <label for="f-role">"Role"</label>
-                <select id="f-role" data-testid="field-role" prop:value=move || fields.role.get()
-                        on:change=move |ev| fields.role.set(event_target_value(&ev))>
+                <select id="f-role" data-testid="field-role" prop:value=move || inputs[Field::Role].get()
+                        on:change=move |ev| inputs[Field::Role].set(event_target_value(&ev))>
                     {ROLE_CHOICES
                         .into_iter()
                         .filter(|(r, _)| untrack(|| session.can_change_user_of_role(*r)))
@@ -551,9 +223,8 @@ fn CreateForm() -> impl IntoView {
                         .collect_view()}
                 </select>
             </div>
-            <TextField name="email" label="E-mail" value=fields.email errors on_blur input_type="email" required=true
-                hint="Must be unique in your organisation."/>
-            <CommonFields fields errors on_blur/>
+            <FieldInput field=Field::Email inputs errors on_blur/>
+            <EditableFields inputs errors on_blur/>
             {move || failure.get().map(|m| view! { <div class="span"><ErrorPanel message=m title="The user was not created."/></div> })}
             <div class="actions span">
                 <button type="submit" class="primary" data-testid="submit-user" disabled=move || busy.get()>
@@ -641,8 +312,7 @@ fn EditLoader() -> impl IntoView {
 #[component]
 fn EditForm(original: User) -> impl IntoView {
     let session = use_session();
-    let fields = Fields::new();
-    fields.fill(&original);
+    let inputs = Inputs::new(&Typed::of(&original));
     // The version the form edits against, and the newest one seen when a
     // conflict was found.
     let base = StoredValue::new(original.clone());
@@ -658,20 +328,24 @@ fn EditForm(original: User) -> impl IntoView {
         if let Some(opened) = draft.base.filter(|b| b.id == original.id) {
             // Unchanged since: the loaded version (exactly as the server
             // sent it) is the same base.
-            if values(&opened) != values(&original) {
+            if Typed::of(&opened)
+                .changed_from(&Typed::of(&original))
+                .next()
+                .is_some()
+            {
                 base.set_value(opened);
             }
         }
-        fields.restore(&draft.typed);
-        restored.set(fields.differs_from(&base.get_value()));
+        inputs.restore(&draft.typed);
+        restored.set(inputs.differs_from(&base.get_value()));
     }
     // Keep a draft while the fields differ from the version they edit.
     let keep_draft = move || {
         let opened = base.get_value();
-        if fields.differs_from(&opened) {
+        if inputs.differs_from(&opened) {
             let draft = Draft {
                 account,
-                typed: fields.typed(),
+                typed: inputs.typed(),
                 base: Some(opened),
             };
             key.with_value(|k| drafts::save(k, &draft));
@@ -680,7 +354,7 @@ fn EditForm(original: User) -> impl IntoView {
         }
     };
     Effect::new(move |_| {
-        fields.track();
+        inputs.track();
         keep_draft();
     });
     let newest = StoredValue::new(None::<User>);
@@ -697,7 +371,8 @@ fn EditForm(original: User) -> impl IntoView {
 
     let on_blur = Callback::new(move |_| {
         errors.set(
-            fields
+            inputs
+                .typed()
                 .update_body(&base.get_value())
                 .err()
                 .unwrap_or_default(),
@@ -736,7 +411,7 @@ fn EditForm(original: User) -> impl IntoView {
             failure.set(None);
             notice.set(None);
             let opened = base.get_value();
-            let body = match fields.update_body(&opened) {
+            let body = match inputs.typed().update_body(&opened) {
                 Ok(b) => b,
                 Err(e) => {
                     focus_first(&e);
@@ -762,20 +437,16 @@ fn EditForm(original: User) -> impl IntoView {
                         busy.set(false);
                     }
                     Ok(now) => {
-                        let before = values(&opened);
-                        let after = values(&now);
-                        let found: Vec<Conflict> = before
-                            .iter()
-                            .zip(after.iter())
-                            .filter(|(b, a)| b.2 != a.2)
-                            .map(|(b, a)| Conflict {
-                                label: b.1,
-                                opened: b.2.clone(),
-                                theirs: a.2.clone(),
-                                mine: fields
-                                    .by_name(b.0)
-                                    .map(|s| s.get_untracked().trim().to_string())
-                                    .filter(|m| *m != b.2),
+                        let before = Typed::of(&opened);
+                        let after = Typed::of(&now);
+                        let mine = inputs.typed();
+                        let found: Vec<Conflict> = after
+                            .changed_from(&before)
+                            .map(|f| Conflict {
+                                label: f.label(),
+                                opened: before[f].clone(),
+                                theirs: after[f].clone(),
+                                mine: Some(mine[f].trim().to_string()).filter(|m| *m != before[f]),
                             })
                             .collect();
                         if found.is_empty() {
@@ -816,7 +487,7 @@ fn EditForm(original: User) -> impl IntoView {
     // "Use their version": reload the form from the newest version.
     let reload = move |_| {
         if let Some(now) = newest.get_value() {
-            fields.fill(&now);
+            inputs.fill(&now);
             base.set_value(now);
             keep_draft();
         }
@@ -829,12 +500,11 @@ fn EditForm(original: User) -> impl IntoView {
     // "Keep editing": take their values where I changed nothing, keep mine.
     let keep = move |_| {
         if let Some(now) = newest.get_value() {
-            let opened = values(&base.get_value());
-            for ((name, _, was), (_, _, theirs)) in opened.iter().zip(values(&now)) {
-                if let Some(sig) = fields.by_name(name) {
-                    if sig.get_untracked().trim() == was.as_str() {
-                        sig.set(theirs);
-                    }
+            let opened = Typed::of(&base.get_value());
+            let theirs = Typed::of(&now);
+            for &f in Field::EDITABLE {
+                if inputs[f].get_untracked().trim() == opened[f] {
+                    inputs[f].set(theirs[f].clone());
                 }
             }
             base.set_value(now);
@@ -846,7 +516,7 @@ fn EditForm(original: User) -> impl IntoView {
     let discard = Callback::new(move |_| {
         key.with_value(|k| drafts::clear(k));
         let now = saved.get_value();
-        fields.fill(&now);
+        inputs.fill(&now);
         base.set_value(now);
         newest.set_value(None);
         pending.set_value(None);
@@ -863,7 +533,7 @@ fn EditForm(original: User) -> impl IntoView {
         <p class="muted">{format!("E-mail {} · role {}", original.email, original.role.label())}</p>
         <form class="user-form" data-testid="edit-user-form" on:submit=submit novalidate=true>
             <DraftNotice restored busy on_discard=discard/>
-            <CommonFields fields errors on_blur/>
+            <EditableFields inputs errors on_blur/>
             <Show when=move || !conflicts.get().is_empty()>
                 <div class="conflict span" role="alert" data-testid="conflict">
                     <h2>"Someone else changed this user since you opened the form"</h2>

@@ -9,6 +9,12 @@
 //! query back from the address, so Back, Forward, reload and a shared link
 //! all restore the same view. While the next page loads, the previous rows
 //! stay on screen. "New user" is offered to roles that may create users.
+//!
+//! The search is bounded (`shared::directory::check_search`: 200
+//! characters, 12 words): a longer text stays in the box with the message
+//! next to it, and the list keeps showing the last valid search (no request
+//! is sent with it). The gateway's own refusal of a search (400 with a field
+//! error on `q`) is shown in the same place.
 
 use std::time::Duration;
 
@@ -16,12 +22,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_location, use_navigate};
 use shared::directory::{
-    Archived, DeviceFilter, Freshness, ScanState, SortKey, UserPage, UserQuery, PAGE_SIZES,
+    check_search, Archived, DeviceFilter, Freshness, ScanState, SortKey, UserPage, UserQuery,
+    PAGE_SIZES,
 };
 use shared::Role;
 
 use crate::api::{self, ApiFailure};
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
+use crate::components::form::{error_for, server_field_errors};
 use crate::components::toast::use_toasts;
 use crate::components::users_table::UsersTable;
 use crate::format::{ago, stamp};
@@ -89,23 +97,47 @@ pub fn UsersPage() -> impl IntoView {
     let (shown, error) = keep_last(page);
     let loading = move || page.get().is_none();
 
-    // The search box: its own text, so trailing spaces survive while
-    // typing; it follows the address when Back/Forward change it.
+    // The search box: its own text, so trailing spaces (and a search too
+    // long to send) survive while typing; it follows the address when
+    // something else changes the search (Back, Forward, "Clear search").
     let text = RwSignal::new(query.get_untracked().q);
-    Effect::new(move |_| {
+    // The last search this box sent, to tell its own changes of the
+    // address from the others.
+    let sent = StoredValue::new(query.get_untracked().q);
+    // Why the typed search is not sent (checked before any request).
+    let typed_error = RwSignal::new(None::<String>);
+    Effect::new(move |before: Option<String>| {
         let q = query.get().q;
-        if text.get_untracked().trim() != q.trim() {
-            text.set(q);
+        let own = sent.with_value(|s| s.trim() == q.trim());
+        if before.is_some_and(|b| b != q) && !own {
+            sent.set_value(q.clone());
+            typed_error.set(None);
+            text.set(q.clone());
         }
+        q
     });
     let on_search = move |ev| {
         let value = event_target_value(&ev);
         text.set(value.clone());
+        if let Err(e) = check_search(&value) {
+            typed_error.set(Some(e.message));
+            return;
+        }
+        typed_error.set(None);
+        sent.set_value(value.clone());
         let mut q = query.get_untracked();
         q.q = value;
         q.page = 1;
         go.run((q, true));
     };
+    // The gateway's refusal of the search itself, shown at the box.
+    let server_error = move || {
+        error.with(|e| {
+            let fields = server_field_errors(e.as_ref()?)?;
+            error_for(&fields, "q")
+        })
+    };
+    let search_error = Memo::new(move |_| typed_error.get().or_else(server_error));
 
     let on_sort = Callback::new(move |key: SortKey| {
         change(&|q: &mut UserQuery| {
@@ -132,18 +164,26 @@ pub fn UsersPage() -> impl IntoView {
                 view! { <p class="notice warn" role="alert">{format!("Part of this address was not understood and is ignored: {msg}")}</p> }
             })}
             <div class="toolbar" role="search">
-                <label class="search">
-                    <span class="visually-hidden">"Search users by name, e-mail, customer number or town"</span>
-                    <input
-                        type="search"
-                        data-testid="user-search"
-                        placeholder="Search name, e-mail, customer number, town"
-                        autocomplete="off"
-                        spellcheck="false"
-                        prop:value=move || text.get()
-                        on:input=on_search
-                    />
-                </label>
+                <div class="search">
+                    <label>
+                        <span class="visually-hidden">"Search users by name, e-mail, customer number or town"</span>
+                        <input
+                            type="search"
+                            data-testid="user-search"
+                            placeholder="Search name, e-mail, customer number, town"
+                            autocomplete="off"
+                            spellcheck="false"
+                            aria-invalid=move || search_error.get().is_some().to_string()
+                            aria-describedby="search-error"
+                            prop:value=move || text.get()
+                            on:input=on_search
+                        />
+                    </label>
+                    <p id="search-error" class="field-error" role="alert" data-testid="search-error"
+                       hidden=move || search_error.get().is_none()>
+                        {move || search_error.get()}
+                    </p>
+                </div>
                 <Filters query change/>
             </div>
             <div class="list-meta">
@@ -162,7 +202,8 @@ pub fn UsersPage() -> impl IntoView {
                     }
                 })}
             </div>
-            {move || error.get().map(|e| view! {
+            // A refused search is explained at the search box instead.
+            {move || error.get().filter(|_| server_error().is_none()).map(|e| view! {
                 <ErrorPanel message=e.message() retry=Callback::new(move |_| page.refetch())/>
             })}
             {move || match shown.get() {

@@ -10,7 +10,7 @@ use shared::directory::{
 use shared::staff::{AUDIT_CSV_PATH, AUDIT_PATH, PASSWORD_PATH, SESSION_PATH, TEAM_PATH};
 use uuid::Uuid;
 
-use crate::routes::proxy::{parse_path, ApiRoute};
+use crate::podero::ApiRoute;
 
 /// The audit view of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +29,9 @@ fn c(action: &'static str, target_user_id: Option<Uuid>, is_change: bool) -> Cla
     }
 }
 
-/// Classify `method path` (the path without its query) of organisation `org`.
-pub fn classify(method: &Method, path: &str, org: Uuid) -> Classified {
+/// Classify `method path` (the path without its query); `route` is the
+/// Partner API route the guard parsed from it, if it is one.
+pub fn classify(method: &Method, path: &str, route: Option<&ApiRoute>) -> Classified {
     let get = *method == Method::GET || *method == Method::HEAD;
     match path {
         SESSION_PATH => match *method {
@@ -49,14 +50,16 @@ pub fn classify(method: &Method, path: &str, org: Uuid) -> Classified {
         TEAM_PATH => c("team.invite", None, true),
         AUDIT_PATH => c("audit.read", None, false),
         AUDIT_CSV_PATH => c("audit.export", None, false),
-        _ => classify_nested(method, get, path, org),
+        _ => classify_nested(method, get, path, route),
     }
 }
 
-fn classify_nested(m: &Method, get: bool, path: &str, org: Uuid) -> Classified {
+fn classify_nested(m: &Method, get: bool, path: &str, route: Option<&ApiRoute>) -> Classified {
     if let Some(rest) = path.strip_prefix("/api/team/") {
         return if rest.ends_with("/sessions") {
-            c("team.end_sessions", None, true)
+            c("team.end_sessions", None, !get)
+        } else if rest.ends_with("/password") {
+            c("team.password_reset", None, !get)
         } else if *m == Method::DELETE {
             c("team.remove", None, true)
         } else {
@@ -66,30 +69,12 @@ fn classify_nested(m: &Method, get: bool, path: &str, org: Uuid) -> Classified {
     if let Some(rest) = path.strip_prefix("/api/audit/users/") {
         return c("audit.user_history", Uuid::parse_str(rest).ok(), false);
     }
-    let Ok(route) = parse_path(path, org) else {
+    let Some(route) = route else {
         return c("api.refused", None, false);
     };
-    let (read, write): (&'static str, &'static str) = match (&route, m) {
-        (ApiRoute::Users, _) => ("users.list", "user.create"),
-        (ApiRoute::UserByExternalId(_), _) => {
-            ("user.find_by_external_id", "user.find_by_external_id")
-        }
-        (ApiRoute::User(_), &Method::DELETE) => ("user.read", "user.archive"),
-        (ApiRoute::User(_), _) => ("user.read", "user.update"),
-        (ApiRoute::Devices(..), _) => ("device.list", "device.register"),
-        (ApiRoute::Device(..), &Method::DELETE) => ("device.read", "device.delete"),
-        (ApiRoute::Device(..), _) => ("device.read", "device.update"),
-        (ApiRoute::AuthSession(..), _) => ("device.reconnection_link", "device.reconnection_link"),
-        (ApiRoute::Buildings(_), _) => ("building.list", "building.create"),
-        (ApiRoute::Building(..), &Method::DELETE) => ("building.read", "building.delete"),
-        (ApiRoute::Building(..), _) => ("building.read", "building.update"),
-    };
-    let target = route.user_id();
-    if get {
-        c(read, target, false)
-    } else {
-        c(write, target, true)
-    }
+    // A method the route does not have is refused, not a change.
+    let change = !get && route.methods().contains(m);
+    c(route.action(m), route.user_id(), change)
 }
 
 #[cfg(test)]
@@ -100,6 +85,10 @@ mod tests {
     fn every_kind_of_route() {
         let org = Uuid::from_u128(1);
         let u = Uuid::from_u128(2);
+        let classify = |m: &Method, path: &str, org: Uuid| {
+            let route = crate::podero::parse_path(path, org).ok();
+            classify(m, path, route.as_ref())
+        };
         let d = Uuid::from_u128(3);
         let api = |rest: &str| format!("/api/partners/v2.0/org/{org}{rest}");
         let cases = [
@@ -171,6 +160,20 @@ mod tests {
                 Method::GET,
                 format!("/api/audit/users/{u}"),
                 "audit.user_history",
+                Some(u),
+                false,
+            ),
+            (
+                Method::POST,
+                format!("/api/team/{u}/password"),
+                "team.password_reset",
+                None,
+                true,
+            ),
+            (
+                Method::PATCH,
+                api(&format!("/users/{u}")),
+                "user.update",
                 Some(u),
                 false,
             ),

@@ -1,20 +1,25 @@
 //! The audit table: append a record, read pages of it, export it as CSV
 //! (streamed), and one end-user's change history. Nothing here updates or
-//! deletes.
+//! deletes. Lists show one entry per operation: an intent whose outcome
+//! was recorded is shown through its outcome; an intent without one is
+//! shown with status 0 ("outcome not recorded").
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use shared::staff::{AuditEntry, AuditPage, AuditQuery, FieldChange};
-use sqlx::sqlite::SqliteArguments;
-use sqlx::{Arguments, Row, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::refusals::Refusals;
+use crate::csv::CsvWriter;
 use crate::database::{failed, to_time};
 use crate::error::GatewayError;
 
 /// One record to append.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Record {
     pub at: i64,
     pub actor_id: Option<Uuid>,
@@ -24,15 +29,109 @@ pub struct Record {
     pub route: String,
     pub action: String,
     pub target_user_id: Option<Uuid>,
+    /// HTTP status; 0 for an intent.
     pub status: u16,
     pub is_change: bool,
     pub changes: Vec<FieldChange>,
     pub detail: Option<String>,
+    /// Requests this record stands for (folded refusals).
+    pub count: u32,
+    /// The intent record this is the outcome of.
+    pub outcome_of: Option<i64>,
 }
 
-/// One entry as a CSV line.
-fn csv_line(out: &mut String, e: AuditEntry) {
-    let fields = [
+/// Longest stored e-mail (RFC 5321's limit), route, detail and changed
+/// value; longer ones are cut with `…`.
+const MAX_EMAIL: usize = 254;
+const MAX_ROUTE: usize = 300;
+const MAX_DETAIL: usize = 500;
+const MAX_VALUE: usize = 2_000;
+const MAX_CHANGES: usize = 64;
+
+fn cap(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+/// The changes as stored: at most [`MAX_CHANGES`] fields, each value's
+/// JSON at most [`MAX_VALUE`] characters (a longer one is stored cut, as a
+/// string).
+fn capped_changes(changes: &[FieldChange]) -> String {
+    let value = |v: &serde_json::Value| {
+        let text = v.to_string();
+        if text.chars().count() <= MAX_VALUE {
+            v.clone()
+        } else {
+            serde_json::Value::String(cap(&text, MAX_VALUE))
+        }
+    };
+    let capped: Vec<FieldChange> = changes
+        .iter()
+        .take(MAX_CHANGES)
+        .map(|c| FieldChange {
+            field: cap(&c.field, 100),
+            from: value(&c.from),
+            to: value(&c.to),
+        })
+        .collect();
+    serde_json::to_string(&capped).unwrap_or_else(|_| "[]".into())
+}
+
+/// Columns of [`EntryRow`].
+const COLUMNS: &str = "id, at, actor_id, actor_email, client_addr, method, route, action, target_user_id, status, changes, detail, count";
+
+/// Shown entries: not an intent whose outcome was recorded.
+const SHOWN: &str = "NOT EXISTS (SELECT 1 FROM audit o WHERE o.outcome_of = audit.id)";
+
+/// Actions of records about end-users (the per-user history shows only
+/// these; team records stay on the admins' audit page).
+const END_USER_ACTIONS: [&str; 3] = ["user.%", "device.%", "building.%"];
+
+#[derive(Debug, sqlx::FromRow)]
+struct EntryRow {
+    id: i64,
+    at: i64,
+    actor_id: Option<String>,
+    actor_email: Option<String>,
+    client_addr: Option<String>,
+    method: String,
+    route: String,
+    action: String,
+    target_user_id: Option<String>,
+    status: i64,
+    changes: String,
+    detail: Option<String>,
+    count: i64,
+}
+
+impl From<EntryRow> for AuditEntry {
+    fn from(r: EntryRow) -> Self {
+        let uuid = |s: Option<String>| s.and_then(|s| Uuid::parse_str(&s).ok());
+        AuditEntry {
+            id: r.id,
+            at: to_time(r.at),
+            actor_id: uuid(r.actor_id),
+            actor_email: r.actor_email,
+            client_addr: r.client_addr,
+            method: r.method,
+            route: r.route,
+            action: r.action,
+            target_user_id: uuid(r.target_user_id),
+            status: r.status.try_into().unwrap_or(0),
+            changes: serde_json::from_str(&r.changes).unwrap_or_default(),
+            detail: r.detail,
+            count: r.count.try_into().unwrap_or(1),
+        }
+    }
+}
+
+/// One entry as a CSV row.
+fn csv_row(w: &mut CsvWriter, e: AuditEntry) {
+    w.row([
         e.id.to_string(),
         e.at.to_rfc3339(),
         e.actor_email.unwrap_or_default(),
@@ -41,135 +140,149 @@ fn csv_line(out: &mut String, e: AuditEntry) {
         e.route,
         e.action,
         e.target_user_id.map(|u| u.to_string()).unwrap_or_default(),
-        e.status.to_string(),
+        if e.status == 0 {
+            "outcome not recorded".to_string()
+        } else {
+            e.status.to_string()
+        },
+        e.count.to_string(),
         if e.changes.is_empty() {
             String::new()
         } else {
             serde_json::to_string(&e.changes).unwrap_or_default()
         },
         e.detail.unwrap_or_default(),
-    ];
-    crate::csv::line(out, &fields);
+    ]);
 }
+
+const CSV_HEADER: [&str; 12] = [
+    "id",
+    "at",
+    "actor_email",
+    "client_addr",
+    "method",
+    "route",
+    "action",
+    "target_user_id",
+    "status",
+    "count",
+    "changes",
+    "detail",
+];
 
 /// Most entries in one user's history.
 pub const HISTORY_LIMIT: i64 = 200;
 
-const COLUMNS: &str = "id, at, actor_id, actor_email, client_addr, method, route, action, target_user_id, status, changes, detail";
-
-fn entry(row: &sqlx::sqlite::SqliteRow) -> AuditEntry {
-    let uuid = |s: Option<String>| s.and_then(|s| Uuid::parse_str(&s).ok());
-    AuditEntry {
-        id: row.get("id"),
-        at: to_time(row.get("at")),
-        actor_id: uuid(row.get("actor_id")),
-        actor_email: row.get("actor_email"),
-        client_addr: row.get("client_addr"),
-        method: row.get("method"),
-        route: row.get("route"),
-        action: row.get("action"),
-        target_user_id: uuid(row.get("target_user_id")),
-        status: row.get::<i64, _>("status").try_into().unwrap_or(0),
-        changes: serde_json::from_str(row.get::<&str, _>("changes")).unwrap_or_default(),
-        detail: row.get("detail"),
-    }
-}
-
-/// `WHERE …` of a query and its arguments.
-fn filter(q: &AuditQuery) -> (String, SqliteArguments<'static>) {
-    let mut clauses = Vec::new();
-    let mut args = SqliteArguments::default();
+/// `WHERE …` of a query, pushed onto `b`.
+fn push_filter(b: &mut QueryBuilder<'_, Sqlite>, q: &AuditQuery) {
+    b.push(" WHERE ").push(SHOWN);
     if let Some(actor) = &q.actor {
-        clauses.push("actor_email = ?");
-        let _ = args.add(actor.clone());
+        b.push(" AND actor_email = ").push_bind(actor.clone());
     }
     if let Some(user) = q.user {
-        clauses.push("target_user_id = ?");
-        let _ = args.add(user.to_string());
+        b.push(" AND target_user_id = ").push_bind(user.to_string());
     }
     if let Some(action) = &q.action {
         if action.contains('.') {
-            clauses.push("action = ?");
-            let _ = args.add(action.clone());
+            b.push(" AND action = ").push_bind(action.clone());
         } else {
-            clauses.push("(action = ? OR action LIKE ?)");
-            let _ = args.add(action.clone());
-            let _ = args.add(format!("{action}.%"));
+            b.push(" AND (action = ")
+                .push_bind(action.clone())
+                .push(" OR action LIKE ")
+                .push_bind(format!("{action}.%"))
+                .push(")");
         }
     }
     if q.changes_only {
-        clauses.push("is_change = 1");
+        b.push(" AND is_change = 1");
     }
     if let Some(from) = q.from {
-        clauses.push("at >= ?");
-        let _ = args.add(from.timestamp_millis());
+        b.push(" AND at >= ").push_bind(from.timestamp_millis());
     }
     if let Some(to) = q.to {
-        clauses.push("at < ?");
-        let _ = args.add(to.timestamp_millis());
+        b.push(" AND at < ").push_bind(to.timestamp_millis());
     }
-    let sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", clauses.join(" AND "))
-    };
-    (sql, args)
 }
 
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     pool: SqlitePool,
+    refusals: Arc<Refusals>,
 }
 
 impl AuditLog {
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            refusals: Arc::new(Refusals::default()),
+        }
     }
 
-    /// Append `record`; on `Ok` it is on disk.
-    pub async fn append(&self, r: Record) -> Result<(), GatewayError> {
-        let changes = serde_json::to_string(&r.changes).unwrap_or_else(|_| "[]".into());
+    /// Folding of unauthenticated refusals.
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
+    }
+
+    /// Append `record` (strings capped); on `Ok` it is on disk, and the
+    /// answer is its id.
+    pub async fn append(&self, r: Record) -> Result<i64, GatewayError> {
+        let changes = capped_changes(&r.changes);
         sqlx::query(
-            "INSERT INTO audit (at, actor_id, actor_email, client_addr, method, route, action, target_user_id, status, is_change, changes, detail) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at, actor_id, actor_email, client_addr, method, route, action, target_user_id, status, is_change, changes, detail, count, outcome_of) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(r.at)
         .bind(r.actor_id.map(|u| u.to_string()))
-        .bind(r.actor_email)
-        .bind(r.client_addr)
-        .bind(r.method)
-        .bind(r.route)
+        .bind(r.actor_email.map(|e| cap(&e, MAX_EMAIL)))
+        .bind(r.client_addr.map(|a| cap(&a, 64)))
+        .bind(cap(&r.method, 16))
+        .bind(cap(&r.route, MAX_ROUTE))
         .bind(r.action)
         .bind(r.target_user_id.map(|u| u.to_string()))
         .bind(i64::from(r.status))
         .bind(i64::from(r.is_change))
         .bind(changes)
-        .bind(r.detail)
+        .bind(r.detail.map(|d| cap(&d, MAX_DETAIL)))
+        .bind(i64::from(r.count.max(1)))
+        .bind(r.outcome_of)
         .execute(&self.pool)
         .await
-        .map(drop)
+        .map(|done| done.last_insert_rowid())
         .map_err(failed)
+    }
+
+    /// Append records that are due (folded refusals); failures are logged.
+    pub async fn append_all(&self, records: Vec<Record>) {
+        for r in records {
+            if let Err(e) = self.append(r).await {
+                tracing::error!("could not write a folded audit record: {e}");
+            }
+        }
     }
 
     /// One page, newest first, and the total matching.
     pub async fn page(&self, q: &AuditQuery) -> Result<AuditPage, GatewayError> {
-        let (sql, args) = filter(q);
-        let total: i64 = sqlx::query_scalar_with(&format!("SELECT COUNT(*) FROM audit{sql}"), args)
+        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM audit");
+        push_filter(&mut count, q);
+        let total: i64 = count
+            .build_query_scalar()
             .fetch_one(&self.pool)
             .await
             .map_err(failed)?;
-        let (sql, mut args) = filter(q);
-        let _ = args.add(i64::from(q.per_page));
-        let _ = args.add(i64::from(q.page.saturating_sub(1)) * i64::from(q.per_page));
-        let rows = sqlx::query_with(
-            &format!("SELECT {COLUMNS} FROM audit{sql} ORDER BY id DESC LIMIT ? OFFSET ?"),
-            args,
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed)?;
+        let mut select = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit"));
+        push_filter(&mut select, q);
+        select
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(q.per_page))
+            .push(" OFFSET ")
+            .push_bind(i64::from(q.page.saturating_sub(1)) * i64::from(q.per_page));
+        let rows: Vec<EntryRow> = select
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed)?;
         Ok(AuditPage {
-            entries: rows.iter().map(entry).collect(),
+            entries: rows.into_iter().map(AuditEntry::from).collect(),
             total: total.try_into().unwrap_or(0),
             page: q.page,
             per_page: q.per_page,
@@ -179,22 +292,22 @@ impl AuditLog {
     /// Every entry matching (all pages), oldest first, as CSV chunks of
     /// about 64 KiB. The rows are read and written while the download
     /// runs, so an export of the whole trail never sits in memory; a
-    /// database error ends the download early (and is logged).
-    pub fn csv(&self, q: &AuditQuery) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
+    /// database error ends the download early (and is logged). The stream
+    /// may be polled again after its end (compression layers do).
+    pub fn csv(&self, q: &AuditQuery) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
         const CHUNK: usize = 64 * 1024;
-        let (tx, rx) = mpsc::channel(4);
+        let (tx, mut rx) = mpsc::channel(4);
         let pool = self.pool.clone();
         let q = q.clone();
         tokio::spawn(async move {
-            let (sql, args) = filter(&q);
-            let sql = format!("SELECT {COLUMNS} FROM audit{sql} ORDER BY id");
-            let mut rows = sqlx::query_with(&sql, args).fetch(&pool);
-            let mut out = String::with_capacity(CHUNK + 4096);
-            out.push(crate::csv::BOM);
-            out.push_str("id,at,actor_email,client_addr,method,route,action,target_user_id,status,changes,detail\r\n");
+            let mut select = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit"));
+            push_filter(&mut select, &q);
+            select.push(" ORDER BY id");
+            let mut rows = select.build_query_as::<EntryRow>().fetch(&pool);
+            let mut out = CsvWriter::new(&CSV_HEADER);
             while let Some(row) = rows.next().await {
                 match row {
-                    Ok(row) => csv_line(&mut out, entry(&row)),
+                    Ok(row) => csv_row(&mut out, row.into()),
                     Err(e) => {
                         tracing::error!("the audit export stopped: {e}");
                         let _ = tx
@@ -203,34 +316,39 @@ impl AuditLog {
                         return;
                     }
                 }
-                if out.len() >= CHUNK
-                    && tx
-                        .send(Ok(Bytes::from(std::mem::take(&mut out))))
-                        .await
-                        .is_err()
-                {
+                if out.len() >= CHUNK && tx.send(Ok(Bytes::from(out.take()))).await.is_err() {
                     return; // the download was abandoned
                 }
             }
             if !out.is_empty() {
-                let _ = tx.send(Ok(Bytes::from(out))).await;
+                let _ = tx.send(Ok(Bytes::from(out.take()))).await;
             }
         });
-        rx
+        futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
     }
 
     /// The changes made to one end-user (and their devices and buildings),
-    /// newest first, at most [`HISTORY_LIMIT`].
+    /// newest first, at most [`HISTORY_LIMIT`]. Records about the team are
+    /// never part of it.
     pub async fn user_history(&self, user: Uuid) -> Result<Vec<AuditEntry>, GatewayError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM audit WHERE target_user_id = ? AND is_change = 1 ORDER BY id DESC LIMIT ?"
-        ))
-        .bind(user.to_string())
-        .bind(HISTORY_LIMIT)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed)?;
-        Ok(rows.iter().map(entry).collect())
+        let mut b = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit WHERE "));
+        b.push(SHOWN)
+            .push(" AND target_user_id = ")
+            .push_bind(user.to_string())
+            .push(" AND is_change = 1 AND (");
+        for (i, pattern) in END_USER_ACTIONS.iter().enumerate() {
+            if i > 0 {
+                b.push(" OR ");
+            }
+            b.push("action LIKE ").push_bind(*pattern);
+        }
+        b.push(") ORDER BY id DESC LIMIT ").push_bind(HISTORY_LIMIT);
+        let rows: Vec<EntryRow> = b
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed)?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 }
 
@@ -238,27 +356,27 @@ impl AuditLog {
 mod tests {
     use super::*;
 
+    fn record(action: &str, status: u16) -> Record {
+        Record {
+            at: 1,
+            actor_email: Some("a@b.de".into()),
+            method: "PUT".into(),
+            route: "/api/x".into(),
+            action: action.into(),
+            target_user_id: Some(Uuid::nil()),
+            status,
+            is_change: true,
+            count: 1,
+            ..Default::default()
+        }
+    }
+
     #[tokio::test]
     async fn append_only() {
         let dir = tempfile::tempdir().unwrap();
         let pool = crate::database::open(dir.path()).await.unwrap();
         let log = AuditLog::new(pool.clone());
-        log.append(Record {
-            at: 1,
-            actor_id: None,
-            actor_email: Some("a@b.de".into()),
-            client_addr: None,
-            method: "PUT".into(),
-            route: "/api/x".into(),
-            action: "user.update".into(),
-            target_user_id: Some(Uuid::nil()),
-            status: 200,
-            is_change: true,
-            changes: vec![],
-            detail: None,
-        })
-        .await
-        .unwrap();
+        log.append(record("user.update", 200)).await.unwrap();
         let update = sqlx::query("UPDATE audit SET status = 500")
             .execute(&pool)
             .await;
@@ -280,6 +398,51 @@ mod tests {
         assert_eq!(log.user_history(Uuid::nil()).await.unwrap().len(), 1);
     }
 
+    /// An intent is shown through its outcome; without one, as status 0.
+    #[tokio::test]
+    async fn intents_and_outcomes() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::database::open(dir.path()).await.unwrap();
+        let log = AuditLog::new(pool);
+        let intent = log.append(record("user.update", 0)).await.unwrap();
+        let mut outcome = record("user.update", 200);
+        outcome.outcome_of = Some(intent);
+        log.append(outcome).await.unwrap();
+        log.append(record("device.update", 0)).await.unwrap();
+        let page = log.page(&AuditQuery::default()).await.unwrap();
+        let statuses: Vec<u16> = page.entries.iter().map(|e| e.status).collect();
+        assert_eq!(statuses, [0, 200]);
+        assert_eq!(page.total, 2);
+        // Team records never reach a user's history.
+        log.append(record("team.invite", 201)).await.unwrap();
+        let history = log.user_history(Uuid::nil()).await.unwrap();
+        assert!(history.iter().all(|e| !e.action.starts_with("team.")));
+        assert_eq!(history.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn stored_strings_are_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::database::open(dir.path()).await.unwrap();
+        let log = AuditLog::new(pool);
+        let mut r = record("session.sign_in", 401);
+        r.actor_email = Some("x".repeat(16 * 1024));
+        r.detail = Some("d".repeat(10_000));
+        r.changes = vec![FieldChange {
+            field: "first_name".into(),
+            from: serde_json::Value::Null,
+            to: serde_json::Value::String("y".repeat(100_000)),
+        }];
+        log.append(r).await.unwrap();
+        let e = &log.page(&AuditQuery::default()).await.unwrap().entries[0];
+        assert_eq!(
+            e.actor_email.as_ref().unwrap().chars().count(),
+            MAX_EMAIL + 1
+        );
+        assert_eq!(e.detail.as_ref().unwrap().chars().count(), MAX_DETAIL + 1);
+        assert!(e.changes[0].to.as_str().unwrap().chars().count() <= MAX_VALUE + 1);
+    }
+
     #[tokio::test]
     async fn csv_export_streams_in_chunks() {
         let dir = tempfile::tempdir().unwrap();
@@ -292,15 +455,17 @@ mod tests {
         .execute(&pool)
         .await
         .unwrap();
-        let mut rx = AuditLog::new(pool).csv(&AuditQuery::default());
+        let mut stream = Box::pin(AuditLog::new(pool).csv(&AuditQuery::default()));
         let mut chunks = 0;
         let mut text = String::new();
-        while let Some(chunk) = rx.recv().await {
+        while let Some(chunk) = stream.next().await {
             chunks += 1;
             text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
         }
+        // Polled again after its end: still the end, no panic.
+        assert!(stream.next().await.is_none());
         assert!(chunks >= 2, "{chunks} chunk(s)");
         assert_eq!(text.lines().count(), 2001, "header and every record");
-        assert!(text.lines().last().unwrap().starts_with("2000,"));
+        assert!(text.lines().last().unwrap().starts_with("\"2000\","));
     }
 }

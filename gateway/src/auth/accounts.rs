@@ -4,7 +4,7 @@
 //! ([`bootstrap_admin`]).
 
 use shared::staff::{Account, StaffRole, TeamMember};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use crate::auth::password;
@@ -24,9 +24,17 @@ pub struct StoredAccount {
     pub must_change_password: bool,
     pub podero_user_id: Option<Uuid>,
     pub created_at: i64,
+    /// When the one-time password stops working (while
+    /// `must_change_password`; `None`: it does not expire).
+    pub password_expires_at: Option<i64>,
 }
 
 impl StoredAccount {
+    /// The one-time password has expired at `now`.
+    pub fn one_time_password_expired(&self, now: i64) -> bool {
+        self.must_change_password && self.password_expires_at.is_some_and(|t| now >= t)
+    }
+
     pub fn display_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
             .trim()
@@ -53,24 +61,54 @@ pub struct NewAccount<'a> {
     pub role: StaffRole,
     pub password_hash: String,
     pub podero_user_id: Option<Uuid>,
+    /// When the (one-time) password stops working; `None`: never.
+    pub password_expires_at: Option<i64>,
 }
 
-/// The columns [`from_row`] reads, of `accounts a`.
-pub(crate) const COLUMNS: &str = "a.id, a.email, a.first_name, a.last_name, a.role, a.password_hash, a.must_change_password, a.podero_user_id, a.created_at";
+/// The columns [`AccountRow`] reads, of `accounts a`.
+pub(crate) const COLUMNS: &str = "a.id, a.email, a.first_name, a.last_name, a.role, a.password_hash, a.must_change_password, a.podero_user_id, a.created_at, a.password_expires_at";
 
-pub(crate) fn from_row(row: &sqlx::sqlite::SqliteRow) -> StoredAccount {
-    let uuid = |s: String| Uuid::parse_str(&s).unwrap_or_default();
-    StoredAccount {
-        id: uuid(row.get("id")),
-        email: row.get("email"),
-        first_name: row.get("first_name"),
-        last_name: row.get("last_name"),
-        role: StaffRole::parse(row.get::<String, _>("role").as_str()).unwrap_or(StaffRole::Viewer),
-        password_hash: row.get("password_hash"),
-        must_change_password: row.get::<i64, _>("must_change_password") != 0,
-        podero_user_id: row.get::<Option<String>, _>("podero_user_id").map(uuid),
-        created_at: row.get("created_at"),
+/// An `accounts` row as stored (ids as text, booleans as 0/1).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    role: String,
+    password_hash: String,
+    must_change_password: i64,
+    podero_user_id: Option<String>,
+    created_at: i64,
+    password_expires_at: Option<i64>,
+}
+
+impl From<AccountRow> for StoredAccount {
+    fn from(r: AccountRow) -> Self {
+        let uuid = |s: &str| Uuid::parse_str(s).unwrap_or_default();
+        StoredAccount {
+            id: uuid(&r.id),
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            // A role the code does not know reads as the least powerful.
+            role: StaffRole::parse(&r.role).unwrap_or(StaffRole::Viewer),
+            password_hash: r.password_hash,
+            must_change_password: r.must_change_password != 0,
+            podero_user_id: r.podero_user_id.as_deref().map(uuid),
+            created_at: r.created_at,
+            password_expires_at: r.password_expires_at,
+        }
     }
+}
+
+/// A team member's row: the account and its session activity.
+#[derive(Debug, sqlx::FromRow)]
+struct MemberRow {
+    #[sqlx(flatten)]
+    account: AccountRow,
+    last_seen: Option<i64>,
+    active: i64,
 }
 
 /// The accounts table.
@@ -98,8 +136,8 @@ impl Accounts {
         let now = now_ms();
         let email = new.email.trim().to_lowercase();
         let result = sqlx::query(
-            "INSERT INTO accounts (id, email, first_name, last_name, role, password_hash, must_change_password, podero_user_id, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            "INSERT INTO accounts (id, email, first_name, last_name, role, password_hash, must_change_password, podero_user_id, created_at, updated_at, password_expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
         )
         .bind(id.to_string())
         .bind(&email)
@@ -110,6 +148,7 @@ impl Accounts {
         .bind(new.podero_user_id.map(|u| u.to_string()))
         .bind(now)
         .bind(now)
+        .bind(new.password_expires_at)
         .execute(&self.pool)
         .await;
         match result {
@@ -120,28 +159,38 @@ impl Accounts {
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<StoredAccount>, GatewayError> {
-        sqlx::query(&format!("SELECT {COLUMNS} FROM accounts a WHERE a.id = ?"))
+        sqlx::query_as::<_, AccountRow>(&format!("SELECT {COLUMNS} FROM accounts a WHERE a.id = ?"))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await
-            .map(|r| r.as_ref().map(from_row))
+            .map(|r| r.map(StoredAccount::from))
             .map_err(failed)
     }
 
     pub async fn find_by_email(&self, email: &str) -> Result<Option<StoredAccount>, GatewayError> {
-        sqlx::query(&format!(
+        sqlx::query_as::<_, AccountRow>(&format!(
             "SELECT {COLUMNS} FROM accounts a WHERE a.email = ?"
         ))
         .bind(email.trim().to_lowercase())
         .fetch_optional(&self.pool)
         .await
-        .map(|r| r.as_ref().map(from_row))
+        .map(|r| r.map(StoredAccount::from))
         .map_err(failed)
+    }
+
+    /// Whether an account is linked to this Podero user (a team member).
+    pub async fn is_linked(&self, podero_user_id: Uuid) -> Result<bool, GatewayError> {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM accounts WHERE podero_user_id = ?")
+            .bind(podero_user_id.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map(|n| n > 0)
+            .map_err(failed)
     }
 
     /// Every account with its activity, admins first, then by name.
     pub async fn team(&self, now: i64) -> Result<Vec<TeamMember>, GatewayError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, MemberRow>(&format!(
             "SELECT {COLUMNS}, \
                (SELECT MAX(last_seen_at) FROM sessions s WHERE s.account_id = a.id) AS last_seen, \
                (SELECT COUNT(*) FROM sessions s WHERE s.account_id = a.id AND s.ended_at IS NULL AND s.expires_at > ?) AS active \
@@ -152,34 +201,41 @@ impl Accounts {
         .await
         .map_err(failed)?;
         Ok(rows
-            .iter()
+            .into_iter()
             .map(|row| {
-                let a = from_row(row);
+                let a = StoredAccount::from(row.account);
                 TeamMember {
                     id: a.id,
                     display_name: a.display_name(),
+                    one_time_password_expires_at: a
+                        .password_expires_at
+                        .filter(|_| a.must_change_password)
+                        .map(to_time),
                     email: a.email,
                     role: a.role,
                     podero_user_id: a.podero_user_id,
                     must_change_password: a.must_change_password,
                     created_at: to_time(a.created_at),
-                    last_seen_at: row.get::<Option<i64>, _>("last_seen").map(to_time),
-                    active_sessions: row.get::<i64, _>("active").try_into().unwrap_or(0),
+                    last_seen_at: row.last_seen.map(to_time),
+                    active_sessions: row.active.try_into().unwrap_or(0),
                 }
             })
             .collect())
     }
 
-    /// Replace the password (and clear or set "must change").
+    /// Replace the password: one the person chose (`expires_at` `None`),
+    /// or a one-time password that must be changed at the next sign-in and
+    /// stops working at `expires_at`.
     pub async fn set_password(
         &self,
         id: Uuid,
         password_hash: &str,
-        must_change: bool,
+        one_time_until: Option<i64>,
     ) -> Result<(), GatewayError> {
-        sqlx::query("UPDATE accounts SET password_hash = ?, must_change_password = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET password_hash = ?, must_change_password = ?, password_expires_at = ?, updated_at = ? WHERE id = ?")
             .bind(password_hash)
-            .bind(i64::from(must_change))
+            .bind(i64::from(one_time_until.is_some()))
+            .bind(one_time_until)
             .bind(now_ms())
             .bind(id.to_string())
             .execute(&self.pool)
@@ -243,6 +299,8 @@ pub async fn bootstrap_admin(
             role: StaffRole::Admin,
             password_hash: hash,
             podero_user_id: None,
+            // Nobody could issue a new one if it expired unused.
+            password_expires_at: None,
         })
         .await?;
     if generated {

@@ -1,58 +1,73 @@
 //! The middleware every `/api` request passes.
 //!
-//! In order: find the session from the cookie; refuse a state-changing
-//! request that comes cross-site (`Sec-Fetch-Site: cross-site`) or lacks
-//! the anti-forgery header (or, with a session, carries a wrong value);
-//! refuse everything but `GET`/`POST /api/session` without a session
-//! (401); keep a person who must replace a one-time password to the
-//! password change (403). Then the handler runs (bounded by the upstream
-//! timeout plus 5 s: 504 after that), and the request's audit
-//! record is appended before the response is returned — if that fails, the
-//! answer is a 500 saying so, never a silent gap.
+//! In order: work out the client address and, for a Partner API path, the
+//! route (parsed once here and handed on in the request's extensions, so
+//! the role check, the audit and the proxy never parse it again); find the
+//! session from the cookie; refuse a state-changing request that comes
+//! cross-site (`Sec-Fetch-Site: cross-site`) or lacks the anti-forgery
+//! header (or, with a session, carries a wrong value, compared in constant
+//! time); refuse everything but `GET`/`POST /api/session` without a
+//! session (401); keep a person who must replace a one-time password to
+//! the password change (403); limit requests without a session per client
+//! (429). Then the handler runs (inside the time limit and the panic catcher
+//! that [`crate::startup::app`] puts between guard and handlers), and the
+//! request's audit record is appended before the response is returned — if
+//! that fails, the answer is a 500 saying so, never a silent gap. Refusals
+//! of clients without a session are folded ([`crate::audit::refusals`]).
 
-use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::extract::{ConnectInfo, FromRef, Request, State};
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::staff::{CSRF_HEADER, PASSWORD_PATH, SESSION_PATH};
+use uuid::Uuid;
 
-use crate::audit::{self, Note, Record};
-use crate::auth::sessions::{csrf_token, Lookup};
-use crate::auth::{Actor, ClientAddr};
+use crate::audit::{classify, AuditLog, Note, Record};
+use crate::auth::sessions::{csrf_matches, Lookup};
+use crate::auth::{Actor, Auth};
 use crate::database::now_ms;
-use crate::error::{ErrorCode, GatewayError};
+use crate::error::{for_bare_status, ErrorCode, GatewayError};
+use crate::podero::{is_partner_api, parse_path};
+use crate::request::{client_addr, is_write, ClientAddr};
+use crate::routes::OWN_BODY_LIMIT;
 use crate::startup::AppState;
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
+/// What the guard needs.
+#[derive(Debug, Clone)]
+pub struct GuardState {
+    auth: Auth,
+    audit: AuditLog,
+    org: Uuid,
+    forward_body_limit: usize,
+    time_limit: Duration,
 }
 
-fn is_write(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+impl FromRef<AppState> for GuardState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            auth: s.auth.clone(),
+            audit: s.audit.clone(),
+            org: s.podero.org_id(),
+            forward_body_limit: s.settings.max_body_bytes,
+            time_limit: s.settings.time_limit(),
+        }
+    }
 }
 
 /// Session, anti-forgery and password-change rules; the actor, if any.
 async fn admit(
-    state: &AppState,
+    auth: &Auth,
     headers: &HeaderMap,
     method: &Method,
     path: &str,
     now: i64,
 ) -> Result<Option<Actor>, GatewayError> {
-    let (actor, expired) = match cookie(headers, state.cookie_name()) {
+    let (actor, expired) = match auth.cookie().read(headers) {
         None => (None, false),
-        Some(token) => match state.sessions().lookup(token, now).await? {
+        Some(token) => match auth.sessions().lookup(token, now).await? {
             Lookup::Valid(s) => (
                 Some(Actor {
                     account: s.account,
@@ -65,6 +80,7 @@ async fn admit(
             Lookup::Unknown => (None, false),
         },
     };
+    let signing_in = path == SESSION_PATH && *method == Method::POST;
     if is_write(method) {
         let cross_site = headers
             .get("sec-fetch-site")
@@ -78,16 +94,14 @@ async fn admit(
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
             .ok_or(GatewayError::CsrfMissing)?;
-        let signing_in = path == SESSION_PATH && *method == Method::POST;
         if let Some(a) = &actor {
-            if !signing_in && sent != csrf_token(&a.token_hash) {
+            if !signing_in && !csrf_matches(&a.token_hash, sent) {
                 return Err(GatewayError::CsrfMismatch);
             }
         }
     }
     // Signing in needs no session; asking who is signed in answers 401
     // itself (saying "ended" when the cookie's session has ended).
-    let signing_in = path == SESSION_PATH && *method == Method::POST;
     let asking = path == SESSION_PATH && *method == Method::GET && !expired;
     match &actor {
         None if signing_in || asking => Ok(None),
@@ -102,37 +116,7 @@ async fn admit(
     }
 }
 
-/// The client address: the TCP peer, or, when the peer is one of the
-/// trusted reverse proxies (`GATEWAY_TRUSTED_PROXIES`), the right-most
-/// address in `X-Forwarded-For` that is not itself a trusted proxy (the
-/// left part of that header is whatever the client sent, so it is never
-/// believed).
-pub fn client_addr(
-    peer: Option<IpAddr>,
-    headers: &HeaderMap,
-    trusted: &[IpAddr],
-) -> Option<String> {
-    let peer = peer?;
-    if !trusted.contains(&peer) {
-        return Some(peer.to_string());
-    }
-    let forwarded: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
-        .collect();
-    let client = forwarded
-        .iter()
-        .rev()
-        .find(|a| !trusted.contains(a))
-        .copied()
-        .unwrap_or(peer);
-    Some(client.to_string())
-}
-
-pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) -> Response {
     let now = now_ms();
     let method = req.method().clone();
     let path: String = req.uri().path().chars().take(300).collect();
@@ -140,88 +124,100 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ci| ci.0.ip());
-    let client = client_addr(peer, req.headers(), state.trusted_proxies());
-    let class = audit::classify(&method, &path, state.org_id());
-    let note = Note::default();
-    let admitted = admit(&state, req.headers(), &method, &path, now).await;
-    let response = match admitted {
-        Ok(actor) => {
+    let client = client_addr(peer, req.headers(), g.auth.trusted_proxies());
+    let route = is_partner_api(req.uri().path()).then(|| parse_path(req.uri().path(), g.org));
+    let class = classify(&method, &path, route.as_ref().and_then(|r| r.as_ref().ok()));
+    let note = Note::new(
+        g.audit.clone(),
+        Record {
+            at: now,
+            client_addr: client.clone(),
+            method: method.to_string(),
+            route: path.clone(),
+            action: class.action.to_string(),
+            target_user_id: class.target_user_id,
+            is_change: class.is_change,
+            count: 1,
+            ..Default::default()
+        },
+    );
+    let admitted = admit(&g.auth, req.headers(), &method, &path, now).await;
+    let signed_in = matches!(admitted, Ok(Some(_)));
+    let limited = if signed_in {
+        Ok(())
+    } else {
+        g.auth
+            .unauthenticated()
+            .take(client.as_deref().unwrap_or(""), Instant::now())
+    };
+    let response = match (limited, admitted) {
+        (Err(wait), _) => GatewayError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        }
+        .into_response(),
+        (Ok(()), Err(e)) => e.into_response(),
+        (Ok(()), Ok(actor)) => {
             if let Some(a) = &actor {
                 note.actor(Some(a.account.id), &a.account.email);
                 req.extensions_mut().insert(a.clone());
             }
             req.extensions_mut().insert(note.clone());
             req.extensions_mut().insert(ClientAddr(client.clone()));
-            let limit = state.upstream_timeout() + Duration::from_secs(5);
-            match tokio::time::timeout(limit, next.run(req)).await {
-                Ok(response) => response,
-                Err(_) => GatewayError::Timeout(limit.as_secs()).into_response(),
+            match route {
+                Some(Err(e)) => e.into_response(),
+                Some(Ok(r)) => {
+                    req.extensions_mut().insert(r);
+                    next.run(req).await
+                }
+                None => next.run(req).await,
             }
         }
-        Err(e) => e.into_response(),
     };
-    let n = note.take();
-    let (actor_id, actor_email) = match n.actor {
-        Some((id, email)) => (id, Some(email)),
-        None => (None, None),
+    // Answers made by a layer (body limit, time limit, a caught panic) get
+    // the gateway's JSON error like every other.
+    let response = match response.extensions().get::<ErrorCode>() {
+        Some(_) => response,
+        None if response.status().is_client_error() || response.status().is_server_error() => {
+            let limit = if is_partner_api(&path) {
+                g.forward_body_limit
+            } else {
+                OWN_BODY_LIMIT
+            };
+            match for_bare_status(response.status(), limit, g.time_limit.as_secs()) {
+                Some(e) => e.into_response(),
+                None => response,
+            }
+        }
+        None => response,
     };
-    let record = Record {
-        at: now,
-        actor_id,
-        actor_email,
-        client_addr: client,
-        method: method.to_string(),
-        route: path,
-        action: class.action.to_string(),
-        target_user_id: n.target_user_id.or(class.target_user_id),
-        status: response.status().as_u16(),
-        is_change: class.is_change,
-        changes: n.changes,
-        detail: n.detail.or_else(|| {
-            response
-                .extensions()
-                .get::<ErrorCode>()
-                .map(|c| c.0.to_string())
-        }),
+    let status = response.status();
+    let code = response.extensions().get::<ErrorCode>().map(|c| c.0);
+    if class.is_change && status.is_success() && !note.has_intent() {
+        tracing::error!(
+            action = class.action,
+            "a change was made without its intent recorded first"
+        );
+        debug_assert!(false, "{} made a change without Note::begin", class.action);
+    }
+    let record = note.outcome(status.as_u16(), code);
+    let written = if !signed_in && status.is_client_error() {
+        let due = g.audit.refusals().fold(record, Instant::now());
+        let mut result = Ok(0);
+        for r in due {
+            result = g.audit.append(r).await;
+            if result.is_err() {
+                break;
+            }
+        }
+        result
+    } else {
+        g.audit.append(record).await
     };
-    match state.audit().append(record).await {
-        Ok(()) => response,
+    match written {
+        Ok(_) => response,
         Err(e) => {
             tracing::error!("could not write the audit record: {e}");
             GatewayError::AuditUnavailable.into_response()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarded_for_only_from_trusted_proxies() {
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let mut headers = HeaderMap::new();
-        headers.append(
-            "x-forwarded-for",
-            "198.51.100.9, 203.0.113.7".parse().unwrap(),
-        );
-        headers.append("x-forwarded-for", "10.0.0.2".parse().unwrap());
-        let proxy = Some(ip("10.0.0.1"));
-        // Not trusted: the header is ignored.
-        assert_eq!(
-            client_addr(proxy, &headers, &[]).as_deref(),
-            Some("10.0.0.1")
-        );
-        // Trusted chain 10.0.0.1 <- 10.0.0.2: the first untrusted from the right.
-        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
-        assert_eq!(
-            client_addr(proxy, &headers, &trusted).as_deref(),
-            Some("203.0.113.7")
-        );
-        // Nothing usable in the header: the proxy itself.
-        assert_eq!(
-            client_addr(proxy, &HeaderMap::new(), &trusted).as_deref(),
-            Some("10.0.0.1")
-        );
     }
 }

@@ -2,27 +2,106 @@
 //!
 //! Staff sign in with an e-mail and a password ([`password`], argon2id)
 //! against accounts in the gateway's database ([`accounts`]), get a
-//! server-side session ([`sessions`]) in an HttpOnly cookie, and are
-//! throttled after failed attempts ([`throttle`]). Every `/api` request
-//! passes [`guard`]: it finds the session, enforces the anti-forgery
-//! header on state-changing requests, keeps a person with a one-time
-//! password to the password change, and writes the audit record. What a
-//! role may do is decided in [`roles`] (Partner API calls) and by the
-//! gateway's own handlers through [`Actor`].
+//! server-side session ([`sessions`]) in an HttpOnly cookie ([`cookie`]),
+//! and are throttled after failed attempts; clients without a session are
+//! rate-limited ([`throttle`]). Every `/api` request passes [`guard`]: it
+//! finds the session, enforces the anti-forgery header on state-changing
+//! requests, keeps a person with a one-time password to the password
+//! change, parses a Partner API route once, and writes the audit record.
+//! What a role may do is decided in [`roles`] (Partner API calls) and by
+//! the gateway's own handlers through [`Actor`]. [`Auth`] is the sub-state
+//! the guard and the session and team handlers take.
 
 pub mod accounts;
+pub mod cookie;
 pub mod guard;
 pub mod password;
 pub mod roles;
 pub mod sessions;
 pub mod throttle;
 
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use shared::staff::StaffRole;
 
+use crate::configuration::Config;
 use crate::error::GatewayError;
-use accounts::StoredAccount;
+use accounts::{Accounts, StoredAccount};
+use cookie::SessionCookie;
+use sessions::Sessions;
+use throttle::{RateLimit, Throttle};
+
+/// Accounts, sessions, the session cookie, throttling and the client
+/// address rules (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Auth(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    accounts: Accounts,
+    sessions: Sessions,
+    throttle: Throttle,
+    unauthenticated: RateLimit,
+    cookie: SessionCookie,
+    trusted_proxies: Vec<IpAddr>,
+    one_time_password_ttl: Duration,
+}
+
+impl Auth {
+    pub fn new(db: sqlx::SqlitePool, config: &Config) -> Self {
+        Self(Arc::new(Inner {
+            accounts: Accounts::new(db.clone()),
+            sessions: Sessions::new(db, config.session_idle, config.session_max),
+            throttle: Throttle::new(config.throttle),
+            unauthenticated: RateLimit::new(config.unauthenticated_per_minute),
+            cookie: SessionCookie::new(config.secure_cookie(), config.session_max),
+            trusted_proxies: config.trusted_proxies.clone(),
+            one_time_password_ttl: config.one_time_password_ttl,
+        }))
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.0.accounts
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.0.sessions
+    }
+
+    /// Failed sign-ins and password checks.
+    pub fn throttle(&self) -> &Throttle {
+        &self.0.throttle
+    }
+
+    /// Requests without a session, per client.
+    pub fn unauthenticated(&self) -> &RateLimit {
+        &self.0.unauthenticated
+    }
+
+    pub fn cookie(&self) -> &SessionCookie {
+        &self.0.cookie
+    }
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> &[IpAddr] {
+        &self.0.trusted_proxies
+    }
+
+    /// When a one-time password issued at `now` (ms) stops working.
+    pub fn one_time_password_until(&self, now: i64) -> i64 {
+        let ttl: i64 = self
+            .0
+            .one_time_password_ttl
+            .as_millis()
+            .try_into()
+            .unwrap_or(i64::MAX);
+        now.saturating_add(ttl)
+    }
+}
 
 /// The signed-in person making a request (an extension set by [`guard`]).
 #[derive(Debug, Clone)]
@@ -64,18 +143,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
     }
 }
 
-/// The client's address as the gateway saw it (an extension set by [`guard`]).
-#[derive(Debug, Clone, Default)]
-pub struct ClientAddr(pub Option<String>);
+/// The actor if signed in (for the endpoints that also answer without).
+pub struct MaybeActor(pub Option<Actor>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl<S: Send + Sync> FromRequestParts<S> for MaybeActor {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<ClientAddr>()
-            .cloned()
-            .unwrap_or_default())
+        Ok(MaybeActor(parts.extensions.get::<Actor>().cloned()))
     }
 }

@@ -1,12 +1,16 @@
 //! Password hashing (argon2id, the `argon2` crate's defaults: 19 MiB,
 //! 2 passes) and generated one-time passwords.
 //!
-//! Hashing and verifying take tens of milliseconds of CPU on purpose, so
-//! they run on the blocking pool. Signing in with an unknown e-mail still
+//! Hashing and verifying take tens of milliseconds of CPU and 19 MiB of
+//! memory each on purpose, so they run on the blocking pool, and at most
+//! [`MAX_CONCURRENT_HASHES`] at a time (the others wait their turn), so a
+//! burst of sign-ins cannot exhaust memory. Signing in with an unknown e-mail still
 //! verifies against a fixed dummy hash, so the answer takes as long as for
 //! a wrong password and timing does not tell which accounts exist.
 
 use std::sync::OnceLock;
+
+use tokio::sync::Semaphore;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -73,17 +77,36 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// Most argon2 computations at once (each holds 19 MiB while it runs).
+pub const MAX_CONCURRENT_HASHES: usize = 2;
+
+fn hashing_slots() -> &'static Semaphore {
+    static SLOTS: Semaphore = Semaphore::const_new(MAX_CONCURRENT_HASHES);
+    &SLOTS
+}
+
+/// Run `f` on the blocking pool once a hashing slot is free.
+async fn with_slot<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, GatewayError> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| GatewayError::Internal(format!("password hashing slots: {e}")))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| GatewayError::Internal(format!("password hashing task: {e}")))
+}
+
 /// The argon2id PHC string of `password`.
 pub async fn hash(password: String) -> Result<String, GatewayError> {
-    tokio::task::spawn_blocking(move || hash_now(&password))
-        .await
-        .map_err(|e| GatewayError::Internal(format!("password hashing task: {e}")))?
+    with_slot(move || hash_now(&password)).await?
 }
 
 /// Whether `password` matches `hash`; with `None` (no such account) it
 /// checks against the dummy hash and answers `false`, taking as long.
 pub async fn verify(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || match hash {
+    with_slot(move || match hash {
         Some(h) => verify_now(&password, &h),
         None => {
             let _ = verify_now(&password, dummy_hash());

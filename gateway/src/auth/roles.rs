@@ -13,7 +13,7 @@ use shared::staff::StaffRole;
 use shared::Role;
 
 use crate::error::GatewayError;
-use crate::routes::proxy::ApiRoute;
+use crate::podero::ApiRoute;
 
 /// May `role` send `method` on `route`? `body_role` is the `role` field
 /// of a user create/update body; `target_role` the current role of the

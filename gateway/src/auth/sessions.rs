@@ -9,19 +9,13 @@
 //! it cannot be guessed from another session and needs no storage.
 
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 use uuid::Uuid;
 
-use crate::auth::accounts::{from_row, StoredAccount, COLUMNS};
+use crate::auth::accounts::{AccountRow, StoredAccount, COLUMNS};
 use crate::auth::password::random_bytes;
 use crate::database::failed;
 use crate::error::GatewayError;
-
-/// Name of the session cookie over HTTPS: `__Host-` makes the browser
-/// refuse it unless it is Secure, has `Path=/` and no `Domain`.
-pub const SECURE_COOKIE: &str = "__Host-podero_session";
-/// Name on plain-HTTP loopback development (see `GATEWAY_COOKIE_SECURE`).
-pub const PLAIN_COOKIE: &str = "podero_session";
 
 fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
@@ -35,6 +29,16 @@ pub fn token_hash(token: &str) -> String {
 /// The anti-forgery value of the session with this token hash.
 pub fn csrf_token(token_hash: &str) -> String {
     sha256_hex(format!("csrf:{token_hash}").as_bytes())
+}
+
+/// Whether `sent` is the anti-forgery value of the session with this token
+/// hash, compared in constant time.
+pub fn csrf_matches(token_hash: &str, sent: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    csrf_token(token_hash)
+        .as_bytes()
+        .ct_eq(sent.as_bytes())
+        .into()
 }
 
 /// A valid session and its account.
@@ -53,6 +57,16 @@ pub enum Lookup {
     Expired,
     /// Not a session of this gateway.
     Unknown,
+}
+
+/// A session row joined with its account.
+#[derive(Debug, sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    account: AccountRow,
+    s_last_seen: i64,
+    s_expires: i64,
+    s_ended: Option<i64>,
 }
 
 /// The sessions table and its time limits.
@@ -117,7 +131,7 @@ impl Sessions {
     /// The session of a cookie's token at `now`, noting the activity.
     pub async fn lookup(&self, token: &str, now: i64) -> Result<Lookup, GatewayError> {
         let hash = token_hash(token);
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as::<_, SessionRow>(&format!(
             "SELECT {COLUMNS}, s.last_seen_at AS s_last_seen, s.expires_at AS s_expires, s.ended_at AS s_ended \
              FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?"
         ))
@@ -128,9 +142,7 @@ impl Sessions {
         let Some(row) = row else {
             return Ok(Lookup::Unknown);
         };
-        let last_seen: i64 = row.get("s_last_seen");
-        let expires_at: i64 = row.get("s_expires");
-        let ended: Option<i64> = row.get("s_ended");
+        let (last_seen, expires_at, ended) = (row.s_last_seen, row.s_expires, row.s_ended);
         if ended.is_some() || now >= expires_at || now >= last_seen.saturating_add(self.idle_ms) {
             return Ok(Lookup::Expired);
         }
@@ -144,7 +156,7 @@ impl Sessions {
         }
         Ok(Lookup::Valid(Signed {
             token_hash: hash,
-            account: from_row(&row),
+            account: StoredAccount::from(row.account),
             expires_at,
         }))
     }
@@ -199,6 +211,7 @@ mod tests {
                 role: StaffRole::Staff,
                 password_hash: "x".into(),
                 podero_user_id: None,
+                password_expires_at: None,
             })
             .await
             .unwrap()
@@ -274,5 +287,9 @@ mod tests {
             Lookup::Valid(_)
         ));
         assert_ne!(csrf_token(&token_hash(&b)), csrf_token(&token_hash(&c)));
+        let hb = token_hash(&b);
+        assert!(csrf_matches(&hb, &csrf_token(&hb)));
+        assert!(!csrf_matches(&hb, &csrf_token(&token_hash(&c))));
+        assert!(!csrf_matches(&hb, ""));
     }
 }

@@ -20,11 +20,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use shared::directory::Freshness;
-use shared::API_PREFIX;
 use tokio::sync::{watch, Notify};
 
 use crate::error::GatewayError;
-use crate::startup::AppState;
+use crate::podero::Podero;
 pub use scan::Scanner;
 pub use snapshot::Snapshot;
 
@@ -37,6 +36,11 @@ struct View {
     refreshing: bool,
     last_error: Option<String>,
     build_ms: Option<u64>,
+    /// Refreshes asked for so far, and the last one a finished refresh
+    /// answered (so a caller can wait for a snapshot taken after its
+    /// write).
+    requested: u64,
+    answered: u64,
 }
 
 /// The users read model (one per gateway).
@@ -64,9 +68,27 @@ impl Directory {
 
     /// Take a new snapshot as soon as possible (after a write, or when the
     /// person presses Refresh). Requests made meanwhile coalesce into one.
-    pub fn request_refresh(&self) {
-        self.view.send_modify(|v| v.refreshing = true);
+    pub fn request_refresh(&self) -> u64 {
+        let mut ticket = 0;
+        self.view.send_modify(|v| {
+            v.refreshing = true;
+            v.requested += 1;
+            ticket = v.requested;
+        });
         self.wake.notify_one();
+        ticket
+    }
+
+    /// Ask for a new snapshot and wait (at most `timeout`) until one taken
+    /// after this call is served, so an answer right after a write made
+    /// through the gateway shows it. `false` if it did not come in time
+    /// (the older snapshot is still served).
+    pub async fn refreshed(&self, timeout: Duration) -> bool {
+        let ticket = self.request_refresh();
+        let mut rx = self.view.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|v| v.answered >= ticket))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// How old the snapshot is and whether a newer one is being taken.
@@ -117,18 +139,15 @@ impl Directory {
     }
 
     /// Take one snapshot now: fetch every user (archived too) and index them.
-    async fn refresh_once(&self, state: &AppState) {
-        self.view.send_modify(|v| v.refreshing = true);
+    async fn refresh_once(&self, podero: &Podero) {
+        let mut answers = 0;
+        self.view.send_modify(|v| {
+            v.refreshing = true;
+            answers = v.requested;
+        });
         let started = Instant::now();
-        let path = format!(
-            "{API_PREFIX}/org/{}/users?include_deleted=true",
-            state.org_id()
-        );
-        let result = state
-            .upstream()
-            .get_json_streamed(&path, |users: rows::Rows| {
-                Snapshot::build(users, Utc::now())
-            })
+        let result = podero
+            .users_streamed(|users: rows::Rows| Snapshot::build(users, Utc::now()))
             .await
             .map_err(|e| e.to_string());
         let build_ms = started.elapsed().as_millis() as u64;
@@ -157,13 +176,17 @@ impl Directory {
                     }
                 }
                 crate::memory::release_free_memory();
-                self.view.send_modify(|v| v.refreshing = false);
+                self.view.send_modify(|v| {
+                    v.refreshing = v.requested > answers;
+                    v.answered = answers;
+                });
             }
             Err(e) => {
                 tracing::warn!("users snapshot failed: {e}");
                 self.view.send_modify(|v| {
                     v.last_error = Some(e);
                     v.refreshing = false;
+                    v.answered = answers;
                 });
             }
         }
@@ -171,10 +194,9 @@ impl Directory {
 
     /// The background task: a snapshot now, then on every interval and
     /// whenever one is requested. Runs until the gateway stops.
-    pub async fn run(state: AppState) {
-        let dir = state.directory();
+    pub async fn run(dir: Arc<Directory>, podero: Podero) {
         loop {
-            dir.refresh_once(&state).await;
+            dir.refresh_once(&podero).await;
             let wait = if dir.view.borrow().snapshot.is_none() {
                 RETRY_WITHOUT_SNAPSHOT
             } else {

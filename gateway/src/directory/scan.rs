@@ -10,15 +10,16 @@
 //! device connection" filter.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
 use shared::directory::{LostDevice, ReconnectionReport, ScanProgress, ScanState};
-use shared::{DeviceCommon, DeviceKind, User, API_PREFIX};
+use shared::{DeviceCommon, DeviceKind, User};
 use uuid::Uuid;
 
-use crate::startup::AppState;
+use super::Directory;
+use crate::podero::{ApiRoute, Podero};
 
 #[derive(Debug, Default)]
 struct Found {
@@ -135,7 +136,7 @@ impl Scanner {
     }
 
     /// Start a scan in the background unless one is running.
-    pub fn start(&self, state: AppState) {
+    pub fn start(&self, directory: Arc<Directory>, podero: Podero) {
         {
             let mut found = self.found();
             if found.progress.state == ScanState::Running {
@@ -150,13 +151,12 @@ impl Scanner {
             found.devices.clear();
         }
         tokio::spawn(async move {
-            let scanner = state.directory().scanner();
-            scanner.run(&state).await;
+            directory.scanner().run(&directory, &podero).await;
         });
     }
 
-    async fn run(&self, state: &AppState) {
-        let snapshot = match state.directory().snapshot(state.upstream_timeout()).await {
+    async fn run(&self, directory: &Directory, podero: &Podero) {
+        let snapshot = match directory.snapshot(podero.request_timeout()).await {
             Ok(s) => s,
             Err(e) => {
                 let mut found = self.found();
@@ -175,7 +175,7 @@ impl Scanner {
         self.found().progress.users_total = users.len();
         let mut lost_by_user = HashMap::new();
         let mut results = stream::iter(users)
-            .map(|u| scan_user(state.clone(), u))
+            .map(|u| scan_user(podero, u))
             .buffer_unordered(self.concurrency);
         while let Some((user_id, lost, error)) = results.next().await {
             if !lost.is_empty() {
@@ -206,17 +206,12 @@ impl Scanner {
 
 /// Read the device lists of one user (the kinds the counters name):
 /// `(user, lost devices, last error)`.
-async fn scan_user(state: AppState, u: User) -> (Uuid, Vec<LostDevice>, Option<String>) {
+async fn scan_user(podero: &Podero, u: User) -> (Uuid, Vec<LostDevice>, Option<String>) {
     let mut lost = Vec::new();
     let mut error = None;
     for kind in kinds_of(&u) {
-        let path = format!(
-            "{API_PREFIX}/org/{}/users/{}/{}",
-            state.org_id(),
-            u.id,
-            kind.path_segment()
-        );
-        match state.upstream().get_json::<Vec<DeviceCommon>>(&path).await {
+        let route = ApiRoute::Devices(u.id, kind);
+        match podero.get::<Vec<DeviceCommon>>(&route, false).await {
             Ok(devices) => lost.extend(
                 devices
                     .into_iter()

@@ -236,10 +236,33 @@ impl Snapshot {
 }
 
 /// Columns of the CSV export, in order.
-pub const CSV_HEADER: &str = "id,first_name,last_name,email,customer_number,role,street_and_number,street_add_info,zip_code,town,country,latitude,longitude,is_onboarded,heat_pumps,electric_vehicles,wallboxes,inverters,lost_devices,joined_at,last_login,archived_at\r\n";
+pub const CSV_HEADER: [&str; 22] = [
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "customer_number",
+    "role",
+    "street_and_number",
+    "street_add_info",
+    "zip_code",
+    "town",
+    "country",
+    "latitude",
+    "longitude",
+    "is_onboarded",
+    "heat_pumps",
+    "electric_vehicles",
+    "wallboxes",
+    "inverters",
+    "lost_devices",
+    "joined_at",
+    "last_login",
+    "archived_at",
+];
 
 /// Append one user as a CSV line.
-pub fn csv_row(out: &mut String, u: &User, lost: Option<u32>) {
+pub fn csv_row(out: &mut crate::csv::CsvWriter, u: &User, lost: Option<u32>) {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let time = |t: &Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
     let fields = [
@@ -266,7 +289,7 @@ pub fn csv_row(out: &mut String, u: &User, lost: Option<u32>) {
         time(&u.last_login),
         time(&u.deleted_at),
     ];
-    crate::csv::line(out, &fields);
+    out.row(fields);
 }
 
 #[cfg(test)]
@@ -455,10 +478,17 @@ mod tests {
     fn csv_quotes_and_guards_formulas() {
         let mut u = user(9, "=cmd()", "O\"Brien, Jr", None);
         u.town = Some("-Linz".into());
-        let mut out = String::new();
-        csv_row(&mut out, &u, Some(2));
+        u.street_and_number = Some("x;=HYPERLINK(\"http://evil\")".into());
+        let mut w = crate::csv::CsvWriter::new(&CSV_HEADER);
+        w.take();
+        csv_row(&mut w, &u, Some(2));
+        let out = String::from_utf8(w.take()).unwrap();
         assert!(out.contains(",\"'=cmd()\",\"O\"\"Brien, Jr\","), "{out}");
         assert!(out.contains("\"'-Linz\""), "{out}");
-        assert!(out.ends_with(",2,,,\r\n"), "{out}");
+        assert!(
+            out.contains(",\"x;=HYPERLINK(\"\"http://evil\"\")\","),
+            "{out}"
+        );
+        assert!(out.ends_with(",\"2\",\"\",\"\",\"\"\r\n"), "{out}");
     }
 }

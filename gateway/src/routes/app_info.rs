@@ -12,13 +12,17 @@ use axum::extract::State;
 use axum::Json;
 use shared::AppInfo;
 
-use crate::startup::AppState;
+use crate::podero::Podero;
+use crate::startup::Settings;
 
-pub async fn app_info(State(state): State<AppState>) -> Json<AppInfo> {
+pub async fn app_info(
+    State(podero): State<Podero>,
+    State(settings): State<Settings>,
+) -> Json<AppInfo> {
     Json(AppInfo {
-        org_id: state.org_id(),
-        upstream: state.upstream_kind(),
+        org_id: podero.org_id(),
+        upstream: podero.kind(),
         version: env!("CARGO_PKG_VERSION").to_string(),
-        verify_secs: state.verify_secs(),
+        verify_secs: settings.verify_secs,
     })
 }

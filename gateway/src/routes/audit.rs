@@ -1,7 +1,12 @@
 //! The audit trail for the app: `GET /api/audit` (a filtered page, newest
 //! first) and `GET /api/audit.csv` (everything the filter matches), both
 //! admins only; `GET /api/audit/users/{id}` (one end-user's change
-//! history, every role: it is part of the user page).
+//! history, part of the user page). The history only ever holds records
+//! about end-users (users, their devices and buildings), and for anyone but
+//! an admin only when the id is an end-user's: records about team members
+//! stay with admins. Whether the id is a team member is read from the
+//! accounts and from Podero (archived users too); if Podero cannot say,
+//! the answer is a refusal, never the records.
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -10,9 +15,10 @@ use axum::Json;
 use shared::staff::{AuditEntry, AuditPage, AuditQuery};
 use uuid::Uuid;
 
-use crate::auth::Actor;
+use crate::audit::AuditLog;
+use crate::auth::{Actor, Auth};
 use crate::error::GatewayError;
-use crate::startup::AppState;
+use crate::podero::Podero;
 
 fn parse(query: Option<String>) -> Result<AuditQuery, GatewayError> {
     AuditQuery::parse(query.as_deref().unwrap_or("")).map_err(GatewayError::InvalidQuery)
@@ -20,35 +26,53 @@ fn parse(query: Option<String>) -> Result<AuditQuery, GatewayError> {
 
 /// `GET /api/audit?…`.
 pub async fn page(
-    State(state): State<AppState>,
+    State(audit): State<AuditLog>,
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> Result<Json<AuditPage>, GatewayError> {
     actor.require_admin("read the audit trail")?;
-    Ok(Json(state.audit().page(&parse(query)?).await?))
+    Ok(Json(audit.page(&parse(query)?).await?))
 }
 
 /// `GET /api/audit.csv?…`.
 pub async fn csv(
-    State(state): State<AppState>,
+    State(audit): State<AuditLog>,
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> Result<Response, GatewayError> {
     actor.require_admin("export the audit trail")?;
-    let chunks = state.audit().csv(&parse(query)?);
-    let stream = futures::stream::unfold(chunks, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
-    Ok(crate::csv::download("audit", Body::from_stream(stream)))
+    let chunks = audit.csv(&parse(query)?);
+    Ok(crate::csv::download("audit", Body::from_stream(chunks)))
 }
 
 /// `GET /api/audit/users/{id}`.
 pub async fn user_history(
-    State(state): State<AppState>,
-    _actor: Actor,
+    State(audit): State<AuditLog>,
+    State(auth): State<Auth>,
+    State(podero): State<Podero>,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AuditEntry>>, GatewayError> {
     let id =
         Uuid::parse_str(&id).map_err(|_| GatewayError::BadPath("user id must be a UUID".into()))?;
-    Ok(Json(state.audit().user_history(id).await?))
+    if !actor.role().is_admin() {
+        let team_only = || {
+            GatewayError::Forbidden(
+                "This is a team member; only admins can see records about the team.".into(),
+            )
+        };
+        if auth.accounts().is_linked(id).await? {
+            return Err(team_only());
+        }
+        match podero.role_of(id).await? {
+            Some(role) if role.is_team() => return Err(team_only()),
+            Some(_) => {}
+            None => {
+                return Err(GatewayError::NotFound(
+                    "Podero has no user with this id.".into(),
+                ))
+            }
+        }
+    }
+    Ok(Json(audit.user_history(id).await?))
 }

@@ -17,20 +17,36 @@ pub mod proxy;
 pub mod session;
 pub mod team;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use serde::de::DeserializeOwned;
 use shared::FieldError;
 
 use crate::error::GatewayError;
 
-/// Largest body of the gateway's own endpoints (sign-in, team, password).
+/// Largest body of the gateway's own endpoints (sign-in, team, password);
+/// [`crate::startup::app`] sets it with `RequestBodyLimitLayer`.
 pub const OWN_BODY_LIMIT: usize = 16 * 1024;
+
+/// Read a request body whose size the router's `RequestBodyLimitLayer`
+/// bounds: over the limit is a 413 (`limit` names it), a broken body a 400.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+    axum::body::to_bytes(body, usize::MAX).await.map_err(|e| {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(c) = cause {
+            if c.is::<http_body_util::LengthLimitError>() {
+                return GatewayError::PayloadTooLarge(limit);
+            }
+            cause = c.source();
+        }
+        GatewayError::BadBody
+    })
+}
 
 /// Read a JSON body of a gateway endpoint: at most [`OWN_BODY_LIMIT`]
 /// bytes (413 otherwise), and a 422 naming what is wrong when it is not
 /// the expected JSON.
 pub async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, GatewayError> {
-    let bytes = proxy::read_body(body, OWN_BODY_LIMIT).await?;
+    let bytes = read_body(body, OWN_BODY_LIMIT).await?;
     serde_json::from_slice(&bytes).map_err(|e| {
         GatewayError::InvalidBody(vec![FieldError::new(
             "body",

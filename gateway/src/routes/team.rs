@@ -8,27 +8,70 @@
 //! is a Podero admin or staff member links the account to that user. Changing a role changes both
 //! (to viewer: the Podero team member is archived, viewers exist only in
 //! the back-office; from viewer: one is created). Removing removes both.
-//! Admins cannot change, remove or end the sessions of their own account
-//! here, so there is always an admin left.
+//! An admin can issue a colleague a new one-time password (it expires
+//! after `GATEWAY_ONE_TIME_PASSWORD_HOURS`, ends their sessions and lifts
+//! the sign-in throttle on their account). Admins cannot change, remove,
+//! reset or end the sessions of their own account here, so there is always
+//! an admin left. The list also names the organisation's Podero admins and
+//! staff that no account is linked to; after a change to Podero the answer
+//! waits (bounded) for the read model to show it, so the next list is
+//! current without the app polling.
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{FromRef, Path, State};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde_json::{json, Value};
-use shared::staff::{Invite, Invited, RoleChange, SessionsEnded, TeamMember};
+use serde_json::json;
+use shared::staff::{Invite, Invited, RoleChange, SessionsEnded, TeamList, TeamMember};
 use shared::{ApiError, CreateUser, FieldError, UpdateUser, User};
 use uuid::Uuid;
 
 use crate::audit::{self, Note};
 use crate::auth::accounts::{NewAccount, StoredAccount};
-use crate::auth::{password, Actor};
+use crate::auth::{password, Actor, Auth};
 use crate::database::{now_ms, to_time};
+use crate::directory::Directory;
 use crate::error::GatewayError;
-use crate::routes::proxy::ApiRoute;
+use crate::podero::{ApiRoute, Podero};
 use crate::routes::read_json;
 use crate::startup::AppState;
+
+/// What the team handlers need: the accounts, Podero, and the users read
+/// model (for the Podero colleagues without access).
+#[derive(Debug, Clone)]
+pub struct Team {
+    auth: Auth,
+    podero: Podero,
+    directory: Arc<Directory>,
+}
+
+impl FromRef<AppState> for Team {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            auth: s.auth.clone(),
+            podero: s.podero.clone(),
+            directory: s.directory.clone(),
+        }
+    }
+}
+
+impl Team {
+    /// After a change to Podero's team members: wait (bounded) until the
+    /// read model shows it, so the next team list is current.
+    async fn settle(&self) {
+        if !self
+            .directory
+            .refreshed(self.podero.request_timeout())
+            .await
+        {
+            tracing::warn!("the users snapshot did not refresh in time after a team change");
+        }
+    }
+}
 
 /// A member just invited (no session yet).
 fn invited(a: &StoredAccount) -> TeamMember {
@@ -42,44 +85,13 @@ fn invited(a: &StoredAccount) -> TeamMember {
         created_at: to_time(a.created_at),
         last_seen_at: None,
         active_sessions: 0,
+        one_time_password_expires_at: a.password_expires_at.map(to_time),
     }
-}
-
-/// Send a call to Podero and read its JSON answer; a refusal is passed on
-/// with Podero's own (field-shaped) body.
-async fn podero(
-    state: &AppState,
-    method: Method,
-    route: ApiRoute,
-    body: Option<Value>,
-) -> Result<Value, GatewayError> {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let bytes = match body {
-        Some(b) => {
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            Bytes::from(b.to_string())
-        }
-        None => Bytes::new(),
-    };
-    let path = route.upstream_path(state.org_id());
-    let response = state.upstream().send(method, &path, headers, bytes).await?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    if !status.is_success() {
-        let error = serde_json::from_str::<ApiError>(&text)
-            .unwrap_or_else(|_| ApiError::message(format!("Podero answered HTTP {status}")));
-        return Err(GatewayError::Podero { status, error });
-    }
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// Create the Podero team member of an account.
 async fn create_podero_member(
-    state: &AppState,
+    team: &Team,
     email: &str,
     first_name: &str,
     last_name: &str,
@@ -88,8 +100,10 @@ async fn create_podero_member(
     let mut body = CreateUser::new(role, email);
     body.first_name = Some(first_name.to_string());
     body.last_name = Some(last_name.to_string());
-    let created = podero(state, Method::POST, ApiRoute::Users, Some(json!(body))).await?;
-    state.directory().request_refresh();
+    let created = team
+        .podero
+        .send(Method::POST, &ApiRoute::Users, Some(&json!(body)))
+        .await?;
     serde_json::from_value::<User>(created)
         .map(|u| u.id)
         .map_err(|e| GatewayError::UpstreamBadResponse(format!("created user unreadable: {e}")))
@@ -100,12 +114,12 @@ async fn create_podero_member(
 /// and its role set to `role`, so existing Podero colleagues get access
 /// through the same invitation. An end-user's address is refused.
 async fn link_existing_member(
-    state: &AppState,
+    team: &Team,
     email: &str,
     role: shared::Role,
     podero_error: ApiError,
 ) -> Result<Uuid, GatewayError> {
-    let existing = state.directory().current().and_then(|snapshot| {
+    let existing = team.directory.current().and_then(|snapshot| {
         snapshot
             .users()
             .find(|u| u.email().eq_ignore_ascii_case(email))
@@ -118,8 +132,9 @@ async fn link_existing_member(
                     role: Some(role),
                     ..Default::default()
                 };
-                podero(state, Method::PUT, ApiRoute::User(id), Some(json!(body))).await?;
-                state.directory().request_refresh();
+                team.podero
+                    .send(Method::PUT, &ApiRoute::User(id), Some(&json!(body)))
+                    .await?;
             }
             Ok(id)
         }
@@ -137,14 +152,16 @@ async fn link_existing_member(
 }
 
 /// Archive a Podero team member (already gone is fine).
-async fn archive_podero_member(state: &AppState, id: Uuid) -> Result<(), GatewayError> {
-    match podero(state, Method::DELETE, ApiRoute::User(id), None).await {
-        Ok(_) => {}
-        Err(GatewayError::Podero { status, .. }) if status == StatusCode::NOT_FOUND => {}
-        Err(e) => return Err(e),
+async fn archive_podero_member(team: &Team, id: Uuid) -> Result<(), GatewayError> {
+    match team
+        .podero
+        .send(Method::DELETE, &ApiRoute::User(id), None)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(GatewayError::Podero { status, .. }) if status == StatusCode::NOT_FOUND => Ok(()),
+        Err(e) => Err(e),
     }
-    state.directory().request_refresh();
-    Ok(())
 }
 
 fn parse_id(id: &str) -> Result<Uuid, GatewayError> {
@@ -153,7 +170,7 @@ fn parse_id(id: &str) -> Result<Uuid, GatewayError> {
 
 /// The account `id`, not the actor's own (`what` names the action refused).
 async fn other_account(
-    state: &AppState,
+    auth: &Auth,
     actor: &Actor,
     id: &str,
     what: &str,
@@ -164,23 +181,36 @@ async fn other_account(
             "You cannot {what} your own account; ask another admin."
         )));
     }
-    state.accounts().get(id).await?.ok_or_else(|| {
+    auth.accounts().get(id).await?.ok_or_else(|| {
         GatewayError::NotFound("There is no team member with this id; reload the team.".into())
     })
 }
 
-/// `GET /api/team`.
-pub async fn list(
-    State(state): State<AppState>,
-    actor: Actor,
-) -> Result<Json<Vec<TeamMember>>, GatewayError> {
+/// `GET /api/team`: the members, and the Podero admins and staff without
+/// access (from the read model).
+pub async fn list(State(team): State<Team>, actor: Actor) -> Result<Json<TeamList>, GatewayError> {
     actor.require_admin("see the team")?;
-    Ok(Json(state.accounts().team(now_ms()).await?))
+    let members = team.auth.accounts().team(now_ms()).await?;
+    let linked: HashSet<Uuid> = members.iter().filter_map(|m| m.podero_user_id).collect();
+    let snapshot = team
+        .directory
+        .snapshot(team.podero.request_timeout())
+        .await?;
+    let mut without_access: Vec<User> = snapshot
+        .users()
+        .filter(|u| u.role().is_team() && !u.is_archived() && !linked.contains(&u.id()))
+        .map(|u| u.to_user())
+        .collect();
+    without_access.sort_by_key(|u| (u.display_name().to_lowercase(), u.email.clone()));
+    Ok(Json(TeamList {
+        members,
+        without_access,
+    }))
 }
 
 /// `POST /api/team`.
 pub async fn invite(
-    State(state): State<AppState>,
+    State(team): State<Team>,
     Extension(note): Extension<Note>,
     actor: Actor,
     body: Body,
@@ -201,13 +231,15 @@ pub async fn invite(
             "A colleague with this e-mail address has a back-office account already.",
         )])
     };
-    if state.accounts().find_by_email(&email).await?.is_some() {
+    let accounts = team.auth.accounts();
+    if accounts.find_by_email(&email).await?.is_some() {
         return Err(taken());
     }
+    note.begin().await?;
     let podero_user_id = match invite.role.podero_role() {
         Some(role) => {
             let created = create_podero_member(
-                &state,
+                &team,
                 &email,
                 invite.first_name.trim(),
                 invite.last_name.trim(),
@@ -217,7 +249,7 @@ pub async fn invite(
             Some(match created {
                 Ok(id) => id,
                 Err(GatewayError::Podero { status, error }) if status == StatusCode::CONFLICT => {
-                    link_existing_member(&state, &email, role, error).await?
+                    link_existing_member(&team, &email, role, error).await?
                 }
                 Err(e) => return Err(e),
             })
@@ -229,8 +261,7 @@ pub async fn invite(
     }
     let one_time_password = password::generate();
     let hash = password::hash(one_time_password.clone()).await?;
-    let created = state
-        .accounts()
+    let created = accounts
         .create(NewAccount {
             email: &email,
             first_name: &invite.first_name,
@@ -238,13 +269,14 @@ pub async fn invite(
             role: invite.role,
             password_hash: hash,
             podero_user_id,
+            password_expires_at: Some(team.auth.one_time_password_until(now_ms())),
         })
         .await;
     let account = match created {
         Ok(Some(a)) => a,
         failed => {
             if let Some(id) = podero_user_id {
-                if let Err(e) = archive_podero_member(&state, id).await {
+                if let Err(e) = archive_podero_member(&team, id).await {
                     tracing::error!(
                         "could not archive Podero user {id} after a failed invite: {e}"
                     );
@@ -253,6 +285,9 @@ pub async fn invite(
             return Err(failed.err().unwrap_or_else(taken));
         }
     };
+    if podero_user_id.is_some() {
+        team.settle().await;
+    }
     Ok((
         StatusCode::CREATED,
         Json(Invited {
@@ -265,7 +300,7 @@ pub async fn invite(
 
 /// `PATCH /api/team/{id}`.
 pub async fn change_role(
-    State(state): State<AppState>,
+    State(team): State<Team>,
     Extension(note): Extension<Note>,
     actor: Actor,
     Path(id): Path<String>,
@@ -273,7 +308,7 @@ pub async fn change_role(
 ) -> Result<Json<TeamMember>, GatewayError> {
     actor.require_admin("change roles")?;
     let change: RoleChange = read_json(body).await?;
-    let account = other_account(&state, &actor, &id, "change the role of").await?;
+    let account = other_account(&team.auth, &actor, &id, "change the role of").await?;
     note.changes(audit::diff(
         &json!({"role": account.role}),
         &json!({"role": change.role}),
@@ -282,8 +317,9 @@ pub async fn change_role(
     if let Some(p) = account.podero_user_id {
         note.target(p);
     }
+    note.begin().await?;
     if change.role == account.role {
-        return listed(&state, account.id).await;
+        return listed(&team.auth, account.id).await;
     }
     let podero_user_id = match (account.podero_user_id, change.role.podero_role()) {
         (Some(p), Some(role)) => {
@@ -291,17 +327,18 @@ pub async fn change_role(
                 role: Some(role),
                 ..Default::default()
             };
-            podero(&state, Method::PUT, ApiRoute::User(p), Some(json!(body))).await?;
-            state.directory().request_refresh();
+            team.podero
+                .send(Method::PUT, &ApiRoute::User(p), Some(&json!(body)))
+                .await?;
             Some(p)
         }
         (Some(p), None) => {
-            archive_podero_member(&state, p).await?;
+            archive_podero_member(&team, p).await?;
             None
         }
         (None, Some(role)) => {
             let p = create_podero_member(
-                &state,
+                &team,
                 &account.email,
                 &account.first_name,
                 &account.last_name,
@@ -313,17 +350,19 @@ pub async fn change_role(
         }
         (None, None) => None,
     };
-    state
+    team.auth
         .accounts()
         .set_role(account.id, change.role, podero_user_id)
         .await?;
-    listed(&state, account.id).await
+    if account.podero_user_id.is_some() || podero_user_id.is_some() {
+        team.settle().await;
+    }
+    listed(&team.auth, account.id).await
 }
 
 /// Team member `id` as `GET /api/team` lists them (with their sessions).
-async fn listed(state: &AppState, id: Uuid) -> Result<Json<TeamMember>, GatewayError> {
-    state
-        .accounts()
+async fn listed(auth: &Auth, id: Uuid) -> Result<Json<TeamMember>, GatewayError> {
+    auth.accounts()
         .team(now_ms())
         .await?
         .into_iter()
@@ -334,13 +373,13 @@ async fn listed(state: &AppState, id: Uuid) -> Result<Json<TeamMember>, GatewayE
 
 /// `DELETE /api/team/{id}`.
 pub async fn remove(
-    State(state): State<AppState>,
+    State(team): State<Team>,
     Extension(note): Extension<Note>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<StatusCode, GatewayError> {
     actor.require_admin("remove colleagues")?;
-    let account = other_account(&state, &actor, &id, "remove").await?;
+    let account = other_account(&team.auth, &actor, &id, "remove").await?;
     note.detail(format!(
         "removed {} ({})",
         account.email,
@@ -348,25 +387,68 @@ pub async fn remove(
     ));
     if let Some(p) = account.podero_user_id {
         note.target(p);
-        archive_podero_member(&state, p).await?;
     }
-    state.accounts().delete(account.id).await?;
+    note.begin().await?;
+    if let Some(p) = account.podero_user_id {
+        archive_podero_member(&team, p).await?;
+    }
+    team.auth.accounts().delete(account.id).await?;
+    if account.podero_user_id.is_some() {
+        team.settle().await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /api/team/{id}/sessions`.
 pub async fn end_sessions(
-    State(state): State<AppState>,
+    State(auth): State<Auth>,
     Extension(note): Extension<Note>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<SessionsEnded>, GatewayError> {
     actor.require_admin("end colleagues' sessions")?;
-    let account = other_account(&state, &actor, &id, "end the sessions of (use Sign out)").await?;
+    let account = other_account(&auth, &actor, &id, "end the sessions of (use Sign out)").await?;
     if let Some(p) = account.podero_user_id {
         note.target(p);
     }
-    let ended = state.sessions().end_all(account.id, None, now_ms()).await?;
+    note.detail(format!("ending the sessions of {}", account.email));
+    note.begin().await?;
+    let ended = auth.sessions().end_all(account.id, None, now_ms()).await?;
     note.detail(format!("ended {ended} session(s) of {}", account.email));
     Ok(Json(SessionsEnded { ended }))
+}
+
+/// `POST /api/team/{id}/password`: a new one-time password for a
+/// colleague (forgotten password, expired one-time password, or locked
+/// out by the sign-in throttle). Their sessions end; the password is
+/// answered once and must be changed at the next sign-in.
+pub async fn new_one_time_password(
+    State(auth): State<Auth>,
+    Extension(note): Extension<Note>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Invited>), GatewayError> {
+    actor.require_admin("issue one-time passwords")?;
+    let account = other_account(&auth, &actor, &id, "issue a one-time password for").await?;
+    if let Some(p) = account.podero_user_id {
+        note.target(p);
+    }
+    note.detail(format!("new one-time password for {}", account.email));
+    let one_time_password = password::generate();
+    let hash = password::hash(one_time_password.clone()).await?;
+    note.begin().await?;
+    let until = auth.one_time_password_until(now_ms());
+    auth.accounts()
+        .set_password(account.id, &hash, Some(until))
+        .await?;
+    auth.sessions().end_all(account.id, None, now_ms()).await?;
+    auth.throttle().reset_account(&account.email);
+    let member = listed(&auth, account.id).await?.0;
+    Ok((
+        StatusCode::OK,
+        Json(Invited {
+            member,
+            one_time_password,
+        }),
+    ))
 }

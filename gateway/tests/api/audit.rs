@@ -299,7 +299,7 @@ async fn filters_history_and_csv_without_passwords() {
     let r = c.send(c.get(&format!("{a}/api/audit.csv"))).await;
     assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
     let csv = r.text();
-    assert!(csv.starts_with("\u{feff}id,at,actor_email"));
+    assert!(csv.starts_with("\u{feff}\"id\",\"at\",\"actor_email\""));
     assert!(
         csv.contains("user.update")
             && csv.contains("team.invite")

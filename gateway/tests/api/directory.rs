@@ -285,7 +285,8 @@ async fn csv_export_has_every_matching_user() {
     let text = r.text();
     let text = text.trim_start_matches('\u{feff}');
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("id,first_name,last_name,email,customer_number,role"));
+    assert!(lines[0]
+        .starts_with("\"id\",\"first_name\",\"last_name\",\"email\",\"customer_number\",\"role\""));
     assert_eq!(lines.len() - 1, all.total, "all pages, not only one");
 
     let team = page(&app, "role=admin,staff").await;

@@ -76,6 +76,13 @@ pub struct TestApp {
     _data: TempDir,
 }
 
+impl TestApp {
+    /// The gateway's data directory (its database `gateway.sqlite`).
+    pub fn data_dir(&self) -> PathBuf {
+        self._data.path().join("gateway")
+    }
+}
+
 /// Gateway (Podero mode) + emulator with 30 users and [`TEST_SECRET`].
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
@@ -546,4 +553,99 @@ pub fn fake_api(gateway: &RunningGateway, rest: &str) -> String {
         "{}/api/partners/v2.0/org/{}{}",
         gateway.base_url, FAKE_ORG, rest
     )
+}
+
+/// The real `gateway` binary, started by [`spawn_binary`]; killed on drop.
+pub struct BinaryGateway {
+    pub child: std::process::Child,
+    pub base_url: String,
+    pub log: PathBuf,
+}
+
+impl Drop for BinaryGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl BinaryGateway {
+    /// The first admin's one-time password, as the first start logged it.
+    pub fn logged_password(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap();
+        let after = text
+            .split("with the one-time password ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no one-time password in the log:\n{text}"));
+        after.split_whitespace().next().unwrap().to_string()
+    }
+
+    /// Peak resident memory of the process so far (`VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmHWM in /proc/<pid>/status")
+            * 1024
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Start the real `gateway` binary in front of `emulator` (its data in
+/// `data`, its log in `data/<log_name>`, serving `frontend`), with a clean
+/// environment plus `env`, and wait (with a deadline) until it answers.
+pub async fn spawn_binary(
+    emulator: &RunningEmulator,
+    client_id: &str,
+    data: &std::path::Path,
+    log_name: &str,
+    frontend: &std::path::Path,
+    env: &[(&str, &str)],
+) -> BinaryGateway {
+    let port = free_port();
+    let log = data.join(log_name);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PODERO_BASE_URL", &emulator.base_url)
+        .env("PODERO_CLIENT_ID", client_id)
+        .env("PODERO_CLIENT_SECRET", TEST_SECRET)
+        .env("PODERO_ORG_ID", emulator.org_id.to_string())
+        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GATEWAY_DATA_DIR", data)
+        .env("GATEWAY_FRONTEND_DIR", frontend)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("the gateway binary starts");
+    let base_url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base_url}/healthz")).await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the gateway did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    BinaryGateway {
+        child,
+        base_url,
+        log,
+    }
 }

@@ -6,36 +6,13 @@
 //! restart.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use podero_emulator::EmulatorConfig;
 use serde_json::{json, Value};
 
-use crate::helpers::{Checked, Resp, ADMIN_EMAIL, TEST_SECRET};
+use crate::helpers::{spawn_binary, Checked, Resp, ADMIN_EMAIL, TEST_SECRET};
 
 const NEW_PASSWORD: &str = "leak-test-admin-password-77";
-
-struct Gateway {
-    child: Child,
-    base_url: String,
-    log: PathBuf,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The built bundle to scan: `<workspace>/dist`. Required when
 /// `PODERO_REQUIRE_DIST` is set (`cargo xtask test` builds it first).
@@ -56,62 +33,6 @@ fn dist() -> Option<PathBuf> {
     None
 }
 
-async fn start(
-    emulator: &podero_emulator::RunningEmulator,
-    client_id: &str,
-    data: &Path,
-    log_name: &str,
-) -> Gateway {
-    let port = free_port();
-    let log = data.join(log_name);
-    let frontend = dist().unwrap_or_else(|| data.join("no-frontend"));
-    let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("RUST_LOG", "trace")
-        .env("PODERO_BASE_URL", &emulator.base_url)
-        .env("PODERO_CLIENT_ID", client_id)
-        .env("PODERO_CLIENT_SECRET", TEST_SECRET)
-        .env("PODERO_ORG_ID", emulator.org_id.to_string())
-        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
-        .env("GATEWAY_DATA_DIR", data)
-        .env("GATEWAY_FRONTEND_DIR", frontend)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("the gateway binary starts");
-    let base_url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base_url}/healthz")).await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the gateway did not start: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Gateway {
-        child,
-        base_url,
-        log,
-    }
-}
-
-/// The one-time password the first start printed to the log.
-fn logged_password(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap();
-    let after = text
-        .split("with the one-time password ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no one-time password in the log:\n{text}"));
-    after.split_whitespace().next().unwrap().to_string()
-}
-
 fn scan(what: &str, haystack: &[u8], needles: &[String]) {
     let text = String::from_utf8_lossy(haystack);
     for n in needles {
@@ -130,9 +51,19 @@ async fn secrets_stay_in_the_gateway_and_the_audit_survives_a_kill() {
         .unwrap();
     let gw_data = data.path().join("gateway");
     std::fs::create_dir_all(&gw_data).unwrap();
-    let gateway = start(&emulator, &ec.client_id, &gw_data, "first.log").await;
+    let frontend = dist().unwrap_or_else(|| gw_data.join("no-frontend"));
+    let env = [("RUST_LOG", "trace")];
+    let gateway = spawn_binary(
+        &emulator,
+        &ec.client_id,
+        &gw_data,
+        "first.log",
+        &frontend,
+        &env,
+    )
+    .await;
     let a = gateway.base_url.clone();
-    let otp = logged_password(&gateway.log);
+    let otp = gateway.logged_password();
     let c = Checked::new(vec![TEST_SECRET.into()])
         .sign_in(&a, ADMIN_EMAIL, &otp, Some(NEW_PASSWORD))
         .await;
@@ -230,7 +161,15 @@ async fn secrets_stay_in_the_gateway_and_the_audit_survives_a_kill() {
     }
 
     // The audit record of the change answered just before the kill.
-    let again = start(&emulator, &ec.client_id, &gw_data, "second.log").await;
+    let again = spawn_binary(
+        &emulator,
+        &ec.client_id,
+        &gw_data,
+        "second.log",
+        &frontend,
+        &env,
+    )
+    .await;
     let c2 = Checked::new(vec![TEST_SECRET.into()])
         .sign_in(&again.base_url, ADMIN_EMAIL, NEW_PASSWORD, None)
         .await;

@@ -7,6 +7,7 @@ mod auth;
 mod directory;
 
 mod forwarding;
+mod hardening;
 mod leaks;
 mod resilience;
 mod roles;

@@ -199,7 +199,16 @@ async fn gateway_endpoints_by_role() {
         .send(app.client.get(&app.api("/users")))
         .await
         .json();
-    let some_user = user[0]["id"].as_str().unwrap().to_string();
+    let some_user = user
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["role"] == "user")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let colleague_podero_id = colleague["podero_user_id"].as_str().unwrap().to_string();
     let a = &app.address;
     // (method, path, body, admin only)
     let cells: Vec<(&str, String, Option<Value>, bool)> = vec![
@@ -219,6 +228,13 @@ async fn gateway_endpoints_by_role() {
             format!("{a}/api/audit/users/{some_user}"),
             None,
             false,
+        ),
+        // Records about a team member are the admins'.
+        (
+            "GET",
+            format!("{a}/api/audit/users/{colleague_podero_id}"),
+            None,
+            true,
         ),
         ("GET", format!("{a}/api/team"), None, true),
         ("GET", format!("{a}/api/audit"), None, true),
@@ -240,6 +256,12 @@ async fn gateway_endpoints_by_role() {
         (
             "DELETE",
             format!("{a}/api/team/{colleague_id}/sessions"),
+            None,
+            true,
+        ),
+        (
+            "POST",
+            format!("{a}/api/team/{colleague_id}/password"),
             None,
             true,
         ),

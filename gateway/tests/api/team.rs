@@ -81,7 +81,11 @@ async fn account_and_podero_member_stay_together() {
     assert_eq!(r.status, 204);
     assert!(!c.send(c.get(&podero(&new_pid))).await.json()["deleted_at"].is_null());
     let list = c.send(c.get(&team)).await.json();
-    assert!(list.as_array().unwrap().iter().all(|m| m["id"] != id));
+    assert!(list["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["id"] != id));
     app.shutdown().await;
 }
 

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use shared::{TokenRequest, TokenResponse};
 use tokio::sync::Mutex;
 
+use super::client::map_send_error;
 use crate::configuration::Secret;
 use crate::error::GatewayError;
-use crate::upstream::map_send_error;
 
 /// A bearer token. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]

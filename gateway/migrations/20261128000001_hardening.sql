@@ -1,0 +1,19 @@
+-- Hardening (issue 11): one-time passwords expire; the audit trail records
+-- a change's intent before it is made and its outcome after; refusals of
+-- clients without a session are folded into one record with a count.
+--
+-- Portable SQL (SQLite now, PostgreSQL later).
+
+-- When the one-time password stops working (ms since the epoch); NULL for
+-- a password the person chose, and for the first admin's.
+ALTER TABLE accounts ADD COLUMN password_expires_at BIGINT;
+
+-- How many requests a record stands for (folded refusals; otherwise 1).
+ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+
+-- An outcome record names the intent record written before the change
+-- was forwarded (status 0). An intent with no outcome is a change whose
+-- result could not be recorded.
+ALTER TABLE audit ADD COLUMN outcome_of BIGINT;
+
+CREATE INDEX audit_by_outcome ON audit (outcome_of);

@@ -1,0 +1,400 @@
+//! The one client towards Podero, bound to the organisation.
+//!
+//! [`Podero`] holds one pooled `reqwest` client (rustls, connect and
+//! request timeouts), the single-flight [`TokenManager`] and the
+//! organisation id, and is the only way the gateway talks to Podero: the
+//! proxy forwards allow-listed calls with [`Podero::forward`], the team
+//! handlers read and write with [`Podero::get`] / [`Podero::send`], the
+//! role check asks [`Podero::role_of`], the read model streams the users
+//! list with [`Podero::users_streamed`] and the reconnection scan reads
+//! device lists with [`Podero::get`]. Every call names an [`ApiRoute`]; the
+//! URL is built here from the route, never from request text. Each request
+//! carries only allow-listed headers plus `Authorization: Bearer <token>`,
+//! is retried once with a renewed token after a `401`, and transport
+//! failures become [`GatewayError`]s that name the cause (connection
+//! refused, timeout...) without any credential.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use shared::{ApiError, Role, Upstream as UpstreamKind, User};
+use uuid::Uuid;
+
+use super::route::ApiRoute;
+use super::token::TokenManager;
+use crate::error::GatewayError;
+
+/// Request headers copied from the browser to Podero; everything else
+/// (cookies, the browser's `Authorization`, `Host`, hop-by-hop headers,
+/// its `Content-Type`...) stays behind. A forwarded body is always sent as
+/// `application/json`.
+pub const FORWARDED_REQUEST_HEADERS: [HeaderName; 2] = [header::ACCEPT, header::ACCEPT_LANGUAGE];
+
+/// Build the shared HTTP client.
+pub fn http_client(
+    connect_timeout: Duration,
+    request_timeout: Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .timeout(request_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!(
+            "podero-backoffice-gateway/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .build()
+}
+
+/// Map a `reqwest` send error to a gateway error naming the root cause.
+pub(crate) fn map_send_error(e: reqwest::Error, base_url: &str, timeout: Duration) -> GatewayError {
+    if e.is_timeout() {
+        return GatewayError::UpstreamTimeout {
+            base_url: base_url.to_string(),
+            timeout_secs: timeout.as_secs_f64(),
+        };
+    }
+    // The innermost cause is the useful part ("Connection refused (os error
+    // 111)", "dns error: ..."); the outer ones repeat the URL.
+    let mut cause: &dyn std::error::Error = &e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let cause = if e.is_connect() {
+        format!("connection failed: {cause}")
+    } else {
+        cause.to_string()
+    };
+    GatewayError::UpstreamUnreachable {
+        base_url: base_url.to_string(),
+        cause,
+    }
+}
+
+/// Allow-listed request headers, minus any that `Connection` names.
+pub fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
+    let named_by_connection: Vec<String> = incoming
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    let mut out = HeaderMap::new();
+    for name in FORWARDED_REQUEST_HEADERS.iter() {
+        if named_by_connection.iter().any(|n| n == name.as_str()) {
+            continue;
+        }
+        for value in incoming.get_all(name) {
+            out.append(HeaderName::clone(name), value.clone());
+        }
+    }
+    out
+}
+
+/// Podero, for one organisation (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Podero(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    request_timeout: Duration,
+    tokens: TokenManager,
+    org: Uuid,
+    kind: UpstreamKind,
+}
+
+impl Podero {
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        request_timeout: Duration,
+        tokens: TokenManager,
+        org: Uuid,
+        kind: UpstreamKind,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            request_timeout,
+            tokens,
+            org,
+            kind,
+        }))
+    }
+
+    /// The organisation every call is for.
+    pub fn org_id(&self) -> Uuid {
+        self.0.org
+    }
+
+    /// A real Podero or the (embedded) emulator.
+    pub fn kind(&self) -> UpstreamKind {
+        self.0.kind
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.0.base_url
+    }
+
+    /// Whole-request timeout towards Podero.
+    pub fn request_timeout(&self) -> Duration {
+        self.0.request_timeout
+    }
+
+    pub fn tokens(&self) -> &TokenManager {
+        &self.0.tokens
+    }
+
+    fn url(&self, route: &ApiRoute, include_deleted: Option<bool>) -> String {
+        let mut url = format!("{}{}", self.0.base_url, route.upstream_path(self.0.org));
+        if let Some(d) = include_deleted {
+            url.push_str(if d {
+                "?include_deleted=true"
+            } else {
+                "?include_deleted=false"
+            });
+        }
+        url
+    }
+
+    fn failed(&self, e: reqwest::Error) -> GatewayError {
+        map_send_error(e, &self.0.base_url, self.0.request_timeout)
+    }
+
+    /// Send with the organisation's bearer token, renewing it once after a
+    /// `401`.
+    async fn send_raw(
+        &self,
+        method: Method,
+        url: &str,
+        mut headers: HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<reqwest::Response, GatewayError> {
+        if body.is_some() {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+        }
+        let body = body.unwrap_or_default();
+        let mut token = self.0.tokens.token().await?;
+        let mut retried = false;
+        let response = loop {
+            let response = self
+                .0
+                .http
+                .request(method.clone(), url)
+                .headers(headers.clone())
+                .bearer_auth(token.expose())
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(|e| self.failed(e))?;
+            if response.status() == StatusCode::UNAUTHORIZED && !retried {
+                retried = true;
+                token = self.0.tokens.renew_after_rejection(&token).await?;
+                continue;
+            }
+            break response;
+        };
+        if response.status() == StatusCode::UNAUTHORIZED {
+            return Err(GatewayError::UpstreamBadResponse(
+                "Podero rejected a freshly issued access token".into(),
+            ));
+        }
+        Ok(response)
+    }
+
+    /// Send a JSON call and read its answer: 2xx gives the body, anything
+    /// else [`GatewayError::Podero`] with Podero's own (field-shaped) error.
+    async fn json_call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Bytes>,
+    ) -> Result<Bytes, GatewayError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let response = self.send_raw(method, url, headers, body).await?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.failed(e))?;
+        if !status.is_success() {
+            let error = serde_json::from_slice::<ApiError>(&bytes)
+                .unwrap_or_else(|_| ApiError::message(format!("Podero answered HTTP {status}")));
+            return Err(GatewayError::Podero { status, error });
+        }
+        Ok(bytes)
+    }
+
+    /// `GET` a route and decode its JSON answer (small bodies).
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        route: &ApiRoute,
+        include_deleted: bool,
+    ) -> Result<T, GatewayError> {
+        let url = self.url(route, include_deleted.then_some(true));
+        let bytes = self.json_call(Method::GET, &url, None).await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            GatewayError::UpstreamBadResponse(format!("unreadable JSON from GET: {e}"))
+        })
+    }
+
+    /// Send a change the gateway makes itself (the team) and read the JSON
+    /// answer (`Null` for an empty one).
+    pub async fn send(
+        &self,
+        method: Method,
+        route: &ApiRoute,
+        body: Option<&Value>,
+    ) -> Result<Value, GatewayError> {
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        let bytes = self.json_call(method, &self.url(route, None), body).await?;
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| GatewayError::UpstreamBadResponse(format!("unreadable JSON answer: {e}")))
+    }
+
+    /// The current Podero role of `user` (archived users too), for the
+    /// checks that depend on it; `None`: Podero has no such user. Any other
+    /// failure is [`GatewayError::RoleCheckFailed`], so a caller fails
+    /// closed.
+    pub async fn role_of(&self, user: Uuid) -> Result<Option<Role>, GatewayError> {
+        match self.get::<User>(&ApiRoute::User(user), true).await {
+            Ok(u) => Ok(Some(u.role)),
+            Err(GatewayError::Podero { status, .. }) if status == StatusCode::NOT_FOUND => Ok(None),
+            Err(e) => Err(GatewayError::RoleCheckFailed(e.to_string())),
+        }
+    }
+
+    /// Forward an already-checked call of the browser and turn Podero's
+    /// answer into a response for it. `body` (a write's) is sent as JSON.
+    pub async fn forward(
+        &self,
+        method: Method,
+        route: &ApiRoute,
+        include_deleted: Option<bool>,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<Response, GatewayError> {
+        let url = self.url(route, include_deleted);
+        let response = self.send_raw(method, &url, headers, body).await?;
+        let mut out = Response::builder().status(response.status());
+        if let Some(ct) = response.headers().get(header::CONTENT_TYPE) {
+            out = out.header(header::CONTENT_TYPE, ct.clone());
+        }
+        out.body(Body::from_stream(response.bytes_stream()))
+            .map_err(|_| GatewayError::UpstreamBadResponse("unusable response".into()))
+    }
+
+    /// `GET` the organisation's whole users list (archived too), parsing
+    /// the JSON answer **while it arrives** (the body is never held whole:
+    /// chunks go through a small channel to a blocking parser task) and
+    /// then handing the value to `then` on the same blocking task. The list
+    /// is tens of megabytes at fleet scale.
+    pub async fn users_streamed<T, R>(
+        &self,
+        then: impl FnOnce(T) -> R + Send + 'static,
+    ) -> Result<R, GatewayError>
+    where
+        T: DeserializeOwned,
+        R: Send + 'static,
+    {
+        use futures::StreamExt;
+        let url = self.url(&ApiRoute::Users, Some(true));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let response = self.send_raw(Method::GET, &url, headers, None).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(GatewayError::UpstreamBadResponse(format!(
+                "HTTP {status} for GET of the users list"
+            )));
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(32);
+        let parser = tokio::task::spawn_blocking(move || {
+            let reader = std::io::BufReader::with_capacity(
+                64 * 1024,
+                ChannelReader {
+                    rx,
+                    chunk: Bytes::new(),
+                },
+            );
+            serde_json::from_reader::<_, T>(reader).map(then)
+        });
+        let mut body = response.bytes_stream();
+        let mut transport_error = None;
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    if tx.send(chunk).await.is_err() {
+                        break; // the parser stopped early (bad JSON)
+                    }
+                }
+                Err(e) => {
+                    transport_error = Some(self.failed(e));
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let parsed = parser
+            .await
+            .map_err(|e| GatewayError::UpstreamBadResponse(format!("parser failed: {e}")))?;
+        if let Some(e) = transport_error {
+            return Err(e);
+        }
+        parsed.map_err(|e| {
+            GatewayError::UpstreamBadResponse(format!("unreadable JSON from GET: {e}"))
+        })
+    }
+}
+
+/// `std::io::Read` over body chunks arriving on a channel (used from a
+/// blocking task); the end of the channel is the end of the body.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    chunk: Bytes,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(next) => self.chunk = next,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_filter() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "a=b".parse().unwrap());
+        h.insert(header::AUTHORIZATION, "Bearer x".parse().unwrap());
+        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        h.insert(header::ACCEPT, "application/json".parse().unwrap());
+        h.insert(header::ACCEPT_LANGUAGE, "de".parse().unwrap());
+        h.insert(header::CONNECTION, "accept-language".parse().unwrap());
+        let out = forwarded_headers(&h);
+        assert_eq!(out.len(), 1);
+        assert!(out.contains_key(header::ACCEPT));
+    }
+}

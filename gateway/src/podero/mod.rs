@@ -1,0 +1,15 @@
+//! Talking to Podero: the one home for it.
+//!
+//! [`route`] is the allow-list of Partner API routes ([`ApiRoute`]) and its
+//! parser ([`parse_path`]); [`client`] is the organisation-bound
+//! [`Podero`] client every caller uses (proxy, team, role checks, the read
+//! model, the reconnection scan); [`token`] is the single-flight OAuth2
+//! client-credentials token it sends.
+
+pub mod client;
+pub mod route;
+pub mod token;
+
+pub use client::{forwarded_headers, http_client, Podero};
+pub use route::{include_deleted, is_partner_api, parse_path, ApiRoute};
+pub use token::TokenManager;
