@@ -130,10 +130,24 @@ pub enum GatewayError {
 /// 500), so every `/api` error is JSON with a `code`.
 pub fn for_bare_status(
     status: StatusCode,
+    allow: Option<&HeaderValue>,
     body_limit: usize,
     time_limit_secs: u64,
 ) -> Option<GatewayError> {
     match status {
+        // axum's own answers: a path parameter it could not decode, a
+        // method the route does not have (its `Allow` header kept).
+        StatusCode::BAD_REQUEST => Some(GatewayError::BadPath(
+            "the path is not valid (an escape that is not UTF-8, or a malformed id)".into(),
+        )),
+        StatusCode::METHOD_NOT_ALLOWED => Some(GatewayError::MethodNotAllowed(
+            allow
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .split(',')
+                .filter_map(|m| m.trim().parse().ok())
+                .collect(),
+        )),
         StatusCode::PAYLOAD_TOO_LARGE => Some(GatewayError::PayloadTooLarge(body_limit)),
         StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => {
             Some(GatewayError::Timeout(time_limit_secs))

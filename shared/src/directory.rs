@@ -617,12 +617,12 @@ mod tests {
         let errs = UserQuery::parse(&format!("q={long}")).unwrap_err();
         assert_eq!(errs[0].field, "q");
         assert!(errs[0].message.contains("at most 200 characters"));
-        let words = vec!["w"; MAX_SEARCH_WORDS + 1].join("+");
+        let words = ["w"; MAX_SEARCH_WORDS + 1].join("+");
         assert_eq!(
             UserQuery::parse(&format!("q={words}")).unwrap_err()[0].field,
             "q"
         );
-        let ok = vec!["w"; MAX_SEARCH_WORDS].join("+");
+        let ok = ["w"; MAX_SEARCH_WORDS].join("+");
         assert!(UserQuery::parse(&format!("q={ok}")).is_ok());
     }
 

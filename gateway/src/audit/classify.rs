@@ -11,6 +11,7 @@ use shared::staff::{AUDIT_CSV_PATH, AUDIT_PATH, PASSWORD_PATH, SESSION_PATH, TEA
 use uuid::Uuid;
 
 use crate::podero::ApiRoute;
+use crate::request::is_write;
 
 /// The audit view of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +33,7 @@ fn c(action: &'static str, target_user_id: Option<Uuid>, is_change: bool) -> Cla
 /// Classify `method path` (the path without its query); `route` is the
 /// Partner API route the guard parsed from it, if it is one.
 pub fn classify(method: &Method, path: &str, route: Option<&ApiRoute>) -> Classified {
-    let get = *method == Method::GET || *method == Method::HEAD;
+    let get = !is_write(method);
     match path {
         SESSION_PATH => match *method {
             Method::POST => c("session.sign_in", None, false),

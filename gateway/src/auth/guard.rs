@@ -183,7 +183,8 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
             } else {
                 OWN_BODY_LIMIT
             };
-            match for_bare_status(response.status(), limit, g.time_limit.as_secs()) {
+            let allow = response.headers().get(axum::http::header::ALLOW);
+            match for_bare_status(response.status(), allow, limit, g.time_limit.as_secs()) {
                 Some(e) => e.into_response(),
                 None => response,
             }

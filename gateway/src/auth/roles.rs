@@ -14,6 +14,7 @@ use shared::Role;
 
 use crate::error::GatewayError;
 use crate::podero::ApiRoute;
+use crate::request::is_write;
 
 /// May `role` send `method` on `route`? `body_role` is the `role` field
 /// of a user create/update body; `target_role` the current role of the
@@ -26,7 +27,7 @@ pub fn check_forward(
     body_role: Option<Role>,
     target_role: Option<Role>,
 ) -> Result<(), GatewayError> {
-    if matches!(*method, Method::GET | Method::HEAD) {
+    if !is_write(method) {
         return Ok(());
     }
     match role {

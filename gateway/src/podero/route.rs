@@ -16,6 +16,7 @@ use shared::DeviceKind;
 use uuid::Uuid;
 
 use crate::error::GatewayError;
+use crate::request::is_write;
 
 /// Characters left as they are when re-encoding an external id: RFC 3986
 /// unreserved characters.
@@ -78,7 +79,7 @@ impl ApiRoute {
 
     /// The audit action of `method` on this route (`read` for GET/HEAD).
     pub fn action(&self, method: &Method) -> &'static str {
-        let read = matches!(*method, Method::GET | Method::HEAD);
+        let read = !is_write(method);
         let delete = *method == Method::DELETE;
         match self {
             ApiRoute::Users if read => "users.list",

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::helpers::{
     eventually, fake_api, spawn_app, spawn_app_with, spawn_binary, spawn_fake_upstream,
-    spawn_gateway_for, Checked, Options, ADMIN_EMAIL, TEST_SECRET,
+    spawn_gateway_for, Checked, Options, Resp, TestApp, ADMIN_EMAIL, TEST_SECRET,
 };
 
 /// Statuses of `n` parallel wrong-password sign-ins (`email(i)` each).
@@ -87,7 +87,7 @@ async fn a_burst_of_sign_ins_is_throttled_before_any_hashing() {
 }
 
 /// An end-user of the organisation (role `user`).
-async fn end_user(app: &crate::helpers::TestApp) -> Value {
+async fn end_user(app: &TestApp) -> Value {
     let r = app.client.send(app.client.get(&app.api("/users"))).await;
     r.json()
         .as_array()
@@ -234,7 +234,7 @@ async fn staff_changes_fail_closed_when_the_role_cannot_be_read() {
     let u = end_user(&app).await;
     let id = u["id"].as_str().unwrap();
     let buildings = app.api(&format!("/users/{id}/buildings"));
-    let count = |r: crate::helpers::Resp| r.json().as_array().map(Vec::len).unwrap_or(0);
+    let count = |r: Resp| r.json().as_array().map(Vec::len).unwrap_or(0);
     let before = count(app.client.send(app.client.get(&buildings)).await);
 
     proxy.fail_role_lookup.store(true, Ordering::SeqCst);
@@ -300,11 +300,39 @@ async fn staff_changes_fail_closed_when_the_role_cannot_be_read() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
 }
 
-async fn db(app: &crate::helpers::TestApp) -> sqlx::SqlitePool {
+async fn db(app: &TestApp) -> sqlx::SqlitePool {
     let path = app.data_dir().join("gateway.sqlite");
     sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap()
+}
+
+/// Run `f` while the audit table refuses inserts `when` (a real SQLite
+/// trigger on the gateway's database: the store failing, no mock).
+async fn with_failing_inserts<F, Fut>(pool: &sqlx::SqlitePool, when: &str, f: F) -> Resp
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Resp>,
+{
+    sqlx::query(&format!(
+        "CREATE TRIGGER injected_failure BEFORE INSERT ON audit WHEN {when} \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+    ))
+    .execute(pool)
+    .await
+    .unwrap();
+    let r = f().await;
+    sqlx::query("DROP TRIGGER injected_failure")
+        .execute(pool)
+        .await
+        .unwrap();
+    r
+}
+
+async fn put_town(app: &TestApp, url: &str, town: &str) -> Resp {
+    app.client
+        .send(app.client.http.put(url).json(&json!({ "town": town })))
+        .await
 }
 
 #[tokio::test]
@@ -316,28 +344,12 @@ async fn a_change_is_recorded_before_it_is_made_and_after() {
     let pool = db(&app).await;
 
     // The outcome cannot be written: the change is made, its intent stands.
-    sqlx::query(
-        "CREATE TRIGGER fail_outcomes BEFORE INSERT ON audit WHEN NEW.outcome_of IS NOT NULL \
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
-    let r = app
-        .client
-        .send(
-            app.client
-                .http
-                .put(&user_url)
-                .json(&json!({"town": "Injected-Graz"})),
-        )
-        .await;
+    let r = with_failing_inserts(&pool, "NEW.outcome_of IS NOT NULL", || {
+        put_town(&app, &user_url, "Injected-Graz")
+    })
+    .await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text());
     assert_eq!(r.code(), "audit_unavailable");
-    sqlx::query("DROP TRIGGER fail_outcomes")
-        .execute(&pool)
-        .await
-        .unwrap();
     let r = app.client.send(app.client.get(&user_url)).await;
     assert_eq!(r.json()["town"], "Injected-Graz", "Podero made the change");
     let r = app
@@ -352,40 +364,16 @@ async fn a_change_is_recorded_before_it_is_made_and_after() {
     assert_eq!(entry["changes"][0]["to"], "Injected-Graz");
 
     // The intent cannot be written: nothing reaches Podero.
-    sqlx::query(
-        "CREATE TRIGGER fail_intents BEFORE INSERT ON audit WHEN NEW.status = 0 \
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
-    let r = app
-        .client
-        .send(
-            app.client
-                .http
-                .put(&user_url)
-                .json(&json!({"town": "Never"})),
-        )
-        .await;
+    let r = with_failing_inserts(&pool, "NEW.status = 0", || {
+        put_town(&app, &user_url, "Never")
+    })
+    .await;
     assert_eq!(r.code(), "audit_unavailable", "{}", r.text());
-    sqlx::query("DROP TRIGGER fail_intents")
-        .execute(&pool)
-        .await
-        .unwrap();
     let r = app.client.send(app.client.get(&user_url)).await;
     assert_eq!(r.json()["town"], "Injected-Graz", "the change was not made");
 
     // Both recorded: one entry per operation, through its outcome.
-    let r = app
-        .client
-        .send(
-            app.client
-                .http
-                .put(&user_url)
-                .json(&json!({"town": "Linz"})),
-        )
-        .await;
+    let r = put_town(&app, &user_url, "Linz").await;
     assert_eq!(r.status, StatusCode::OK);
     let r = app
         .client
@@ -464,7 +452,7 @@ async fn requests_without_a_session_are_limited_and_folded() {
 #[tokio::test]
 async fn searches_are_bounded() {
     let app = spawn_app().await;
-    let words = vec!["mü"; 6000].join("+");
+    let words = ["mü"; 6000].join("+");
     let started = std::time::Instant::now();
     let r = app
         .client

@@ -4,9 +4,10 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod compression;
 mod directory;
-
 mod forwarding;
+mod fuzz;
 mod hardening;
 mod leaks;
 mod resilience;

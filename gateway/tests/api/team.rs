@@ -81,6 +81,16 @@ async fn account_and_podero_member_stay_together() {
     assert_eq!(r.status, 204);
     assert!(!c.send(c.get(&podero(&new_pid))).await.json()["deleted_at"].is_null());
     let list = c.send(c.get(&team)).await.json();
+    // Answered right after the removal, the list already knows the Podero
+    // member is archived (the gateway waited for its read model).
+    assert!(
+        list["without_access"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["id"] != new_pid.as_str()),
+        "{list}"
+    );
     assert!(list["members"]
         .as_array()
         .unwrap()
@@ -101,6 +111,17 @@ async fn existing_podero_colleagues_are_linked_and_customers_refused() {
         .find(|u| u["role"] == "staff")
         .expect("the seed has staff");
     let customer = users.iter().find(|u| u["role"] == "user").unwrap();
+    let without_access = |list: &Value| -> Vec<Value> {
+        list["without_access"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].clone())
+            .collect()
+    };
+    let before = c.send(c.get(&team)).await.json();
+    assert!(without_access(&before).contains(&staff["id"]), "{before}");
+    assert!(!without_access(&before).contains(&customer["id"]));
 
     // A seeded Podero staff member gets access, promoted to admin.
     let r = c
@@ -113,6 +134,14 @@ async fn existing_podero_colleagues_are_linked_and_customers_refused() {
         .await
         .json();
     assert_eq!(u["role"], "admin");
+    // The list answered right after the change is current: no polling.
+    let after = c.send(c.get(&team)).await.json();
+    assert!(!without_access(&after).contains(&staff["id"]), "{after}");
+    assert!(after["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["podero_user_id"] == staff["id"]));
 
     // A customer's address is not a colleague's.
     let r = c
