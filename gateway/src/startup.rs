@@ -23,6 +23,7 @@ use axum::Router;
 use podero_emulator::{EmulatorConfig, RunningEmulator};
 use shared::Upstream as UpstreamKind;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -113,6 +114,17 @@ fn guarded(api: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(from_fn_with_state(state.clone(), crate::auth::guard::guard))
 }
 
+/// Answers that have a body to compress (not `204`/`304`, which must not
+/// carry a `Content-Encoding` for a body they do not have).
+fn has_body(
+    status: StatusCode,
+    _: axum::http::Version,
+    _: &axum::http::HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    !matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED)
+}
+
 /// The router: gateway endpoints, the Partner API allow-list, the app.
 /// Every `/api` route is behind [`crate::auth::guard::guard`] (session,
 /// anti-forgery, route, audit), and inside it the time limit and the
@@ -179,7 +191,12 @@ pub fn app(state: AppState) -> Router {
             state.security.clone(),
             crate::hardening::headers,
         ))
-        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .compress_when(DefaultPredicate::new().and(has_body)),
+        )
         .layer(CatchPanicLayer::custom(panicked))
         // 5xx answers are logged as warnings: the gateway's own error
         // already says what went wrong.

@@ -192,15 +192,20 @@ pub async fn list(State(team): State<Team>, actor: Actor) -> Result<Json<TeamLis
     actor.require_admin("see the team")?;
     let members = team.auth.accounts().team(now_ms()).await?;
     let linked: HashSet<Uuid> = members.iter().filter_map(|m| m.podero_user_id).collect();
-    let snapshot = team
-        .directory
-        .snapshot(team.podero.request_timeout())
-        .await?;
-    let mut without_access: Vec<User> = snapshot
-        .users()
-        .filter(|u| u.role().is_team() && !u.is_archived() && !linked.contains(&u.id()))
-        .map(|u| u.to_user())
-        .collect();
+    // The members are the gateway's own; the Podero colleagues without
+    // access need the read model, and the team stays manageable without.
+    let mut without_access: Vec<User> =
+        match team.directory.snapshot(team.podero.request_timeout()).await {
+            Ok(snapshot) => snapshot
+                .users()
+                .filter(|u| u.role().is_team() && !u.is_archived() && !linked.contains(&u.id()))
+                .map(|u| u.to_user())
+                .collect(),
+            Err(e) => {
+                tracing::warn!("team list without the Podero colleagues: {e}");
+                Vec::new()
+            }
+        };
     without_access.sort_by_key(|u| (u.display_name().to_lowercase(), u.email.clone()));
     Ok(Json(TeamList {
         members,

@@ -608,3 +608,19 @@ async fn forwarded_bodies_are_json() {
     assert_eq!(fake.seen.lock().unwrap().len(), before);
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_answer_without_a_body_is_not_encoded() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .send(
+            app.client
+                .http
+                .delete(format!("{}/api/session", app.address))
+                .header("accept-encoding", "gzip, deflate, br"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(r.header("content-encoding").is_none(), "{:?}", r.headers);
+}
