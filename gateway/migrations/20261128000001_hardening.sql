@@ -2,7 +2,8 @@
 -- a change's intent before it is made and its outcome after; refusals of
 -- clients without a session are folded into one record with a count.
 --
--- Portable SQL (SQLite now, PostgreSQL later).
+-- Portable SQL (SQLite now, PostgreSQL later), except the back-fill at
+-- the end (SQLite: strftime).
 
 -- When the one-time password stops working (ms since the epoch); NULL for
 -- a password the person chose, and for the first admin's.
@@ -17,3 +18,10 @@ ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE audit ADD COLUMN outcome_of BIGINT;
 
 CREATE INDEX audit_by_outcome ON audit (outcome_of);
+
+-- One-time passwords issued before this migration expire like new ones
+-- (72 h from now), except the first admin's, which nobody could reissue.
+UPDATE accounts
+SET password_expires_at = CAST(strftime('%s', 'now') AS BIGINT) * 1000 + 72 * 3600 * 1000
+WHERE must_change_password = 1
+  AND id <> (SELECT id FROM accounts ORDER BY created_at, email LIMIT 1);

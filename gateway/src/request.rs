@@ -36,30 +36,49 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 /// trusted reverse proxies (`GATEWAY_TRUSTED_PROXIES`), the right-most
 /// address in `X-Forwarded-For` that is not itself a trusted proxy (the
 /// left part of that header is whatever the client sent, so it is never
-/// believed).
+/// believed). An entry that is not an address (`unknown`, `ip:port`) ends
+/// the walk at the last trusted hop: what stands left of it cannot be
+/// told from what the client wrote. IPv4-mapped IPv6 addresses count as
+/// IPv4.
 pub fn client_addr(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
     trusted: &[IpAddr],
 ) -> Option<String> {
-    let peer = peer?;
+    let peer = peer?.to_canonical();
     if !trusted.contains(&peer) {
         return Some(peer.to_string());
     }
-    let forwarded: Vec<IpAddr> = headers
+    let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    let client = forwarded
-        .iter()
-        .rev()
-        .find(|a| !trusted.contains(a))
-        .copied()
-        .unwrap_or(peer);
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        match entry.parse::<IpAddr>().map(|a| a.to_canonical()) {
+            Ok(a) if trusted.contains(&a) => client = a,
+            Ok(a) => return Some(a.to_string()),
+            Err(_) => break,
+        }
+    }
     Some(client.to_string())
+}
+
+/// The key that limits count a client by: its IPv4 address, or the /64
+/// network of an IPv6 address (one host usually has a whole /64, so
+/// counting single IPv6 addresses would let it rotate past any limit).
+pub fn client_key(client: Option<&str>) -> String {
+    match client.and_then(|c| c.parse::<IpAddr>().ok()) {
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(v4) => v4.to_string(),
+        None => client.unwrap_or("").to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +111,33 @@ mod tests {
             client_addr(proxy, &HeaderMap::new(), &trusted).as_deref(),
             Some("10.0.0.1")
         );
+        // Something that is not an address stops the walk: the entry the
+        // client wrote left of it is not believed.
+        let mut odd = HeaderMap::new();
+        odd.append("x-forwarded-for", "6.6.6.6, unknown".parse().unwrap());
+        assert_eq!(
+            client_addr(proxy, &odd, &trusted).as_deref(),
+            Some("10.0.0.1")
+        );
+        // An IPv4-mapped peer is the IPv4 proxy.
+        let mapped = Some(ip("::ffff:10.0.0.1"));
+        assert_eq!(
+            client_addr(mapped, &headers, &trusted).as_deref(),
+            Some("203.0.113.7")
+        );
+    }
+
+    #[test]
+    fn limits_count_an_ipv6_network() {
+        assert_eq!(
+            client_key(Some("2001:db8:1:2:aaaa::1")),
+            client_key(Some("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            client_key(Some("2001:db8:1:3::1")),
+            client_key(Some("2001:db8:1:2::1"))
+        );
+        assert_eq!(client_key(Some("203.0.113.7")), "203.0.113.7");
     }
 
     #[test]

@@ -56,9 +56,12 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Longest any `/api` request may take: the upstream timeout + 5 s.
+    /// Longest any `/api` request may take: three upstream timeouts + 5 s
+    /// (a change can take three calls to Podero: read, write, and the read
+    /// model's refresh after a team change), so a slow but working Podero
+    /// is not cut off between its write and the outcome record.
     pub fn time_limit(&self) -> Duration {
-        self.request_timeout + Duration::from_secs(5)
+        self.request_timeout * 3 + Duration::from_secs(5)
     }
 }
 

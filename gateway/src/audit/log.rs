@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use shared::staff::{AuditEntry, AuditPage, AuditQuery, FieldChange};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use tokio::sync::mpsc;
@@ -170,6 +170,9 @@ const CSV_HEADER: [&str; 12] = [
     "detail",
 ];
 
+/// Rows one read of the CSV export takes.
+const CSV_BATCH: i64 = 1_000;
+
 /// Most entries in one user's history.
 pub const HISTORY_LIMIT: i64 = 200;
 
@@ -290,24 +293,30 @@ impl AuditLog {
     }
 
     /// Every entry matching (all pages), oldest first, as CSV chunks of
-    /// about 64 KiB. The rows are read and written while the download
-    /// runs, so an export of the whole trail never sits in memory; a
-    /// database error ends the download early (and is logged). The stream
-    /// may be polled again after its end (compression layers do).
+    /// about 64 KiB. The rows are read in batches of [`CSV_BATCH`] by id
+    /// while the download runs, so an export of the whole trail never sits
+    /// in memory and a client that stops reading holds no database
+    /// connection (the pool stays free for the audit appends); a database
+    /// error ends the download early (and is logged). The stream may be
+    /// polled again after its end (compression layers do).
     pub fn csv(&self, q: &AuditQuery) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
         const CHUNK: usize = 64 * 1024;
         let (tx, mut rx) = mpsc::channel(4);
         let pool = self.pool.clone();
         let q = q.clone();
         tokio::spawn(async move {
-            let mut select = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit"));
-            push_filter(&mut select, &q);
-            select.push(" ORDER BY id");
-            let mut rows = select.build_query_as::<EntryRow>().fetch(&pool);
             let mut out = CsvWriter::new(&CSV_HEADER);
-            while let Some(row) = rows.next().await {
-                match row {
-                    Ok(row) => csv_row(&mut out, row.into()),
+            let mut after = 0_i64;
+            loop {
+                let mut select = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit"));
+                push_filter(&mut select, &q);
+                select
+                    .push(" AND id > ")
+                    .push_bind(after)
+                    .push(" ORDER BY id LIMIT ")
+                    .push_bind(CSV_BATCH);
+                let rows: Vec<EntryRow> = match select.build_query_as().fetch_all(&pool).await {
+                    Ok(rows) => rows,
                     Err(e) => {
                         tracing::error!("the audit export stopped: {e}");
                         let _ = tx
@@ -315,9 +324,16 @@ impl AuditLog {
                             .await;
                         return;
                     }
-                }
-                if out.len() >= CHUNK && tx.send(Ok(Bytes::from(out.take()))).await.is_err() {
-                    return; // the download was abandoned
+                };
+                let Some(last) = rows.last().map(|r| r.id) else {
+                    break;
+                };
+                after = last;
+                for row in rows {
+                    csv_row(&mut out, row.into());
+                    if out.len() >= CHUNK && tx.send(Ok(Bytes::from(out.take()))).await.is_err() {
+                        return; // the download was abandoned
+                    }
                 }
             }
             if !out.is_empty() {
@@ -355,6 +371,7 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::StreamExt;
 
     fn record(action: &str, status: u16) -> Record {
         Record {

@@ -69,7 +69,9 @@ impl Note {
 
     /// Who made it (set by the guard; by sign-in, the e-mail tried).
     pub fn actor(&self, id: Option<Uuid>, email: &str) {
-        self.with(|n| n.actor = Some((id, email.to_string())));
+        // Bounded here already: refusals are held in memory while folded.
+        let email: String = email.chars().take(254).collect();
+        self.with(|n| n.actor = Some((id, email)));
     }
 
     /// The end-user (or team member's Podero user) concerned.

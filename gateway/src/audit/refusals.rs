@@ -3,7 +3,7 @@
 //! An attacker (or a misconfigured script) without a session can send
 //! requests as fast as the network allows; recording each would let them
 //! fill the disk. The first refusal of a kind (client address, action,
-//! status, error, e-mail tried) in a window is recorded at once; repeats within the
+//! status, error) in a window is recorded at once; repeats within the
 //! window are counted and recorded as one record with that count when the
 //! window ends — at the next refusal of that kind, or by the periodic
 //! [`Refusals::due`] flush the gateway runs. The number of kinds tracked is
@@ -21,8 +21,10 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// Most kinds tracked at once.
 const MAX_KINDS: usize = 10_000;
 
-/// Client, action, status, error code, e-mail tried.
-type Kind = (String, String, u16, String, String);
+/// Client, action, status, error code (the e-mail tried is not part of
+/// it: the latest one is kept as a sample, so varying it does not defeat
+/// the folding).
+type Kind = (String, String, u16, String);
 
 #[derive(Debug)]
 struct Pending {
@@ -59,7 +61,6 @@ impl Refusals {
             record.action.clone(),
             record.status,
             record.detail.clone().unwrap_or_default(),
-            record.actor_email.clone().unwrap_or_default(),
         );
         if kinds.len() >= MAX_KINDS && !kinds.contains_key(&kind) {
             kind.0 = "*".into();

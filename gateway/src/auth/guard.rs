@@ -30,7 +30,7 @@ use crate::auth::sessions::{csrf_matches, Lookup};
 use crate::auth::{Actor, Auth};
 use crate::database::now_ms;
 use crate::error::{for_bare_status, ErrorCode, GatewayError};
-use crate::podero::{is_partner_api, parse_path};
+use crate::podero::{is_partner_api, parse_path, Forwarded};
 use crate::request::{client_addr, is_write, ClientAddr};
 use crate::routes::OWN_BODY_LIMIT;
 use crate::startup::AppState;
@@ -146,9 +146,10 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     let limited = if signed_in {
         Ok(())
     } else {
-        g.auth
-            .unauthenticated()
-            .take(client.as_deref().unwrap_or(""), Instant::now())
+        g.auth.unauthenticated().take(
+            &crate::request::client_key(client.as_deref()),
+            Instant::now(),
+        )
     };
     let response = match (limited, admitted) {
         (Err(wait), _) => GatewayError::RateLimited {
@@ -175,8 +176,10 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     };
     // Answers made by a layer (body limit, time limit, a caught panic) get
     // the gateway's JSON error like every other.
+    let passed_on = response.extensions().get::<Forwarded>().is_some();
     let response = match response.extensions().get::<ErrorCode>() {
         Some(_) => response,
+        None if passed_on => response,
         None if response.status().is_client_error() || response.status().is_server_error() => {
             let limit = if is_partner_api(&path) {
                 g.forward_body_limit

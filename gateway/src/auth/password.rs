@@ -89,13 +89,18 @@ fn hashing_slots() -> &'static Semaphore {
 async fn with_slot<R: Send + 'static>(
     f: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, GatewayError> {
-    let _slot = hashing_slots()
+    let slot = hashing_slots()
         .acquire()
         .await
         .map_err(|e| GatewayError::Internal(format!("password hashing slots: {e}")))?;
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| GatewayError::Internal(format!("password hashing task: {e}")))
+    // The slot is held by the hash itself, so a request that is dropped
+    // while it waits does not free the slot of a hash still running.
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        f()
+    })
+    .await
+    .map_err(|e| GatewayError::Internal(format!("password hashing task: {e}")))
 }
 
 /// The argon2id PHC string of `password`.

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Most keys either map keeps; beyond it, stale entries are dropped first
-/// and, if none are stale, the oldest client's.
+/// and, if none are stale, new attempts are refused (fail closed).
 const MAX_KEYS: usize = 100_000;
 
 /// Limits of [`Throttle`].
@@ -93,10 +93,17 @@ impl Throttle {
         if map.len() + 2 > MAX_KEYS {
             map.retain(|_, t| t.back().is_some_and(|b| now.duration_since(*b) < window));
         }
+        let missing = [&account, &client]
+            .iter()
+            .filter(|k| !map.contains_key(**k))
+            .count();
+        if map.len() + missing > MAX_KEYS {
+            // Full of recent failures: an attack on many accounts at once.
+            // Refuse rather than stop counting.
+            return Err(window);
+        }
         for key in [account, client] {
-            if map.len() < MAX_KEYS || map.contains_key(&key) {
-                map.entry(key).or_default().push_back(now);
-            }
+            map.entry(key).or_default().push_back(now);
         }
         Ok(())
     }
@@ -216,6 +223,22 @@ mod tests {
                 .sum()
         });
         assert_eq!(admitted, 5);
+    }
+
+    /// Full of recent failures, it refuses new keys instead of no longer
+    /// counting them.
+    #[test]
+    fn a_full_throttle_fails_closed() {
+        let t = Throttle::new(Limits::default());
+        let now = Instant::now();
+        for i in 0..MAX_KEYS / 2 {
+            t.begin(&format!("a{i}@x.de"), &format!("c{i}"), now)
+                .unwrap();
+        }
+        assert!(t.begin("new@x.de", "new-client", now).is_err());
+        // Once those failures leave the window, there is room again.
+        let later = now + Limits::default().window;
+        assert!(t.begin("new@x.de", "new-client", later).is_ok());
     }
 
     #[test]

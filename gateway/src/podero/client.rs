@@ -97,6 +97,11 @@ pub fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
     out
 }
 
+/// Marks a response that is Podero's own answer, passed on: the guard
+/// leaves its status and body as Podero sent them.
+#[derive(Debug, Clone, Copy)]
+pub struct Forwarded;
+
 /// Podero, for one organisation (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Podero(Arc<Inner>);
@@ -292,8 +297,11 @@ impl Podero {
         if let Some(ct) = response.headers().get(header::CONTENT_TYPE) {
             out = out.header(header::CONTENT_TYPE, ct.clone());
         }
-        out.body(Body::from_stream(response.bytes_stream()))
-            .map_err(|_| GatewayError::UpstreamBadResponse("unusable response".into()))
+        let mut out = out
+            .body(Body::from_stream(response.bytes_stream()))
+            .map_err(|_| GatewayError::UpstreamBadResponse("unusable response".into()))?;
+        out.extensions_mut().insert(Forwarded);
+        Ok(out)
     }
 
     /// `GET` the organisation's whole users list (archived too), parsing

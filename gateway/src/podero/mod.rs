@@ -10,6 +10,6 @@ pub mod client;
 pub mod route;
 pub mod token;
 
-pub use client::{forwarded_headers, http_client, Podero};
+pub use client::{forwarded_headers, http_client, Forwarded, Podero};
 pub use route::{include_deleted, is_partner_api, parse_path, ApiRoute};
 pub use token::TokenManager;

@@ -89,7 +89,13 @@ pub async fn forward(
         .and_then(|r| serde_json::from_value::<Role>(r.clone()).ok());
     let target_role = match (&route, route.user_id()) {
         _ if actor.role() != StaffRole::Staff => None,
-        (ApiRoute::User(_), _) if method == Method::PUT => role_of(&before),
+        (ApiRoute::User(_), _) if method == Method::PUT => {
+            Some(role_of(&before).ok_or_else(|| {
+                GatewayError::RoleCheckFailed(
+                    "Podero's answer names no role the gateway knows".into(),
+                )
+            })?)
+        }
         (_, Some(user)) => Some(podero.role_of(user).await?.ok_or_else(|| {
             GatewayError::NotFound("Podero has no user with this id; reload the page.".into())
         })?),

@@ -62,7 +62,11 @@ pub async fn sign_in(
     let request: SignIn = read_json(body).await?;
     let email = request.email.trim().to_lowercase();
     note.actor(None, &email);
-    let client_key = client.clone().unwrap_or_default();
+    if email.chars().count() > 254 {
+        // No account has such an address (RFC 5321's limit).
+        return Err(GatewayError::SignInFailed);
+    }
+    let client_key = crate::request::client_key(client.as_deref());
     auth.throttle()
         .begin(&email, &client_key, Instant::now())
         .map_err(too_many)?;
@@ -115,7 +119,7 @@ pub async fn change_password(
     request
         .validate(&account.email)
         .map_err(GatewayError::InvalidBody)?;
-    let client_key = client.unwrap_or_default();
+    let client_key = crate::request::client_key(client.as_deref());
     auth.throttle()
         .begin(&account.email, &client_key, Instant::now())
         .map_err(too_many)?;

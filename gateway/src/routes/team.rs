@@ -241,7 +241,9 @@ pub async fn invite(
         return Err(taken());
     }
     note.begin().await?;
-    let podero_user_id = match invite.role.podero_role() {
+    // The Podero member, and whether this invitation created it (only
+    // then is it archived again if the account cannot be stored).
+    let (podero_user_id, created_here) = match invite.role.podero_role() {
         Some(role) => {
             let created = create_podero_member(
                 &team,
@@ -251,15 +253,16 @@ pub async fn invite(
                 role,
             )
             .await;
-            Some(match created {
-                Ok(id) => id,
-                Err(GatewayError::Podero { status, error }) if status == StatusCode::CONFLICT => {
-                    link_existing_member(&team, &email, role, error).await?
-                }
+            match created {
+                Ok(id) => (Some(id), true),
+                Err(GatewayError::Podero { status, error }) if status == StatusCode::CONFLICT => (
+                    Some(link_existing_member(&team, &email, role, error).await?),
+                    false,
+                ),
                 Err(e) => return Err(e),
-            })
+            }
         }
-        None => None,
+        None => (None, false),
     };
     if let Some(id) = podero_user_id {
         note.target(id);
@@ -280,7 +283,7 @@ pub async fn invite(
     let account = match created {
         Ok(Some(a)) => a,
         failed => {
-            if let Some(id) = podero_user_id {
+            if let Some(id) = podero_user_id.filter(|_| created_here) {
                 if let Err(e) = archive_podero_member(&team, id).await {
                     tracing::error!(
                         "could not archive Podero user {id} after a failed invite: {e}"

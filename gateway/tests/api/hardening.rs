@@ -5,7 +5,7 @@
 //! session, an unbounded search, one-time passwords that expire, HSTS,
 //! and bodies forwarded as JSON.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -151,6 +151,8 @@ struct FaultyPodero {
     url: String,
     target: Arc<Mutex<String>>,
     fail_role_lookup: Arc<AtomicBool>,
+    /// The status of the injected failure (503 unless set).
+    fail_status: Arc<AtomicU16>,
 }
 
 async fn faulty_podero() -> FaultyPodero {
@@ -162,6 +164,7 @@ async fn faulty_podero() -> FaultyPodero {
     struct St {
         target: Arc<Mutex<String>>,
         fail: Arc<AtomicBool>,
+        status: Arc<AtomicU16>,
         http: reqwest::Client,
     }
     async fn pass(State(st): State<St>, req: Request) -> Response {
@@ -173,11 +176,9 @@ async fn faulty_podero() -> FaultyPodero {
             && path.contains("/users/")
             && query.contains("include_deleted=true");
         if role_lookup && st.fail.load(Ordering::SeqCst) {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"detail": "injected failure"})),
-            )
-                .into_response();
+            let status = StatusCode::from_u16(st.status.load(Ordering::SeqCst))
+                .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            return (status, axum::Json(json!({"detail": "injected failure"}))).into_response();
         }
         let target = st.target.lock().unwrap().clone();
         let url = format!("{target}{}", req.uri());
@@ -203,6 +204,7 @@ async fn faulty_podero() -> FaultyPodero {
     let st = St {
         target: Arc::default(),
         fail: Arc::default(),
+        status: Arc::new(AtomicU16::new(503)),
         http: reqwest::Client::new(),
     };
     let router = axum::Router::new().fallback(pass).with_state(st.clone());
@@ -213,6 +215,7 @@ async fn faulty_podero() -> FaultyPodero {
         url: format!("http://{addr}"),
         target: st.target,
         fail_role_lookup: st.fail,
+        fail_status: st.status,
     }
 }
 
@@ -247,6 +250,18 @@ async fn staff_changes_fail_closed_when_the_role_cannot_be_read() {
         .send(staff.http.delete(app.api(&format!("/users/{id}"))))
         .await;
     assert_eq!(r.code(), "role_check_failed", "{}", r.text());
+    // Podero's own failure reaches the browser as Podero said it, not
+    // dressed as one of the gateway's errors.
+    proxy.fail_status.store(500, Ordering::SeqCst);
+    let r = app
+        .client
+        .send(
+            app.client
+                .get(&app.api(&format!("/users/{id}?include_deleted=true"))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.json()["detail"], "injected failure", "{}", r.text());
     proxy.fail_role_lookup.store(false, Ordering::SeqCst);
     assert_eq!(
         count(app.client.send(app.client.get(&buildings)).await),
