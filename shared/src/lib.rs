@@ -14,6 +14,7 @@ pub mod country;
 pub mod device;
 pub mod directory;
 pub mod error;
+pub mod i18n;
 pub mod patch;
 pub mod staff;
 pub mod user;
@@ -28,6 +29,7 @@ pub use device::{
     HeatPumpWrite, Inverter, InverterWrite, ResolutionLink, Wallbox, WallboxWrite,
 };
 pub use error::{ApiError, ErrorDetail, ValidationIssue};
+pub use i18n::{tr, Lang};
 pub use user::{CreateUser, Role, UpdateUser, User};
 pub use validation::{
     CountryCode, Email, ExternalUserId, FieldError, Latitude, Longitude, PostalCode,

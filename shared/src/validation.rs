@@ -8,20 +8,66 @@ use serde::{Deserialize, Serialize};
 
 use crate::country;
 
-/// A rejected field and a message a person can act on.
+/// A rejected field and a message a person can act on. A message from the
+/// catalog ([`crate::i18n`]) keeps its key and values, so the browser and
+/// the gateway can say it in German or English ([`FieldError::message_in`]);
+/// `message` is its English text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The catalog key of the message, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The values of its `%{name}` placeholders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<(String, String)>,
 }
 
 impl FieldError {
+    /// A message that is not in the catalog (e.g. Podero's own words).
     pub fn new(field: &str, message: impl Into<String>) -> Self {
         Self {
             field: field.to_string(),
             message: message.into(),
+            key: None,
+            args: Vec::new(),
         }
+    }
+
+    /// The catalog's message `key` with its placeholder values.
+    pub fn keyed(field: &str, key: &str, args: &[(&str, &str)]) -> Self {
+        Self {
+            field: field.to_string(),
+            message: crate::i18n::tr(crate::i18n::Lang::En, key, args),
+            key: Some(key.to_string()),
+            args: args
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// The message in `lang`.
+    pub fn message_in(&self, lang: crate::i18n::Lang) -> String {
+        match &self.key {
+            Some(key) => {
+                let args: Vec<(&str, &str)> = self
+                    .args
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                crate::i18n::tr(lang, key, &args)
+            }
+            None => self.message.clone(),
+        }
+    }
+
+    /// The same error with its message in `lang`.
+    pub fn localized(mut self, lang: crate::i18n::Lang) -> Self {
+        self.message = self.message_in(lang);
+        self
     }
 }
 
