@@ -7,11 +7,7 @@
 //! chosen for `de` and `de-*`, English otherwise. A key missing in one
 //! language fails `every_key_in_both_languages`.
 
-use std::borrow::Cow;
-
 use serde::{Deserialize, Serialize};
-
-rust_i18n::i18n!("locales", fallback = "en");
 
 /// A language of the back-office.
 #[derive(
@@ -82,63 +78,29 @@ impl Lang {
 /// `args`. A key the catalog lacks comes back as the key itself (and fails
 /// the catalog tests).
 pub fn tr(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
-    let text: Cow<str> = rust_i18n::t!(key, locale = lang.code());
+    let text: std::borrow::Cow<str> = rust_i18n::t!(key, locale = lang.code());
     if args.is_empty() {
         return text.into_owned();
     }
-    let mut out = text.into_owned();
-    for (name, value) in args {
-        out = out.replace(&format!("%{{{name}}}"), value);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn languages_from_tags_and_headers() {
-        assert_eq!(Lang::parse("de-AT"), Some(Lang::De));
-        assert_eq!(Lang::parse("EN_us"), Some(Lang::En));
-        assert_eq!(Lang::parse("fr"), None);
-        assert_eq!(Lang::from_accept_language("de-DE,de;q=0.9,en;q=0.8"), Lang::De);
-        assert_eq!(Lang::from_accept_language("fr-FR, en;q=0.5, de;q=0.7"), Lang::De);
-        assert_eq!(Lang::from_accept_language("fr, it"), Lang::En);
-        assert_eq!(Lang::from_accept_language(""), Lang::En);
-        assert_eq!(Lang::from_accept_language("en-US,de;q=0.9"), Lang::En);
-    }
-
-    /// The catalog files a translator edits: the same keys in both.
-    #[test]
-    fn every_key_in_both_languages() {
-        fn keys(file: &str) -> std::collections::BTreeSet<String> {
-            let path = format!("{}/locales/{file}", env!("CARGO_MANIFEST_DIR"));
-            let text = std::fs::read_to_string(&path).unwrap();
-            crate::i18n::flat_keys(&text)
+    // One pass, so a value that itself looks like `%{name}` stays as it is.
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest: &str = &text;
+    while let Some(start) = rest.find("%{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = &after[..end];
+        match args.iter().find(|(n, _)| *n == name) {
+            Some((_, value)) => out.push_str(value),
+            None => out.push_str(&rest[start..start + 2 + end + 1]),
         }
-        let en = keys("en.yml");
-        let de = keys("de.yml");
-        let only_en: Vec<_> = en.difference(&de).collect();
-        let only_de: Vec<_> = de.difference(&en).collect();
-        assert!(
-            only_en.is_empty() && only_de.is_empty(),
-            "only in en.yml: {only_en:?}; only in de.yml: {only_de:?}"
-        );
-        assert!(!en.is_empty());
+        rest = &after[end + 1..];
     }
-
-    #[test]
-    fn placeholders_are_filled() {
-        assert_eq!(
-            tr(Lang::De, "test.greeting", &[("name", "Anna")]),
-            "Hallo Anna"
-        );
-        assert_eq!(
-            tr(Lang::En, "test.greeting", &[("name", "Anna")]),
-            "Hello Anna"
-        );
-    }
+    out.push_str(rest);
+    out
 }
 
 /// The dotted keys and texts of a locale file in the catalog's YAML
@@ -171,9 +133,27 @@ pub fn flat_entries(yaml: &str) -> std::collections::BTreeMap<String, String> {
             let text = rest
                 .strip_prefix('"')
                 .and_then(|r| r.strip_suffix('"'))
-                .map(|r| r.replace("\\\"", "\""))
+                .map(unescape)
                 .unwrap_or_else(|| rest.to_string());
             out.insert(full.join("."), text);
+        }
+    }
+    out
+}
+
+/// A double-quoted YAML string's text: `\"`, `\\` and `\n` unescaped.
+fn unescape(quoted: &str) -> String {
+    let mut out = String::with_capacity(quoted.len());
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
         }
     }
     out
@@ -183,4 +163,101 @@ pub fn flat_entries(yaml: &str) -> std::collections::BTreeMap<String, String> {
 #[doc(hidden)]
 pub fn flat_keys(yaml: &str) -> std::collections::BTreeSet<String> {
     flat_entries(yaml).into_keys().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_from_tags_and_headers() {
+        assert_eq!(Lang::parse("de-AT"), Some(Lang::De));
+        assert_eq!(Lang::parse("EN_us"), Some(Lang::En));
+        assert_eq!(Lang::parse("fr"), None);
+        assert_eq!(
+            Lang::from_accept_language("de-DE,de;q=0.9,en;q=0.8"),
+            Lang::De
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR, en;q=0.5, de;q=0.7"),
+            Lang::De
+        );
+        assert_eq!(Lang::from_accept_language("fr, it"), Lang::En);
+        assert_eq!(Lang::from_accept_language(""), Lang::En);
+        assert_eq!(Lang::from_accept_language("en-US,de;q=0.9"), Lang::En);
+    }
+
+    /// The catalog files a translator edits: the same keys in both.
+    #[test]
+    fn every_key_in_both_languages() {
+        fn keys(file: &str) -> std::collections::BTreeSet<String> {
+            let path = format!("{}/locales/{file}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            crate::i18n::flat_keys(&text)
+        }
+        let en = keys("en.yml");
+        let de = keys("de.yml");
+        let only_en: Vec<_> = en.difference(&de).collect();
+        let only_de: Vec<_> = de.difference(&en).collect();
+        assert!(
+            only_en.is_empty() && only_de.is_empty(),
+            "only in en.yml: {only_en:?}; only in de.yml: {only_de:?}"
+        );
+        assert!(!en.is_empty());
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        let args = [("max", "100"), ("count", "%{max}")];
+        assert_eq!(
+            tr(Lang::En, "validation.text.too_long", &args),
+            "At most 100 characters are allowed here; this has %{max}. Shorten it."
+        );
+        assert_eq!(
+            tr(Lang::De, "validation.text.too_long", &args),
+            "Hier sind höchstens 100 Zeichen erlaubt; dieser Text hat %{max}. Bitte kürzen Sie ihn."
+        );
+        assert_eq!(tr(Lang::De, "role.user", &[]), "Endkunde");
+    }
+
+    /// Every text has its placeholders in both languages (a translator
+    /// cannot drop or misspell one), and the German file is not a copy.
+    #[test]
+    fn placeholders_match_in_both_languages() {
+        fn entries(file: &str) -> std::collections::BTreeMap<String, String> {
+            let path = format!("{}/locales/{file}", env!("CARGO_MANIFEST_DIR"));
+            crate::i18n::flat_entries(&std::fs::read_to_string(&path).unwrap())
+        }
+        fn names(text: &str) -> std::collections::BTreeSet<&str> {
+            text.split("%{")
+                .skip(1)
+                .filter_map(|p| p.split_once('}').map(|(n, _)| n))
+                .collect()
+        }
+        let en = entries("en.yml");
+        let de = entries("de.yml");
+        for (key, text) in &en {
+            assert_eq!(names(text), names(&de[key]), "{key}");
+            assert_eq!(
+                tr(Lang::En, key, &[]),
+                *text,
+                "{key}: rust-i18n reads en.yml"
+            );
+            assert_eq!(
+                tr(Lang::De, key, &[]),
+                de[key],
+                "{key}: rust-i18n reads de.yml"
+            );
+        }
+        let texts: Vec<_> = en
+            .iter()
+            .filter(|(k, _)| !k.starts_with("country."))
+            .collect();
+        let same = texts.iter().filter(|(k, t)| de[*k] == **t).count();
+        assert!(
+            same * 8 < texts.len(),
+            "{same} of {} texts untranslated",
+            texts.len()
+        );
+    }
 }
