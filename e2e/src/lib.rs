@@ -17,6 +17,12 @@
 //! every test starts in the app as an admin. Tool lookup: `CHROMEDRIVER` / `CHROME_BIN`, then
 //! `/usr/bin/chromedriver` / `/usr/bin/chromium`, then `PATH`. The frontend
 //! must be built into `<workspace>/dist` first (`cargo xtask frontend`).
+//!
+//! The browser speaks English ([`Harness::start`]) or the language given
+//! to [`Harness::start_with_language`] (`de-DE`): Chromium's `--lang` and
+//! its `Accept-Language` list. [`Harness::assert_accessible`] runs axe-core
+//! (installed into `e2e/node_modules` by `cargo xtask test`, or
+//! `npm ci --prefix e2e`) on the page shown and fails on any violation.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -46,6 +52,8 @@ pub struct Harness {
     /// Plain HTTP client for calls through the gateway (test set-up).
     pub http: reqwest::Client,
     chromedriver: Driver,
+    /// chromedriver's address, for its Chromium-only commands.
+    driver: String,
     _data: tempfile::TempDir,
     _profile: tempfile::TempDir,
 }
@@ -88,14 +96,37 @@ pub fn dist_dir() -> PathBuf {
         .join("dist")
 }
 
+/// The browser's language list for a language tag: `de-DE` gives
+/// `de-DE,de` (what a German Chromium sends as `Accept-Language`).
+fn accept_languages(tag: &str) -> String {
+    match tag.split_once('-') {
+        Some((primary, _)) => format!("{tag},{primary}"),
+        None => tag.to_string(),
+    }
+}
+
 impl Harness {
+    /// A gateway, a browser that speaks English (`en-US`), signed in as
+    /// the admin.
     pub async fn start() -> Harness {
         Self::start_with(|_| {}).await
+    }
+
+    /// As [`Harness::start`], in a browser whose language is `tag` (e.g.
+    /// `de-DE`): Chromium started with `--lang=<tag>` and the languages
+    /// it asks pages for (`navigator.languages`, `Accept-Language`) set to
+    /// `<tag>,<primary>`, as a browser set up in that language does.
+    pub async fn start_with_language(tag: &str) -> Harness {
+        Self::launch(tag, |_| {}).await
     }
 
     /// As [`Harness::start`], with the gateway's configuration adjusted
     /// first (e.g. a short "Verify connection" deadline).
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Harness {
+        Self::launch("en-US", adjust).await
+    }
+
+    async fn launch(language: &str, adjust: impl FnOnce(&mut Config)) -> Harness {
         let chromedriver = find_tool("CHROMEDRIVER", &["/usr/bin/chromedriver", "chromedriver"]).unwrap_or_else(|| {
             panic!("chromedriver not found: run `cargo xtask test` (it installs it) or `apt-get install chromium chromium-driver`, or set CHROMEDRIVER")
         });
@@ -161,8 +192,10 @@ impl Harness {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--no-first-run", "--window-size=1280,900",
+                    format!("--lang={language}"),
                     format!("--user-data-dir={}", profile.path().display()),
-                ]
+                ],
+                "prefs": { "intl.accept_languages": accept_languages(language) },
             }),
         );
         // Both ring and aws-lc-rs are linked (reqwest, fantoccini): choose one.
@@ -189,6 +222,7 @@ impl Harness {
             gateway,
             http,
             chromedriver: Driver(child),
+            driver,
             _data: data,
             _profile: profile,
         };
@@ -380,12 +414,202 @@ impl Harness {
             .unwrap_or_default()
     }
 
+    /// Run axe-core on the page shown now, in the light and in the dark
+    /// colour scheme (the app follows the system's), and fail, naming
+    /// `what` (the page), if it reports any violation: each with its rule,
+    /// impact and help, and the failing elements' selectors, HTML and
+    /// axe's summary (e.g. the contrast found). Call it once the page
+    /// shows what is to be checked: it checks the page as it is, it does
+    /// not wait.
+    pub async fn assert_accessible(&self, what: &str) {
+        let mut reports = Vec::new();
+        for scheme in ["light", "dark"] {
+            self.emulate_color_scheme(scheme).await;
+            if let Some(report) = self
+                .accessibility_violations(&format!("{what}, {scheme} scheme"))
+                .await
+            {
+                reports.push(report);
+            }
+        }
+        self.emulate_color_scheme("").await;
+        if !reports.is_empty() {
+            panic!("{}", reports.join("\n\n"));
+        }
+    }
+
+    /// Make the page see `prefers-color-scheme: <scheme>` (`light`,
+    /// `dark`; `""` for the system's again), through chromedriver's
+    /// Chrome DevTools command.
+    pub async fn emulate_color_scheme(&self, scheme: &str) {
+        let session = self
+            .browser
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a session");
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver
+            ))
+            .json(&serde_json::json!({
+                "cmd": "Emulation.setEmulatedMedia",
+                "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+            }))
+            .send()
+            .await
+            .expect("chromedriver answers");
+        assert!(
+            r.status().is_success(),
+            "chromedriver refused the colour scheme {scheme:?}: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
+    /// What [`Harness::assert_accessible`] fails with, if anything: the
+    /// violations axe-core reports on the page shown now. axe-core is
+    /// injected into the page first (once per page load) from
+    /// `e2e/node_modules/axe-core` (`npm ci --prefix e2e`).
+    pub async fn accessibility_violations(&self, what: &str) -> Option<String> {
+        let loaded = self
+            .browser
+            .execute("return typeof window.axe === 'object';", vec![])
+            .await
+            .expect("script runs");
+        if loaded != serde_json::Value::Bool(true) {
+            self.browser
+                .execute(axe_source(), vec![])
+                .await
+                .expect("axe-core loads into the page");
+        }
+        let result = self
+            .browser
+            .execute_async(AXE_RUN, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("axe-core did not finish on {what}: {e}"));
+        if let Some(error) = result.get("error") {
+            panic!("axe-core failed on {what}: {error}");
+        }
+        let violations: Vec<AxeViolation> =
+            serde_json::from_value(result["violations"].clone()).expect("axe results");
+        if violations.is_empty() {
+            return None;
+        }
+        let shot = self.screenshot(&format!("axe-{what}")).await;
+        let lang = self
+            .browser
+            .execute("return document.documentElement.lang;", vec![])
+            .await
+            .unwrap_or_default();
+        let url = self
+            .browser
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let nodes: usize = violations.iter().map(|v| v.nodes.len()).sum();
+        let mut report = format!(
+            "axe-core: {} violation(s), {nodes} element(s), on {what} ({url}, lang {lang}; screenshot: {shot})",
+            violations.len()
+        );
+        for v in &violations {
+            report.push_str(&format!(
+                "\n- {} ({}): {} [{} element(s)] {}",
+                v.id,
+                v.impact.as_deref().unwrap_or("?"),
+                v.help,
+                v.nodes.len(),
+                v.help_url
+            ));
+            for n in &v.nodes {
+                let target: Vec<String> = n
+                    .target
+                    .iter()
+                    .map(|t| match t {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                report.push_str(&format!(
+                    "\n    {}\n      {}\n      {}",
+                    target.join(" > "),
+                    shorten(&n.html, 160),
+                    shorten(&n.failure_summary.replace('\n', " "), 300)
+                ));
+            }
+        }
+        Some(report)
+    }
+
     /// End the browser session, chromedriver and the gateway.
     pub async fn finish(self) {
         let _ = self.browser.clone().close().await;
         drop(self.chromedriver);
         self.gateway.shutdown().await;
     }
+}
+
+/// Where `npm ci --prefix e2e` puts axe-core.
+pub fn axe_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("node_modules")
+        .join("axe-core")
+        .join("axe.min.js")
+}
+
+/// axe-core's script, read once per test binary.
+fn axe_source() -> &'static str {
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    AXE.get_or_init(|| {
+        let path = axe_path();
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "axe-core is not installed ({}: {e}): run `npm ci --prefix e2e` (or `cargo xtask test`, which does)",
+                path.display()
+            )
+        })
+    })
+}
+
+/// Runs axe-core on the whole document, violations only, and hands back
+/// the parts a failure message needs (or the error it threw).
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ['violations'] })
+  .then(r => done({ violations: r.violations.map(v => ({
+      id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+      nodes: v.nodes.map(n => ({ target: n.target, html: n.html, failureSummary: n.failureSummary || '' })),
+  })) }))
+  .catch(e => done({ error: String(e && e.stack || e) }));
+"#;
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AxeViolation {
+    id: String,
+    impact: Option<String>,
+    help: String,
+    help_url: String,
+    nodes: Vec<AxeNode>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AxeNode {
+    target: Vec<serde_json::Value>,
+    html: String,
+    failure_summary: String,
+}
+
+/// `text` cut to at most `max` characters, with an ellipsis if cut.
+fn shorten(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    format!("{cut}…")
 }
 
 /// A reqwest client signed in to the gateway at `base_url` (it sends the

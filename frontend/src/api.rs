@@ -24,15 +24,17 @@ use shared::directory::{
 };
 use shared::staff::{
     team_member_path, team_password_path, team_sessions_path, user_history_path, AuditEntry,
-    AuditPage, AuditQuery, ChangePassword, Invite, Invited, RoleChange, SessionInfo, SessionsEnded,
-    SignIn, TeamList, TeamMember, AUDIT_CSV_PATH, AUDIT_PATH, CSRF_HEADER, PASSWORD_PATH,
-    SESSION_PATH, TEAM_PATH,
+    AuditPage, AuditQuery, ChangePassword, Invite, Invited, LanguageChoice, RoleChange,
+    SessionInfo, SessionsEnded, SignIn, TeamList, TeamMember, AUDIT_CSV_PATH, AUDIT_PATH,
+    CSRF_HEADER, LANGUAGE_PATH, PASSWORD_PATH, SESSION_PATH, TEAM_PATH,
 };
 use shared::{
     ApiError, AppInfo, AuthSessionRequest, AuthSessionResponse, Building, CreateUser, Device,
     DeviceKind, ElectricVehicle, HeatPump, Inverter, UpdateUser, User, Wallbox, API_PREFIX,
 };
 use uuid::Uuid;
+
+use crate::i18n::{self, t_with};
 
 /// Why a call failed, in words a person can act on.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,11 +48,18 @@ pub enum ApiFailure {
 }
 
 impl ApiFailure {
+    /// In the current language (tracked; the server's own words as sent).
     pub fn message(&self) -> String {
         match self {
-            ApiFailure::Api { status, error } => format!("{} (HTTP {status})", error.summary()),
-            ApiFailure::Network(e) => format!("The back-office server could not be reached: {e}. Check your connection and retry."),
-            ApiFailure::Decode(e) => format!("The server's answer could not be read: {e}"),
+            ApiFailure::Api { status, error } => t_with(
+                "error.api",
+                &[
+                    ("message", &error.summary()),
+                    ("status", &status.to_string()),
+                ],
+            ),
+            ApiFailure::Network(e) => t_with("error.network", &[("error", e)]),
+            ApiFailure::Decode(e) => t_with("error.decode", &[("error", e)]),
         }
     }
 
@@ -156,7 +165,10 @@ async fn exchange(method: Method, url: &str, body: Option<String>) -> Result<Res
         Method::Patch => Request::patch(url),
         Method::Delete => Request::delete(url),
     }
-    .header("Accept", "application/json");
+    .header("Accept", "application/json")
+    // The gateway answers its messages in the account's language, else in
+    // this one: the app's of the moment.
+    .header("Accept-Language", i18n::current().code());
     let builder = if method == Method::Get {
         builder
     } else {
@@ -198,7 +210,11 @@ async fn failure(resp: Response) -> ApiFailure {
         ApiError::message(
             if text.is_empty() || text.starts_with('<') || text.len() > 300 {
                 match resp.status_text() {
-                    s if s.is_empty() => format!("The server answered with status {status}"),
+                    s if s.is_empty() => i18n::tr(
+                        i18n::current(),
+                        "error.status",
+                        &[("status", &status.to_string())],
+                    ),
                     s => s,
                 }
             } else {
@@ -277,6 +293,13 @@ pub async fn sign_out() -> Result<(), ApiFailure> {
 /// Replace the signed-in account's password (422 with field errors).
 pub async fn change_password(body: &ChangePassword) -> Result<SessionInfo, ApiFailure> {
     let info: SessionInfo = post(PASSWORD_PATH, body).await?;
+    remember(Some(&info));
+    Ok(info)
+}
+
+/// Store the signed-in account's language (`None`: follow the browser).
+pub async fn set_language(language: Option<shared::Lang>) -> Result<SessionInfo, ApiFailure> {
+    let info: SessionInfo = put(LANGUAGE_PATH, &LanguageChoice { language }).await?;
     remember(Some(&info));
     Ok(info)
 }

@@ -9,6 +9,9 @@
 //! the shell when a later answer ends the session or requires the password
 //! change, and the shell switches back accordingly.
 //!
+//! Every phase's top bar has the language switch (`i18n.rs`); a new
+//! sign-in applies the account's stored language, if it has one.
+//!
 //! The gateway's `/api/app-info` answer needs a session, so it is loaded
 //! once signed in and shared with every component through context
 //! ([`AppInfoResource`]); `api.rs` reuses the same single request for the
@@ -25,6 +28,7 @@ use crate::api::{self, ApiFailure, SessionEvent};
 use crate::components::feedback::{ErrorPanel, Loading};
 use crate::components::toast::{provide_toasts, use_toasts, ToastHost};
 use crate::drafts;
+use crate::i18n::{self, lang, provide_lang, t, t_with, tx, LanguageSwitch};
 use crate::pages::audit::AuditPage;
 use crate::pages::password::PasswordPage;
 use crate::pages::reconnection::ReconnectionPage;
@@ -39,11 +43,12 @@ pub type AppInfoResource = LocalResource<Result<AppInfo, ApiFailure>>;
 
 #[component]
 pub fn App() -> impl IntoView {
+    provide_lang();
     provide_toasts();
     provide_context(Session::new());
     view! {
         <Router>
-            <a class="skip" href="#main">"Skip to content"</a>
+            <a class="skip" href="#main">{tx!("app.skip")}</a>
             <Gate/>
             <ToastHost/>
         </Router>
@@ -110,6 +115,20 @@ fn Gate() -> impl IntoView {
         });
     };
     check();
+    // A new sign-in: the account's stored language wins if it has one
+    // (afterwards the switch changes it, for the account too).
+    Effect::new(move |before: Option<Option<uuid::Uuid>>| {
+        let account = session
+            .info
+            .with(|s| s.as_ref().map(|s| (s.account.id, s.account.language)));
+        let id = account.map(|(id, _)| id);
+        if id.is_some() && before.flatten() != id {
+            if let Some((_, Some(language))) = account {
+                i18n::choose(language);
+            }
+        }
+        id
+    });
     let phase = Memo::new(move |_| match checked.get() {
         None => Phase::Checking,
         Some(Err(m)) => Phase::Unreachable(m),
@@ -125,24 +144,24 @@ fn Gate() -> impl IntoView {
     move || {
         match phase.get() {
         Phase::Checking => view! {
-            <header class="topbar"><Brand/></header>
-            <main class="page" id="main" tabindex="-1"><Loading what="your session"/></main>
+            <header class="topbar"><Brand/><LanguageSwitch/></header>
+            <main class="page" id="main" tabindex="-1"><Loading text=tx!("app.loading_session")/></main>
         }
         .into_any(),
         Phase::Unreachable(m) => view! {
-            <header class="topbar"><Brand/></header>
+            <header class="topbar"><Brand/><LanguageSwitch/></header>
             <main class="page" id="main" tabindex="-1">
-                <ErrorPanel message=m title="Could not check who is signed in." retry=Callback::new(move |_| check())/>
+                <ErrorPanel message=m title=tx!("app.session_check_failed") retry=Callback::new(move |_| check())/>
             </main>
         }
         .into_any(),
         Phase::SignedOut => view! {
-            <header class="topbar"><Brand/></header>
+            <header class="topbar"><Brand/><LanguageSwitch/></header>
             <main class="page" id="main" tabindex="-1"><SignInPage/></main>
         }
         .into_any(),
         Phase::MustChangePassword => view! {
-            <header class="topbar"><Brand/><Account change_link=false/></header>
+            <header class="topbar"><Brand/><Account change_link=false/><LanguageSwitch/></header>
             <main class="page" id="main" tabindex="-1"><PasswordPage forced=true/></main>
         }
         .into_any(),
@@ -203,7 +222,7 @@ fn AlreadySignedIn() -> impl IntoView {
             },
         );
     });
-    view! { <Loading what="the back-office"/> }
+    view! { <Loading text=tx!("app.loading_back_office")/> }
 }
 
 /// The product name, linking to the start page.
@@ -212,7 +231,7 @@ fn Brand() -> impl IntoView {
     view! {
         <a class="brand" href="/">
             <span class="logo" aria-hidden="true">"◆"</span>
-            "Podero Back-Office"
+            {tx!("app.brand")}
         </a>
     }
 }
@@ -227,12 +246,12 @@ fn TopBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <Brand/>
-            <nav aria-label="Main">
-                <A href="/" exact=true>"Users"</A>
-                <A href="/reconnection">"Needs reconnection"</A>
+            <nav aria-label=tx!("app.nav_label")>
+                <A href="/" exact=true>{tx!("app.nav_users")}</A>
+                <A href="/reconnection">{tx!("app.nav_reconnection")}</A>
                 <Show when=admin>
-                    <A href="/team">"Team"</A>
-                    <A href="/audit">"Audit trail"</A>
+                    <A href="/team">{tx!("app.nav_team")}</A>
+                    <A href="/audit">{tx!("app.nav_audit")}</A>
                 </Show>
             </nav>
             <div class="org" aria-live="polite">
@@ -240,22 +259,23 @@ fn TopBar() -> impl IntoView {
                     Some(Ok(i)) => {
                         let emulator = i.upstream == Upstream::Emulator;
                         view! {
-                            <span class="muted">"Organisation"</span>
-                            <code data-testid="org-id" title="Organisation id">{i.org_id.to_string()}</code>
+                            <span class="muted">{tx!("app.organisation")}</span>
+                            <code data-testid="org-id" title=tx!("app.organisation_id")>{i.org_id.to_string()}</code>
                             <Show when=move || emulator>
-                                <span class="badge warn" data-testid="emulator-badge" title="No PODERO_BASE_URL configured: the data comes from the local Podero emulator">"Emulator"</span>
+                                <span class="badge warn" data-testid="emulator-badge" title=tx!("app.emulator_title")>{tx!("app.emulator")}</span>
                             </Show>
                         }
                             .into_any()
                     }
                     Some(Err(e)) => view! {
-                        <span class="badge bad" title=e.message()>"Gateway unreachable"</span>
+                        <span class="badge bad" title=move || e.message()>{tx!("app.gateway_unreachable")}</span>
                     }
                         .into_any(),
                     None => view! { <span class="muted">"…"</span> }.into_any(),
                 }}
             </div>
             <Account change_link=true/>
+            <LanguageSwitch/>
         </header>
     }
 }
@@ -286,10 +306,10 @@ fn Account(change_link: bool) -> impl IntoView {
                     session.ended.set(false);
                     session.info.set(None);
                     navigate(SIGN_IN_PATH, Default::default());
-                    toasts.success("You are signed out.");
+                    toasts.success(t("app.signed_out"));
                 }
                 Err(e) => {
-                    toasts.error(format!("Could not sign out: {}", e.message()));
+                    toasts.error(t_with("app.sign_out_failed", &[("error", &e.message())]));
                     busy.set(false);
                 }
             }
@@ -309,7 +329,12 @@ fn Account(change_link: bool) -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    let role = move || session.role().map(|r| r.label()).unwrap_or_default();
+    let role = move || {
+        session
+            .role()
+            .map(|r| r.label_in(lang()))
+            .unwrap_or_default()
+    };
     let role_class = move || match session.role().map(|r| r.as_str()) {
         Some(r) => format!("badge role-{r}"),
         None => "badge".to_string(),
@@ -318,14 +343,14 @@ fn Account(change_link: bool) -> impl IntoView {
         <div class="account">
             <span class="who">
                 <span class="account-name" data-testid="account-name" title=email>{name}</span>
-                <span class=role_class data-testid="account-role" title="Your role in the back-office">{role}</span>
+                <span class=role_class data-testid="account-role" title=tx!("app.your_role")>{role}</span>
             </span>
             <span class="account-actions">
                 {change_link.then(|| view! {
-                    <A href="/account/password">"Change password"</A>
+                    <A href="/account/password">{tx!("app.change_password")}</A>
                 })}
                 <button type="button" data-testid="sign-out" disabled=move || busy.get() on:click=sign_out>
-                    "Sign out"
+                    {tx!("app.sign_out")}
                 </button>
             </span>
         </div>

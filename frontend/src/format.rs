@@ -1,39 +1,106 @@
-//! Small display helpers: relative times, absolute times (UTC, or the
-//! browser's local time), dashes for missing values.
+//! Small display helpers in the language of the moment (each reads it
+//! tracked, so a view closure calling one re-renders on a switch): relative
+//! times ("3 days ago" / "vor 3 Tagen"), absolute times (UTC, or the
+//! browser's local time: `2026-11-28 14:05` / `28.11.2026, 14:05`), whole
+//! numbers with thousands separators (`12,345` / `12.345`), decimals
+//! (`48.2` / `48,2`), dashes for missing values.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use shared::Lang;
 
-/// "3 min ago", "2 days ago"; "never" for none.
-pub fn ago(t: Option<DateTime<Utc>>) -> String {
-    let Some(t) = t else { return "never".into() };
-    let now_ms = js_sys::Date::now() as i64;
-    let secs = (now_ms - t.timestamp_millis()) / 1000;
-    match secs {
-        s if s < 0 => t.format("%Y-%m-%d %H:%M UTC").to_string(),
-        s if s < 60 => "just now".into(),
-        s if s < 3600 => format!("{} min ago", s / 60),
-        s if s < 86_400 => format!("{} h ago", s / 3600),
-        s if s < 86_400 * 60 => format!("{} days ago", s / 86_400),
-        _ => t.format("%Y-%m-%d").to_string(),
+use crate::i18n::{lang, t, t_with};
+
+/// A date and time as the language writes it.
+fn date_time<Tz: TimeZone>(t: &DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    match lang() {
+        Lang::De => t.format("%d.%m.%Y, %H:%M").to_string(),
+        Lang::En => t.format("%Y-%m-%d %H:%M").to_string(),
     }
 }
 
-/// Absolute date-time for tooltips.
-pub fn stamp(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+/// A date as the language writes it.
+pub fn date<Tz: TimeZone>(t: &DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    match lang() {
+        Lang::De => t.format("%d.%m.%Y").to_string(),
+        Lang::En => t.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// "3 min ago", "2 days ago" ("vor 3 Min.", "vor 2 Tagen"); "never" for
+/// none.
+pub fn ago(at: Option<DateTime<Utc>>) -> String {
+    let Some(at) = at else {
+        return t("format.never");
+    };
+    let now_ms = js_sys::Date::now() as i64;
+    let secs = (now_ms - at.timestamp_millis()) / 1000;
+    let n = |v: i64| v.to_string();
+    match secs {
+        s if s < 0 => stamp(Some(at)),
+        s if s < 60 => t("format.just_now"),
+        s if s < 3600 => t_with("format.minutes_ago", &[("n", &n(s / 60))]),
+        s if s < 86_400 => t_with("format.hours_ago", &[("n", &n(s / 3600))]),
+        s if s < 86_400 * 2 => t_with("format.day_ago", &[("n", "1")]),
+        s if s < 86_400 * 60 => t_with("format.days_ago", &[("n", &n(s / 86_400))]),
+        _ => date(&at),
+    }
+}
+
+/// Absolute date-time in UTC, for tooltips and the audit trail.
+pub fn stamp(at: Option<DateTime<Utc>>) -> String {
+    at.map(|at| t_with("format.utc", &[("time", &date_time(&at))]))
         .unwrap_or_default()
 }
 
 /// Date and time in the browser's time zone (its offset at that moment),
-/// e.g. `2026-11-23 15:04`.
-pub fn local_time(t: DateTime<Utc>) -> String {
-    let at = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t.timestamp_millis() as f64));
+/// e.g. `2026-11-23 15:04` / `23.11.2026, 15:04`.
+pub fn local_time(at: DateTime<Utc>) -> String {
+    let js = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        at.timestamp_millis() as f64
+    ));
     // Minutes *behind* UTC (Vienna in winter: -60).
-    let east = -(at.get_timezone_offset() * 60.0) as i32;
+    let east = -(js.get_timezone_offset() * 60.0) as i32;
     match FixedOffset::east_opt(east) {
-        Some(zone) => t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
-        None => stamp(Some(t)),
+        Some(zone) => date_time(&at.with_timezone(&zone)),
+        None => stamp(Some(at)),
     }
+}
+
+/// A whole number with thousands separators: `12,345` / `12.345`.
+pub fn count(n: impl std::fmt::Display) -> String {
+    let digits = n.to_string();
+    let sep = match lang() {
+        Lang::De => '.',
+        Lang::En => ',',
+    };
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A number as Rust writes it (`48.2082`, `-3`) with the language's
+/// decimal separator: `48,2082` in German.
+pub fn decimal_text(text: &str) -> String {
+    match lang() {
+        Lang::De => text.replace('.', ","),
+        Lang::En => text.to_string(),
+    }
+}
+
+/// `x` with `places` decimals and the language's separator.
+pub fn decimal(x: f64, places: usize) -> String {
+    decimal_text(&format!("{x:.places$}"))
 }
 
 /// The value or an em dash.

@@ -6,7 +6,8 @@
 //! (every HTTP call), `session.rs` (who is signed in, as context),
 //! `drafts.rs` (half-typed forms kept in `sessionStorage` across a
 //! sign-in),
-//! `pages/` (one module per page), `components/` (shared pieces),
+//! `i18n.rs` (German and English: the language, its texts from
+//! `locales/*.yml`, the switch), `pages/` (one module per page), `components/` (shared pieces),
 //! `paging.rs` (list pages: filter in the address, last page kept while
 //! loading), `format.rs` (dates and dashes), `timer.rs` (async sleep for
 //! polling).
@@ -16,10 +17,14 @@ mod app;
 mod components;
 mod drafts;
 mod format;
+mod i18n;
 mod pages;
 mod paging;
 mod session;
 mod timer;
+
+// The app's texts in German and English (`frontend/locales/`).
+rust_i18n::i18n!("locales", fallback = "en");
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -20,9 +20,9 @@
 //! sessions, throttling, the guard every `/api` request passes, roles),
 //! [`audit`] (the append-only audit trail), [`database`] (the gateway's
 //! own SQLite), [`hardening`] (security headers), [`csv`] (exports),
-//! [`routes`] (handlers) and [`error`] (the one error type every handler
-//! answers with). Data flows one way: route handler → guard's facts →
-//! [`podero::Podero`].
+//! [`lang`] (the language of a request's answers), [`routes`] (handlers)
+//! and [`error`] (the one error type every handler answers with). Data
+//! flows one way: route handler → guard's facts → [`podero::Podero`].
 
 pub mod audit;
 pub mod auth;
@@ -32,6 +32,7 @@ pub mod database;
 pub mod directory;
 pub mod error;
 pub mod hardening;
+pub mod lang;
 pub mod memory;
 pub mod podero;
 pub mod request;

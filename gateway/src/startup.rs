@@ -18,7 +18,7 @@ use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, patch, post};
+use axum::routing::{any, delete, get, patch, post, put};
 use axum::Router;
 use podero_emulator::{EmulatorConfig, RunningEmulator};
 use shared::Upstream as UpstreamKind;
@@ -146,6 +146,7 @@ pub fn app(state: AppState) -> Router {
                 .delete(routes::session::sign_out),
         )
         .route(s::PASSWORD_PATH, post(routes::session::change_password))
+        .route(s::LANGUAGE_PATH, put(routes::session::set_language))
         .route(
             "/api/app-info",
             get(routes::app_info::app_info).fallback(|| async {

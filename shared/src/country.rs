@@ -3,6 +3,8 @@
 //! The user form offers this list instead of free text; validation and the
 //! alpha-3 hint ("for DEU use DE") read it too.
 
+use crate::i18n::{tr, Lang};
+
 /// `(alpha-2, alpha-3, name)`, sorted by alpha-2.
 pub const COUNTRIES: &[(&str, &str, &str)] = &[
     ("AD", "AND", "Andorra"),
@@ -264,6 +266,29 @@ pub fn name(alpha2: &str) -> Option<&'static str> {
         .map(|i| COUNTRIES[i].2)
 }
 
+/// Short name of an alpha-2 code (upper case) in `lang`, e.g.
+/// "Österreich" for `AT` in German.
+pub fn name_in(alpha2: &str, lang: Lang) -> Option<String> {
+    name(alpha2)?;
+    Some(tr(lang, &format!("country.{alpha2}"), &[]))
+}
+
+/// Every alpha-2 code, sorted by the country's name in `lang` (for a
+/// select).
+pub fn sorted_in(lang: Lang) -> Vec<&'static str> {
+    let mut named: Vec<(String, &'static str)> = COUNTRIES
+        .iter()
+        .map(|(a2, _, _)| {
+            (
+                crate::directory::fold(&name_in(a2, lang).unwrap_or_default()),
+                *a2,
+            )
+        })
+        .collect();
+    named.sort();
+    named.into_iter().map(|(_, a2)| a2).collect()
+}
+
 /// The alpha-2 code for an alpha-3 code (upper case), e.g. `DEU` -> `DE`.
 pub fn alpha2_for_alpha3(alpha3: &str) -> Option<&'static str> {
     COUNTRIES
@@ -279,5 +304,46 @@ mod tests {
         assert!(super::COUNTRIES.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(super::name("AT"), Some("Austria"));
         assert_eq!(super::alpha2_for_alpha3("DEU"), Some("DE"));
+    }
+
+    #[test]
+    fn names_in_german_and_english() {
+        use crate::i18n::Lang;
+        assert_eq!(
+            super::name_in("AT", Lang::De).as_deref(),
+            Some("Österreich")
+        );
+        assert_eq!(
+            super::name_in("DE", Lang::De).as_deref(),
+            Some("Deutschland")
+        );
+        assert_eq!(
+            super::name_in("CH", Lang::En).as_deref(),
+            Some("Switzerland")
+        );
+        assert_eq!(super::name_in("XX", Lang::De), None);
+        for (a2, _, english) in super::COUNTRIES {
+            assert_eq!(super::name_in(a2, Lang::En).as_deref(), Some(*english));
+            let german = super::name_in(a2, Lang::De).unwrap();
+            assert!(!german.starts_with("country."), "{a2} has no German name");
+        }
+    }
+
+    #[test]
+    fn sorted_by_the_name_in_each_language() {
+        use crate::i18n::Lang;
+        for lang in Lang::ALL {
+            let codes = super::sorted_in(lang);
+            assert_eq!(codes.len(), super::COUNTRIES.len());
+            let pos = |a2| codes.iter().position(|c| *c == a2).unwrap();
+            // Umlauts sort as their base letter: "Dänemark" before
+            // "Deutschland", "Österreich" between Oman and Pakistan.
+            match lang {
+                Lang::En => assert!(pos("DE") < pos("GR") && pos("AT") < pos("BE")),
+                Lang::De => {
+                    assert!(pos("DK") < pos("DE") && pos("OM") < pos("AT") && pos("AT") < pos("PK"))
+                }
+            }
+        }
     }
 }

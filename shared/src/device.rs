@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::i18n::{tr, Lang};
+
 /// The four device types and their path segments under `/users/{user_id}/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,6 +51,26 @@ impl DeviceKind {
             DeviceKind::Wallbox => "Wallbox",
             DeviceKind::Inverter => "Solar inverter",
         }
+    }
+
+    /// Catalog name of the kind, e.g. `heat_pump`.
+    fn key(self) -> &'static str {
+        match self {
+            DeviceKind::HeatPump => "heat_pump",
+            DeviceKind::ElectricVehicle => "electric_vehicle",
+            DeviceKind::Wallbox => "wallbox",
+            DeviceKind::Inverter => "inverter",
+        }
+    }
+
+    /// [`DeviceKind::label`] in `lang`.
+    pub fn label_in(self, lang: Lang) -> String {
+        tr(lang, &format!("device_kind.{}", self.key()), &[])
+    }
+
+    /// [`DeviceKind::plural`] in `lang`.
+    pub fn plural_in(self, lang: Lang) -> String {
+        tr(lang, &format!("device_kind_plural.{}", self.key()), &[])
     }
 
     /// Plural label for the UI.

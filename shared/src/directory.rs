@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::device::DeviceKind;
+use crate::i18n::{tr, Lang};
 use crate::user::{Role, User};
 use crate::validation::FieldError;
 
@@ -69,6 +70,15 @@ impl DeviceFilter {
         }
     }
 
+    /// [`DeviceFilter::label`] in `lang`.
+    pub fn label_in(self, lang: Lang) -> String {
+        match self {
+            DeviceFilter::Any => tr(lang, "device_filter.any", &[]),
+            DeviceFilter::None => tr(lang, "device_filter.none", &[]),
+            DeviceFilter::Kind(k) => k.plural_in(lang),
+        }
+    }
+
     pub fn parse(s: &str) -> Option<DeviceFilter> {
         DeviceFilter::ALL.into_iter().find(|d| d.as_str() == s)
     }
@@ -114,6 +124,11 @@ impl Archived {
             Archived::Include => "Active and archived",
             Archived::Only => "Archived only",
         }
+    }
+
+    /// [`Archived::label`] in `lang`.
+    pub fn label_in(self, lang: Lang) -> String {
+        tr(lang, &format!("archived.{}", self.as_str()), &[])
     }
 
     pub fn parse(s: &str) -> Option<Archived> {
@@ -174,6 +189,11 @@ impl SortKey {
         }
     }
 
+    /// [`SortKey::label`] in `lang`.
+    pub fn label_in(self, lang: Lang) -> String {
+        tr(lang, &format!("sort_key.{}", self.as_str()), &[])
+    }
+
     pub fn parse(s: &str) -> Option<SortKey> {
         SortKey::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -227,7 +247,7 @@ impl UserQuery {
         let mut errors = Vec::new();
         for (key, value) in query_pairs(query) {
             let value = value.as_str();
-            let bad = |allowed: &str| bad_value(&key, value, allowed);
+            let bad = |allowed: &str, args: &[(&str, &str)]| bad_value(&key, value, allowed, args);
             match key.as_str() {
                 "q" => match check_search(value) {
                     Ok(()) => out.q = value.to_string(),
@@ -238,57 +258,52 @@ impl UserQuery {
                         match Role::parse(r) {
                             Some(role) if !out.roles.contains(&role) => out.roles.push(role),
                             Some(_) => {}
-                            None => errors
-                                .push(bad("a comma-separated list of admin, staff, user, guest")),
+                            None => errors.push(bad("roles", &[])),
                         }
                     }
                 }
                 "device" if value.is_empty() => out.device = None,
                 "device" => match DeviceFilter::parse(value) {
                     Some(d) => out.device = Some(d),
-                    None => errors.push(bad(
-                        "any, none, heat-pumps, electric-vehicles, wallboxes or inverters",
-                    )),
+                    None => errors.push(bad("device", &[])),
                 },
                 "onboarded" => match value {
                     "" => out.onboarded = None,
                     "true" | "yes" => out.onboarded = Some(true),
                     "false" | "no" => out.onboarded = Some(false),
-                    _ => errors.push(bad("true or false")),
+                    _ => errors.push(bad("boolean", &[])),
                 },
                 "lost" => match value {
                     "" | "false" => out.lost = false,
                     "true" => out.lost = true,
-                    _ => errors.push(bad("true or false")),
+                    _ => errors.push(bad("boolean", &[])),
                 },
                 "archived" => match Archived::parse(value) {
                     Some(a) => out.archived = a,
-                    None => errors.push(bad("hide, include or only")),
+                    None => errors.push(bad("archived", &[])),
                 },
                 // Podero's own name for "archived too".
                 "include_deleted" => match value {
                     "true" => out.archived = Archived::Include,
                     "false" => out.archived = Archived::Hide,
-                    _ => errors.push(bad("true or false")),
+                    _ => errors.push(bad("boolean", &[])),
                 },
                 "sort" => match SortKey::parse(value) {
                     Some(s) => out.sort = s,
-                    None => errors.push(bad(
-                        "name, email, customer_number, role, town, devices, joined or last_login",
-                    )),
+                    None => errors.push(bad("sort", &[])),
                 },
                 "dir" => match value {
                     "asc" => out.desc = false,
                     "desc" => out.desc = true,
-                    _ => errors.push(bad("asc or desc")),
+                    _ => errors.push(bad("direction", &[])),
                 },
                 "page" => match value.parse::<u32>() {
                     Ok(p) if p >= 1 => out.page = p,
-                    _ => errors.push(bad("a page number from 1")),
+                    _ => errors.push(bad("page", &[])),
                 },
                 "per_page" => match value.parse::<u32>() {
                     Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => out.per_page = n,
-                    _ => errors.push(bad(&format!("a number from 1 to {MAX_PER_PAGE}"))),
+                    _ => errors.push(bad("per_page", &[("max", &MAX_PER_PAGE.to_string())])),
                 },
                 _ => {}
             }
@@ -408,18 +423,20 @@ pub fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
         .map(|(k, v)| (k.into_owned(), v.trim().to_string()))
 }
 
-/// A query parameter's bad value, naming the values allowed.
-pub fn bad_value(key: &str, value: &str, allowed: &str) -> FieldError {
+/// A query parameter's bad value, naming the values allowed: `allowed`
+/// names the catalog message `validation.query.{allowed}` (`boolean`,
+/// `page`, `per_page` with `max`, `sort`...), which gets `value` (cut to
+/// 40 characters), `key` and `args`.
+pub fn bad_value(key: &str, value: &str, allowed: &str, args: &[(&str, &str)]) -> FieldError {
     let shown: String = value.chars().take(40).collect();
     let shown = if shown.len() < value.len() {
         format!("{shown}…")
     } else {
         shown
     };
-    FieldError::new(
-        key,
-        format!("'{shown}' is not a valid value for {key}; use {allowed}"),
-    )
+    let mut all: Vec<(&str, &str)> = vec![("value", &shown), ("key", key)];
+    all.extend_from_slice(args);
+    FieldError::keyed(key, &format!("validation.query.{allowed}"), &all)
 }
 
 /// A query string (without `?`) of `key=value` pairs, encoded by
@@ -455,12 +472,15 @@ pub fn check_search(q: &str) -> Result<(), FieldError> {
     let chars = q.chars().count();
     let words = q.split_whitespace().count();
     if chars > MAX_SEARCH_CHARS || words > MAX_SEARCH_WORDS {
-        return Err(FieldError::new(
+        return Err(FieldError::keyed(
             "q",
-            format!(
-                "The search is too long ({chars} characters, {words} words): use at most \
-                 {MAX_SEARCH_CHARS} characters and {MAX_SEARCH_WORDS} words."
-            ),
+            "validation.search.too_long",
+            &[
+                ("characters", &chars.to_string()),
+                ("words", &words.to_string()),
+                ("max_characters", &MAX_SEARCH_CHARS.to_string()),
+                ("max_words", &MAX_SEARCH_WORDS.to_string()),
+            ],
         ));
     }
     Ok(())
@@ -624,6 +644,46 @@ mod tests {
         );
         let ok = ["w"; MAX_SEARCH_WORDS].join("+");
         assert!(UserQuery::parse(&format!("q={ok}")).is_ok());
+    }
+
+    #[test]
+    fn labels_in_german_and_english() {
+        use crate::i18n::Lang;
+        for f in DeviceFilter::ALL {
+            assert_eq!(f.label_in(Lang::En), f.label());
+        }
+        for a in Archived::ALL {
+            assert_eq!(a.label_in(Lang::En), a.label());
+        }
+        for k in SortKey::ALL {
+            assert_eq!(k.label_in(Lang::En), k.label());
+        }
+        for k in DeviceKind::ALL {
+            assert_eq!(k.label_in(Lang::En), k.label());
+            assert_eq!(k.plural_in(Lang::En), k.plural());
+        }
+        for r in Role::ALL {
+            assert_eq!(r.label_in(Lang::En), r.label());
+        }
+        assert_eq!(Role::User.label_in(Lang::De), "Endkunde");
+        assert_eq!(DeviceKind::HeatPump.label_in(Lang::De), "Wärmepumpe");
+        assert_eq!(DeviceKind::ElectricVehicle.label_in(Lang::De), "E-Auto");
+        assert_eq!(DeviceKind::Inverter.label_in(Lang::De), "PV-Wechselrichter");
+        assert_eq!(
+            DeviceFilter::Kind(DeviceKind::Wallbox).label_in(Lang::De),
+            "Wallboxen"
+        );
+        assert_eq!(Archived::Only.label_in(Lang::De), "Nur archivierte");
+        assert_eq!(SortKey::ExternalId.label_in(Lang::De), "Kundennummer");
+        let errs = UserQuery::parse("dir=up").unwrap_err();
+        assert_eq!(
+            errs[0].message,
+            "'up' is not a valid value for dir; use asc or desc"
+        );
+        assert_eq!(
+            errs[0].message_in(Lang::De),
+            "'up' ist kein gültiger Wert für dir; bitte verwenden Sie asc oder desc"
+        );
     }
 
     #[test]

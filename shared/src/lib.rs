@@ -7,6 +7,10 @@
 //! time); request bodies serialise only what is set, so a partial `PUT`
 //! changes exactly the fields the caller meant to change.
 
+// The catalog (shared/locales/*.yml), compiled in; `rust_i18n::t!` looks it
+// up at the crate root, so the macro is called here (see `i18n`).
+rust_i18n::i18n!("locales", fallback = "en");
+
 pub mod app;
 pub mod auth;
 pub mod building;
@@ -14,6 +18,7 @@ pub mod country;
 pub mod device;
 pub mod directory;
 pub mod error;
+pub mod i18n;
 pub mod patch;
 pub mod staff;
 pub mod user;
@@ -28,6 +33,7 @@ pub use device::{
     HeatPumpWrite, Inverter, InverterWrite, ResolutionLink, Wallbox, WallboxWrite,
 };
 pub use error::{ApiError, ErrorDetail, ValidationIssue};
+pub use i18n::{tr, Lang};
 pub use user::{CreateUser, Role, UpdateUser, User};
 pub use validation::{
     CountryCode, Email, ExternalUserId, FieldError, Latitude, Longitude, PostalCode,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::directory::{bad_value, query_pairs, query_string};
+use crate::i18n::{tr, Lang};
 use crate::user::Role;
 use crate::validation::{check_text, Email, FieldError};
 
@@ -19,6 +20,9 @@ use crate::validation::{check_text, Email, FieldError};
 pub const SESSION_PATH: &str = "/api/session";
 /// `POST` [`ChangePassword`] for the signed-in account.
 pub const PASSWORD_PATH: &str = "/api/session/password";
+/// `PUT` [`LanguageChoice`] for the signed-in account; answers
+/// [`SessionInfo`].
+pub const LANGUAGE_PATH: &str = "/api/session/language";
 /// `GET`: the team ([`TeamList`]); `POST` [`Invite`].
 pub const TEAM_PATH: &str = "/api/team";
 /// `GET` the audit trail ([`AuditQuery`] → [`AuditPage`]), admins only.
@@ -90,6 +94,11 @@ impl StaffRole {
         }
     }
 
+    /// [`StaffRole::label`] in `lang`.
+    pub fn label_in(self, lang: Lang) -> String {
+        tr(lang, &format!("staff_role.{}", self.as_str()), &[])
+    }
+
     pub fn parse(s: &str) -> Option<StaffRole> {
         StaffRole::ALL.into_iter().find(|r| r.as_str() == s)
     }
@@ -143,17 +152,19 @@ impl ChangePassword {
     pub fn validate(&self, email: &str) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if self.current_password.is_empty() {
-            errors.push(FieldError::new(
+            errors.push(FieldError::keyed(
                 "current_password",
-                "Enter your current password.",
+                "validation.password.current_empty",
+                &[],
             ));
         }
         if let Err(e) = check_new_password(&self.new_password, email) {
             errors.push(e);
         } else if self.new_password == self.current_password {
-            errors.push(FieldError::new(
+            errors.push(FieldError::keyed(
                 "new_password",
-                "Choose a password different from the current one.",
+                "validation.password.unchanged",
+                &[],
             ));
         }
         if errors.is_empty() {
@@ -168,21 +179,30 @@ impl ChangePassword {
 pub fn check_new_password(password: &str, email: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_LEN {
-        return Err(FieldError::new(
+        return Err(FieldError::keyed(
             "new_password",
-            format!("Use at least {MIN_PASSWORD_LEN} characters; this has {n}. A few unrelated words make a good password."),
+            "validation.password.too_short",
+            &[
+                ("min", &MIN_PASSWORD_LEN.to_string()),
+                ("count", &n.to_string()),
+            ],
         ));
     }
     if n > MAX_PASSWORD_LEN {
-        return Err(FieldError::new(
+        return Err(FieldError::keyed(
             "new_password",
-            format!("Use at most {MAX_PASSWORD_LEN} characters; this has {n}."),
+            "validation.password.too_long",
+            &[
+                ("max", &MAX_PASSWORD_LEN.to_string()),
+                ("count", &n.to_string()),
+            ],
         ));
     }
     if password.trim().eq_ignore_ascii_case(email.trim()) {
-        return Err(FieldError::new(
+        return Err(FieldError::keyed(
             "new_password",
-            "The password must not be your e-mail address.",
+            "validation.password.is_email",
+            &[],
         ));
     }
     Ok(())
@@ -198,6 +218,17 @@ pub struct Account {
     /// Set for a new account (one-time password): nothing but the
     /// password change is allowed until it is done.
     pub must_change_password: bool,
+    /// The language chosen in the app, remembered for the account; `None`:
+    /// the browser's language.
+    #[serde(default)]
+    pub language: Option<Lang>,
+}
+
+/// `PUT /api/session/language`: the account's language (`null`: follow
+/// the browser again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanguageChoice {
+    pub language: Option<Lang>,
 }
 
 /// Answer of `GET` / `POST /api/session`.
@@ -260,14 +291,15 @@ impl Invite {
         if let Err(e) = Email::parse(&self.email) {
             errors.push(e);
         }
-        for (field, value, label) in [
-            ("first_name", &self.first_name, "first name"),
-            ("last_name", &self.last_name, "last name"),
+        for (field, value) in [
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
         ] {
             if value.trim().is_empty() {
-                errors.push(FieldError::new(
+                errors.push(FieldError::keyed(
                     field,
-                    format!("Enter the colleague's {label}."),
+                    &format!("validation.invite.{field}_empty"),
+                    &[],
                 ));
             } else if let Err(e) = check_text(field, value) {
                 errors.push(e);
@@ -348,7 +380,10 @@ fn one() -> u32 {
 /// Action groups of the audit trail and what they mean (the filter offers
 /// these; an action such as `user.update` is in group `user`).
 pub const ACTIONS: [(&str, &str); 8] = [
-    ("session", "Sign-in, sign-out, password changes"),
+    (
+        "session",
+        "Sign-in, sign-out, password and language changes",
+    ),
     ("user", "End-users: read, create, update, archive"),
     ("device", "Devices and reconnection links"),
     ("building", "Buildings"),
@@ -357,6 +392,16 @@ pub const ACTIONS: [(&str, &str); 8] = [
     ("audit", "Audit trail reads and exports"),
     ("app", "App information"),
 ];
+
+/// The description of an action group of [`ACTIONS`] in `lang` (the
+/// group's name itself when it is not one of them).
+pub fn action_group_label(group: &str, lang: Lang) -> String {
+    if ACTIONS.iter().any(|(g, _)| *g == group) {
+        tr(lang, &format!("audit_group.{group}"), &[])
+    } else {
+        group.to_string()
+    }
+}
 
 /// Default and largest page of the audit trail.
 pub const AUDIT_PER_PAGE: u32 = 50;
@@ -416,13 +461,13 @@ impl AuditQuery {
         let mut errors = Vec::new();
         for (key, value) in query_pairs(query) {
             let value = value.as_str();
-            let bad = |allowed: &str| bad_value(&key, value, allowed);
+            let bad = |allowed: &str, args: &[(&str, &str)]| bad_value(&key, value, allowed, args);
             match key.as_str() {
                 "actor" => out.actor = Some(value.to_lowercase()).filter(|s| !s.is_empty()),
                 "user" if value.is_empty() => out.user = None,
                 "user" => match Uuid::parse_str(value) {
                     Ok(u) => out.user = Some(u),
-                    Err(_) => errors.push(bad("a user id (UUID)")),
+                    Err(_) => errors.push(bad("user_id", &[])),
                 },
                 "action" => {
                     let ok = value.is_empty()
@@ -432,41 +477,34 @@ impl AuditQuery {
                     if ok {
                         out.action = Some(value.to_string()).filter(|s| !s.is_empty());
                     } else {
-                        errors.push(bad(
-                            "an action group such as user, or an action such as user.update",
-                        ));
+                        errors.push(bad("action", &[]));
                     }
                 }
                 "changes_only" => match value {
                     "" | "false" => out.changes_only = false,
                     "true" => out.changes_only = true,
-                    _ => errors.push(bad("true or false")),
+                    _ => errors.push(bad("boolean", &[])),
                 },
                 "from" | "to" if value.is_empty() => {}
                 "from" | "to" => match parse_time(value) {
                     Some(t) if key == "from" => out.from = Some(t),
                     Some(t) => out.to = Some(t),
-                    None => {
-                        errors.push(bad("a date (2026-11-23) or a time (2026-11-23T14:00:00Z)"))
-                    }
+                    None => errors.push(bad("time", &[])),
                 },
                 "page" => match value.parse::<u32>() {
                     Ok(p) if p >= 1 => out.page = p,
-                    _ => errors.push(bad("a page number from 1")),
+                    _ => errors.push(bad("page", &[])),
                 },
                 "per_page" => match value.parse::<u32>() {
                     Ok(n) if (1..=AUDIT_MAX_PER_PAGE).contains(&n) => out.per_page = n,
-                    _ => errors.push(bad(&format!("a number from 1 to {AUDIT_MAX_PER_PAGE}"))),
+                    _ => errors.push(bad("per_page", &[("max", &AUDIT_MAX_PER_PAGE.to_string())])),
                 },
                 _ => {}
             }
         }
         if let (Some(from), Some(to)) = (out.from, out.to) {
             if to <= from {
-                errors.push(FieldError::new(
-                    "to",
-                    "The end of the time range must be after its start.",
-                ));
+                errors.push(FieldError::keyed("to", "validation.audit.range", &[]));
             }
         }
         if errors.is_empty() {
@@ -559,6 +597,35 @@ mod tests {
             same.validate("a@b.de").unwrap_err()[0].field,
             "new_password"
         );
+    }
+
+    #[test]
+    fn labels_in_german_and_english() {
+        for r in StaffRole::ALL {
+            assert_eq!(r.label_in(Lang::En), r.label());
+        }
+        assert_eq!(StaffRole::Staff.label_in(Lang::De), "Mitarbeiter");
+        for (group, description) in ACTIONS {
+            assert_eq!(action_group_label(group, Lang::En), description);
+            assert_ne!(action_group_label(group, Lang::De), description);
+        }
+        assert_eq!(action_group_label("building", Lang::De), "Gebäude");
+        assert_eq!(action_group_label("other", Lang::De), "other");
+    }
+
+    #[test]
+    fn language_choice_and_account() {
+        let choice: LanguageChoice = serde_json::from_str(r#"{"language":"de"}"#).unwrap();
+        assert_eq!(choice.language, Some(Lang::De));
+        let choice: LanguageChoice = serde_json::from_str(r#"{"language":null}"#).unwrap();
+        assert_eq!(choice.language, None);
+        assert!(serde_json::from_str::<LanguageChoice>(r#"{"language":"fr"}"#).is_err());
+        // An answer of an older gateway has no language.
+        let account: Account = serde_json::from_str(
+            r#"{"id":"00000000-0000-0000-0000-000000000000","email":"a@b.de","display_name":"A","role":"staff","must_change_password":false}"#,
+        )
+        .unwrap();
+        assert_eq!(account.language, None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::device::DeviceKind;
+use crate::i18n::{tr, Lang};
 use crate::validation::{self, FieldError};
 
 /// A user's role. `guest` appears only in Podero's response enum.
@@ -37,6 +38,11 @@ impl Role {
             Role::User => "End-user",
             Role::Guest => "Guest",
         }
+    }
+
+    /// [`Role::label`] in `lang`.
+    pub fn label_in(self, lang: Lang) -> String {
+        tr(lang, &format!("role.{}", self.as_str()), &[])
     }
 
     /// Team members are admins and staff.

@@ -8,20 +8,66 @@ use serde::{Deserialize, Serialize};
 
 use crate::country;
 
-/// A rejected field and a message a person can act on.
+/// A rejected field and a message a person can act on. A message from the
+/// catalog ([`crate::i18n`]) keeps its key and values, so the browser and
+/// the gateway can say it in German or English ([`FieldError::message_in`]);
+/// `message` is its English text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The catalog key of the message, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The values of its `%{name}` placeholders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<(String, String)>,
 }
 
 impl FieldError {
+    /// A message that is not in the catalog (e.g. Podero's own words).
     pub fn new(field: &str, message: impl Into<String>) -> Self {
         Self {
             field: field.to_string(),
             message: message.into(),
+            key: None,
+            args: Vec::new(),
         }
+    }
+
+    /// The catalog's message `key` with its placeholder values.
+    pub fn keyed(field: &str, key: &str, args: &[(&str, &str)]) -> Self {
+        Self {
+            field: field.to_string(),
+            message: crate::i18n::tr(crate::i18n::Lang::En, key, args),
+            key: Some(key.to_string()),
+            args: args
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// The message in `lang`.
+    pub fn message_in(&self, lang: crate::i18n::Lang) -> String {
+        match &self.key {
+            Some(key) => {
+                let args: Vec<(&str, &str)> = self
+                    .args
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                crate::i18n::tr(lang, key, &args)
+            }
+            None => self.message.clone(),
+        }
+    }
+
+    /// The same error with its message in `lang`.
+    pub fn localized(mut self, lang: crate::i18n::Lang) -> Self {
+        self.message = self.message_in(lang);
+        self
     }
 }
 
@@ -35,44 +81,46 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let err = |m: &str| Err(FieldError::new("email", m));
+        let err = |key: &str| {
+            Err(FieldError::keyed(
+                "email",
+                &format!("validation.email.{key}"),
+                &[],
+            ))
+        };
         let s = input.trim();
         if s.is_empty() {
-            return err("Enter an e-mail address, e.g. anna.huber@example.at.");
+            return err("empty");
         }
         if s.chars().count() > 254 {
-            return err(
-                "This e-mail address is longer than 254 characters; check it for pasted text.",
-            );
+            return err("too_long");
         }
         if s.chars().any(char::is_whitespace) {
-            return err("An e-mail address cannot contain spaces; remove them.");
+            return err("spaces");
         }
         let Some((local, domain)) = s.split_once('@') else {
-            return err("An e-mail address needs an @, e.g. anna.huber@example.at.");
+            return err("no_at");
         };
         if domain.contains('@') {
-            return err("An e-mail address has exactly one @; remove the extra one.");
+            return err("two_at");
         }
         if local.is_empty() || local.len() > 64 {
-            return err("Put the mailbox name (1 to 64 characters) before the @.");
+            return err("mailbox");
         }
         let labels: Vec<&str> = domain.split('.').collect();
         if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
-            return err("After the @ comes a domain with a dot, e.g. example.at.");
+            return err("domain_dot");
         }
         if labels.iter().any(|l| {
             l.starts_with('-')
                 || l.ends_with('-')
                 || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
         }) {
-            return err(
-                "The domain after the @ may only contain letters, digits, dots and hyphens.",
-            );
+            return err("domain_chars");
         }
         let tld = labels[labels.len() - 1];
         if tld.chars().count() < 2 || tld.chars().all(|c| c.is_ascii_digit()) {
-            return err("The domain must end in a top-level domain like .at or .de.");
+            return err("top_level");
         }
         Ok(Email(s.to_string()))
     }
@@ -99,30 +147,35 @@ impl ExternalUserId {
     pub const MAX_LEN: usize = 100;
 
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let err = |m: String| Err(FieldError::new("external_user_id", m));
+        let err = |key: &str, args: &[(&str, &str)]| {
+            Err(FieldError::keyed(
+                "external_user_id",
+                &format!("validation.customer_number.{key}"),
+                args,
+            ))
+        };
         let s = input.trim();
         if s.is_empty() {
-            return err("Enter the customer number, or leave the field empty.".into());
+            return err("empty", &[]);
         }
-        if s.chars().count() > Self::MAX_LEN {
-            return err(format!(
-                "A customer number has at most {} characters; this one has {}.",
-                Self::MAX_LEN,
-                s.chars().count()
-            ));
+        let n = s.chars().count();
+        if n > Self::MAX_LEN {
+            return err(
+                "too_long",
+                &[
+                    ("max", &Self::MAX_LEN.to_string()),
+                    ("count", &n.to_string()),
+                ],
+            );
         }
         if let Some(c) = s
             .chars()
             .find(|c| c.is_control() || matches!(c, '/' | '\\' | '?' | '#' | '%'))
         {
-            let shown = if c.is_control() {
-                "a control character".to_string()
-            } else {
-                format!("'{c}'")
-            };
-            return err(format!(
-                "A customer number cannot contain {shown}; use letters, digits, '-', '_' or '.'."
-            ));
+            if c.is_control() {
+                return err("control_character", &[]);
+            }
+            return err("character", &[("character", &c.to_string())]);
         }
         Ok(ExternalUserId(s.to_string()))
     }
@@ -139,19 +192,25 @@ pub struct PostalCode(String);
 
 impl PostalCode {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let err = |m: &str| Err(FieldError::new("zip_code", m));
+        let err = |key: &str| {
+            Err(FieldError::keyed(
+                "zip_code",
+                &format!("validation.postal_code.{key}"),
+                &[],
+            ))
+        };
         let s = input.trim();
         if s.chars().count() < 2 || s.chars().count() > 20 {
-            return err("A postal code has 2 to 20 characters, e.g. 1010 or 10115.");
+            return err("length");
         }
         if !s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
         {
-            return err("A postal code may only contain letters, digits, spaces and hyphens.");
+            return err("characters");
         }
         if !s.chars().any(|c| c.is_ascii_digit()) {
-            return err("A postal code contains at least one digit, e.g. 1010 or SW1A 1AA.");
+            return err("digit");
         }
         Ok(PostalCode(s.to_string()))
     }
@@ -167,25 +226,26 @@ pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let err = |m: String| Err(FieldError::new("country_iso2", m));
+        let err = |key: &str, args: &[(&str, &str)]| {
+            Err(FieldError::keyed(
+                "country_iso2",
+                &format!("validation.country.{key}"),
+                args,
+            ))
+        };
         let s = input.trim().to_ascii_uppercase();
         if s.len() == 3 && s.chars().all(|c| c.is_ascii_alphabetic()) {
-            let hint = country::alpha2_for_alpha3(&s)
-                .map(|a2| format!(" For {s} use {a2}."))
-                .unwrap_or_default();
-            return err(format!(
-                "Use the two-letter ISO 3166-1 country code, not a three-letter one.{hint}"
-            ));
+            return match country::alpha2_for_alpha3(&s) {
+                Some(a2) => err("alpha3_known", &[("alpha3", &s), ("alpha2", a2)]),
+                None => err("alpha3", &[]),
+            };
         }
         match country::name(&s) {
             Some(_) => {
                 let b = s.as_bytes();
                 Ok(CountryCode([b[0], b[1]]))
             }
-            None => err(format!(
-                "'{}' is not an ISO 3166-1 country code; use two letters such as DE, AT or CH.",
-                input.trim()
-            )),
+            None => err("unknown", &[("value", input.trim())]),
         }
     }
 
@@ -216,16 +276,17 @@ impl Latitude {
         if value.is_finite() && (-90.0..=90.0).contains(&value) {
             Ok(Latitude(value))
         } else {
-            Err(FieldError::new(
+            Err(FieldError::keyed(
                 "latitude",
-                "Latitude is a number of degrees from -90 to 90, e.g. 48.2082 for Vienna.",
+                "validation.latitude.range",
+                &[],
             ))
         }
     }
 
     /// Parse text typed into a form field (accepts a decimal comma).
     pub fn parse_str(input: &str) -> Result<Self, FieldError> {
-        parse_number(input, "latitude", "Latitude").and_then(Self::parse)
+        parse_number(input, "latitude").and_then(Self::parse)
     }
 
     pub fn value(self) -> f64 {
@@ -243,16 +304,17 @@ impl Longitude {
         if value.is_finite() && (-180.0..=180.0).contains(&value) {
             Ok(Longitude(value))
         } else {
-            Err(FieldError::new(
+            Err(FieldError::keyed(
                 "longitude",
-                "Longitude is a number of degrees from -180 to 180, e.g. 16.3738 for Vienna.",
+                "validation.longitude.range",
+                &[],
             ))
         }
     }
 
     /// Parse text typed into a form field (accepts a decimal comma).
     pub fn parse_str(input: &str) -> Result<Self, FieldError> {
-        parse_number(input, "longitude", "Longitude").and_then(Self::parse)
+        parse_number(input, "longitude").and_then(Self::parse)
     }
 
     pub fn value(self) -> f64 {
@@ -260,13 +322,13 @@ impl Longitude {
     }
 }
 
-fn parse_number(input: &str, field: &str, label: &str) -> Result<f64, FieldError> {
-    input.trim().replace(',', ".").parse::<f64>().map_err(|_| {
-        FieldError::new(
-            field,
-            format!("{label} must be a number such as 48.2082 (use a dot or comma for decimals)."),
-        )
-    })
+/// A number typed into the `latitude` or `longitude` field.
+fn parse_number(input: &str, field: &str) -> Result<f64, FieldError> {
+    input
+        .trim()
+        .replace(',', ".")
+        .parse::<f64>()
+        .map_err(|_| FieldError::keyed(field, &format!("validation.{field}.not_a_number"), &[]))
 }
 
 /// A free-text field (name, street, town): at most [`MAX_TEXT_LEN`]
@@ -274,17 +336,20 @@ fn parse_number(input: &str, field: &str, label: &str) -> Result<f64, FieldError
 pub fn check_text(field: &str, value: &str) -> Result<(), FieldError> {
     let n = value.chars().count();
     if n > MAX_TEXT_LEN {
-        return Err(FieldError::new(
+        return Err(FieldError::keyed(
             field,
-            format!(
-                "At most {MAX_TEXT_LEN} characters are allowed here; this has {n}. Shorten it."
-            ),
+            "validation.text.too_long",
+            &[
+                ("max", &MAX_TEXT_LEN.to_string()),
+                ("count", &n.to_string()),
+            ],
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(FieldError::new(
+        return Err(FieldError::keyed(
             field,
-            "Remove line breaks and other control characters.",
+            "validation.text.control_characters",
+            &[],
         ));
     }
     Ok(())
@@ -404,6 +469,122 @@ mod tests {
         assert!(Longitude::parse(180.5).is_err());
         assert_eq!(Latitude::parse_str("48,5").unwrap().value(), 48.5);
         assert!(Longitude::parse_str("east").is_err());
+    }
+
+    #[test]
+    fn messages_in_german_and_english() {
+        use crate::i18n::Lang;
+        let e = Email::parse("anna").unwrap_err();
+        assert_eq!(
+            e.message,
+            "An e-mail address needs an @, e.g. anna.huber@example.at."
+        );
+        assert_eq!(e.message_in(Lang::En), e.message);
+        assert_eq!(
+            e.message_in(Lang::De),
+            "Eine E-Mail-Adresse braucht ein @, z. B. anna.huber@example.at."
+        );
+        assert_eq!(
+            e.clone().localized(Lang::De).message,
+            e.message_in(Lang::De)
+        );
+        let e = CountryCode::parse("AUT").unwrap_err();
+        assert_eq!(
+            e.message,
+            "Use the two-letter ISO 3166-1 country code, not a three-letter one. For AUT use AT."
+        );
+        assert_eq!(
+            e.message_in(Lang::De),
+            "Bitte verwenden Sie den zweistelligen Ländercode nach ISO 3166-1, keinen dreistelligen. Für AUT ist das AT."
+        );
+        let e = ExternalUserId::parse("a/b").unwrap_err();
+        assert_eq!(
+            e.message,
+            "A customer number cannot contain '/'; use letters, digits, '-', '_' or '.'."
+        );
+        assert!(e
+            .message_in(Lang::De)
+            .starts_with("Eine Kundennummer darf kein '/'"));
+        let e = check_text("town", &"x".repeat(101)).unwrap_err();
+        assert_eq!(
+            e.message,
+            "At most 100 characters are allowed here; this has 101. Shorten it."
+        );
+        // A message that is not in the catalog (Podero's words) stays as is.
+        let podero = FieldError::new("email", "User with this email already exists.");
+        assert_eq!(podero.message_in(Lang::De), podero.message);
+    }
+
+    /// Every message the parsers give is in the catalog in both languages
+    /// (no key comes back untranslated, no placeholder unfilled).
+    #[test]
+    fn every_message_is_in_the_catalog() {
+        use crate::i18n::Lang;
+        let long = "x".repeat(300);
+        let mut errors: Vec<FieldError> = Vec::new();
+        for bad in [
+            "", &long, "a b@x.at", "anna", "a@b@c.at", "@x.at", "a@x", "a@-x.at", "a@x.1",
+        ] {
+            errors.push(Email::parse(bad).unwrap_err());
+        }
+        for bad in ["", &long, "a/b", "a\u{1}b"] {
+            errors.push(ExternalUserId::parse(bad).unwrap_err());
+        }
+        for bad in ["1", "10115!", "abc"] {
+            errors.push(PostalCode::parse(bad).unwrap_err());
+        }
+        for bad in ["DEU", "XYZ", "XX"] {
+            errors.push(CountryCode::parse(bad).unwrap_err());
+        }
+        errors.push(Latitude::parse(91.0).unwrap_err());
+        errors.push(Latitude::parse_str("north").unwrap_err());
+        errors.push(Longitude::parse(181.0).unwrap_err());
+        errors.push(Longitude::parse_str("east").unwrap_err());
+        errors.push(check_text("town", &long).unwrap_err());
+        errors.push(check_text("town", "a\nb").unwrap_err());
+        errors.extend(crate::directory::UserQuery::parse(&format!(
+            "q={long}&role=x&device=x&onboarded=x&lost=x&archived=x&include_deleted=x&sort=x&dir=x&page=0&per_page=0"
+        ))
+        .unwrap_err());
+        errors.extend(
+            crate::staff::AuditQuery::parse(
+                "user=x&action=X&changes_only=x&from=x&page=0&per_page=0",
+            )
+            .unwrap_err(),
+        );
+        errors
+            .extend(crate::staff::AuditQuery::parse("from=2026-11-02&to=2026-11-01").unwrap_err());
+        for (current, new) in [
+            ("", "short"),
+            ("x", &long),
+            ("a@b.de", "a@b.de"),
+            ("same password", "same password"),
+        ] {
+            let change = crate::staff::ChangePassword {
+                current_password: current.into(),
+                new_password: new.into(),
+            };
+            errors.extend(change.validate("a@b.de").unwrap_err());
+        }
+        let invite = crate::staff::Invite {
+            email: "x".into(),
+            first_name: " ".into(),
+            last_name: String::new(),
+            role: crate::staff::StaffRole::Staff,
+        };
+        errors.extend(invite.validate().unwrap_err());
+        assert!(errors.len() >= 45, "{}", errors.len());
+        for e in &errors {
+            let key = e.key.as_deref().expect("every message has a key");
+            for lang in Lang::ALL {
+                let text = e.message_in(lang);
+                assert!(
+                    text != key && !text.contains("%{"),
+                    "{key} in {lang:?}: {text}"
+                );
+            }
+            assert_ne!(e.message_in(Lang::De), e.message, "{key}");
+        }
     }
 
     #[test]

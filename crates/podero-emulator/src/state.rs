@@ -645,13 +645,8 @@ impl Emulator {
         let (_, device) = inner.org.devices.get(&s.device_id)?;
         let user = inner.org.user(s.user_id, true).ok()?;
         Some(SessionView {
-            device_label: format!(
-                "{} {}",
-                device.kind().label(),
-                device.common().model_name().unwrap_or_default()
-            )
-            .trim()
-            .to_string(),
+            kind: device.kind(),
+            model: device.common().model_name(),
             owner: user.display_name(),
             expired: s.created_at + ChronoDuration::hours(SESSION_VALIDITY_HOURS) < now(),
             outcome: s.outcome,
@@ -895,10 +890,25 @@ impl Emulator {
 
 /// What `/connect/{session}` shows.
 pub struct SessionView {
-    pub device_label: String,
+    pub kind: shared::DeviceKind,
+    /// Make and model, if known.
+    pub model: Option<String>,
     pub owner: String,
     pub expired: bool,
     pub outcome: Option<bool>,
+}
+
+impl SessionView {
+    /// The device as the page names it in `lang`, e.g. "Wallbox Acme One".
+    pub fn device_label(&self, lang: shared::Lang) -> String {
+        format!(
+            "{} {}",
+            self.kind.label_in(lang),
+            self.model.as_deref().unwrap_or_default()
+        )
+        .trim()
+        .to_string()
+    }
 }
 
 fn check_unique(

@@ -3,8 +3,8 @@
 //! * `cargo xtask run`: install what is missing, build the browser app,
 //!   start the gateway (with the embedded Podero emulator unless
 //!   `PODERO_BASE_URL` is set) and print the URL to open.
-//! * `cargo xtask test`: install what is missing (a browser too), build the
-//!   browser app, then formatting, lints (native and wasm32), a wasm32
+//! * `cargo xtask test`: install what is missing (a browser and axe-core
+//!   too), build the browser app, then formatting, lints (native and wasm32), a wasm32
 //!   check of `shared`, and every test: unit, integration and browser.
 //! * `cargo xtask install`, `cargo xtask frontend`: the first steps alone.
 //!
@@ -43,7 +43,7 @@ usage: cargo xtask <command>
 
   run        install missing tools, build the frontend, start the gateway (http://127.0.0.1:8080)
   test       install missing tools, build the frontend, check formatting and lints, run every test
-  install    install missing tools only (Rust wasm target, trunk, wasm-bindgen-cli, wasm-opt, Chromium)
+  install    install missing tools only (Rust wasm target, trunk, wasm-bindgen-cli, wasm-opt, Chromium, axe-core)
   frontend   build the frontend into dist/ only
   bench      users-list benchmark: release emulator with 100,000 users (--users N to change),
              release gateway in front of it; prints latency and memory against the targets
@@ -204,8 +204,33 @@ fn install(with_browser: bool) -> Result<(), String> {
 
     if with_browser {
         install_browser()?;
+        install_axe()?;
     }
     Ok(())
+}
+
+/// axe-core for the browser tests' accessibility check, at the version in
+/// `e2e/package-lock.json`, into `e2e/node_modules`.
+fn install_axe() -> Result<(), String> {
+    if Path::new("e2e/node_modules/axe-core/axe.min.js").exists() {
+        println!("    axe-core (e2e/node_modules): present");
+        return Ok(());
+    }
+    if output("npm", &["--version"]).is_none() {
+        return Err("axe-core is missing and npm is not installed: install Node.js/npm and run again (the browser tests run axe-core from e2e/node_modules)".into());
+    }
+    step(
+        "install axe-core (e2e/package-lock.json)",
+        "npm",
+        &[
+            "ci",
+            "--prefix",
+            "e2e",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+        ],
+    )
 }
 
 fn install_browser() -> Result<(), String> {

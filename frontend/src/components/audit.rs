@@ -7,6 +7,9 @@
 use leptos::prelude::*;
 use shared::staff::{AuditEntry, FieldChange};
 
+use crate::format::count as number;
+use crate::i18n::{t_with, tx};
+
 /// A JSON value as compact text: strings quoted, `null` as a dash.
 pub fn show_value(v: &serde_json::Value) -> String {
     match v {
@@ -47,8 +50,8 @@ pub fn is_failure(entry: &AuditEntry) -> bool {
 pub fn OutcomeNotRecorded() -> impl IntoView {
     view! {
         <span class="badge warn" data-testid="audit-status" data-outcome="unknown"
-              title="The change was started (its intent is recorded) but its outcome could not be recorded: check the record itself.">
-            "Outcome not recorded"
+              title=tx!("audit.outcome_not_recorded_title")>
+            {tx!("audit.outcome_not_recorded")}
         </span>
     }
 }
@@ -59,8 +62,8 @@ pub fn RequestCount(count: u32) -> impl IntoView {
     (count > 1).then(|| {
         view! {
             <span class="badge" data-testid="audit-repeats"
-                  title="Refused requests from one client without a session, folded into one entry per minute">
-                {format!("× {count} requests")}
+                  title=tx!("audit.repeats_title")>
+                {move || t_with("audit.repeats", &[("count", &number(count))])}
             </span>
         }
     })

@@ -7,6 +7,8 @@ use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::i18n::tx;
+
 /// Shown while `open` is true. `on_confirm` runs when the person confirms;
 /// the dialog closes itself either way.
 #[component]
@@ -14,7 +16,7 @@ pub fn ConfirmDialog(
     open: RwSignal<bool>,
     #[prop(into)] title: Signal<String>,
     #[prop(into)] message: Signal<String>,
-    #[prop(into)] confirm_label: String,
+    #[prop(into)] confirm_label: Signal<String>,
     on_confirm: Callback<()>,
 ) -> impl IntoView {
     let cancel_ref = NodeRef::<html::Button>::new();
@@ -61,16 +63,16 @@ pub fn ConfirmDialog(
             <div class="modal-backdrop" on:keydown=on_key>
                 <div class="modal" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title"
                      aria-describedby="confirm-message" data-testid="confirm-dialog">
-                    <h2 id="confirm-title">{move || title.get()}</h2>
-                    <p id="confirm-message" data-testid="confirm-message">{move || message.get()}</p>
+                    <h2 id="confirm-title">{title}</h2>
+                    <p id="confirm-message" data-testid="confirm-message">{message}</p>
                     <div class="actions">
                         <button type="button" node_ref=cancel_ref data-testid="confirm-cancel"
-                                on:click=move |_| open.set(false)>"Cancel"</button>
+                                on:click=move |_| open.set(false)>{tx!("common.cancel")}</button>
                         <button type="button" class="danger" data-testid="confirm-ok" node_ref=ok_ref
                                 on:click=move |_| {
                                     open.set(false);
                                     on_confirm.run(());
-                                }>{confirm_label.clone()}</button>
+                                }>{confirm_label}</button>
                     </div>
                 </div>
             </div>

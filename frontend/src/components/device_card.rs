@@ -19,6 +19,7 @@ use crate::app::AppInfoResource;
 use crate::components::status::{ConnectionBadge, StatusBadge};
 use crate::components::toast::use_toasts;
 use crate::format::{ago, or_dash, stamp};
+use crate::i18n::{lang, t, t_with, tx, Text};
 use crate::timer::sleep;
 
 /// Between two reads of "Verify connection"; how long it keeps reading is
@@ -35,13 +36,13 @@ enum Verify {
     Failed(String),
 }
 
-/// A `mailto:` link with the reconnection link pre-filled.
+/// A `mailto:` link with the reconnection link pre-filled (in the app's
+/// language of the moment).
 fn email_href(email: &str, name: &str, device: &str, link: &str) -> String {
-    let subject = format!("Please reconnect your {device}");
-    let body = format!(
-        "Hello {name},\n\nyour {device} has lost its connection to your energy provider, so it cannot be optimised at the moment. \
-         Please open this link and sign in with your {device} manufacturer account to reconnect it:\n\n{link}\n\n\
-         The link is valid for a limited time. If it has expired, just reply to this e-mail and we will send a new one.\n\nThank you!"
+    let subject = t_with("device.email_subject", &[("device", device)]);
+    let body = t_with(
+        "device.email_body",
+        &[("name", name), ("device", device), ("link", link)],
     );
     format!(
         "mailto:{}?subject={}&body={}",
@@ -95,33 +96,34 @@ pub fn DeviceCard(
             .map_or(DEFAULT_VERIFY_SECS, |i| i.verify_secs)
     };
     let toasts = use_toasts();
-    let title = c.model_name().unwrap_or_else(|| kind.label().to_string());
+    // The model, else the kind in the language of the moment. `StoredValue`
+    // is `Copy`, so the `Show` children (called again on every change) can
+    // read it without moving it.
+    let model = StoredValue::new(c.model_name());
+    let title = move || model.get_value().unwrap_or_else(|| kind.label_in(lang()));
     let (link, set_link) = signal(c.reconnection_link().map(str::to_string));
-    let (note, set_note) = signal(None::<String>);
+    let (note, set_note) = signal(None::<Text>);
     let (busy, set_busy) = signal(false);
     let device_id = c.id;
-    // `StoredValue` is `Copy`, so the `Show` children (called again on
-    // every change) can read the labels without moving them.
-    let copy_label = StoredValue::new(format!("Copy the reconnection link of {title}"));
-    let new_label = StoredValue::new(format!("Create a new reconnection link for {title}"));
+    let copy_label = move || t_with("device.copy_link_label", &[("device", &title())]);
+    let new_label = move || t_with("device.new_link_label", &[("device", &title())]);
 
     let new_link = move |_| {
         let Some(user) = user_id else { return };
         set_busy.set(true);
-        set_note.set(Some("Creating a new link…".into()));
+        set_note.set(Some(Text::Key("device.creating_link")));
         leptos::task::spawn_local(async move {
             match api::create_reconnection_link(user, kind, device_id).await {
                 Ok(r) => {
                     set_link.set(r.authentication_url);
-                    set_note.set(Some("New link created. Send it to the customer.".into()));
+                    set_note.set(Some(Text::Key("device.link_created")));
                 }
-                Err(e) => set_note.set(Some(e.message())),
+                Err(e) => set_note.set(Some(Text::Plain(e.message()))),
             }
             set_busy.set(false);
         });
     };
 
-    let device_label = StoredValue::new(title.clone());
     let customer = StoredValue::new(customer);
     let run_verify = move |_| {
         let Some(user) = user_id else { return };
@@ -143,9 +145,9 @@ pub fn DeviceCard(
                         if c.is_authenticated {
                             authenticated.set(true);
                             verify.set(Verify::Connected);
-                            toasts.success(format!(
-                                "{} is connected again.",
-                                device_label.get_value()
+                            toasts.success(t_with(
+                                "device.connected_again_toast",
+                                &[("device", &title())],
                             ));
                             return;
                         }
@@ -173,92 +175,91 @@ pub fn DeviceCard(
             data-device-id=device_id.to_string()
         >
             <header>
-                <span class="kind">{kind.label()}</span>
+                <span class="kind">{move || kind.label_in(lang())}</span>
                 <h3>{title}</h3>
                 {move || view! { <ConnectionBadge authenticated=authenticated.get()/> }}
             </header>
             <dl class="facts small">
-                <div><dt>"Connection"</dt><dd><StatusBadge status=c.connection_status/></dd></div>
-                <div><dt>"Monitoring"</dt><dd><StatusBadge status=c.monitoring_status/></dd></div>
-                <div><dt>"Steering"</dt><dd><StatusBadge status=c.steering_status/></dd></div>
-                <div><dt>"Authenticated"</dt><dd data-testid="is-authenticated">{move || if authenticated.get() { "Yes" } else { "No" }}</dd></div>
-                <div><dt>"Lifecycle"</dt><dd data-testid="lifecycle">{move || {
+                <div><dt>{tx!("device.connection")}</dt><dd><StatusBadge status=c.connection_status/></dd></div>
+                <div><dt>{tx!("device.monitoring")}</dt><dd><StatusBadge status=c.monitoring_status/></dd></div>
+                <div><dt>{tx!("device.steering")}</dt><dd><StatusBadge status=c.steering_status/></dd></div>
+                <div><dt>{tx!("device.authenticated")}</dt><dd data-testid="is-authenticated">{move || if authenticated.get() { t("common.yes") } else { t("common.no") }}</dd></div>
+                <div><dt>{tx!("device.lifecycle")}</dt><dd data-testid="lifecycle">{move || {
                     let (state, error) = lifecycle.get();
                     match error {
                         Some(e) => format!("{} ({e})", or_dash(state.as_deref())),
                         None => or_dash(state.as_deref()),
                     }
                 }}</dd></div>
-                <div><dt>"Last data"</dt><dd title=move || stamp(last_data.get())>{move || ago(last_data.get())}</dd></div>
-                <div><dt>"Optimisation"</dt><dd>{if c.is_smart_optimization_active { "Active" } else { "Paused" }}</dd></div>
+                <div><dt>{tx!("device.last_data")}</dt><dd title=move || stamp(last_data.get())>{move || ago(last_data.get())}</dd></div>
+                <div><dt>{tx!("device.optimisation")}</dt><dd>{move || if c.is_smart_optimization_active { t("device.active") } else { t("device.paused") }}</dd></div>
             </dl>
             {move || {
                 let v = verify.get();
                 (v == Verify::Connected).then(|| view! {
                     <p class="verify good" data-testid="verify-result" data-outcome="connected" role="status">
-                        "Connected again: the customer completed the manufacturer sign-in."
+                        {tx!("device.connected_again")}
                     </p>
                 })
             }}
             <Show when=move || !authenticated.get() && !can_change>
                 <div class="reconnect">
-                    <p data-testid="reconnect-read-only">"The manufacturer connection is lost. Your role can only read this customer: ask a colleague who can change it to send a reconnection link."</p>
+                    <p data-testid="reconnect-read-only">{tx!("device.read_only")}</p>
                 </div>
             </Show>
             <Show when=move || !authenticated.get() && can_change>
                 <div class="reconnect">
-                    <p>"The manufacturer connection is lost. Send the customer this link to reconnect:"</p>
+                    <p>{tx!("device.send_link")}</p>
                     {move || match link.get() {
                         Some(url) => {
                             let copy = url.clone();
                             let href = url.clone();
-                            let copy_label = copy_label.get_value();
                             view! {
                                 <a data-testid="reconnection-link" href=href target="_blank" rel="noopener noreferrer">{url}</a>
                                 <button type="button" data-testid="copy-link" aria-label=copy_label on:click=move |_| {
                                     let copy = copy.clone();
                                     leptos::task::spawn_local(async move {
-                                        let msg = if copy_to_clipboard(copy).await {
-                                            "Link copied to the clipboard."
+                                        let key = if copy_to_clipboard(copy).await {
+                                            "device.link_copied"
                                         } else {
-                                            "The browser did not allow copying: select the link and copy it by hand."
+                                            "device.copy_refused"
                                         };
-                                        set_note.set(Some(msg.into()));
+                                        set_note.set(Some(Text::Key(key)));
                                     });
-                                }>"Copy link"</button>
+                                }>{tx!("device.copy_link")}</button>
                             }.into_any()
                         }
-                        None => view! { <span class="muted">"No link yet: create one."</span> }.into_any(),
+                        None => view! { <span class="muted">{tx!("device.no_link")}</span> }.into_any(),
                     }}
                     {move || match (link.get(), customer.get_value()) {
                         (Some(url), Some((name, email))) => Some(view! {
                             <a class="button" data-testid="email-link"
-                               href=email_href(&email, &name, &device_label.get_value(), &url)>
-                                {format!("E-mail to {email}")}
+                               href=email_href(&email, &name, &title(), &url)>
+                                {t_with("device.email_to", &[("email", &email)])}
                             </a>
                         }),
                         _ => None,
                     }}
-                    <button type="button" data-testid="new-link" aria-label=new_label.get_value() on:click=new_link disabled=move || user_id.is_none() || busy.get()>"Create new link"</button>
+                    <button type="button" data-testid="new-link" aria-label=new_label on:click=new_link disabled=move || user_id.is_none() || busy.get()>{tx!("device.new_link")}</button>
                     <button type="button" data-testid="verify-connection" on:click=run_verify
                             disabled=move || user_id.is_none() || matches!(verify.get(), Verify::Checking(_))>
-                        "Verify connection"
+                        {tx!("device.verify")}
                     </button>
-                    <p class="note" role="status" aria-live="polite">{move || note.get()}</p>
+                    <p class="note" role="status" aria-live="polite">{move || note.get().map(|n| n.get())}</p>
                     {move || match verify.get() {
                         Verify::Checking(s) => Some(view! {
                             <p class="verify" role="status" data-testid="verify-progress">
-                                {format!("Checking the connection… ({s} s of {} s)", verify_for())}
+                                {t_with("device.verify_progress", &[("elapsed", &s.to_string()), ("limit", &verify_for().to_string())])}
                             </p>
                         }.into_any()),
                         Verify::TimedOut => Some(view! {
                             <p class="verify bad" role="alert" data-testid="verify-result" data-outcome="timeout">
-                                {format!("Still not connected after {} s: ask the customer to finish the manufacturer sign-in with the link, then verify again.", verify_for())}
+                                {t_with("device.verify_timeout", &[("limit", &verify_for().to_string())])}
                             </p>
                         }.into_any()),
                         Verify::Failed(e) => Some(view! {
                             <p class="verify bad" role="alert" data-testid="verify-result" data-outcome="error">
-                                {format!("Could not read the device: {e}")}
+                                {t_with("device.verify_failed", &[("error", e.as_str())])}
                             </p>
                         }.into_any()),
                         _ => None,

@@ -5,12 +5,14 @@
 
 use leptos::prelude::*;
 
-/// A skeleton while something loads.
+use crate::i18n::{t, t_with, tx};
+
+/// A skeleton while something loads; `text` says what ("Loading users…").
 #[component]
-pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
+pub fn Loading(#[prop(into)] text: Signal<String>) -> impl IntoView {
     view! {
         <div class="skeleton" data-testid="loading" role="status" aria-live="polite">
-            <span class="visually-hidden">{format!("Loading {what}…")}</span>
+            <span class="visually-hidden">{text}</span>
             <div class="bar"></div>
             <div class="bar short"></div>
             <div class="bar"></div>
@@ -22,36 +24,40 @@ pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
 /// `title` defaults to "Something went wrong."
 #[component]
 pub fn ErrorPanel(
-    #[prop(into)] message: String,
-    #[prop(optional, into)] title: Option<String>,
+    #[prop(into)] message: Signal<String>,
+    #[prop(optional, into)] title: Option<Signal<String>>,
     #[prop(optional)] retry: Option<Callback<()>>,
 ) -> impl IntoView {
-    let title = title.unwrap_or_else(|| "Something went wrong.".into());
+    let title = move || match title {
+        Some(title) => title.get(),
+        None => t("error.something_went_wrong"),
+    };
     view! {
         <div class="error-panel" data-testid="error-panel" role="alert">
             <strong>{title}" "</strong>
             <span>{message}</span>
-            {retry.map(|r| view! { <button type="button" on:click=move |_| r.run(())>"Retry"</button> })}
+            {retry.map(|r| view! { <button type="button" on:click=move |_| r.run(())>{tx!("common.retry")}</button> })}
         </div>
     }
 }
 
 /// Nothing to show, and what to do about it.
 #[component]
-pub fn EmptyState(#[prop(into)] message: String) -> impl IntoView {
+pub fn EmptyState(#[prop(into)] message: Signal<String>) -> impl IntoView {
     view! { <p class="empty" data-testid="empty-state">{message}</p> }
 }
 
 /// A page for admins only, opened by someone else: says so, asks nothing.
 #[component]
 pub fn AdminOnly(
-    /// What the page shows, e.g. "the team".
-    what: &'static str,
+    /// What to say, e.g. "Only admins can see the team."
+    #[prop(into)]
+    message: Signal<String>,
 ) -> impl IntoView {
     view! {
         <div class="empty role-note" data-testid="admin-only" role="note">
-            <p><strong>{format!("Only admins can see {what}.")}</strong></p>
-            <p>"Ask an admin of your organisation if you need something here."</p>
+            <p><strong>{message}</strong></p>
+            <p>{tx!("feedback.ask_an_admin")}</p>
         </div>
     }
 }
@@ -60,16 +66,17 @@ pub fn AdminOnly(
 #[component]
 pub fn ReadOnly(
     /// The role's label, e.g. "Viewer".
-    role: &'static str,
+    #[prop(into)]
+    role: Signal<String>,
     /// What else to say, e.g. which users the role can change.
     #[prop(optional, into)]
-    note: Option<String>,
+    note: Option<Signal<String>>,
 ) -> impl IntoView {
     view! {
         <div class="empty role-note" data-testid="read-only" role="note">
-            <p><strong>{format!("Your role ({role}) can only read.")}</strong></p>
+            <p><strong>{move || t_with("feedback.read_only", &[("role", &role.get())])}</strong></p>
             {note.map(|n| view! { <p>{n}</p> })}
-            <p><a href="/">"Back to the users list"</a></p>
+            <p><a href="/">{tx!("feedback.back_to_users")}</a></p>
         </div>
     }
 }

@@ -1,5 +1,6 @@
 //! Form building blocks: a labelled field whose error sits right under it
-//! (`aria-invalid`, `aria-describedby`), and the country list as a select.
+//! (`aria-invalid`, `aria-describedby`), and the country list as a select
+//! (names in the language of the moment, sorted in it).
 //!
 //! Errors are one `RwSignal<Vec<FieldError>>` per form, keyed by the field
 //! names the `shared` validation and the Partner API use (`email`,
@@ -8,11 +9,13 @@
 //! ([`server_field_errors`] reads the server's). Typing in a field clears
 //! its error; leaving it runs `on_blur` (the form re-checks).
 
+use leptos::html;
 use leptos::prelude::*;
-use shared::country::COUNTRIES;
+use shared::country::{name_in, sorted_in};
 use shared::{ApiError, ErrorDetail, FieldError};
 
 use crate::api::ApiFailure;
+use crate::i18n::{field_message, lang, t, tx};
 
 /// Field errors of a server answer (409 duplicates, 422), else `None`.
 pub fn server_field_errors(e: &ApiFailure) -> Option<Vec<FieldError>> {
@@ -40,12 +43,13 @@ pub fn server_field_errors(e: &ApiFailure) -> Option<Vec<FieldError>> {
     (!errors.is_empty()).then_some(errors)
 }
 
-/// The message for `field`, if any.
+/// The message for `field`, if any, in the language of the moment
+/// (tracked).
 pub fn error_for(errors: &[FieldError], field: &str) -> Option<String> {
     errors
         .iter()
         .find(|e| e.field == field || (field == "country_iso2" && e.field == "country"))
-        .map(|e| e.message.clone())
+        .map(field_message)
 }
 
 /// Remove the error of `field` (the person is fixing it).
@@ -60,10 +64,10 @@ pub fn clear_error(errors: RwSignal<Vec<FieldError>>, field: &'static str) {
 pub fn TextField(
     /// Field name (API name; also `data-testid="field-<name>"`).
     name: &'static str,
-    label: &'static str,
+    #[prop(into)] label: Signal<String>,
     value: RwSignal<String>,
     errors: RwSignal<Vec<FieldError>>,
-    #[prop(optional, into)] hint: String,
+    #[prop(optional, into)] hint: Option<Signal<String>>,
     #[prop(default = "text")] input_type: &'static str,
     #[prop(optional)] required: bool,
     #[prop(default = "off")] autocomplete: &'static str,
@@ -104,7 +108,9 @@ pub fn TextField(
                     }
                 }
             />
-            {(!hint.is_empty()).then(|| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+            {hint.map(|hint| view! {
+                <p class="hint" id=hint_id.clone() hidden=move || hint.with(String::is_empty)>{hint}</p>
+            })}
             <p class="field-error" id=err_id data-testid=format!("error-{name}") role="alert" hidden=move || message().is_none()>
                 {message}
             </p>
@@ -113,17 +119,39 @@ pub fn TextField(
 }
 
 /// A labelled select of every country (value: ISO alpha-2), with an empty
-/// "not set" choice.
+/// "not set" choice; names in the language of the moment, sorted in it.
 #[component]
 pub fn CountrySelect(value: RwSignal<String>, errors: RwSignal<Vec<FieldError>>) -> impl IntoView {
     let name = "country_iso2";
     let message = move || errors.with(|e| error_for(e, name));
-    let mut countries: Vec<(&str, &str)> = COUNTRIES.iter().map(|(a2, _, n)| (*a2, *n)).collect();
-    countries.sort_by_key(|(_, n)| *n);
+    let select = NodeRef::<html::Select>::new();
+    // The options are built anew in the new order on a switch: the choice
+    // is put back once they are in place.
+    Effect::new(move |_| {
+        lang();
+        let chosen = value.get_untracked();
+        if let Some(select) = select.get() {
+            set_timeout(move || select.set_value(&chosen), std::time::Duration::ZERO);
+        }
+    });
+    let options = move || {
+        let lang = lang();
+        let chosen = value.get_untracked();
+        let mut list = vec![view! {
+            <option value="" selected=chosen.is_empty()>{t("user_form.country_not_set")}</option>
+        }
+        .into_any()];
+        list.extend(sorted_in(lang).into_iter().map(|code| {
+            let n = name_in(code, lang).unwrap_or_default();
+            view! { <option value=code selected=chosen == code>{format!("{n} ({code})")}</option> }
+                .into_any()
+        }));
+        list
+    };
     view! {
         <div class="field" class:invalid=move || message().is_some()>
-            <label for="f-country_iso2">"Country"</label>
-            <select id="f-country_iso2" data-testid="field-country_iso2"
+            <label for="f-country_iso2">{tx!("user_form.field.country")}</label>
+            <select id="f-country_iso2" data-testid="field-country_iso2" node_ref=select
                     aria-invalid=move || message().is_some().to_string()
                     aria-describedby="err-country_iso2"
                     prop:value=move || value.get()
@@ -131,10 +159,7 @@ pub fn CountrySelect(value: RwSignal<String>, errors: RwSignal<Vec<FieldError>>)
                         value.set(event_target_value(&ev));
                         clear_error(errors, name);
                     }>
-                <option value="">"— not set —"</option>
-                {countries.into_iter().map(|(code, n)| view! {
-                    <option value=code>{format!("{n} ({code})")}</option>
-                }).collect_view()}
+                {options}
             </select>
             <p class="field-error" id="err-country_iso2" data-testid="error-country_iso2" role="alert" hidden=move || message().is_none()>
                 {message}

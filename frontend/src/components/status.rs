@@ -5,13 +5,15 @@
 use leptos::prelude::*;
 use shared::HealthStatus;
 
-/// The badge's CSS class and its text for one health status.
-fn look(status: HealthStatus) -> (&'static str, &'static str) {
+use crate::i18n::{t, tx};
+
+/// The badge's CSS class and the key of its text for one health status.
+fn look(status: HealthStatus) -> (&'static str, fn() -> String) {
     match status {
-        HealthStatus::Ok => ("badge good", "OK"),
-        HealthStatus::Warning => ("badge warn", "Warning"),
-        HealthStatus::Error => ("badge bad", "Error"),
-        HealthStatus::Unknown => ("badge", "Unknown"),
+        HealthStatus::Ok => ("badge good", || t("status.ok")),
+        HealthStatus::Warning => ("badge warn", || t("status.warning")),
+        HealthStatus::Error => ("badge bad", || t("status.error")),
+        HealthStatus::Unknown => ("badge", || t("status.unknown")),
     }
 }
 
@@ -26,12 +28,12 @@ pub fn StatusBadge(status: HealthStatus) -> impl IntoView {
 #[component]
 pub fn ConnectionBadge(authenticated: bool) -> impl IntoView {
     if authenticated {
-        view! { <span class="badge good">"Connected"</span> }.into_any()
+        view! { <span class="badge good">{tx!("status.connected")}</span> }.into_any()
     } else {
         view! {
             <span class="badge bad">
                 <span aria-hidden="true">"⚠ "</span>
-                "Connection lost"
+                {tx!("status.connection_lost")}
             </span>
         }
         .into_any()

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
+use crate::i18n::tx;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ToastKind {
     Success,
@@ -94,7 +96,7 @@ pub fn ToastHost() -> impl IntoView {
                     view! {
                         <div class=class data-testid=testid>
                             <span>{toast.message}</span>
-                            <button type="button" class="link" aria-label="Dismiss" on:click=move |_| toasts.dismiss(id)>"×"</button>
+                            <button type="button" class="link" aria-label=tx!("common.dismiss") on:click=move |_| toasts.dismiss(id)>"×"</button>
                         </div>
                     }
                 }

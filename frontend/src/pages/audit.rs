@@ -13,7 +13,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
-use shared::staff::{AuditEntry, AuditPage, AuditQuery, ACTIONS};
+use shared::staff::{action_group_label, AuditEntry, AuditPage, AuditQuery, ACTIONS};
 use uuid::Uuid;
 
 use crate::api;
@@ -21,7 +21,8 @@ use crate::components::audit::{
     actor, is_failure, outcome_unknown, Changes, OutcomeNotRecorded, RequestCount,
 };
 use crate::components::feedback::{AdminOnly, ErrorPanel, Loading};
-use crate::format::{ago, or_dash, stamp};
+use crate::format::{ago, count, or_dash, stamp};
+use crate::i18n::{field_message, lang, t, t_with, tx, Text};
 use crate::paging::{keep_last, use_go_to_query};
 use crate::session::use_session;
 
@@ -34,8 +35,8 @@ pub fn AuditPage() -> impl IntoView {
             view! { <AuditTrail/> }.into_any()
         } else {
             view! {
-                <div class="page-head"><h1>"Audit trail"</h1></div>
-                <AdminOnly what="the audit trail"/>
+                <div class="page-head"><h1>{tx!("audit.title")}</h1></div>
+                <AdminOnly message=tx!("audit.admin_only")/>
             }
             .into_any()
         }
@@ -113,8 +114,8 @@ fn AuditTrail() -> impl IntoView {
             .map(|u| u.to_string())
             .unwrap_or_default(),
     );
-    let user_error = RwSignal::new(None::<String>);
-    let date_error = RwSignal::new(None::<String>);
+    let user_error = RwSignal::new(None::<Text>);
+    let date_error = RwSignal::new(None::<Text>);
     Effect::new(move |_| {
         let q = query.get();
         let actor = q.actor.unwrap_or_default();
@@ -143,10 +144,7 @@ fn AuditTrail() -> impl IntoView {
             match Uuid::parse_str(&value) {
                 Ok(u) => Some(u),
                 Err(_) => {
-                    user_error.set(Some(
-                        "Enter the end-user's id (a UUID, shown on their page as “User id”)."
-                            .into(),
-                    ));
+                    user_error.set(Some(Text::Key("audit.user_id_invalid")));
                     return;
                 }
             }
@@ -166,9 +164,7 @@ fn AuditTrail() -> impl IntoView {
         }
         if let (Some(from), Some(to)) = (q.from, q.to) {
             if to <= from {
-                date_error.set(Some(
-                    "The last day must not be before the first day.".into(),
-                ));
+                date_error.set(Some(Text::Key("audit.dates_reversed")));
                 return;
             }
         }
@@ -199,19 +195,19 @@ fn AuditTrail() -> impl IntoView {
     view! {
         <section aria-labelledby="audit-h">
             <div class="page-head">
-                <h1 id="audit-h">"Audit trail"</h1>
+                <h1 id="audit-h">{tx!("audit.title")}</h1>
             </div>
-            <p class="muted">"Every operation made through the back-office, newest first: who, when, on which end-user, and what changed. Times and dates are UTC."</p>
+            <p class="muted">{tx!("audit.intro")}</p>
             {move || parsed.get().err().map(|errors| {
-                let msg = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
-                view! { <p class="notice warn" role="alert">{format!("Part of this address was not understood and is ignored: {msg}")}</p> }
+                let msg = errors.iter().map(field_message).collect::<Vec<_>>().join(" ");
+                view! { <p class="notice warn" role="alert">{t_with("common.address_not_understood", &[("errors", &msg)])}</p> }
             })}
             <div class="toolbar audit-filters" role="search">
                 <div class="filters">
                     <label>
-                        <span>"Staff member (e-mail)"</span>
+                        <span>{tx!("audit.filter_actor")}</span>
                         <input id="audit-actor" type="text" inputmode="email" autocomplete="off" spellcheck="false"
-                               list="audit-actors" placeholder="anna@example.com"
+                               list="audit-actors" placeholder=tx!("audit.actor_placeholder")
                                prop:value=move || actor_text.get() on:input=on_actor/>
                         <datalist id="audit-actors">
                             {move || team.get().and_then(Result::ok).map(|list| {
@@ -220,7 +216,7 @@ fn AuditTrail() -> impl IntoView {
                         </datalist>
                     </label>
                     <label>
-                        <span>"End-user id"</span>
+                        <span>{tx!("audit.filter_user")}</span>
                         <input id="audit-user" type="text" autocomplete="off" spellcheck="false" class="uuid"
                                placeholder="00000000-0000-0000-0000-000000000000"
                                aria-invalid=move || user_error.get().is_some().to_string()
@@ -228,27 +224,29 @@ fn AuditTrail() -> impl IntoView {
                                prop:value=move || user_text.get() on:input=on_user/>
                     </label>
                     <label>
-                        <span>"Action"</span>
+                        <span>{tx!("audit.filter_action")}</span>
                         <select id="audit-action" prop:value=action_value
                                 on:change=move |ev| {
                                     let v = event_target_value(&ev);
                                     change(false, &|q: &mut AuditQuery| q.action = Some(v.clone()).filter(|s| !s.is_empty()));
                                 }>
-                            <option value="">"All"</option>
-                            {ACTIONS.into_iter().map(|(group, what)| view! {
-                                <option value=group title=what>{format!("{group} — {what}")}</option>
+                            <option value="">{tx!("audit.action_all")}</option>
+                            {ACTIONS.into_iter().map(|(group, _)| view! {
+                                <option value=group title=move || action_group_label(group, lang())>
+                                    {move || format!("{group} — {}", action_group_label(group, lang()))}
+                                </option>
                             }).collect_view()}
                             {move || extra_action().map(|a| view! { <option value=a.clone()>{a.clone()}</option> })}
                         </select>
                     </label>
                     <label>
-                        <span>"From (day)"</span>
+                        <span>{tx!("audit.filter_from")}</span>
                         <input id="audit-from" type="date"
                                prop:value=move || query.get().from.map(day).unwrap_or_default()
                                on:change=move |ev| on_date(false, event_target_value(&ev))/>
                     </label>
                     <label>
-                        <span>"To (day, included)"</span>
+                        <span>{tx!("audit.filter_to")}</span>
                         <input id="audit-to" type="date"
                                aria-invalid=move || date_error.get().is_some().to_string()
                                aria-describedby="audit-date-error"
@@ -262,53 +260,54 @@ fn AuditTrail() -> impl IntoView {
                                    let on = event_target_checked(&ev);
                                    change(false, &|q: &mut AuditQuery| q.changes_only = on);
                                }/>
-                        <span>"Only changes"</span>
+                        <span>{tx!("audit.filter_changes_only")}</span>
                     </label>
                     <Show when=move || is_filtered(&query.get())>
                         <button type="button" class="link-button" data-testid="clear-filters" on:click=clear>
-                            "Clear filters"
+                            {tx!("common.clear_filters")}
                         </button>
                     </Show>
                 </div>
                 <p id="audit-user-error" class="field-error" role="alert" hidden=move || user_error.get().is_none()>
-                    {move || user_error.get()}
+                    {move || user_error.get().map(|e| e.get())}
                 </p>
                 <p id="audit-date-error" class="field-error" role="alert" hidden=move || date_error.get().is_none()>
-                    {move || date_error.get()}
+                    {move || date_error.get().map(|e| e.get())}
                 </p>
             </div>
             <div class="list-meta">
                 <p class="count" role="status" aria-live="polite" data-testid="audit-count">
-                    {move || shown.get().map(|p| match p.total {
-                        1 => "1 operation".to_string(),
-                        n => format!("{n} operations"),
-                    })}
-                    {move || loading().then(|| view! { <span class="muted">" · loading…"</span> })}
+                    {move || shown.get().map(|p| operations(p.total))}
+                    {move || loading().then(|| view! { <span class="muted">{t("common.loading_suffix")}</span> })}
                 </p>
                 <a class="button" data-testid="audit-csv" download=""
                    href=move || api::audit_csv_url(&query.get())
-                   title="Every operation matching the filters, not only this page">
-                    "Export CSV"
+                   title=tx!("audit.csv_title")>
+                    {tx!("audit.csv_export")}
                 </a>
             </div>
             {move || error.get().map(|e| view! {
                 <ErrorPanel message=e.message() retry=Callback::new(move |_| page.refetch())/>
             })}
             {move || match shown.get() {
-                None if error.get().is_none() => view! { <Loading what="the audit trail"/> }.into_any(),
+                None if error.get().is_none() => view! { <Loading text=tx!("audit.loading")/> }.into_any(),
                 None => ().into_any(),
                 Some(p) if p.entries.is_empty() => view! {
                     <div class="empty" data-testid="empty-state">
-                        <p>"No operations match these filters."</p>
+                        <p>{tx!("audit.no_match")}</p>
                         <Show when=move || is_filtered(&query.get())>
-                            <button type="button" on:click=clear>"Clear filters"</button>
+                            <button type="button" on:click=clear>{tx!("common.clear_filters")}</button>
                         </Show>
                     </div>
                 }.into_any(),
-                Some(p) => view! {
-                    <AuditTable entries=p.entries.clone()/>
-                    <Pager page=p query go/>
-                }.into_any(),
+                Some(p) => {
+                    // The rows hold no state: built anew on a language switch.
+                    lang();
+                    view! {
+                        <AuditTable entries=p.entries.clone()/>
+                        <Pager page=p query go/>
+                    }.into_any()
+                }
             }}
         </section>
     }
@@ -319,16 +318,16 @@ fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table data-testid="audit-table" class="audit-table">
-                <caption class="visually-hidden">"Operations, newest first"</caption>
+                <caption class="visually-hidden">{t("audit.caption")}</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"Time (UTC)"</th>
-                        <th scope="col">"Who"</th>
-                        <th scope="col">"Action"</th>
-                        <th scope="col">"End-user"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Client"</th>
-                        <th scope="col">"Changes"</th>
+                        <th scope="col">{t("audit.col_time")}</th>
+                        <th scope="col">{t("audit.col_who")}</th>
+                        <th scope="col">{t("audit.col_action")}</th>
+                        <th scope="col">{t("audit.col_user")}</th>
+                        <th scope="col">{t("audit.col_status")}</th>
+                        <th scope="col">{t("audit.col_client")}</th>
+                        <th scope="col">{t("audit.col_changes")}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -377,6 +376,14 @@ fn AuditRow(entry: AuditEntry) -> impl IntoView {
     }
 }
 
+/// "1 operation", "1,234 operations".
+fn operations(n: u64) -> String {
+    match n {
+        1 => t("audit.operation_one"),
+        n => t_with("audit.operations", &[("count", &count(n))]),
+    }
+}
+
 /// Page navigation.
 #[component]
 fn Pager(
@@ -394,12 +401,16 @@ fn Pager(
         go.run((q, false));
     };
     view! {
-        <nav class="pager" aria-label="Pages">
-            <button type="button" data-testid="page-first" disabled=at_start on:click=move |_| to(1)>"« First"</button>
-            <button type="button" data-testid="page-prev" disabled=at_start on:click=move |_| to(current - 1)>"‹ Previous"</button>
-            <span data-testid="page-status">{format!("Page {current} of {pages} · {} operations", page.total)}</span>
-            <button type="button" data-testid="page-next" disabled=at_end on:click=move |_| to(current + 1)>"Next ›"</button>
-            <button type="button" data-testid="page-last" disabled=at_end on:click=move |_| to(pages)>"Last »"</button>
+        <nav class="pager" aria-label=t("common.pages")>
+            <button type="button" data-testid="page-first" disabled=at_start on:click=move |_| to(1)>{t("common.page_first")}</button>
+            <button type="button" data-testid="page-prev" disabled=at_start on:click=move |_| to(current - 1)>{t("common.page_prev")}</button>
+            <span data-testid="page-status">{format!(
+                "{} · {}",
+                t_with("common.page_status", &[("page", &count(current)), ("pages", &count(pages))]),
+                t_with("audit.operations", &[("count", &count(page.total))]),
+            )}</span>
+            <button type="button" data-testid="page-next" disabled=at_end on:click=move |_| to(current + 1)>{t("common.page_next")}</button>
+            <button type="button" data-testid="page-last" disabled=at_end on:click=move |_| to(pages)>{t("common.page_last")}</button>
         </nav>
     }
 }

@@ -2,12 +2,14 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::tx;
+
 #[component]
 pub fn NotFound() -> impl IntoView {
     view! {
         <section class="empty" data-testid="not-found">
-            <h1>"Page not found"</h1>
-            <p>"This address does not exist in the back-office. "<a href="/">"Go to the users list"</a>"."</p>
+            <h1>{tx!("not_found.title")}</h1>
+            <p>{tx!("not_found.text")}" "<a href="/">{tx!("not_found.link")}</a>"."</p>
         </section>
     }
 }

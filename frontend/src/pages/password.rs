@@ -21,6 +21,7 @@ use crate::api;
 use crate::components::feedback::ErrorPanel;
 use crate::components::form::{server_field_errors, TextField};
 use crate::components::toast::use_toasts;
+use crate::i18n::{field_error, t, t_with, tx, Text};
 use crate::session::{safe_next, use_session};
 
 /// The fields, in order, with the `id` of their input.
@@ -63,7 +64,7 @@ pub fn PasswordPage(
     let new = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<FieldError>::new());
-    let failure = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<Text>);
     let busy = RwSignal::new(false);
 
     // The body, or every problem at once (the repeat included).
@@ -75,15 +76,9 @@ pub fn PasswordPage(
         let mut problems = body.validate(&session.email()).err().unwrap_or_default();
         let repeat = again.get_untracked();
         if repeat.is_empty() {
-            problems.push(FieldError::new(
-                "new_password_again",
-                "Type the new password a second time.",
-            ));
+            problems.push(field_error("new_password_again", "password.repeat_missing"));
         } else if repeat != body.new_password {
-            problems.push(FieldError::new(
-                "new_password_again",
-                "The two new passwords differ: type the same password twice.",
-            ));
+            problems.push(field_error("new_password_again", "password.repeat_differs"));
         }
         if problems.is_empty() {
             Ok(body)
@@ -129,7 +124,7 @@ pub fn PasswordPage(
         spawn_local(async move {
             match api::change_password(&body).await {
                 Ok(info) => {
-                    toasts.success("Your password was changed.");
+                    toasts.success(t("password.changed"));
                     // Forced: the app appears at the address the person was
                     // going to (the sign-in page passes on its `next`).
                     // Voluntary: on to `next`, or the start page.
@@ -149,7 +144,7 @@ pub fn PasswordPage(
                             focus_first(&fe);
                             errors.set(fe);
                         }
-                        None => failure.set(Some(e.message())),
+                        None => failure.set(Some(Text::Plain(e.message()))),
                     }
                     busy.set(false);
                 }
@@ -157,38 +152,37 @@ pub fn PasswordPage(
         });
     };
 
-    let hint = format!(
-        "At least {MIN_PASSWORD_LEN} characters, not your e-mail address. A few unrelated words make a good password."
-    );
+    let hint = move || t_with("password.hint", &[("min", &MIN_PASSWORD_LEN.to_string())]);
     view! {
-        {(!forced).then(|| view! { <p class="crumbs"><a href="/">"← All users"</a></p> })}
+        {(!forced).then(|| view! { <p class="crumbs"><a href="/">{tx!("common.back_to_users")}</a></p> })}
         <section class="auth" aria-labelledby="password-h">
-            <h1 id="password-h">{if forced { "Choose your password" } else { "Change password" }}</h1>
+            <h1 id="password-h">{move || if forced { t("password.choose_title") } else { t("password.change_title") }}</h1>
             {if forced {
                 view! {
                     <p class="notice" data-testid="password-required">
-                        "You signed in with a one-time password. Replace it with a password of your own to continue: until then the back-office shows only this page."
+                        {tx!("password.required")}
                     </p>
                 }.into_any()
             } else {
-                view! { <p class="muted">"After the change, keep using the back-office as before; your other sessions stay signed in."</p> }.into_any()
+                view! { <p class="muted">{tx!("password.voluntary")}</p> }.into_any()
             }}
             <form class="auth-form" data-testid="password-form" on:submit=submit novalidate=true>
                 // For password managers: whose password this is.
                 <input type="email" name="username" autocomplete="username" hidden=true readonly=true
                        prop:value=move || session.email()/>
-                <TextField name="current_password" id="current-password" label=if forced { "One-time password" } else { "Current password" }
+                <TextField name="current_password" id="current-password"
+                    label=move || if forced { t("password.one_time") } else { t("password.current") }
                     value=current errors on_blur input_type="password" autocomplete="current-password" required=true/>
-                <TextField name="new_password" id="new-password" label="New password" value=new errors on_blur
+                <TextField name="new_password" id="new-password" label=tx!("password.new") value=new errors on_blur
                     input_type="password" autocomplete="new-password" required=true hint/>
-                <TextField name="new_password_again" id="new-password-again" label="Repeat new password" value=again errors on_blur
+                <TextField name="new_password_again" id="new-password-again" label=tx!("password.repeat") value=again errors on_blur
                     input_type="password" autocomplete="new-password" required=true/>
-                {move || failure.get().map(|m| view! { <ErrorPanel message=m title="The password was not changed."/> })}
+                {move || failure.get().map(|m| view! { <ErrorPanel message=move || m.get() title=tx!("password.not_changed")/> })}
                 <div class="actions">
                     <button type="submit" class="primary" data-testid="password-submit" disabled=move || busy.get()>
-                        {move || if busy.get() { "Saving…" } else { "Change password" }}
+                        {move || if busy.get() { t("password.saving") } else { t("password.submit") }}
                     </button>
-                    {(!forced).then(|| view! { <a class="button" href="/">"Cancel"</a> })}
+                    {(!forced).then(|| view! { <a class="button" href="/">{tx!("common.cancel")}</a> })}
                 </div>
             </form>
         </section>

@@ -17,7 +17,8 @@ use shared::directory::{ReconnectionReport, ScanState};
 
 use crate::api;
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
-use crate::format::{ago, or_dash, stamp};
+use crate::format::{ago, count, or_dash, stamp};
+use crate::i18n::{lang, t, t_with, tx};
 use crate::timer::sleep;
 
 #[component]
@@ -67,21 +68,25 @@ pub fn ReconnectionPage() -> impl IntoView {
     view! {
         <section aria-labelledby="reconnection-h">
             <div class="page-head">
-                <h1 id="reconnection-h">"Needs reconnection"</h1>
+                <h1 id="reconnection-h">{tx!("reconnection.title")}</h1>
                 <button type="button" data-testid="scan-again"
                         disabled=move || report.get().is_some_and(|r| r.scan.state == ScanState::Running)
                         on:click=move |_| poll.with_value(|p| p(true))>
-                    "Scan again"
+                    {tx!("reconnection.scan_again")}
                 </button>
             </div>
-            <p class="muted">"Devices whose manufacturer connection is lost. Open the customer to create a reconnection link, send it, and verify the device is back."</p>
+            <p class="muted">{tx!("reconnection.intro")}</p>
             {move || error.get().map(|e| view! {
                 <ErrorPanel message=e retry=Callback::new(move |_| poll.with_value(|p| p(false)))/>
             })}
             {move || match report.get() {
-                None if error.get().is_none() => view! { <Loading what="the connection check"/> }.into_any(),
+                None if error.get().is_none() => view! { <Loading text=tx!("reconnection.loading")/> }.into_any(),
                 None => ().into_any(),
-                Some(r) => view! { <Progress report=r.clone()/> <LostTable report=r/> }.into_any(),
+                Some(r) => {
+                    // Nothing here holds state: built anew on a language switch.
+                    lang();
+                    view! { <Progress report=r.clone()/> <LostTable report=r/> }.into_any()
+                }
             }}
         </section>
     }
@@ -97,19 +102,25 @@ fn Progress(report: ReconnectionReport) -> impl IntoView {
         ScanState::Failed => "failed",
     };
     let text = match s.state {
-        ScanState::Idle => "The connection check has not run yet.".to_string(),
-        ScanState::Running => format!(
-            "Checking devices: {} of {} users with devices checked ({} requests to Podero at a time)…",
-            s.users_scanned, s.users_total, s.concurrency
+        ScanState::Idle => t("reconnection.not_run"),
+        ScanState::Running => t_with(
+            "reconnection.running",
+            &[
+                ("scanned", &count(s.users_scanned)),
+                ("total", &count(s.users_total)),
+                ("concurrency", &s.concurrency.to_string()),
+            ],
         ),
-        ScanState::Done => format!(
-            "Checked the devices of {} users {}.",
-            s.users_total,
-            ago(s.finished_at)
+        ScanState::Done => t_with(
+            "reconnection.done",
+            &[
+                ("total", &count(s.users_total)),
+                ("ago", &ago(s.finished_at)),
+            ],
         ),
-        ScanState::Failed => format!(
-            "The check stopped: {}",
-            s.last_error.clone().unwrap_or_default()
+        ScanState::Failed => t_with(
+            "reconnection.failed",
+            &[("error", &s.last_error.clone().unwrap_or_default())],
         ),
     };
     // Nothing to check counts as complete.
@@ -120,10 +131,13 @@ fn Progress(report: ReconnectionReport) -> impl IntoView {
     };
     view! {
         <div class="scan" data-testid="scan-progress" data-state=state>
-            <progress class="bar" value=value.to_string() max=max.to_string() aria-label="Connection check"></progress>
+            <progress class="bar" value=value.to_string() max=max.to_string() aria-label=t("reconnection.progress_label")></progress>
             <p title=stamp(s.finished_at)>{text}</p>
             {(s.failures > 0).then(|| view! {
-                <p class="notice">{format!("{} device lists could not be read (last error: {}). Scan again to retry them.", s.failures, s.last_error.clone().unwrap_or_default())}</p>
+                <p class="notice">{t_with(
+                    "reconnection.failures",
+                    &[("count", &count(s.failures)), ("error", &s.last_error.clone().unwrap_or_default())],
+                )}</p>
             })}
         </div>
     }
@@ -134,25 +148,24 @@ fn LostTable(report: ReconnectionReport) -> impl IntoView {
     let done = report.scan.state == ScanState::Done;
     if report.devices.is_empty() {
         return if done {
-            view! { <EmptyState message="No device has lost its connection. Nothing to do here."/> }
-                .into_any()
+            view! { <EmptyState message=tx!("reconnection.empty")/> }.into_any()
         } else {
             ().into_any()
         };
     }
     view! {
-        <p class="count" role="status">{format!("{} devices with a lost connection", report.devices.len())}</p>
+        <p class="count" role="status">{t_with("reconnection.count", &[("count", &count(report.devices.len()))])}</p>
         <div class="table-wrap">
             <table data-testid="lost-table">
-                <caption class="visually-hidden">"Devices with a lost manufacturer connection"</caption>
+                <caption class="visually-hidden">{t("reconnection.caption")}</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"Customer"</th>
-                        <th scope="col">"Customer number"</th>
-                        <th scope="col">"E-mail"</th>
-                        <th scope="col">"Device"</th>
-                        <th scope="col">"Lifecycle"</th>
-                        <th scope="col">"Last data"</th>
+                        <th scope="col">{t("reconnection.col_customer")}</th>
+                        <th scope="col">{t("reconnection.col_customer_number")}</th>
+                        <th scope="col">{t("reconnection.col_email")}</th>
+                        <th scope="col">{t("reconnection.col_device")}</th>
+                        <th scope="col">{t("reconnection.col_lifecycle")}</th>
+                        <th scope="col">{t("reconnection.col_last_data")}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -161,7 +174,7 @@ fn LostTable(report: ReconnectionReport) -> impl IntoView {
                             <td><a href=format!("/users/{}", d.user_id)>{d.user_name}</a></td>
                             <td><code>{or_dash(d.external_user_id.as_deref())}</code></td>
                             <td>{d.email}</td>
-                            <td><span class="muted">{d.kind.label()}": "</span>{d.label}</td>
+                            <td><span class="muted">{d.kind.label_in(lang())}": "</span>{d.label}</td>
                             <td>{or_dash(d.lifecycle_state.as_deref())}</td>
                             <td title=stamp(d.last_data_at)>{ago(d.last_data_at)}</td>
                         </tr>

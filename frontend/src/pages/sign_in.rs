@@ -16,6 +16,7 @@ use leptos_router::NavigateOptions;
 use shared::staff::SignIn;
 
 use crate::api::{self, ApiFailure};
+use crate::i18n::{t, tx, Text};
 use crate::session::{path_and_query, sign_in_href, use_session, SIGN_IN_PATH};
 
 #[component]
@@ -41,7 +42,7 @@ pub fn SignInPage() -> impl IntoView {
 
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Text>);
     let busy = RwSignal::new(false);
     let email_ref = NodeRef::<html::Input>::new();
     let password_ref = NodeRef::<html::Input>::new();
@@ -61,7 +62,7 @@ pub fn SignInPage() -> impl IntoView {
             password: password.get_untracked(),
         };
         if body.email.is_empty() || body.password.is_empty() {
-            error.set(Some("Enter your e-mail address and your password.".into()));
+            error.set(Some(Text::Key("sign_in.enter_both")));
             let empty = if body.email.is_empty() {
                 email_ref
             } else {
@@ -88,7 +89,7 @@ pub fn SignInPage() -> impl IntoView {
                         ApiFailure::Api { status, .. } if (400..500).contains(status) => e.detail(),
                         _ => e.message(),
                     };
-                    error.set(Some(message));
+                    error.set(Some(Text::Plain(message)));
                     password.set(String::new());
                     busy.set(false);
                     if let Some(input) = password_ref.get_untracked() {
@@ -102,16 +103,16 @@ pub fn SignInPage() -> impl IntoView {
     let invalid = move || error.get().is_some().to_string();
     view! {
         <section class="auth" aria-labelledby="sign-in-h">
-            <h1 id="sign-in-h">"Sign in"</h1>
-            <p class="muted">"The Podero Back-Office is for your organisation's team. Sign in with your work e-mail address."</p>
+            <h1 id="sign-in-h">{tx!("sign_in.title")}</h1>
+            <p class="muted">{tx!("sign_in.intro")}</p>
             <Show when=move || session.ended.get()>
                 <p class="notice" role="status" data-testid="session-ended">
-                    "Your session has ended. Sign in again to continue where you were."
+                    {tx!("sign_in.session_ended")}
                 </p>
             </Show>
             <form id="sign-in" class="auth-form" on:submit=submit novalidate=true>
                 <div class="field">
-                    <label for="sign-in-email">"E-mail"</label>
+                    <label for="sign-in-email">{tx!("sign_in.email")}</label>
                     <input id="sign-in-email" type="email" name="email" autocomplete="username"
                            required=true spellcheck="false" node_ref=email_ref
                            aria-invalid=invalid aria-describedby="sign-in-message"
@@ -119,7 +120,7 @@ pub fn SignInPage() -> impl IntoView {
                            on:input=move |ev| email.set(event_target_value(&ev))/>
                 </div>
                 <div class="field">
-                    <label for="sign-in-password">"Password"</label>
+                    <label for="sign-in-password">{tx!("sign_in.password")}</label>
                     <input id="sign-in-password" type="password" name="password" autocomplete="current-password"
                            required=true node_ref=password_ref
                            aria-invalid=invalid aria-describedby="sign-in-message"
@@ -128,10 +129,10 @@ pub fn SignInPage() -> impl IntoView {
                 </div>
                 <p id="sign-in-message" class="field-error" data-testid="sign-in-error" role="alert"
                    hidden=move || error.get().is_none()>
-                    {move || error.get()}
+                    {move || error.get().map(|e| e.get())}
                 </p>
                 <button type="submit" class="primary" data-testid="sign-in-submit" disabled=move || busy.get()>
-                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                    {move || if busy.get() { t("sign_in.signing_in") } else { t("sign_in.submit") }}
                 </button>
             </form>
         </section>

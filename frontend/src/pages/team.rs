@@ -38,22 +38,14 @@ use crate::components::feedback::{AdminOnly, EmptyState, ErrorPanel, Loading};
 use crate::components::form::{server_field_errors, TextField};
 use crate::components::toast::use_toasts;
 use crate::format::{ago, local_time, stamp};
+use crate::i18n::{lang, t, t_with, tx, Label};
 use crate::session::use_session;
 
 /// What each role may do, for the invite form.
-const ROLE_HELP: [(StaffRole, &str); 3] = [
-    (
-        StaffRole::Staff,
-        "manages end-users, their devices and buildings; reads the rest.",
-    ),
-    (
-        StaffRole::Admin,
-        "everything, including the team and the audit trail.",
-    ),
-    (
-        StaffRole::Viewer,
-        "reads end-users, devices and buildings; changes nothing.",
-    ),
+const ROLE_HELP: [(StaffRole, Label); 3] = [
+    (StaffRole::Staff, || t("team.help_staff")),
+    (StaffRole::Admin, || t("team.help_admin")),
+    (StaffRole::Viewer, || t("team.help_viewer")),
 ];
 
 /// The page's two lists, from one `/api/team` answer.
@@ -176,8 +168,8 @@ pub fn TeamPage() -> impl IntoView {
             view! { <TeamAdmin/> }.into_any()
         } else {
             view! {
-                <div class="page-head"><h1>"Team"</h1></div>
-                <AdminOnly what="the team"/>
+                <div class="page-head"><h1>{tx!("team.title")}</h1></div>
+                <AdminOnly message=tx!("team.admin_only")/>
             }
             .into_any()
         }
@@ -193,17 +185,17 @@ fn TeamAdmin() -> impl IntoView {
     team.reload();
     view! {
         <section aria-labelledby="team-h">
-            <div class="page-head"><h1 id="team-h">"Team"</h1></div>
-            <p class="muted">"Colleagues with a back-office account. Admins and staff are also Podero team members; viewers exist only in the back-office."</p>
+            <div class="page-head"><h1 id="team-h">{tx!("team.title")}</h1></div>
+            <p class="muted">{tx!("team.intro")}</p>
             <InviteForm team fields/>
             {move || replaced.get().map(|issued| view! {
                 <OneTimePassword issued why=Issued::Replaced on_close=Callback::new(move |_| replaced.set(None))/>
             })}
             {move || match team.list.get() {
-                None => view! { <Loading what="the team"/> }.into_any(),
+                None => view! { <Loading text=tx!("team.loading")/> }.into_any(),
                 Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| team.reload())/> }.into_any(),
                 Some(Ok(list)) if list.members.is_empty() => view! {
-                    <EmptyState message="Nobody is on the team yet. Invite a colleague above."/>
+                    <EmptyState message=tx!("team.empty")/>
                 }.into_any(),
                 Some(Ok(list)) => view! { <Members list=list.members team replaced/> }.into_any(),
             }}
@@ -250,10 +242,12 @@ fn InviteForm(team: Team, fields: InviteFields) -> impl IntoView {
         spawn_local(async move {
             match api::invite(&b).await {
                 Ok(invited) => {
-                    toasts.success(format!(
-                        "{} was invited as {}.",
-                        invited.member.display_name,
-                        invited.member.role.label()
+                    toasts.success(t_with(
+                        "team.invited_toast",
+                        &[
+                            ("name", &invited.member.display_name),
+                            ("role", &invited.member.role.label_in(lang())),
+                        ],
                     ));
                     for s in [email, first, last] {
                         s.set(String::new());
@@ -272,31 +266,31 @@ fn InviteForm(team: Team, fields: InviteFields) -> impl IntoView {
     let role_help = move || {
         StaffRole::parse(&role.get())
             .and_then(|r| ROLE_HELP.iter().find(|(h, _)| *h == r))
-            .map(|(r, what)| format!("{}: {what}", r.label()))
+            .map(|(r, what)| format!("{}: {}", r.label_in(lang()), what()))
     };
     view! {
         <form class="invite" data-testid="invite-form" on:submit=submit novalidate=true node_ref=form>
-            <h2>"Invite a colleague"</h2>
+            <h2>{tx!("team.invite_title")}</h2>
             <div class="invite-fields">
-                <TextField name="email" label="E-mail" value=email errors input_type="email" required=true/>
-                <TextField name="first_name" label="First name" value=first errors required=true/>
-                <TextField name="last_name" label="Last name" value=last errors required=true/>
+                <TextField name="email" label=tx!("team.email") value=email errors input_type="email" required=true/>
+                <TextField name="first_name" label=tx!("team.first_name") value=first errors required=true/>
+                <TextField name="last_name" label=tx!("team.last_name") value=last errors required=true/>
                 <div class="field">
-                    <label for="invite-role">"Role"</label>
+                    <label for="invite-role">{tx!("team.role")}</label>
                     <select id="invite-role" data-testid="invite-role" aria-describedby="invite-role-help"
                             prop:value=move || role.get()
                             on:change=move |ev| role.set(event_target_value(&ev))>
-                        {ROLE_HELP.into_iter().map(|(r, _)| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
+                        {ROLE_HELP.into_iter().map(|(r, _)| view! { <option value=r.as_str()>{move || r.label_in(lang())}</option> }).collect_view()}
                     </select>
                     <p class="hint" id="invite-role-help" aria-live="polite">{role_help}</p>
                 </div>
             </div>
             <ul class="role-help">
-                {ROLE_HELP.into_iter().map(|(r, what)| view! { <li><strong>{r.label()}</strong>": "{what}</li> }).collect_view()}
+                {ROLE_HELP.into_iter().map(|(r, what)| view! { <li><strong>{move || r.label_in(lang())}</strong>": "{what}</li> }).collect_view()}
             </ul>
-            {move || failure.get().map(|m| view! { <ErrorPanel message=m title="The colleague was not invited."/> })}
+            {move || failure.get().map(|m| view! { <ErrorPanel message=m title=tx!("team.not_invited")/> })}
             <button type="submit" class="primary" data-testid="invite-submit" disabled=move || busy.get() node_ref=submit_ref>
-                {move || if busy.get() { "Inviting…" } else { "Invite" }}
+                {move || if busy.get() { t("team.inviting") } else { t("team.invite") }}
             </button>
             {move || result.get().map(|issued| view! {
                 <OneTimePassword issued why=Issued::Invited on_close=Callback::new(move |_| result.set(None))/>
@@ -327,28 +321,41 @@ fn OneTimePassword(issued: Invited, why: Issued, on_close: Callback<()>) -> impl
         let password = password.clone();
         spawn_local(async move {
             note.set(Some(if copy_to_clipboard(password).await {
-                "Copied to the clipboard."
+                "team.copied"
             } else {
-                "The browser did not allow copying: select the password and copy it by hand."
+                "team.copy_refused"
             }));
         });
     };
-    let (testid, heading, then) = match why {
-        Issued::Invited => (
-            "invite-result",
-            format!("{name} is invited as {}", member.role.label()),
-            "they must change it at first sign-in.",
-        ),
-        Issued::Replaced => (
-            "new-one-time-password-result",
-            format!("New one-time password for {name}"),
-            "their previous password no longer works, and they must change this one when they sign in.",
-        ),
+    let role = member.role;
+    let testid = match why {
+        Issued::Invited => "invite-result",
+        Issued::Replaced => "new-one-time-password-result",
     };
-    let until = member
-        .one_time_password_expires_at
-        .map(|t| format!(" It works until {}.", local_time(t)))
-        .unwrap_or_default();
+    let heading = {
+        let name = name.clone();
+        move || match why {
+            Issued::Invited => t_with(
+                "team.otp_invited_heading",
+                &[("name", &name), ("role", &role.label_in(lang()))],
+            ),
+            Issued::Replaced => t_with("team.otp_replaced_heading", &[("name", &name)]),
+        }
+    };
+    let expires = member.one_time_password_expires_at;
+    let shown_once = move || {
+        let then = match why {
+            Issued::Invited => t("team.otp_then_invited"),
+            Issued::Replaced => t("team.otp_then_replaced"),
+        };
+        let until = expires
+            .map(|at| t_with("team.otp_until", &[("time", &local_time(at))]))
+            .unwrap_or_default();
+        t_with(
+            "team.otp_shown_once",
+            &[("name", &name), ("then", &then), ("until", &until)],
+        )
+    };
     let panel = NodeRef::<html::Div>::new();
     Effect::new(move |_| {
         if let Some(el) = panel.get() {
@@ -358,14 +365,14 @@ fn OneTimePassword(issued: Invited, why: Issued, on_close: Callback<()>) -> impl
     view! {
         <div class="invite-result" data-testid=testid role="status" node_ref=panel>
             <h3>{heading}</h3>
-            <p>"One-time password for "<strong>{member.email.clone()}</strong>":"</p>
+            <p>{tx!("team.otp_for")}" "<strong>{member.email.clone()}</strong>":"</p>
             <p class="otp-line">
                 <code class="otp" data-testid="one-time-password">{shown}</code>
-                <button type="button" data-testid="copy-password" on:click=copy>"Copy"</button>
+                <button type="button" data-testid="copy-password" on:click=copy>{tx!("team.copy")}</button>
             </p>
-            <p class="note" aria-live="polite">{move || note.get()}</p>
-            <p>{format!("Shown once. Give it to {name} by a safe channel; {then}{until}")}</p>
-            <button type="button" data-testid="invite-result-close" on:click=move |_| on_close.run(())>"Done"</button>
+            <p class="note" aria-live="polite">{move || note.get().map(t)}</p>
+            <p>{shown_once}</p>
+            <button type="button" data-testid="invite-result-close" on:click=move |_| on_close.run(())>{tx!("team.done")}</button>
         </div>
     }
 }
@@ -376,15 +383,15 @@ fn OneTimePasswordValidity(until: DateTime<Utc>) -> impl IntoView {
     let expired = until.timestamp_millis() as f64 <= js_sys::Date::now();
     if expired {
         view! {
-            <span class="otp-validity expired" data-testid="otp-expired" title=stamp(Some(until))>
-                "One-time password expired — issue a new one"
+            <span class="otp-validity expired" data-testid="otp-expired" title=move || stamp(Some(until))>
+                {tx!("team.otp_expired")}
             </span>
         }
         .into_any()
     } else {
         view! {
-            <span class="otp-validity" data-testid="otp-valid-until" title=stamp(Some(until))>
-                {format!("One-time password valid until {}", local_time(until))}
+            <span class="otp-validity" data-testid="otp-valid-until" title=move || stamp(Some(until))>
+                {move || t_with("team.otp_valid_until", &[("time", &local_time(until))])}
             </span>
         }
         .into_any()
@@ -458,52 +465,55 @@ fn Members(
     let on_remove = removing.on_confirm(move |t| async move {
         match api::remove_member(t.id).await {
             Ok(()) => {
-                toasts.success(format!("{} was removed from the team.", t.name));
+                toasts.success(t_with("team.removed_toast", &[("name", &t.name)]));
                 team.reload();
             }
-            Err(e) => toasts.error(format!("Could not remove {}: {}", t.name, reason(&e))),
+            Err(e) => toasts.error(t_with(
+                "team.remove_failed",
+                &[("name", &t.name), ("error", &reason(&e))],
+            )),
         }
     });
-    let remove_message = removing.text(|t| {
-        format!(
-            "Remove {} ({}) from the team? Their back-office account is deleted and they are signed out.{} This cannot be undone.",
-            t.name,
-            t.email,
-            if t.podero.is_some() {
-                " This also removes their Podero team member (their Podero user)."
-            } else {
-                ""
-            }
+    let remove_message = removing.text(|m| {
+        let podero = if m.podero.is_some() {
+            t("team.remove_message_podero")
+        } else {
+            String::new()
+        };
+        t_with(
+            "team.remove_message",
+            &[("name", &m.name), ("email", &m.email), ("podero", &podero)],
         )
     });
-    let remove_title = removing.text(|t| format!("Remove {}?", t.name));
+    let remove_title = removing.text(|m| t_with("team.remove_title", &[("name", &m.name)]));
 
     // End sessions: confirm, then say how many ended.
     let ending = Pending::new();
     let on_end = ending.on_confirm(move |t| async move {
         match api::end_sessions(t.id).await {
             Ok(r) => {
+                let n = r.ended.to_string();
+                let args = [("name", t.name.as_str()), ("count", n.as_str())];
                 toasts.success(match r.ended {
-                    0 => format!("{} had no open session.", t.name),
-                    1 => format!("Ended 1 session of {}.", t.name),
-                    n => format!("Ended {n} sessions of {}.", t.name),
+                    0 => t_with("team.sessions_none", &args),
+                    1 => t_with("team.sessions_ended_one", &args),
+                    _ => t_with("team.sessions_ended", &args),
                 });
                 team.reload();
             }
-            Err(e) => toasts.error(format!(
-                "Could not end the sessions of {}: {}",
-                t.name,
-                reason(&e)
+            Err(e) => toasts.error(t_with(
+                "team.end_failed",
+                &[("name", &t.name), ("error", &reason(&e))],
             )),
         }
     });
-    let end_message = ending.text(|t| {
-        format!(
-            "End every session of {} ({})? They are signed out on every device and must sign in again.",
-            t.name, t.email
+    let end_message = ending.text(|m| {
+        t_with(
+            "team.end_message",
+            &[("name", &m.name), ("email", &m.email)],
         )
     });
-    let end_title = ending.text(|t| format!("Sign {} out everywhere?", t.name));
+    let end_title = ending.text(|m| t_with("team.end_title", &[("name", &m.name)]));
 
     // New one-time password: confirm, then show it once.
     let resetting = Pending::new();
@@ -513,34 +523,33 @@ fn Members(
                 replaced.set(Some(issued));
                 team.reload();
             }
-            Err(e) => toasts.error(format!(
-                "Could not issue a new password for {}: {}",
-                t.name,
-                reason(&e)
+            Err(e) => toasts.error(t_with(
+                "team.reset_failed",
+                &[("name", &t.name), ("error", &reason(&e))],
             )),
         }
     });
-    let reset_message = resetting.text(|t| {
-        format!(
-            "Issue a new one-time password for {} ({})? Their current password stops working at once and they are signed out on every device. The new password is shown once, for you to give them by a safe channel; they must change it when they sign in.",
-            t.name, t.email
+    let reset_message = resetting.text(|m| {
+        t_with(
+            "team.reset_message",
+            &[("name", &m.name), ("email", &m.email)],
         )
     });
-    let reset_title = resetting.text(|t| format!("New one-time password for {}?", t.name));
+    let reset_title = resetting.text(|m| t_with("team.reset_title", &[("name", &m.name)]));
 
     view! {
         <div class="table-wrap">
             <table data-testid="team-table">
-                <caption class="visually-hidden">"Team members"</caption>
+                <caption class="visually-hidden">{tx!("team.members_caption")}</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"E-mail"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Podero team member"</th>
-                        <th scope="col">"Last seen"</th>
-                        <th scope="col" class="num">"Sessions"</th>
-                        <th scope="col">"Actions"</th>
+                        <th scope="col">{tx!("team.name")}</th>
+                        <th scope="col">{tx!("team.email")}</th>
+                        <th scope="col">{tx!("team.role")}</th>
+                        <th scope="col">{tx!("team.podero_member")}</th>
+                        <th scope="col">{tx!("team.last_seen")}</th>
+                        <th scope="col" class="num">{tx!("team.sessions")}</th>
+                        <th scope="col">{tx!("team.actions")}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -552,8 +561,9 @@ fn Members(
                             podero: m.podero_user_id,
                         };
                         let own = me == Some(m.id);
+                        let (role, last_seen, linked) = (m.role, m.last_seen_at, m.podero_user_id.is_some());
                         let actions = if own {
-                            view! { <span class="badge" data-testid="own-account">"You"</span> }.into_any()
+                            view! { <span class="badge" data-testid="own-account">{tx!("team.you")}</span> }.into_any()
                         } else {
                             view! {
                                 <MemberActions member=m.clone() team
@@ -563,7 +573,7 @@ fn Members(
                             }.into_any()
                         };
                         let name = match m.podero_user_id {
-                            Some(u) => view! { <a href=format!("/users/{u}") title="Their Podero user">{m.display_name.clone()}</a> }.into_any(),
+                            Some(u) => view! { <a href=format!("/users/{u}") title=tx!("team.their_podero_user")>{m.display_name.clone()}</a> }.into_any(),
                             None => view! { <span>{m.display_name.clone()}</span> }.into_any(),
                         };
                         let validity = m
@@ -577,14 +587,14 @@ fn Members(
                                     {name}
                                     {m.must_change_password.then(|| view! {
                                         " " <span class="badge warn" data-testid="must-change-password"
-                                            title="Has not yet replaced the one-time password">"Must change password"</span>
+                                            title=tx!("team.must_change_title")>{tx!("team.must_change")}</span>
                                     })}
                                     {validity}
                                 </td>
                                 <td>{m.email.clone()}</td>
-                                <td><span class=format!("badge role-{}", m.role.as_str())>{m.role.label()}</span></td>
-                                <td>{if m.podero_user_id.is_some() { "Yes" } else { "No" }}</td>
-                                <td title=stamp(m.last_seen_at)>{ago(m.last_seen_at)}</td>
+                                <td><span class=format!("badge role-{}", m.role.as_str())>{move || role.label_in(lang())}</span></td>
+                                <td>{move || if linked { t("common.yes") } else { t("common.no") }}</td>
+                                <td title=move || stamp(last_seen)>{move || ago(last_seen)}</td>
                                 <td class="num" data-testid="active-sessions">{m.active_sessions.to_string()}</td>
                                 <td class="member-actions">{actions}</td>
                             </tr>
@@ -594,11 +604,11 @@ fn Members(
             </table>
         </div>
         <ConfirmDialog open=removing.open title=remove_title message=remove_message
-            confirm_label="Remove from team" on_confirm=on_remove/>
+            confirm_label=tx!("team.remove_confirm") on_confirm=on_remove/>
         <ConfirmDialog open=ending.open title=end_title message=end_message
-            confirm_label="End sessions" on_confirm=on_end/>
+            confirm_label=tx!("team.end_confirm") on_confirm=on_end/>
         <ConfirmDialog open=resetting.open title=reset_title message=reset_message
-            confirm_label="Issue new password" on_confirm=on_reset/>
+            confirm_label=tx!("team.reset_confirm") on_confirm=on_reset/>
     }
 }
 
@@ -631,13 +641,16 @@ fn MemberActions(
         spawn_local(async move {
             match api::change_role(id, RoleChange { role }).await {
                 Ok(m) => {
-                    toasts.success(format!("{name} is now {}.", m.role.label()));
+                    toasts.success(t_with(
+                        "team.role_changed",
+                        &[("name", &name), ("role", &m.role.label_in(lang()))],
+                    ));
                     team.reload();
                 }
                 Err(e) => {
-                    toasts.error(format!(
-                        "Could not change the role of {name}: {}",
-                        reason(&e)
+                    toasts.error(t_with(
+                        "team.role_failed",
+                        &[("name", &name), ("error", &reason(&e))],
                     ));
                     saving.set(false);
                 }
@@ -646,18 +659,18 @@ fn MemberActions(
     };
     let select_id = format!("role-{id}");
     view! {
-        <label class="visually-hidden" for=select_id.clone()>{format!("Role of {}", name.get_value())}</label>
+        <label class="visually-hidden" for=select_id.clone()>{move || t_with("team.role_of", &[("name", &name.get_value())])}</label>
         <select id=select_id data-testid="role-select" prop:value=move || chosen.get()
                 on:change=move |ev| chosen.set(event_target_value(&ev))>
-            {StaffRole::ALL.into_iter().map(|r| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
+            {StaffRole::ALL.into_iter().map(|r| view! { <option value=r.as_str()>{move || r.label_in(lang())}</option> }).collect_view()}
         </select>
-        <button type="button" data-testid="save-role" on:click=save_role disabled=unchanged>"Save role"</button>
+        <button type="button" data-testid="save-role" on:click=save_role disabled=unchanged>{tx!("team.save_role")}</button>
         <button type="button" data-testid="end-sessions" on:click=move |_| on_end.run(())
-                aria-label=format!("End every session of {}", name.get_value())>"End sessions…"</button>
+                aria-label=move || t_with("team.end_label", &[("name", &name.get_value())])>{tx!("team.end_sessions")}</button>
         <button type="button" data-testid="new-one-time-password" on:click=move |_| on_new_password.run(())
-                aria-label=format!("Issue a new one-time password for {}", name.get_value())>"New one-time password…"</button>
+                aria-label=move || t_with("team.reset_label", &[("name", &name.get_value())])>{tx!("team.new_password")}</button>
         <button type="button" class="danger" data-testid="remove-member" on:click=move |_| on_remove.run(())
-                aria-label=format!("Remove {} from the team", name.get_value())>"Remove…"</button>
+                aria-label=move || t_with("team.remove_label", &[("name", &name.get_value())])>{tx!("team.remove")}</button>
     }
 }
 
@@ -667,14 +680,18 @@ fn MemberActions(
 fn PoderoOnly(team: Team, fields: InviteFields) -> impl IntoView {
     let body = move || match team.list.get() {
         // The team's own error panel (above) offers Retry.
-        Some(Err(_)) => view! { <p class="muted">"Shown once the team has loaded."</p> }.into_any(),
-        None => view! { <Loading what="Podero's admins and staff"/> }.into_any(),
-        Some(Ok(list)) => view! { <PoderoOnlyTable users=list.without_access fields/> }.into_any(),
+        Some(Err(_)) => view! { <p class="muted">{tx!("team.podero_only_waiting")}</p> }.into_any(),
+        None => view! { <Loading text=tx!("team.podero_only_loading")/> }.into_any(),
+        Some(Ok(list)) => {
+            // The table holds no state: built anew on a language switch.
+            lang();
+            view! { <PoderoOnlyTable users=list.without_access fields/> }.into_any()
+        }
     };
     view! {
         <section class="podero-only" aria-labelledby="podero-only-h">
-            <h2 id="podero-only-h">"In Podero, without back-office access"</h2>
-            <p class="muted">"These admins and staff exist in Podero but cannot sign in to the back-office yet. Give them access to invite them with a one-time password."</p>
+            <h2 id="podero-only-h">{tx!("team.podero_only_title")}</h2>
+            <p class="muted">{tx!("team.podero_only_intro")}</p>
             {body}
         </section>
     }
@@ -684,36 +701,36 @@ fn PoderoOnly(team: Team, fields: InviteFields) -> impl IntoView {
 fn PoderoOnlyTable(users: Vec<User>, fields: InviteFields) -> impl IntoView {
     if users.is_empty() {
         return view! {
-            <p class="empty" data-testid="podero-only-empty">"Every Podero admin and staff member has back-office access."</p>
+            <p class="empty" data-testid="podero-only-empty">{t("team.podero_only_empty")}</p>
         }
         .into_any();
     }
     view! {
         <div class="table-wrap">
             <table data-testid="podero-only">
-                <caption class="visually-hidden">"Podero admins and staff without back-office access"</caption>
+                <caption class="visually-hidden">{t("team.podero_only_caption")}</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"E-mail"</th>
-                        <th scope="col">"Podero role"</th>
-                        <th scope="col">"Actions"</th>
+                        <th scope="col">{t("team.name")}</th>
+                        <th scope="col">{t("team.email")}</th>
+                        <th scope="col">{t("team.podero_role")}</th>
+                        <th scope="col">{t("team.actions")}</th>
                     </tr>
                 </thead>
                 <tbody>
                     {users.into_iter().map(|u| {
                         let name = u.display_name();
-                        let label = format!("Give access to {name}");
+                        let label = t_with("team.give_access_label", &[("name", &name)]);
                         let user = StoredValue::new(u.clone());
                         view! {
                             <tr data-testid="podero-only-row" data-user-id=u.id.to_string()
                                 data-email=u.email.clone() data-role=u.role.as_str()>
-                                <td><a href=format!("/users/{}", u.id) title="Their Podero user">{name}</a></td>
+                                <td><a href=format!("/users/{}", u.id) title=t("team.their_podero_user")>{name}</a></td>
                                 <td>{u.email.clone()}</td>
-                                <td><span class=format!("badge role-{}", u.role.as_str())>{u.role.label()}</span></td>
+                                <td><span class=format!("badge role-{}", u.role.as_str())>{u.role.label_in(lang())}</span></td>
                                 <td>
                                     <button type="button" data-testid="give-access" aria-label=label
-                                            on:click=move |_| user.with_value(|u| fields.fill_for(u))>"Give access"</button>
+                                            on:click=move |_| user.with_value(|u| fields.fill_for(u))>{t("team.give_access")}</button>
                                 </td>
                             </tr>
                         }

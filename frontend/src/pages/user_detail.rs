@@ -8,6 +8,11 @@
 //! independently: each shows its own skeleton, error panel (with Retry) or
 //! empty state. Actions and the reconnection journey are offered only when
 //! the signed-in role may change this user (`StaffRole` in shared).
+//!
+//! The profile, the buildings and the history hold no state worth keeping
+//! across a language switch: their closures read the language and build
+//! them anew. The device cards (a link just created, a verification under
+//! way) follow the switch text by text instead.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -24,7 +29,8 @@ use crate::components::confirm::ConfirmDialog;
 use crate::components::device_card::DeviceCard;
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
 use crate::components::toast::use_toasts;
-use crate::format::{ago, or_dash, stamp};
+use crate::format::{ago, count, decimal, or_dash, stamp};
+use crate::i18n::{lang, t, t_with, tx};
 use crate::session::use_session;
 
 #[component]
@@ -45,7 +51,7 @@ pub fn UserDetail() -> impl IntoView {
                 Some(id) => api::get_user(id).await,
                 None => Err(ApiFailure::Api {
                     status: 404,
-                    error: shared::ApiError::message("This is not a valid user address."),
+                    error: shared::ApiError::message(t("user_detail.invalid_address")),
                 }),
             }
         }
@@ -71,11 +77,11 @@ pub fn UserDetail() -> impl IntoView {
     });
 
     view! {
-        <p class="crumbs"><a href="/">"← All users"</a></p>
+        <p class="crumbs"><a href="/">{tx!("common.back_to_users")}</a></p>
         {move || match user.get() {
-            None => view! { <Loading what="user"/> }.into_any(),
+            None => view! { <Loading text=tx!("user_detail.loading_user")/> }.into_any(),
             Some(Err(e)) if e.is_not_found() => view! {
-                <ErrorPanel title="User not found." message="No user with this id exists in your organisation. It may have been removed.".to_string()/>
+                <ErrorPanel title=tx!("user_detail.not_found_title") message=tx!("user_detail.not_found")/>
             }.into_any(),
             Some(Err(e)) => view! {
                 <ErrorPanel message=e.message() retry=Callback::new(move |_| {
@@ -83,19 +89,23 @@ pub fn UserDetail() -> impl IntoView {
                     devices.refetch();
                 })/>
             }.into_any(),
-            Some(Ok(u)) => view! { <Profile user=u reload=Callback::new(move |_| {
-                user.refetch();
-                history.refetch();
-            })/> }.into_any(),
+            Some(Ok(u)) => {
+                // Built anew on a language switch.
+                lang();
+                view! { <Profile user=u reload=Callback::new(move |_| {
+                    user.refetch();
+                    history.refetch();
+                })/> }.into_any()
+            }
         }}
         <Show when=move || !matches!(user.get(), Some(Err(_)))>
         <section class="devices" aria-labelledby="devices-h">
-            <h2 id="devices-h">"Devices"</h2>
+            <h2 id="devices-h">{tx!("user_detail.devices")}</h2>
             {move || match devices.get() {
-                None => view! { <Loading what="devices"/> }.into_any(),
+                None => view! { <Loading text=tx!("user_detail.loading_devices")/> }.into_any(),
                 Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| devices.refetch())/> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
-                    <EmptyState message="This user has no devices yet. Devices appear here once the customer connects them."/>
+                    <EmptyState message=tx!("user_detail.no_devices")/>
                 }.into_any(),
                 Some(Ok(list)) => {
                     let user_id = id();
@@ -143,18 +153,22 @@ fn Buildings(id: impl Fn() -> Option<Uuid> + Send + Sync + Copy + 'static) -> im
     });
     view! {
         <section class="buildings" aria-labelledby="buildings-h">
-            <h2 id="buildings-h">"Buildings"</h2>
+            <h2 id="buildings-h">{tx!("user_detail.buildings")}</h2>
             {move || match buildings.get() {
-                None => view! { <Loading what="buildings"/> }.into_any(),
+                None => view! { <Loading text=tx!("user_detail.loading_buildings")/> }.into_any(),
                 Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| buildings.refetch())/> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
-                    <EmptyState message="No buildings recorded for this user. Buildings are added when the customer sets up their home in the Podero app."/>
+                    <EmptyState message=tx!("user_detail.no_buildings")/>
                 }.into_any(),
-                Some(Ok(list)) => view! {
-                    <div class="cards">
-                        {list.into_iter().map(|b| view! { <BuildingCard building=b/> }).collect_view()}
-                    </div>
-                }.into_any(),
+                Some(Ok(list)) => {
+                    // Built anew on a language switch.
+                    lang();
+                    view! {
+                        <div class="cards">
+                            {list.into_iter().map(|b| view! { <BuildingCard building=b/> }).collect_view()}
+                        </div>
+                    }.into_any()
+                }
             }}
         </section>
     }
@@ -177,21 +191,21 @@ fn BuildingCard(building: Building) -> impl IntoView {
     .collect::<Vec<_>>()
     .join(", ");
     let yes_no = |v: Option<bool>| match v {
-        Some(true) => "Yes",
-        Some(false) => "No",
-        None => "—",
+        Some(true) => t("common.yes"),
+        Some(false) => t("common.no"),
+        None => "—".to_string(),
     };
     view! {
         <article class="card" data-testid="building-card">
-            <header><span class="kind">"Building"</span><h3>{b.name.clone()}</h3></header>
+            <header><span class="kind">{t("user_detail.building")}</span><h3>{b.name.clone()}</h3></header>
             <dl class="facts small">
-                <div><dt>"Type"</dt><dd>{or_dash(b.property_type.as_deref())}</dd></div>
-                <div><dt>"Size"</dt><dd>{b.property_size_m2.map(|m| format!("{m} m²")).unwrap_or_else(|| "—".into())}</dd></div>
-                <div><dt>"Occupants"</dt><dd>{b.num_occupants.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</dd></div>
-                <div><dt>"Space heating"</dt><dd>{or_dash(b.space_heating.as_deref())}</dd></div>
-                <div><dt>"Water heating"</dt><dd>{or_dash(b.water_heating.as_deref())}</dd></div>
-                <div><dt>"Photovoltaic"</dt><dd>{yes_no(b.photovoltaic)}</dd></div>
-                <div><dt>"Address"</dt><dd>{if address.is_empty() { "—".to_string() } else { address }}</dd></div>
+                <div><dt>{t("user_detail.building_type")}</dt><dd>{or_dash(b.property_type.as_deref())}</dd></div>
+                <div><dt>{t("user_detail.building_size")}</dt><dd>{b.property_size_m2.map(|m| format!("{} m²", count(m))).unwrap_or_else(|| "—".into())}</dd></div>
+                <div><dt>{t("user_detail.building_occupants")}</dt><dd>{b.num_occupants.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</dd></div>
+                <div><dt>{t("user_detail.building_space_heating")}</dt><dd>{or_dash(b.space_heating.as_deref())}</dd></div>
+                <div><dt>{t("user_detail.building_water_heating")}</dt><dd>{or_dash(b.water_heating.as_deref())}</dd></div>
+                <div><dt>{t("user_detail.building_photovoltaic")}</dt><dd>{yes_no(b.photovoltaic)}</dd></div>
+                <div><dt>{t("user_detail.address")}</dt><dd>{if address.is_empty() { "—".to_string() } else { address }}</dd></div>
             </dl>
         </article>
     }
@@ -203,18 +217,22 @@ fn BuildingCard(building: Building) -> impl IntoView {
 fn History(history: LocalResource<Result<Vec<AuditEntry>, ApiFailure>>) -> impl IntoView {
     view! {
         <section class="history" aria-labelledby="history-h" data-testid="user-history">
-            <h2 id="history-h">"Change history"</h2>
+            <h2 id="history-h">{tx!("user_detail.history")}</h2>
             {move || match history.get() {
-                None => view! { <Loading what="the change history"/> }.into_any(),
+                None => view! { <Loading text=tx!("user_detail.loading_history")/> }.into_any(),
                 Some(Err(e)) => view! { <ErrorPanel message=e.message() retry=Callback::new(move |_| history.refetch())/> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
-                    <p class="empty" data-testid="history-empty">"No changes recorded through the back-office yet."</p>
+                    <p class="empty" data-testid="history-empty">{tx!("user_detail.history_empty")}</p>
                 }.into_any(),
-                Some(Ok(list)) => view! {
-                    <ol class="history-list">
-                        {list.into_iter().map(|e| view! { <HistoryItem entry=e/> }).collect_view()}
-                    </ol>
-                }.into_any(),
+                Some(Ok(list)) => {
+                    // Built anew on a language switch.
+                    lang();
+                    view! {
+                        <ol class="history-list">
+                            {list.into_iter().map(|e| view! { <HistoryItem entry=e/> }).collect_view()}
+                        </ol>
+                    }.into_any()
+                }
             }}
         </section>
     }
@@ -231,7 +249,7 @@ fn HistoryItem(entry: AuditEntry) -> impl IntoView {
                 <span data-testid="audit-actor">{actor(&entry)}</span>
                 <code data-testid="audit-action">{entry.action.clone()}</code>
                 <RequestCount count=entry.count/>
-                {failed.then(|| view! { <span class="badge bad" data-testid="audit-status">{format!("HTTP {}", entry.status)}</span> })}
+                {failed.then(|| view! { <span class="badge bad" data-testid="audit-status">{t_with("common.http_status", &[("status", &entry.status.to_string())])}</span> })}
                 {outcome_unknown(&entry).then(|| view! { <OutcomeNotRecorded/> })}
             </div>
             <Changes changes=entry.changes/>
@@ -247,10 +265,19 @@ fn Actions(user: User, reload: Callback<()>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let id = user.id;
     let name = user.display_name();
-    let message = format!(
-        "Archive {name} ({})? They disappear from the users list (they stay visible under “Archived”) and lose access. Podero cannot undo this.",
-        user.email
-    );
+    let message = {
+        let (name, email) = (name.clone(), user.email.clone());
+        move || {
+            t_with(
+                "user_detail.archive_message",
+                &[("name", &name), ("email", &email)],
+            )
+        }
+    };
+    let title = {
+        let name = name.clone();
+        move || t_with("user_detail.archive_title", &[("name", &name)])
+    };
     let archived = user.deleted_at.is_some();
     let done_name = name.clone();
     let on_confirm = Callback::new(move |_| {
@@ -259,23 +286,29 @@ fn Actions(user: User, reload: Callback<()>) -> impl IntoView {
         spawn_local(async move {
             match api::archive_user(id).await {
                 Ok(()) => {
-                    toasts.success(format!("{done_name} archived."));
+                    toasts.success(t_with(
+                        "user_detail.archived_toast",
+                        &[("name", &done_name)],
+                    ));
                     reload.run(());
                 }
-                Err(e) => toasts.error(format!("Could not archive {done_name}: {}", e.message())),
+                Err(e) => toasts.error(t_with(
+                    "user_detail.archive_failed",
+                    &[("name", &done_name), ("error", &e.message())],
+                )),
             }
             busy.set(false);
         });
     });
     view! {
         <div class="actions">
-            <a class="button" href=format!("/users/{id}/edit") data-testid="edit-user">"Edit"</a>
+            <a class="button" href=format!("/users/{id}/edit") data-testid="edit-user">{tx!("user_detail.edit")}</a>
             {(!archived).then(|| view! {
                 <button type="button" class="danger" data-testid="archive-user" disabled=move || busy.get()
-                        on:click=move |_| open.set(true)>"Archive…"</button>
+                        on:click=move |_| open.set(true)>{tx!("user_detail.archive")}</button>
             })}
-            <ConfirmDialog open title=format!("Archive {name}?") message=message
-                confirm_label="Archive user" on_confirm/>
+            <ConfirmDialog open title=title message=message
+                confirm_label=tx!("user_detail.archive_confirm") on_confirm/>
         </div>
     }
 }
@@ -299,45 +332,57 @@ fn Profile(user: User, reload: Callback<()>) -> impl IntoView {
     .flatten()
     .collect::<Vec<_>>()
     .join(", ");
+    // The profile is built anew on a language switch (see `UserDetail`).
+    let lang = lang();
     let country = match user.country.as_deref() {
         Some(c) => shared::CountryCode::parse(c)
-            .map(|cc| format!("{} ({c})", cc.name()))
-            .unwrap_or_else(|_| c.to_string()),
+            .ok()
+            .and_then(|cc| shared::country::name_in(cc.as_str(), lang))
+            .map(|name| format!("{name} ({c})"))
+            .unwrap_or_else(|| c.to_string()),
         None => "—".to_string(),
     };
     let archived = user.deleted_at.is_some();
     let coords = match (user.latitude, user.longitude) {
-        (Some(a), Some(b)) => format!("{a:.4}, {b:.4}"),
+        (Some(a), Some(b)) => t_with(
+            "user_detail.coordinates_value",
+            &[("lat", &decimal(a, 4)), ("lon", &decimal(b, 4))],
+        ),
         _ => "—".into(),
+    };
+    let yes_no = |v: Option<bool>| match v {
+        Some(true) => t("common.yes"),
+        Some(false) => t("common.no"),
+        None => "—".to_string(),
     };
     view! {
         <section class="profile">
             <div class="page-head">
                 <h1 data-testid="user-name">{user.display_name()}</h1>
-                <span class="badge">{user.role.label()}</span>
+                <span class="badge">{user.role.label_in(lang)}</span>
                 <Show when=move || archived>
-                    <span class="badge bad" data-testid="archived-badge">"Archived"</span>
+                    <span class="badge bad" data-testid="archived-badge">{tx!("common.archived")}</span>
                 </Show>
                 <Show when=move || session.can_change_user_of_role(role)>
                     <Actions user=user_for_actions.clone() reload/>
                 </Show>
             </div>
             <dl class="facts">
-                <div><dt>"E-mail"</dt><dd><a href=format!("mailto:{}", user.email)>{user.email.clone()}</a></dd></div>
-                <div><dt>"Customer number"</dt><dd data-testid="external-id">{or_dash(user.external_user_id.as_deref())}</dd></div>
-                <div><dt>"Address"</dt><dd>{if address.is_empty() { "—".to_string() } else { address }}</dd></div>
-                <div><dt>"Country"</dt><dd>{country}</dd></div>
-                <div><dt>"Coordinates"</dt><dd>{coords}</dd></div>
-                <div><dt>"Onboarded"</dt><dd>{match user.is_onboarded { Some(true) => "Yes", Some(false) => "No", None => "—" }}</dd></div>
-                <div><dt>"Joined"</dt><dd title=stamp(user.joined_at)>{ago(user.joined_at)}</dd></div>
-                <div><dt>"Last sign-in"</dt><dd title=stamp(user.last_login)>{ago(user.last_login)}</dd></div>
-                <div><dt>"User id"</dt><dd><code>{user.id.to_string()}</code></dd></div>
+                <div><dt>{t("user_detail.email")}</dt><dd><a href=format!("mailto:{}", user.email)>{user.email.clone()}</a></dd></div>
+                <div><dt>{t("user_detail.customer_number")}</dt><dd data-testid="external-id">{or_dash(user.external_user_id.as_deref())}</dd></div>
+                <div><dt>{t("user_detail.address")}</dt><dd>{if address.is_empty() { "—".to_string() } else { address }}</dd></div>
+                <div><dt>{t("user_detail.country")}</dt><dd>{country}</dd></div>
+                <div><dt>{t("user_detail.coordinates")}</dt><dd>{coords}</dd></div>
+                <div><dt>{t("user_detail.onboarded")}</dt><dd>{yes_no(user.is_onboarded)}</dd></div>
+                <div><dt>{t("user_detail.joined")}</dt><dd title=stamp(user.joined_at)>{ago(user.joined_at)}</dd></div>
+                <div><dt>{t("user_detail.last_sign_in")}</dt><dd title=stamp(user.last_login)>{ago(user.last_login)}</dd></div>
+                <div><dt>{t("user_detail.user_id")}</dt><dd><code>{user.id.to_string()}</code></dd></div>
             </dl>
-            <ul class="counters" aria-label="Device counters">
-                <li><strong>{user.num_heat_pumps}</strong>" heat pumps"</li>
-                <li><strong>{user.num_electric_vehicles}</strong>" electric vehicles"</li>
-                <li><strong>{user.num_wallboxes}</strong>" wallboxes"</li>
-                <li><strong>{user.num_inverters}</strong>" solar inverters"</li>
+            <ul class="counters" aria-label=t("user_detail.counters")>
+                <li><strong>{count(user.num_heat_pumps)}</strong>" "{t("user_detail.counter_heat_pumps")}</li>
+                <li><strong>{count(user.num_electric_vehicles)}</strong>" "{t("user_detail.counter_electric_vehicles")}</li>
+                <li><strong>{count(user.num_wallboxes)}</strong>" "{t("user_detail.counter_wallboxes")}</li>
+                <li><strong>{count(user.num_inverters)}</strong>" "{t("user_detail.counter_inverters")}</li>
             </ul>
         </section>
     }

@@ -28,6 +28,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use serde::{Deserialize, Serialize};
+use shared::staff::StaffRole;
 use shared::{ApiError, FieldError, Role, UpdateUser, User};
 use uuid::Uuid;
 
@@ -36,20 +37,27 @@ use crate::components::feedback::{ErrorPanel, Loading, ReadOnly};
 use crate::components::form::server_field_errors;
 use crate::components::toast::use_toasts;
 use crate::drafts;
+use crate::i18n::{lang, t, t_with, tx, Label, Text};
 use crate::session::use_session;
 use fields::{focus_first, EditableFields, Field, FieldInput, Inputs, Typed};
 
-/// Roles the create form offers, as far as the signed-in role may create them.
-const ROLE_CHOICES: [(Role, &str); 3] = [
-    (Role::User, "End-user (customer)"),
-    (Role::Staff, "Staff (team member)"),
-    (Role::Admin, "Admin (team member)"),
+/// Roles the create form offers, as far as the signed-in role may create
+/// them, with their texts.
+const ROLE_CHOICES: [(Role, Label); 3] = [
+    (Role::User, || t("user_form.role_user")),
+    (Role::Staff, || t("user_form.role_staff")),
+    (Role::Admin, || t("user_form.role_admin")),
 ];
 
+/// The signed-in role's label (tracked), for the read-only panel.
+fn role_label(role: Option<StaffRole>) -> Signal<String> {
+    Signal::derive(move || role.map_or_else(|| t("common.role_none"), |r| r.label_in(lang())))
+}
+
 /// The read-only panel for the signed-in role, if it may not change users.
-fn read_only_role() -> Option<&'static str> {
+fn read_only_role() -> Option<Signal<String>> {
     let session = use_session();
-    untrack(|| (!session.can_change_users()).then(|| session.role().map_or("none", |r| r.label())))
+    untrack(|| (!session.can_change_users()).then(|| role_label(session.role())))
 }
 
 /// A draft of a user form, as kept in `sessionStorage`.
@@ -91,10 +99,10 @@ fn DraftNotice(
     view! {
         <Show when=move || restored.get()>
             <div class="notice span" role="status" data-testid="draft-restored">
-                "Restored what you typed before you were signed out. Check it and save. "
+                {tx!("user_form.draft_restored")}" "
                 <button type="button" data-testid="discard-draft" disabled=move || busy.get()
                         on:click=move |_| on_discard.run(())>
-                    "Discard"
+                    {tx!("user_form.discard")}
                 </button>
             </div>
         </Show>
@@ -105,9 +113,9 @@ fn DraftNotice(
 pub fn CreateUserPage() -> impl IntoView {
     match read_only_role() {
         Some(role) => view! {
-            <p class="crumbs"><a href="/">"← All users"</a></p>
-            <h1>"New user"</h1>
-            <ReadOnly role note="Creating users needs the role Staff or Admin."/>
+            <p class="crumbs"><a href="/">{tx!("common.back_to_users")}</a></p>
+            <h1>{tx!("user_form.new_title")}</h1>
+            <ReadOnly role note=tx!("user_form.create_needs_role")/>
         }
         .into_any(),
         None => view! { <CreateForm/> }.into_any(),
@@ -119,7 +127,7 @@ fn CreateForm() -> impl IntoView {
     let session = use_session();
     let inputs = Inputs::new(&Typed::blank());
     let errors = RwSignal::new(Vec::<FieldError>::new());
-    let failure = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<Text>);
     let busy = RwSignal::new(false);
     let toasts = use_toasts();
     let navigate = use_navigate();
@@ -193,7 +201,10 @@ fn CreateForm() -> impl IntoView {
             match api::create_user(&body).await {
                 Ok(user) => {
                     drafts::clear(NEW_DRAFT);
-                    toasts.success(format!("{} created", user.display_name()));
+                    toasts.success(t_with(
+                        "user_form.created",
+                        &[("name", &user.display_name())],
+                    ));
                     navigate(&format!("/users/{}", user.id), Default::default());
                 }
                 Err(e) => match server_field_errors(&e) {
@@ -201,19 +212,19 @@ fn CreateForm() -> impl IntoView {
                         focus_first(&fe);
                         errors.set(fe);
                     }
-                    None => failure.set(Some(e.message())),
+                    None => failure.set(Some(Text::Plain(e.message()))),
                 },
             }
             busy.set(false);
         });
     };
     view! {
-        <p class="crumbs"><a href="/">"← All users"</a></p>
-        <h1>"New user"</h1>
+        <p class="crumbs"><a href="/">{tx!("common.back_to_users")}</a></p>
+        <h1>{tx!("user_form.new_title")}</h1>
         <form class="user-form" data-testid="create-user-form" on:submit=submit novalidate=true>
             <DraftNotice restored busy on_discard=discard/>
             <div class="field">
-                <label for="f-role">"Role"</label>
+                <label for="f-role">{move || Field::Role.label()}</label>
                 <select id="f-role" data-testid="field-role" prop:value=move || inputs[Field::Role].get()
                         on:change=move |ev| inputs[Field::Role].set(event_target_value(&ev))>
                     {ROLE_CHOICES
@@ -225,12 +236,12 @@ fn CreateForm() -> impl IntoView {
             </div>
             <FieldInput field=Field::Email inputs errors on_blur/>
             <EditableFields inputs errors on_blur/>
-            {move || failure.get().map(|m| view! { <div class="span"><ErrorPanel message=m title="The user was not created."/></div> })}
+            {move || failure.get().map(|m| view! { <div class="span"><ErrorPanel message=move || m.get() title=tx!("user_form.not_created")/></div> })}
             <div class="actions span">
                 <button type="submit" class="primary" data-testid="submit-user" disabled=move || busy.get()>
-                    {move || if busy.get() { "Creating…" } else { "Create user" }}
+                    {move || if busy.get() { t("user_form.creating") } else { t("user_form.create") }}
                 </button>
-                <a class="button" href="/" on:click=move |_| drafts::clear(NEW_DRAFT)>"Cancel"</a>
+                <a class="button" href="/" on:click=move |_| drafts::clear(NEW_DRAFT)>{tx!("common.cancel")}</a>
             </div>
         </form>
     }
@@ -239,7 +250,7 @@ fn CreateForm() -> impl IntoView {
 /// A field changed upstream since the form was opened.
 #[derive(Clone, Debug, PartialEq)]
 struct Conflict {
-    label: &'static str,
+    field: Field,
     opened: String,
     theirs: String,
     mine: Option<String>,
@@ -249,9 +260,9 @@ struct Conflict {
 pub fn EditUserPage() -> impl IntoView {
     match read_only_role() {
         Some(role) => view! {
-            <p class="crumbs"><a href="/">"← All users"</a></p>
-            <h1>"Edit user"</h1>
-            <ReadOnly role note="Changing users needs the role Staff or Admin."/>
+            <p class="crumbs"><a href="/">{tx!("common.back_to_users")}</a></p>
+            <h1>{tx!("user_form.edit_user_title")}</h1>
+            <ReadOnly role note=tx!("user_form.change_needs_role")/>
         }
         .into_any(),
         None => view! { <EditLoader/> }.into_any(),
@@ -276,31 +287,42 @@ fn EditLoader() -> impl IntoView {
                 Some(id) => api::get_user(id).await,
                 None => Err(ApiFailure::Api {
                     status: 404,
-                    error: ApiError::message("This is not a valid user address."),
+                    error: ApiError::message(t("user_detail.invalid_address")),
                 }),
             }
         }
     });
     view! {
         {move || match user.get() {
-            None => view! { <Loading what="user"/> }.into_any(),
+            None => view! { <Loading text=tx!("user_detail.loading_user")/> }.into_any(),
             Some(Err(e)) => view! {
-                <p class="crumbs"><a href="/">"← All users"</a></p>
+                <p class="crumbs"><a href="/">{tx!("common.back_to_users")}</a></p>
                 <ErrorPanel message=e.message() retry=Callback::new(move |_| user.refetch())/>
             }.into_any(),
             // Untracked: when the session ends the shell removes this page;
             // re-running here then would read the disposed `user`.
             Some(Ok(u)) if !untrack(|| session.can_change_user_of_role(u.role)) => {
-                let role = untrack(|| session.role()).map_or("none", |r| r.label());
-                let note = format!(
-                    "{} is {} ({}); your role changes end-users only.",
-                    u.display_name(),
-                    if u.role == Role::Admin { "an admin" } else { "a team member" },
-                    u.role.label()
-                );
+                let role = role_label(untrack(|| session.role()));
+                let name = u.display_name();
+                let their_role = u.role;
+                let note = {
+                    let name = name.clone();
+                    move || {
+                        let key = if their_role == Role::Admin {
+                            "user_form.not_yours_admin"
+                        } else {
+                            "user_form.not_yours_team"
+                        };
+                        t_with(key, &[("name", &name), ("role", &their_role.label_in(lang()))])
+                    }
+                };
+                let title = {
+                    let name = name.clone();
+                    move || t_with("user_form.edit_title", &[("name", &name)])
+                };
                 view! {
-                    <p class="crumbs"><a href=format!("/users/{}", u.id)>{format!("← {}", u.display_name())}</a></p>
-                    <h1>{format!("Edit {}", u.display_name())}</h1>
+                    <p class="crumbs"><a href=format!("/users/{}", u.id)>{format!("← {name}")}</a></p>
+                    <h1>{title}</h1>
                     <ReadOnly role note/>
                 }.into_any()
             }
@@ -360,8 +382,8 @@ fn EditForm(original: User) -> impl IntoView {
     let newest = StoredValue::new(None::<User>);
     let pending = StoredValue::new(None::<UpdateUser>);
     let errors = RwSignal::new(Vec::<FieldError>::new());
-    let failure = RwSignal::new(None::<String>);
-    let notice = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<Text>);
+    let notice = RwSignal::new(None::<Text>);
     let conflicts = RwSignal::new(Vec::<Conflict>::new());
     let busy = RwSignal::new(false);
     let toasts = use_toasts();
@@ -389,7 +411,7 @@ fn EditForm(original: User) -> impl IntoView {
                 match api::update_user(user_id, &body).await {
                     Ok(u) => {
                         key.with_value(|k| drafts::clear(k));
-                        toasts.success(format!("Changes to {} saved", u.display_name()));
+                        toasts.success(t_with("user_form.saved", &[("name", &u.display_name())]));
                         navigate(&format!("/users/{user_id}"), Default::default());
                     }
                     Err(e) => match server_field_errors(&e) {
@@ -397,7 +419,7 @@ fn EditForm(original: User) -> impl IntoView {
                             focus_first(&fe);
                             errors.set(fe);
                         }
-                        None => failure.set(Some(e.message())),
+                        None => failure.set(Some(Text::Plain(e.message()))),
                     },
                 }
                 busy.set(false);
@@ -421,7 +443,7 @@ fn EditForm(original: User) -> impl IntoView {
             };
             errors.set(Vec::new());
             if body.is_empty() {
-                notice.set(Some("Nothing to save: no field was changed.".into()));
+                notice.set(Some(Text::Key("user_form.nothing_to_save")));
                 return;
             }
             busy.set(true);
@@ -430,10 +452,10 @@ fn EditForm(original: User) -> impl IntoView {
                 // Re-read: did someone change this user since the form opened?
                 match api::get_user(user_id).await {
                     Err(e) => {
-                        failure.set(Some(format!(
-                            "Could not check for changes by others: {}",
-                            e.message()
-                        )));
+                        failure.set(Some(Text::Plain(t_with(
+                            "user_form.conflict_check_failed",
+                            &[("error", &e.message())],
+                        ))));
                         busy.set(false);
                     }
                     Ok(now) => {
@@ -443,7 +465,7 @@ fn EditForm(original: User) -> impl IntoView {
                         let found: Vec<Conflict> = after
                             .changed_from(&before)
                             .map(|f| Conflict {
-                                label: f.label(),
+                                field: f,
                                 opened: before[f].clone(),
                                 theirs: after[f].clone(),
                                 mine: Some(mine[f].trim().to_string()).filter(|m| *m != before[f]),
@@ -493,9 +515,7 @@ fn EditForm(original: User) -> impl IntoView {
         }
         conflicts.set(Vec::new());
         errors.set(Vec::new());
-        notice.set(Some(
-            "The form now shows the latest version; your edits were discarded.".into(),
-        ));
+        notice.set(Some(Text::Key("user_form.reloaded")));
     };
     // "Keep editing": take their values where I changed nothing, keep mine.
     let keep = move |_| {
@@ -529,43 +549,51 @@ fn EditForm(original: User) -> impl IntoView {
 
     view! {
         <p class="crumbs"><a href=format!("/users/{user_id}")>{format!("← {name}")}</a></p>
-        <h1>{format!("Edit {name}")}</h1>
-        <p class="muted">{format!("E-mail {} · role {}", original.email, original.role.label())}</p>
+        <h1>{move || t_with("user_form.edit_title", &[("name", &name)])}</h1>
+        <p class="muted">{move || t_with(
+            "user_form.email_and_role",
+            &[("email", &original.email), ("role", &original.role.label_in(lang()))],
+        )}</p>
         <form class="user-form" data-testid="edit-user-form" on:submit=submit novalidate=true>
             <DraftNotice restored busy on_discard=discard/>
             <EditableFields inputs errors on_blur/>
             <Show when=move || !conflicts.get().is_empty()>
                 <div class="conflict span" role="alert" data-testid="conflict">
-                    <h2>"Someone else changed this user since you opened the form"</h2>
+                    <h2>{tx!("user_form.conflict_title")}</h2>
                     <table>
-                        <thead><tr><th scope="col">"Field"</th><th scope="col">"When you opened it"</th><th scope="col">"Now"</th><th scope="col">"Your value"</th></tr></thead>
+                        <thead><tr>
+                            <th scope="col">{tx!("user_form.conflict_field")}</th>
+                            <th scope="col">{tx!("user_form.conflict_opened")}</th>
+                            <th scope="col">{tx!("user_form.conflict_now")}</th>
+                            <th scope="col">{tx!("user_form.conflict_yours")}</th>
+                        </tr></thead>
                         <tbody>
                             {move || conflicts.get().into_iter().map(|c| view! {
                                 <tr>
-                                    <th scope="row">{c.label}</th>
+                                    <th scope="row">{c.field.label()}</th>
                                     <td>{if c.opened.is_empty() { "—".to_string() } else { c.opened }}</td>
                                     <td><strong>{if c.theirs.is_empty() { "—".to_string() } else { c.theirs }}</strong></td>
-                                    <td>{c.mine.unwrap_or_else(|| "(unchanged)".into())}</td>
+                                    <td>{c.mine.unwrap_or_else(|| t("user_form.conflict_unchanged"))}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
                     </table>
-                    <p>"Save your changes over theirs, or load their version and start again. Fields you did not change keep their new values either way."</p>
+                    <p>{tx!("user_form.conflict_help")}</p>
                     <div class="actions">
-                        <button type="button" class="danger" data-testid="conflict-overwrite" on:click=overwrite.clone()>"Save mine anyway"</button>
-                        <button type="button" data-testid="conflict-reload" on:click=reload>"Use their version"</button>
-                        <button type="button" data-testid="conflict-keep-editing" on:click=keep>"Keep editing"</button>
+                        <button type="button" class="danger" data-testid="conflict-overwrite" on:click=overwrite.clone()>{tx!("user_form.conflict_overwrite")}</button>
+                        <button type="button" data-testid="conflict-reload" on:click=reload>{tx!("user_form.conflict_reload")}</button>
+                        <button type="button" data-testid="conflict-keep-editing" on:click=keep>{tx!("user_form.conflict_keep")}</button>
                     </div>
                 </div>
             </Show>
-            {move || notice.get().map(|m| view! { <p class="notice span" role="status" data-testid="form-notice">{m}</p> })}
-            {move || failure.get().map(|m| view! { <div class="span"><ErrorPanel message=m title="The changes were not saved."/></div> })}
+            {move || notice.get().map(|m| view! { <p class="notice span" role="status" data-testid="form-notice">{m.get()}</p> })}
+            {move || failure.get().map(|m| view! { <div class="span"><ErrorPanel message=move || m.get() title=tx!("user_form.not_saved")/></div> })}
             <div class="actions span">
                 <button type="submit" class="primary" data-testid="submit-user" disabled=move || busy.get()>
-                    {move || if busy.get() { "Saving…" } else { "Save changes" }}
+                    {move || if busy.get() { t("user_form.saving") } else { t("user_form.save") }}
                 </button>
                 <a class="button" href=format!("/users/{user_id}")
-                   on:click=move |_| key.with_value(|k| drafts::clear(k))>"Cancel"</a>
+                   on:click=move |_| key.with_value(|k| drafts::clear(k))>{tx!("common.cancel")}</a>
             </div>
         </form>
     }

@@ -25,39 +25,33 @@ use shared::directory::{
     check_search, Archived, DeviceFilter, Freshness, ScanState, SortKey, UserPage, UserQuery,
     PAGE_SIZES,
 };
-use shared::Role;
+use shared::{FieldError, Role};
 
 use crate::api::{self, ApiFailure};
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
 use crate::components::form::{error_for, server_field_errors};
 use crate::components::toast::use_toasts;
 use crate::components::users_table::UsersTable;
-use crate::format::{ago, stamp};
+use crate::format::{ago, count, stamp};
+use crate::i18n::{field_message, lang, t, t_with, tx, Label, Text};
 use crate::paging::{keep_last, use_go_to_query};
 use crate::session::use_session;
 use crate::timer::sleep;
 
-/// `12,345`.
+/// `12,345` / `12.345`.
 fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    count(n)
 }
 
-/// Roles filter values: one role, or the team (admins and staff).
-const ROLE_CHOICES: [(&str, &str); 6] = [
-    ("", "All roles"),
-    ("user", "End-users"),
-    ("admin,staff", "Team (admins and staff)"),
-    ("admin", "Admins"),
-    ("staff", "Staff"),
-    ("guest", "Guests"),
+/// Roles filter values: one role, or the team (admins and staff), with
+/// their texts.
+const ROLE_CHOICES: [(&str, Label); 6] = [
+    ("", || t("users.roles_all")),
+    ("user", || t("users.roles_user")),
+    ("admin,staff", || t("users.roles_team")),
+    ("admin", || t("users.roles_admin")),
+    ("staff", || t("users.roles_staff")),
+    ("guest", || t("users.roles_guest")),
 ];
 
 fn roles_value(roles: &[Role]) -> String {
@@ -105,7 +99,7 @@ pub fn UsersPage() -> impl IntoView {
     // address from the others.
     let sent = StoredValue::new(query.get_untracked().q);
     // Why the typed search is not sent (checked before any request).
-    let typed_error = RwSignal::new(None::<String>);
+    let typed_error = RwSignal::new(None::<FieldError>);
     Effect::new(move |before: Option<String>| {
         let q = query.get().q;
         let own = sent.with_value(|s| s.trim() == q.trim());
@@ -120,7 +114,7 @@ pub fn UsersPage() -> impl IntoView {
         let value = event_target_value(&ev);
         text.set(value.clone());
         if let Err(e) = check_search(&value) {
-            typed_error.set(Some(e.message));
+            typed_error.set(Some(e));
             return;
         }
         typed_error.set(None);
@@ -137,7 +131,11 @@ pub fn UsersPage() -> impl IntoView {
             error_for(&fields, "q")
         })
     };
-    let search_error = Memo::new(move |_| typed_error.get().or_else(server_error));
+    let search_error = Memo::new(move |_| {
+        typed_error
+            .with(|e| e.as_ref().map(field_message))
+            .or_else(server_error)
+    });
 
     let on_sort = Callback::new(move |key: SortKey| {
         change(&|q: &mut UserQuery| {
@@ -153,24 +151,24 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <section aria-labelledby="users-h">
             <div class="page-head">
-                <h1 id="users-h">"Users"</h1>
+                <h1 id="users-h">{tx!("users.title")}</h1>
                 <Show when=move || session.can_change_users()>
-                    <a class="button primary" href="/users/new" data-testid="new-user">"New user"</a>
+                    <a class="button primary" href="/users/new" data-testid="new-user">{tx!("users.new_user")}</a>
                 </Show>
                 <FindByCustomerNumber/>
             </div>
             {move || parsed.get().err().map(|errors| {
-                let msg = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
-                view! { <p class="notice warn" role="alert">{format!("Part of this address was not understood and is ignored: {msg}")}</p> }
+                let msg = errors.iter().map(field_message).collect::<Vec<_>>().join(" ");
+                view! { <p class="notice warn" role="alert">{t_with("common.address_not_understood", &[("errors", &msg)])}</p> }
             })}
             <div class="toolbar" role="search">
                 <div class="search">
                     <label>
-                        <span class="visually-hidden">"Search users by name, e-mail, customer number or town"</span>
+                        <span class="visually-hidden">{tx!("users.search_label")}</span>
                         <input
                             type="search"
                             data-testid="user-search"
-                            placeholder="Search name, e-mail, customer number, town"
+                            placeholder=tx!("users.search_placeholder")
                             autocomplete="off"
                             spellcheck="false"
                             aria-invalid=move || search_error.get().is_some().to_string()
@@ -189,15 +187,15 @@ pub fn UsersPage() -> impl IntoView {
             <div class="list-meta">
                 <p class="count" role="status" aria-live="polite" data-testid="result-count">
                     {move || shown.get().map(|p| count_text(&p, &query.get()))}
-                    {move || loading().then(|| view! { <span class="muted">" · loading…"</span> })}
+                    {move || loading().then(|| view! { <span class="muted">{t("common.loading_suffix")}</span> })}
                 </p>
                 <FreshnessLine shown page/>
                 {move || shown.get().filter(|p| p.total > 0).map(|p| {
                     let href = api::users_csv_url(&query.get());
                     view! {
                         <a class="button" href=href download="" data-testid="csv-export"
-                           title="Every user matching the search and filters, not only this page">
-                            {format!("Export CSV ({})", thousands(p.total))}
+                           title=t("users.csv_title")>
+                            {t_with("users.csv_export", &[("count", &thousands(p.total))])}
                         </a>
                     }
                 })}
@@ -207,19 +205,19 @@ pub fn UsersPage() -> impl IntoView {
                 <ErrorPanel message=e.message() retry=Callback::new(move |_| page.refetch())/>
             })}
             {move || match shown.get() {
-                None if error.get().is_none() => view! { <Loading what="users"/> }.into_any(),
+                None if error.get().is_none() => view! { <Loading text=tx!("users.loading")/> }.into_any(),
                 None => ().into_any(),
                 Some(p) if p.total == 0 => {
                     let q = query.get();
                     if q.is_filtered() {
                         view! {
                             <div class="empty" data-testid="empty-state">
-                                <p>"No user matches this search and these filters. Check the spelling, search by e-mail or customer number, or clear the filters."</p>
-                                <button type="button" on:click=move |_| go.run((UserQuery::default(), false))>"Clear search and filters"</button>
+                                <p>{tx!("users.no_match")}</p>
+                                <button type="button" on:click=move |_| go.run((UserQuery::default(), false))>{tx!("users.clear_all")}</button>
                             </div>
                         }.into_any()
                     } else {
-                        view! { <EmptyState message="This organisation has no users yet. Create the first one with “New user”."/> }.into_any()
+                        view! { <EmptyState message=tx!("users.empty")/> }.into_any()
                     }
                 }
                 Some(p) => {
@@ -241,9 +239,12 @@ fn count_text(p: &UserPage, q: &UserQuery) -> String {
         Archived::Only => p.archived_users,
     };
     if q.is_filtered() || q.archived == Archived::Only {
-        format!("{} of {} users match", thousands(p.total), thousands(org))
+        t_with(
+            "users.count_match",
+            &[("count", &thousands(p.total)), ("total", &thousands(org))],
+        )
     } else {
-        format!("{} users", thousands(p.total))
+        t_with("users.count", &[("count", &thousands(p.total))])
     }
 }
 
@@ -264,7 +265,7 @@ fn Filters(
     view! {
         <div class="filters">
             <label>
-                <span>"Role"</span>
+                <span>{tx!("users.filter_role")}</span>
                 <select data-testid="filter-role" prop:value=move || roles_value(&query.get().roles)
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
@@ -274,39 +275,39 @@ fn Filters(
                 </select>
             </label>
             <label>
-                <span>"Devices"</span>
+                <span>{tx!("users.filter_devices")}</span>
                 <select data-testid="filter-device"
                         prop:value=move || query.get().device.map(|d| d.as_str()).unwrap_or("")
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
                             change(&|q: &mut UserQuery| q.device = DeviceFilter::parse(&v));
                         }>
-                    <option value="">"Any or none"</option>
-                    {DeviceFilter::ALL.into_iter().map(|d| view! { <option value=d.as_str()>{d.label()}</option> }).collect_view()}
+                    <option value="">{tx!("users.devices_any_or_none")}</option>
+                    {DeviceFilter::ALL.into_iter().map(|d| view! { <option value=d.as_str()>{move || d.label_in(lang())}</option> }).collect_view()}
                 </select>
             </label>
             <label>
-                <span>"Onboarding"</span>
+                <span>{tx!("users.filter_onboarding")}</span>
                 <select data-testid="filter-onboarded"
                         prop:value=move || match query.get().onboarded { None => "", Some(true) => "true", Some(false) => "false" }
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
                             change(&|q: &mut UserQuery| q.onboarded = match v.as_str() { "true" => Some(true), "false" => Some(false), _ => None });
                         }>
-                    <option value="">"Any"</option>
-                    <option value="true">"Onboarded"</option>
-                    <option value="false">"Not onboarded"</option>
+                    <option value="">{tx!("users.onboarding_any")}</option>
+                    <option value="true">{tx!("users.onboarded")}</option>
+                    <option value="false">{tx!("users.not_onboarded")}</option>
                 </select>
             </label>
             <label>
-                <span>"Show"</span>
+                <span>{tx!("users.filter_show")}</span>
                 <select data-testid="filter-archived"
                         prop:value=move || query.get().archived.as_str()
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
                             change(&|q: &mut UserQuery| q.archived = Archived::parse(&v).unwrap_or_default());
                         }>
-                    {Archived::ALL.into_iter().map(|a| view! { <option value=a.as_str()>{a.label()}</option> }).collect_view()}
+                    {Archived::ALL.into_iter().map(|a| view! { <option value=a.as_str()>{move || a.label_in(lang())}</option> }).collect_view()}
                 </select>
             </label>
             <label class="check">
@@ -316,14 +317,14 @@ fn Filters(
                            let on = event_target_checked(&ev);
                            change(&|q: &mut UserQuery| q.lost = on);
                        }/>
-                <span>"Lost device connection"</span>
+                <span>{tx!("users.filter_lost")}</span>
             </label>
             <Show when=active>
                 <button type="button" class="link-button" data-testid="clear-filters"
                         on:click=move |_| change(&|q: &mut UserQuery| {
                             *q = UserQuery { q: q.q.clone(), sort: q.sort, desc: q.desc, per_page: q.per_page, ..Default::default() };
                         })>
-                    "Clear filters"
+                    {tx!("common.clear_filters")}
                 </button>
             </Show>
         </div>
@@ -343,22 +344,25 @@ fn Pager(page: UserPage, query: Memo<UserQuery>, go: Callback<(UserQuery, bool)>
     };
     let scan_note = (query.get_untracked().lost && page.scan.state != ScanState::Done).then(|| {
         let s = page.scan.clone();
-        let text = match s.state {
-            ScanState::Running => format!("Connection check running: {} of {} users checked; the list fills in when it finishes.", s.users_scanned, s.users_total),
-            _ => "Lost connections come from the connection check, which has not run yet.".to_string(),
+        let text = move || match s.state {
+            ScanState::Running => t_with(
+                "users.scan_running",
+                &[("scanned", &count(s.users_scanned)), ("total", &count(s.users_total))],
+            ),
+            _ => t("users.scan_not_run"),
         };
-        view! { <p class="notice" data-testid="scan-note">{text}" "<a href="/reconnection">"Open “Needs reconnection”"</a></p> }
+        view! { <p class="notice" data-testid="scan-note">{text}" "<a href="/reconnection">{tx!("users.open_reconnection")}</a></p> }
     });
     view! {
         {scan_note}
-        <nav class="pager" aria-label="Pages">
-            <button type="button" data-testid="page-first" disabled=at_start on:click=move |_| to(1)>"« First"</button>
-            <button type="button" data-testid="page-prev" disabled=at_start on:click=move |_| to(current - 1)>"‹ Previous"</button>
-            <span data-testid="page-status">{format!("Page {current} of {pages}")}</span>
-            <button type="button" data-testid="page-next" disabled=at_end on:click=move |_| to(current + 1)>"Next ›"</button>
-            <button type="button" data-testid="page-last" disabled=at_end on:click=move |_| to(pages)>"Last »"</button>
+        <nav class="pager" aria-label=tx!("common.pages")>
+            <button type="button" data-testid="page-first" disabled=at_start on:click=move |_| to(1)>{tx!("common.page_first")}</button>
+            <button type="button" data-testid="page-prev" disabled=at_start on:click=move |_| to(current - 1)>{tx!("common.page_prev")}</button>
+            <span data-testid="page-status">{move || t_with("common.page_status", &[("page", &count(current)), ("pages", &count(pages))])}</span>
+            <button type="button" data-testid="page-next" disabled=at_end on:click=move |_| to(current + 1)>{tx!("common.page_next")}</button>
+            <button type="button" data-testid="page-last" disabled=at_end on:click=move |_| to(pages)>{tx!("common.page_last")}</button>
             <label class="page-size">
-                <span>"Rows per page"</span>
+                <span>{tx!("users.rows_per_page")}</span>
                 <select data-testid="page-size" prop:value=page.per_page.to_string()
                         on:change=move |ev| {
                             let mut q = query.get_untracked();
@@ -398,7 +402,7 @@ fn FreshnessLine(
             let outcome = match api::refresh_users().await {
                 Err(e) => Err(e.message()),
                 Ok(_) => {
-                    let mut result = Err("The refresh is taking longer than 30 s; the list keeps showing the previous data.".to_string());
+                    let mut result = Err(t("users.refresh_slow"));
                     for _ in 0..60 {
                         sleep(Duration::from_millis(500)).await;
                         if let Ok(p) = api::users_page(&UserQuery {
@@ -423,9 +427,9 @@ fn FreshnessLine(
             match outcome {
                 Ok(()) => {
                     page.refetch();
-                    toasts.success("The list of users is up to date.");
+                    toasts.success(t("users.refreshed"));
                 }
-                Err(e) => toasts.error(format!("Could not refresh the list: {e}")),
+                Err(e) => toasts.error(t_with("users.refresh_failed", &[("error", &e)])),
             }
             busy.set(false);
         });
@@ -436,16 +440,16 @@ fn FreshnessLine(
                 tick.get();
                 shown.get().map(|p| {
                     let f = p.freshness;
-                    let when = format!("Updated {}", ago(f.loaded_at));
+                    let when = t_with("users.updated", &[("ago", &ago(f.loaded_at))]);
                     view! {
                         <span title=stamp(f.loaded_at)>{when}</span>
-                        {(f.refreshing || busy.get()).then(|| view! { <span class="muted">" · refreshing…"</span> })}
-                        {f.last_error.map(|e| view! { <span class="badge warn" title=e>" Last refresh failed"</span> })}
+                        {(f.refreshing || busy.get()).then(|| view! { <span class="muted">{t("users.refreshing")}</span> })}
+                        {f.last_error.map(|e| view! { <span class="badge warn" title=e>" "{t("users.refresh_failed_badge")}</span> })}
                     }
                 })
             }}
             " "
-            <button type="button" data-testid="refresh-users" disabled=move || busy.get() on:click=refresh>"Refresh"</button>
+            <button type="button" data-testid="refresh-users" disabled=move || busy.get() on:click=refresh>{tx!("users.refresh")}</button>
         </p>
     }
 }
@@ -456,13 +460,13 @@ fn FindByCustomerNumber() -> impl IntoView {
     let navigate = use_navigate();
     let number = RwSignal::new(String::new());
     let archived = RwSignal::new(false);
-    let message = RwSignal::new(None::<String>);
+    let message = RwSignal::new(None::<Text>);
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let n = number.get_untracked().trim().to_string();
         if n.is_empty() {
-            message.set(Some("Enter a customer number, e.g. K-100234.".into()));
+            message.set(Some(Text::Key("users.find_enter_number")));
             return;
         }
         busy.set(true);
@@ -471,12 +475,14 @@ fn FindByCustomerNumber() -> impl IntoView {
         spawn_local(async move {
             match api::user_by_external_id(&n, archived.get_untracked()).await {
                 Ok(u) => navigate(&format!("/users/{}", u.id), Default::default()),
-                Err(e) if e.is_not_found() => message.set(Some(if archived.get_untracked() {
-                    format!("No customer with number “{n}”, archived or not.")
-                } else {
-                    format!("No customer with number “{n}”. If they were archived, tick “Include archived”.")
-                })),
-                Err(e) => message.set(Some(e.message())),
+                Err(e) if e.is_not_found() => {
+                    message.set(Some(Text::Plain(if archived.get_untracked() {
+                        t_with("users.find_none_archived", &[("number", &n)])
+                    } else {
+                        t_with("users.find_none", &[("number", &n)])
+                    })))
+                }
+                Err(e) => message.set(Some(Text::Plain(e.message()))),
             }
             busy.set(false);
         });
@@ -484,7 +490,7 @@ fn FindByCustomerNumber() -> impl IntoView {
     view! {
         <form class="find-ext" on:submit=submit data-testid="ext-id-form">
             <label>
-                <span>"Customer number"</span>
+                <span>{tx!("users.find_label")}</span>
                 <input type="text" data-testid="ext-id-input" autocomplete="off" spellcheck="false"
                        aria-describedby="ext-id-msg" aria-invalid=move || message.get().is_some().to_string()
                        prop:value=move || number.get()
@@ -494,12 +500,12 @@ fn FindByCustomerNumber() -> impl IntoView {
                 <input type="checkbox" data-testid="ext-id-include-archived"
                        prop:checked=move || archived.get()
                        on:change=move |ev| archived.set(event_target_checked(&ev))/>
-                <span>"Include archived"</span>
+                <span>{tx!("users.find_include_archived")}</span>
             </label>
-            <button type="submit" data-testid="ext-id-open" disabled=move || busy.get()>"Open"</button>
+            <button type="submit" data-testid="ext-id-open" disabled=move || busy.get()>{tx!("users.find_open")}</button>
             <p id="ext-id-msg" class="field-error" role="alert" data-testid="ext-id-not-found"
                hidden=move || message.get().is_none()>
-                {move || message.get()}
+                {move || message.get().map(|m| m.get())}
             </p>
         </form>
     }

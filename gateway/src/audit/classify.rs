@@ -7,7 +7,9 @@ use axum::http::Method;
 use shared::directory::{
     DIRECTORY_CSV_PATH, DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
 };
-use shared::staff::{AUDIT_CSV_PATH, AUDIT_PATH, PASSWORD_PATH, SESSION_PATH, TEAM_PATH};
+use shared::staff::{
+    AUDIT_CSV_PATH, AUDIT_PATH, LANGUAGE_PATH, PASSWORD_PATH, SESSION_PATH, TEAM_PATH,
+};
 use uuid::Uuid;
 
 use crate::podero::ApiRoute;
@@ -41,6 +43,7 @@ pub fn classify(method: &Method, path: &str, route: Option<&ApiRoute>) -> Classi
             _ => c("session.read", None, false),
         },
         PASSWORD_PATH => c("session.password_change", None, !get),
+        LANGUAGE_PATH => c("session.language", None, !get),
         "/api/app-info" => c("app.info", None, false),
         DIRECTORY_USERS_PATH => c("users.search", None, false),
         DIRECTORY_CSV_PATH => c("users.export", None, false),
@@ -99,6 +102,13 @@ mod tests {
                 "session.sign_in",
                 None,
                 false,
+            ),
+            (
+                Method::PUT,
+                LANGUAGE_PATH.to_string(),
+                "session.language",
+                None,
+                true,
             ),
             (
                 Method::GET,

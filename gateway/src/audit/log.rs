@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use futures::Stream;
 use shared::staff::{AuditEntry, AuditPage, AuditQuery, FieldChange};
+use shared::{tr, Lang};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -129,8 +130,8 @@ impl From<EntryRow> for AuditEntry {
     }
 }
 
-/// One entry as a CSV row.
-fn csv_row(w: &mut CsvWriter, e: AuditEntry) {
+/// One entry as a CSV row (`lang`: of the "outcome not recorded" note).
+fn csv_row(w: &mut CsvWriter, e: AuditEntry, lang: Lang) {
     w.row([
         e.id.to_string(),
         e.at.to_rfc3339(),
@@ -141,7 +142,7 @@ fn csv_row(w: &mut CsvWriter, e: AuditEntry) {
         e.action,
         e.target_user_id.map(|u| u.to_string()).unwrap_or_default(),
         if e.status == 0 {
-            "outcome not recorded".to_string()
+            tr(lang, "csv.audit.outcome_not_recorded", &[])
         } else {
             e.status.to_string()
         },
@@ -155,6 +156,8 @@ fn csv_row(w: &mut CsvWriter, e: AuditEntry) {
     ]);
 }
 
+/// Columns of the CSV export, in order: the English header and the names
+/// of the catalog keys `csv.audit.*`.
 const CSV_HEADER: [&str; 12] = [
     "id",
     "at",
@@ -298,14 +301,24 @@ impl AuditLog {
     /// in memory and a client that stops reading holds no database
     /// connection (the pool stays free for the audit appends); a database
     /// error ends the download early (and is logged). The stream may be
-    /// polled again after its end (compression layers do).
-    pub fn csv(&self, q: &AuditQuery) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+    /// polled again after its end (compression layers do). The header
+    /// (and the note on a missing outcome) are in `lang`.
+    pub fn csv(
+        &self,
+        q: &AuditQuery,
+        lang: Lang,
+    ) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
         const CHUNK: usize = 64 * 1024;
         let (tx, mut rx) = mpsc::channel(4);
         let pool = self.pool.clone();
         let q = q.clone();
         tokio::spawn(async move {
-            let mut out = CsvWriter::new(&CSV_HEADER);
+            let header: Vec<String> = CSV_HEADER
+                .iter()
+                .map(|column| tr(lang, &format!("csv.audit.{column}"), &[]))
+                .collect();
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            let mut out = CsvWriter::new(&header);
             let mut after = 0_i64;
             loop {
                 let mut select = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit"));
@@ -330,7 +343,7 @@ impl AuditLog {
                 };
                 after = last;
                 for row in rows {
-                    csv_row(&mut out, row.into());
+                    csv_row(&mut out, row.into(), lang);
                     if out.len() >= CHUNK && tx.send(Ok(Bytes::from(out.take()))).await.is_err() {
                         return; // the download was abandoned
                     }
@@ -372,6 +385,15 @@ impl AuditLog {
 mod tests {
     use super::*;
     use futures::StreamExt;
+
+    #[test]
+    fn csv_header_in_both_languages() {
+        for column in CSV_HEADER {
+            let key = format!("csv.audit.{column}");
+            assert_eq!(tr(Lang::En, &key, &[]), column);
+            assert_ne!(tr(Lang::De, &key, &[]), key);
+        }
+    }
 
     fn record(action: &str, status: u16) -> Record {
         Record {
@@ -472,7 +494,7 @@ mod tests {
         .execute(&pool)
         .await
         .unwrap();
-        let mut stream = Box::pin(AuditLog::new(pool).csv(&AuditQuery::default()));
+        let mut stream = Box::pin(AuditLog::new(pool).csv(&AuditQuery::default(), Lang::En));
         let mut chunks = 0;
         let mut text = String::new();
         while let Some(chunk) = stream.next().await {

@@ -4,6 +4,7 @@
 //! ([`bootstrap_admin`]).
 
 use shared::staff::{Account, StaffRole, TeamMember};
+use shared::Lang;
 use sqlx::SqlitePool;
 use uuid::Uuid;
 
@@ -27,6 +28,8 @@ pub struct StoredAccount {
     /// When the one-time password stops working (while
     /// `must_change_password`; `None`: it does not expire).
     pub password_expires_at: Option<i64>,
+    /// The language chosen in the app; `None`: the browser's.
+    pub language: Option<Lang>,
 }
 
 impl StoredAccount {
@@ -49,6 +52,7 @@ impl StoredAccount {
             display_name: self.display_name(),
             role: self.role,
             must_change_password: self.must_change_password,
+            language: self.language,
         }
     }
 }
@@ -66,7 +70,7 @@ pub struct NewAccount<'a> {
 }
 
 /// The columns [`AccountRow`] reads, of `accounts a`.
-pub(crate) const COLUMNS: &str = "a.id, a.email, a.first_name, a.last_name, a.role, a.password_hash, a.must_change_password, a.podero_user_id, a.created_at, a.password_expires_at";
+pub(crate) const COLUMNS: &str = "a.id, a.email, a.first_name, a.last_name, a.role, a.password_hash, a.must_change_password, a.podero_user_id, a.created_at, a.password_expires_at, a.language";
 
 /// An `accounts` row as stored (ids as text, booleans as 0/1).
 #[derive(Debug, sqlx::FromRow)]
@@ -81,6 +85,7 @@ pub(crate) struct AccountRow {
     podero_user_id: Option<String>,
     created_at: i64,
     password_expires_at: Option<i64>,
+    language: Option<String>,
 }
 
 impl From<AccountRow> for StoredAccount {
@@ -98,6 +103,8 @@ impl From<AccountRow> for StoredAccount {
             podero_user_id: r.podero_user_id.as_deref().map(uuid),
             created_at: r.created_at,
             password_expires_at: r.password_expires_at,
+            // A language the code does not know reads as "the browser's".
+            language: r.language.as_deref().and_then(Lang::parse),
         }
     }
 }
@@ -236,6 +243,18 @@ impl Accounts {
             .bind(password_hash)
             .bind(i64::from(one_time_until.is_some()))
             .bind(one_time_until)
+            .bind(now_ms())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(failed)
+    }
+
+    /// The language the account chose (`None`: the browser's).
+    pub async fn set_language(&self, id: Uuid, language: Option<Lang>) -> Result<(), GatewayError> {
+        sqlx::query("UPDATE accounts SET language = ?, updated_at = ? WHERE id = ?")
+            .bind(language.map(Lang::code))
             .bind(now_ms())
             .bind(id.to_string())
             .execute(&self.pool)

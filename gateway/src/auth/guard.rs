@@ -1,19 +1,23 @@
 //! The middleware every `/api` request passes.
 //!
-//! In order: work out the client address and, for a Partner API path, the
-//! route (parsed once here and handed on in the request's extensions, so
-//! the role check, the audit and the proxy never parse it again); find the
-//! session from the cookie; refuse a state-changing request that comes
-//! cross-site (`Sec-Fetch-Site: cross-site`) or lacks the anti-forgery
-//! header (or, with a session, carries a wrong value, compared in constant
-//! time); refuse everything but `GET`/`POST /api/session` without a
-//! session (401); keep a person who must replace a one-time password to
-//! the password change (403); limit requests without a session per client
-//! (429). Then the handler runs (inside the time limit and the panic catcher
-//! that [`crate::startup::app`] puts between guard and handlers), and the
-//! request's audit record is appended before the response is returned — if
-//! that fails, the answer is a 500 saying so, never a silent gap. Refusals
-//! of clients without a session are folded ([`crate::audit::refusals`]).
+//! First the session of the cookie, and with it the request's language
+//! ([`crate::lang`]: the signed-in account's choice, else the browser's
+//! `Accept-Language`); everything below answers in it. Then, in order:
+//! work out the client address and, for a Partner API path, the route
+//! (parsed once here and handed on in the request's extensions, so the
+//! role check, the audit and the proxy never parse it again); refuse a
+//! state-changing request that comes cross-site (`Sec-Fetch-Site:
+//! cross-site`) or lacks the anti-forgery header (or, with a session,
+//! carries a wrong value, compared in constant time); refuse everything
+//! but `GET`/`POST /api/session` without a session (401); keep a person
+//! who must replace a one-time password to the password change and the
+//! language switch (403); limit requests without a session per client
+//! (429). Then the handler runs (inside the time limit and the panic
+//! catcher that [`crate::startup::app`] puts between guard and handlers),
+//! and the request's audit record is appended before the response is
+//! returned — if that fails, the answer is a 500 saying so, never a silent
+//! gap. Refusals of clients without a session are folded
+//! ([`crate::audit::refusals`]).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -22,7 +26,7 @@ use axum::extract::{ConnectInfo, FromRef, Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use shared::staff::{CSRF_HEADER, PASSWORD_PATH, SESSION_PATH};
+use shared::staff::{CSRF_HEADER, LANGUAGE_PATH, PASSWORD_PATH, SESSION_PATH};
 use uuid::Uuid;
 
 use crate::audit::{classify, AuditLog, Note, Record};
@@ -57,15 +61,14 @@ impl FromRef<AppState> for GuardState {
     }
 }
 
-/// Session, anti-forgery and password-change rules; the actor, if any.
-async fn admit(
+/// The session of the request's cookie: its actor, if it is valid, and
+/// whether the cookie names a session that has ended.
+async fn session(
     auth: &Auth,
     headers: &HeaderMap,
-    method: &Method,
-    path: &str,
     now: i64,
-) -> Result<Option<Actor>, GatewayError> {
-    let (actor, expired) = match auth.cookie().read(headers) {
+) -> Result<(Option<Actor>, bool), GatewayError> {
+    Ok(match auth.cookie().read(headers) {
         None => (None, false),
         Some(token) => match auth.sessions().lookup(token, now).await? {
             Lookup::Valid(s) => (
@@ -79,7 +82,17 @@ async fn admit(
             Lookup::Expired => (None, true),
             Lookup::Unknown => (None, false),
         },
-    };
+    })
+}
+
+/// Session, anti-forgery and password-change rules; the actor, if any.
+fn admit(
+    session: Result<(Option<Actor>, bool), GatewayError>,
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+) -> Result<Option<Actor>, GatewayError> {
+    let (actor, expired) = session?;
     let signing_in = path == SESSION_PATH && *method == Method::POST;
     if is_write(method) {
         let cross_site = headers
@@ -107,8 +120,11 @@ async fn admit(
         None if signing_in || asking => Ok(None),
         None if expired => Err(GatewayError::SessionExpired),
         None => Err(GatewayError::NotSignedIn),
+        // Besides the password change: who is signed in, signing out, and
+        // the language (so the password page is in the person's language).
         Some(a)
-            if a.account.must_change_password && path != SESSION_PATH && path != PASSWORD_PATH =>
+            if a.account.must_change_password
+                && ![SESSION_PATH, PASSWORD_PATH, LANGUAGE_PATH].contains(&path) =>
         {
             Err(GatewayError::PasswordChangeRequired)
         }
@@ -116,8 +132,28 @@ async fn admit(
     }
 }
 
-pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) -> Response {
+pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Response {
     let now = now_ms();
+    // The answer's language: the account's choice, else the browser's; the
+    // rest of the request (handler, error answers, the audit failure) runs
+    // in it.
+    let session = session(&g.auth, req.headers(), now).await;
+    let choice = match &session {
+        Ok((Some(actor), _)) => actor.account.language,
+        _ => None,
+    };
+    let lang = crate::lang::for_request(choice, req.headers());
+    crate::lang::scope(lang, answer(g, req, next, now, session)).await
+}
+
+/// The guard's work for one request, in its language.
+async fn answer(
+    g: GuardState,
+    mut req: Request,
+    next: Next,
+    now: i64,
+    session: Result<(Option<Actor>, bool), GatewayError>,
+) -> Response {
     let method = req.method().clone();
     let path: String = req.uri().path().chars().take(300).collect();
     let peer = req
@@ -141,7 +177,7 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
             ..Default::default()
         },
     );
-    let admitted = admit(&g.auth, req.headers(), &method, &path, now).await;
+    let admitted = admit(session, req.headers(), &method, &path);
     let signed_in = matches!(admitted, Ok(Some(_)));
     let limited = if signed_in {
         Ok(())

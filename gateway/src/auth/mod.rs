@@ -29,7 +29,7 @@ use axum::http::request::Parts;
 use shared::staff::StaffRole;
 
 use crate::configuration::Config;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Msg};
 use accounts::{Accounts, StoredAccount};
 use cookie::SessionCookie;
 use sessions::Sessions;
@@ -113,20 +113,31 @@ pub struct Actor {
     pub expires_at: i64,
 }
 
+/// The catalog key of a role's label (`staff_role.*`).
+fn role_key(role: StaffRole) -> &'static str {
+    match role {
+        StaffRole::Admin => "staff_role.admin",
+        StaffRole::Staff => "staff_role.staff",
+        StaffRole::Viewer => "staff_role.viewer",
+    }
+}
+
 impl Actor {
     pub fn role(&self) -> StaffRole {
         self.account.role
     }
 
-    /// Team administration, staff accounts and the audit trail.
-    pub fn require_admin(&self, what: &str) -> Result<(), GatewayError> {
+    /// Team administration, staff accounts and the audit trail; `what`
+    /// is the catalog key of the action refused (`error.admin_action.*`).
+    pub fn require_admin(&self, what: &'static str) -> Result<(), GatewayError> {
         if self.role().is_admin() {
             Ok(())
         } else {
-            Err(GatewayError::Forbidden(format!(
-                "Only admins can {what}; your role is {}.",
-                self.role().label()
-            )))
+            Err(GatewayError::Forbidden(
+                Msg::new("error.forbidden.admins_only")
+                    .with_text("action", what)
+                    .with_text("role", role_key(self.role())),
+            ))
         }
     }
 }

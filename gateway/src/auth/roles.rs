@@ -12,7 +12,7 @@ use axum::http::Method;
 use shared::staff::StaffRole;
 use shared::Role;
 
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Msg};
 use crate::podero::ApiRoute;
 use crate::request::is_write;
 
@@ -32,26 +32,20 @@ pub fn check_forward(
     }
     match role {
         StaffRole::Admin => Ok(()),
-        StaffRole::Viewer => Err(GatewayError::Forbidden(
-            "Your role (Viewer) can only read; ask an admin or a staff member to make this change."
-                .into(),
-        )),
+        StaffRole::Viewer => Err(GatewayError::Forbidden(Msg::new(
+            "error.forbidden.viewer_reads_only",
+        ))),
         StaffRole::Staff => {
             if let Some(r) = body_role.filter(|r| !role.can_change_user_of_role(*r)) {
-                return Err(GatewayError::Forbidden(format!(
-                    "Staff can create and edit only end-users (role user), not give role {}; \
-                     ask an admin to manage team members.",
-                    r.as_str()
-                )));
+                return Err(GatewayError::Forbidden(
+                    Msg::new("error.forbidden.staff_gives_role").with("role", r.as_str()),
+                ));
             }
             match (route, target_role) {
                 (ApiRoute::Users, _) => Ok(()),
-                (_, Some(r)) if !role.can_change_user_of_role(r) => {
-                    Err(GatewayError::Forbidden(format!(
-                        "Staff cannot change a {} user or their devices and buildings; ask an admin.",
-                        r.as_str()
-                    )))
-                }
+                (_, Some(r)) if !role.can_change_user_of_role(r) => Err(GatewayError::Forbidden(
+                    Msg::new("error.forbidden.staff_changes_team").with("role", r.as_str()),
+                )),
                 _ => Ok(()),
             }
         }

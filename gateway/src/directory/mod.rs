@@ -22,7 +22,7 @@ use chrono::Utc;
 use shared::directory::Freshness;
 use tokio::sync::{watch, Notify};
 
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Msg};
 use crate::podero::Podero;
 pub use scan::Scanner;
 pub use snapshot::Snapshot;
@@ -128,13 +128,13 @@ impl Directory {
         let v = self.view.borrow().clone();
         match (v.snapshot, waited) {
             (Some(s), _) => Ok(s),
-            (None, Ok(_)) => Err(GatewayError::UsersUnavailable(
-                v.last_error.unwrap_or_else(|| "no snapshot yet".into()),
+            (None, Ok(_)) => Err(GatewayError::UsersUnavailable(match v.last_error {
+                Some(cause) => Msg::plain(cause),
+                None => Msg::new("error.users.no_snapshot"),
+            })),
+            (None, Err(_)) => Err(GatewayError::UsersUnavailable(
+                Msg::new("error.users.still_loading").with("seconds", timeout.as_secs()),
             )),
-            (None, Err(_)) => Err(GatewayError::UsersUnavailable(format!(
-                "the list of users is still loading after {} s",
-                timeout.as_secs()
-            ))),
         }
     }
 

@@ -235,7 +235,8 @@ impl Snapshot {
     }
 }
 
-/// Columns of the CSV export, in order.
+/// Columns of the CSV export, in order: the names of the English header
+/// and of the catalog keys `csv.users.*` ([`csv_header`]).
 pub const CSV_HEADER: [&str; 22] = [
     "id",
     "first_name",
@@ -260,6 +261,14 @@ pub const CSV_HEADER: [&str; 22] = [
     "last_login",
     "archived_at",
 ];
+
+/// The CSV export's header in `lang` (the English one is [`CSV_HEADER`]).
+pub fn csv_header(lang: shared::Lang) -> Vec<String> {
+    CSV_HEADER
+        .iter()
+        .map(|column| shared::tr(lang, &format!("csv.users.{column}"), &[]))
+        .collect()
+}
 
 /// Append one user as a CSV line.
 pub fn csv_row(out: &mut crate::csv::CsvWriter, u: &User, lost: Option<u32>) {
@@ -295,6 +304,15 @@ pub fn csv_row(out: &mut crate::csv::CsvWriter, u: &User, lost: Option<u32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_header_in_both_languages() {
+        assert_eq!(csv_header(shared::Lang::En), CSV_HEADER);
+        let german = csv_header(shared::Lang::De);
+        assert_eq!(german.len(), CSV_HEADER.len());
+        assert_eq!(german[1], "Vorname");
+        assert!(german.iter().all(|c| !c.starts_with("csv.")), "{german:?}");
+    }
     use shared::directory::DeviceFilter;
     use shared::{DeviceKind, Role};
 

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use super::route::ApiRoute;
 use super::token::TokenManager;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Msg};
 
 /// Request headers copied from the browser to Podero; everything else
 /// (cookies, the browser's `Authorization`, `Host`, hop-by-hop headers,
@@ -211,9 +211,9 @@ impl Podero {
             break response;
         };
         if response.status() == StatusCode::UNAUTHORIZED {
-            return Err(GatewayError::UpstreamBadResponse(
-                "Podero rejected a freshly issued access token".into(),
-            ));
+            return Err(GatewayError::UpstreamBadResponse(Msg::new(
+                "error.upstream.fresh_token_rejected",
+            )));
         }
         Ok(response)
     }
@@ -232,8 +232,15 @@ impl Podero {
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| self.failed(e))?;
         if !status.is_success() {
-            let error = serde_json::from_slice::<ApiError>(&bytes)
-                .unwrap_or_else(|_| ApiError::message(format!("Podero answered HTTP {status}")));
+            let error = serde_json::from_slice::<ApiError>(&bytes).unwrap_or_else(|_| {
+                // Podero's answer has no message of its own: say the
+                // status in the request's language.
+                ApiError::message(shared::tr(
+                    crate::lang::current(),
+                    "error.podero_status",
+                    &[("status", &status.to_string())],
+                ))
+            });
             return Err(GatewayError::Podero { status, error });
         }
         Ok(bytes)
@@ -248,7 +255,9 @@ impl Podero {
         let url = self.url(route, include_deleted.then_some(true));
         let bytes = self.json_call(Method::GET, &url, None).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
-            GatewayError::UpstreamBadResponse(format!("unreadable JSON from GET: {e}"))
+            GatewayError::UpstreamBadResponse(
+                Msg::new("error.upstream.unreadable_get").with("cause", e),
+            )
         })
     }
 
@@ -265,8 +274,11 @@ impl Podero {
         if bytes.is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| GatewayError::UpstreamBadResponse(format!("unreadable JSON answer: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            GatewayError::UpstreamBadResponse(
+                Msg::new("error.upstream.unreadable_answer").with("cause", e),
+            )
+        })
     }
 
     /// The current Podero role of `user` (archived users too), for the
@@ -277,7 +289,7 @@ impl Podero {
         match self.get::<User>(&ApiRoute::User(user), true).await {
             Ok(u) => Ok(Some(u.role)),
             Err(GatewayError::Podero { status, .. }) if status == StatusCode::NOT_FOUND => Ok(None),
-            Err(e) => Err(GatewayError::RoleCheckFailed(e.to_string())),
+            Err(e) => Err(GatewayError::RoleCheckFailed(Box::new(e))),
         }
     }
 
@@ -299,7 +311,9 @@ impl Podero {
         }
         let mut out = out
             .body(Body::from_stream(response.bytes_stream()))
-            .map_err(|_| GatewayError::UpstreamBadResponse("unusable response".into()))?;
+            .map_err(|_| {
+                GatewayError::UpstreamBadResponse(Msg::new("error.upstream.unusable_response"))
+            })?;
         out.extensions_mut().insert(Forwarded);
         Ok(out)
     }
@@ -324,9 +338,9 @@ impl Podero {
         let response = self.send_raw(Method::GET, &url, headers, None).await?;
         let status = response.status();
         if !status.is_success() {
-            return Err(GatewayError::UpstreamBadResponse(format!(
-                "HTTP {status} for GET of the users list"
-            )));
+            return Err(GatewayError::UpstreamBadResponse(
+                Msg::new("error.upstream.users_list_status").with("status", status),
+            ));
         }
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(32);
         let parser = tokio::task::spawn_blocking(move || {
@@ -355,14 +369,18 @@ impl Podero {
             }
         }
         drop(tx);
-        let parsed = parser
-            .await
-            .map_err(|e| GatewayError::UpstreamBadResponse(format!("parser failed: {e}")))?;
+        let parsed = parser.await.map_err(|e| {
+            GatewayError::UpstreamBadResponse(
+                Msg::new("error.upstream.parser_failed").with("cause", e),
+            )
+        })?;
         if let Some(e) = transport_error {
             return Err(e);
         }
         parsed.map_err(|e| {
-            GatewayError::UpstreamBadResponse(format!("unreadable JSON from GET: {e}"))
+            GatewayError::UpstreamBadResponse(
+                Msg::new("error.upstream.unreadable_get").with("cause", e),
+            )
         })
     }
 }

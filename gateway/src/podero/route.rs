@@ -15,7 +15,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 use shared::DeviceKind;
 use uuid::Uuid;
 
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Msg};
 use crate::request::is_write;
 
 /// Characters left as they are when re-encoding an external id: RFC 3986
@@ -136,40 +136,39 @@ fn segments(raw_path: &str) -> Result<Vec<String>, GatewayError> {
     rest.split('/')
         .map(|raw| {
             if raw.is_empty() {
-                return Err(GatewayError::BadPath("empty path segment (`//`)".into()));
+                return Err(GatewayError::BadPath(Msg::new("error.path.empty_segment")));
             }
             if raw.len() > MAX_SEGMENT * 3 {
-                return Err(GatewayError::BadPath(format!(
-                    "a path segment is longer than {MAX_SEGMENT} characters"
-                )));
+                return Err(GatewayError::BadPath(
+                    Msg::new("error.path.segment_too_long").with("max", MAX_SEGMENT),
+                ));
             }
             let lower = raw.to_ascii_lowercase();
             if lower.contains("%2f") || lower.contains("%5c") {
-                return Err(GatewayError::BadPath(
-                    "encoded `/` or `\\` in the path".into(),
-                ));
+                return Err(GatewayError::BadPath(Msg::new("error.path.encoded_slash")));
             }
             let decoded = percent_decode_str(raw)
                 .decode_utf8()
-                .map_err(|_| GatewayError::BadPath("path is not valid UTF-8".into()))?;
+                .map_err(|_| GatewayError::BadPath(Msg::new("error.path.not_utf8")))?;
             if decoded == "." || decoded == ".." || decoded.contains("..") {
-                return Err(GatewayError::BadPath("`.` or `..` in the path".into()));
+                return Err(GatewayError::BadPath(Msg::new("error.path.dots")));
             }
             if decoded
                 .chars()
                 .any(|c| c.is_control() || c == '\\' || c == '/')
             {
-                return Err(GatewayError::BadPath(
-                    "forbidden character in the path".into(),
-                ));
+                return Err(GatewayError::BadPath(Msg::new(
+                    "error.path.forbidden_character",
+                )));
             }
             Ok(decoded.into_owned())
         })
         .collect()
 }
 
-fn uuid(s: &str, what: &str) -> Result<Uuid, GatewayError> {
-    Uuid::parse_str(s).map_err(|_| GatewayError::BadPath(format!("{what} must be a UUID")))
+/// `s` as a UUID; `what` is the catalog key of the error (`error.path.*_id`).
+fn uuid(s: &str, what: &'static str) -> Result<Uuid, GatewayError> {
+    Uuid::parse_str(s).map_err(|_| GatewayError::BadPath(Msg::new(what)))
 }
 
 /// Parse and check a raw request path: the route and its organisation.
@@ -179,7 +178,7 @@ pub fn parse_path(raw_path: &str, pinned_org: Uuid) -> Result<ApiRoute, GatewayE
     let ["partners", "v2.0", "org", org, rest @ ..] = segs.as_slice() else {
         return Err(GatewayError::RouteNotAllowed);
     };
-    let org = uuid(org, "organisation id")?;
+    let org = uuid(org, "error.path.organisation_id")?;
     if org != pinned_org {
         return Err(GatewayError::OrgForbidden);
     }
@@ -187,19 +186,19 @@ pub fn parse_path(raw_path: &str, pinned_org: Uuid) -> Result<ApiRoute, GatewayE
         ["users"] => ApiRoute::Users,
         ["users", "by-ext-id", ext] => ApiRoute::UserByExternalId(ext.to_string()),
         ["users", user, tail @ ..] => {
-            let user = uuid(user, "user id")?;
+            let user = uuid(user, "error.path.user_id")?;
             match tail {
                 [] => ApiRoute::User(user),
                 ["buildings"] => ApiRoute::Buildings(user),
-                ["buildings", b] => ApiRoute::Building(user, uuid(b, "building id")?),
+                ["buildings", b] => ApiRoute::Building(user, uuid(b, "error.path.building_id")?),
                 [k, tail @ ..] => {
                     let kind =
                         DeviceKind::from_path_segment(k).ok_or(GatewayError::RouteNotAllowed)?;
                     match tail {
                         [] => ApiRoute::Devices(user, kind),
-                        [d] => ApiRoute::Device(user, kind, uuid(d, "device id")?),
+                        [d] => ApiRoute::Device(user, kind, uuid(d, "error.path.device_id")?),
                         [d, "auth_session"] => {
-                            ApiRoute::AuthSession(user, kind, uuid(d, "device id")?)
+                            ApiRoute::AuthSession(user, kind, uuid(d, "error.path.device_id")?)
                         }
                         _ => return Err(GatewayError::RouteNotAllowed),
                     }
@@ -221,9 +220,9 @@ pub fn include_deleted(query: Option<&str>) -> Result<Option<bool>, GatewayError
                 "true" => true,
                 "false" => false,
                 _ => {
-                    return Err(GatewayError::BadQuery(
-                        "include_deleted must be true or false".into(),
-                    ))
+                    return Err(GatewayError::BadQuery(Msg::new(
+                        "error.query.include_deleted",
+                    )))
                 }
             });
         }

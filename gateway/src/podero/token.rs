@@ -22,7 +22,7 @@ use tokio::sync::Mutex;
 
 use super::client::map_send_error;
 use crate::configuration::Secret;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Msg};
 
 /// A bearer token. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -148,18 +148,15 @@ impl TokenManager {
             });
         }
         if !status.is_success() {
-            return Err(GatewayError::UpstreamBadResponse(format!(
-                "the token endpoint answered HTTP {}",
-                status.as_u16()
-            )));
+            return Err(GatewayError::UpstreamBadResponse(
+                Msg::new("error.upstream.token_status").with("status", status.as_u16()),
+            ));
         }
         let body: TokenResponse = response.json().await.map_err(|e| {
             if e.is_timeout() {
                 map_send_error(e, &self.base_url, self.request_timeout)
             } else {
-                GatewayError::UpstreamBadResponse(
-                    "the token endpoint's answer is not a token".into(),
-                )
+                GatewayError::UpstreamBadResponse(Msg::new("error.upstream.not_a_token"))
             }
         })?;
         let expires_in = Duration::from_secs(body.expires_in);

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::audit::AuditLog;
 use crate::auth::{Actor, Auth};
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Msg};
 use crate::podero::Podero;
 
 fn parse(query: Option<String>) -> Result<AuditQuery, GatewayError> {
@@ -30,7 +30,7 @@ pub async fn page(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> Result<Json<AuditPage>, GatewayError> {
-    actor.require_admin("read the audit trail")?;
+    actor.require_admin("error.admin_action.read_audit")?;
     Ok(Json(audit.page(&parse(query)?).await?))
 }
 
@@ -40,8 +40,8 @@ pub async fn csv(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> Result<Response, GatewayError> {
-    actor.require_admin("export the audit trail")?;
-    let chunks = audit.csv(&parse(query)?);
+    actor.require_admin("error.admin_action.export_audit")?;
+    let chunks = audit.csv(&parse(query)?, crate::lang::current());
     Ok(crate::csv::download("audit", Body::from_stream(chunks)))
 }
 
@@ -54,13 +54,9 @@ pub async fn user_history(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AuditEntry>>, GatewayError> {
     let id =
-        Uuid::parse_str(&id).map_err(|_| GatewayError::BadPath("user id must be a UUID".into()))?;
+        Uuid::parse_str(&id).map_err(|_| GatewayError::BadPath(Msg::new("error.path.user_id")))?;
     if !actor.role().is_admin() {
-        let team_only = || {
-            GatewayError::Forbidden(
-                "This is a team member; only admins can see records about the team.".into(),
-            )
-        };
+        let team_only = || GatewayError::Forbidden(Msg::new("error.forbidden.team_records"));
         if auth.accounts().is_linked(id).await? {
             return Err(team_only());
         }
@@ -68,9 +64,9 @@ pub async fn user_history(
             Some(role) if role.is_team() => return Err(team_only()),
             Some(_) => {}
             None => {
-                return Err(GatewayError::NotFound(
-                    "Podero has no user with this id.".into(),
-                ))
+                return Err(GatewayError::NotFound(Msg::new(
+                    "error.not_found.podero_user",
+                )))
             }
         }
     }

@@ -15,7 +15,7 @@ use axum::Json;
 use shared::directory::{Freshness, ReconnectionReport, UserPage, UserQuery, UserRow};
 
 use crate::csv::CsvWriter;
-use crate::directory::snapshot::{csv_row, CSV_HEADER};
+use crate::directory::snapshot::{csv_header, csv_row};
 use crate::directory::Directory;
 use crate::error::GatewayError;
 use crate::podero::Podero;
@@ -72,17 +72,20 @@ pub async fn users(
 
 /// `GET /api/directory/users.csv?…`: every matching user (all pages), in
 /// the query's order, as a UTF-8 CSV download (with a byte-order mark so
-/// spreadsheet programs read umlauts right).
+/// spreadsheet programs read umlauts right); the header in the request's
+/// language, the columns always in the same order.
 pub async fn users_csv(
     State(dir): State<Arc<Directory>>,
     State(podero): State<Podero>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, GatewayError> {
     let q = parse(query)?;
+    let header = csv_header(crate::lang::current());
     let body = blocking(dir, &podero, move |dir, snapshot| {
         dir.scanner().with_lost(|lost| {
             let m = snapshot.query(&q, lost, true);
-            let mut out = CsvWriter::new(&CSV_HEADER);
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            let mut out = CsvWriter::new(&header);
             let scanned = !lost.is_empty();
             for u in m.users() {
                 csv_row(

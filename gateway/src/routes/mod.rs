@@ -48,9 +48,10 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> 
 pub async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, GatewayError> {
     let bytes = read_body(body, OWN_BODY_LIMIT).await?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        GatewayError::InvalidBody(vec![FieldError::new(
+        GatewayError::InvalidBody(vec![FieldError::keyed(
             "body",
-            format!("the request body is not the expected JSON: {e}"),
+            "error.field.body_not_expected_json",
+            &[("cause", &e.to_string())],
         )])
     })
 }

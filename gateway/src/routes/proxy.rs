@@ -30,7 +30,7 @@ use crate::audit::{self, Note};
 use crate::auth::roles::check_forward;
 use crate::auth::Actor;
 use crate::directory::Directory;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Msg};
 use crate::podero::{forwarded_headers, include_deleted, ApiRoute, Podero};
 use crate::request::is_write;
 use crate::routes::read_body;
@@ -91,13 +91,13 @@ pub async fn forward(
         _ if actor.role() != StaffRole::Staff => None,
         (ApiRoute::User(_), _) if method == Method::PUT => {
             Some(role_of(&before).ok_or_else(|| {
-                GatewayError::RoleCheckFailed(
-                    "Podero's answer names no role the gateway knows".into(),
-                )
+                GatewayError::RoleCheckFailed(Box::new(GatewayError::UpstreamBadResponse(
+                    Msg::new("error.upstream.no_known_role"),
+                )))
             })?)
         }
         (_, Some(user)) => Some(podero.role_of(user).await?.ok_or_else(|| {
-            GatewayError::NotFound("Podero has no user with this id; reload the page.".into())
+            GatewayError::NotFound(Msg::new("error.not_found.podero_user_reload"))
         })?),
         (_, None) => None,
     };
@@ -117,7 +117,7 @@ pub async fn forward(
             // The new user's id, so their history starts with the creation.
             let (parts, body) = response.into_parts();
             let bytes = axum::body::to_bytes(body, 1024 * 1024).await.map_err(|_| {
-                GatewayError::UpstreamBadResponse("created user could not be read".into())
+                GatewayError::UpstreamBadResponse(Msg::new("error.upstream.created_user_unread"))
             })?;
             if let Some(id) = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
                 v.get("id")
@@ -138,9 +138,10 @@ fn json_body(body: &Bytes) -> Result<Value, GatewayError> {
         return Ok(Value::Null);
     }
     serde_json::from_slice(body).map_err(|e| {
-        GatewayError::InvalidBody(vec![shared::FieldError::new(
+        GatewayError::InvalidBody(vec![shared::FieldError::keyed(
             "body",
-            format!("the request body must be JSON: {e}"),
+            "error.field.body_not_json",
+            &[("cause", &e.to_string())],
         )])
     })
 }
@@ -163,7 +164,9 @@ async fn observe_devices(
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
         .await
-        .map_err(|_| GatewayError::UpstreamBadResponse("device answer could not be read".into()))?;
+        .map_err(|_| {
+            GatewayError::UpstreamBadResponse(Msg::new("error.upstream.device_answer_unread"))
+        })?;
     let snapshot = directory.current();
     let owner = snapshot.as_ref().and_then(|s| s.get(user));
     let scanner = directory.scanner();
@@ -183,9 +186,10 @@ async fn observe_devices(
 /// sent it.
 fn validate_user_body(route: &ApiRoute, method: &Method, body: &Value) -> Result<(), GatewayError> {
     let unreadable = |e: serde_json::Error| {
-        GatewayError::InvalidBody(vec![shared::FieldError::new(
+        GatewayError::InvalidBody(vec![shared::FieldError::keyed(
             "body",
-            format!("the request body is not a valid user: {e}"),
+            "error.field.body_not_a_user",
+            &[("cause", &e.to_string())],
         )])
     };
     match (route, method) {

@@ -1,5 +1,6 @@
 //! `/api/session`: sign in (`POST`), who is signed in (`GET`), sign out
-//! (`DELETE`), and `/api/session/password`: change one's own password.
+//! (`DELETE`), `/api/session/password`: change one's own password, and
+//! `/api/session/language`: the language the account chose in the app.
 //!
 //! Sign-in answers the same 401 for an unknown e-mail and a wrong password
 //! (and takes as long), is throttled per e-mail and per client address
@@ -15,7 +16,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use shared::staff::{ChangePassword, SessionInfo, SignIn};
+use shared::staff::{ChangePassword, FieldChange, LanguageChoice, SessionInfo, SignIn};
 use shared::FieldError;
 
 use crate::audit::Note;
@@ -129,9 +130,10 @@ pub async fn change_password(
     )
     .await;
     if !current_ok {
-        return Err(GatewayError::InvalidBody(vec![FieldError::new(
+        return Err(GatewayError::InvalidBody(vec![FieldError::keyed(
             "current_password",
-            "This is not your current password; type it again.",
+            "error.field.current_password_wrong",
+            &[],
         )]));
     }
     auth.throttle().succeeded(&account.email, &client_key);
@@ -142,6 +144,51 @@ pub async fn change_password(
         .await?;
     auth.sessions()
         .end_all(account.id, Some(&actor.token_hash), now_ms())
+        .await?;
+    let updated = auth
+        .accounts()
+        .get(account.id)
+        .await?
+        .ok_or(GatewayError::SessionExpired)?;
+    Ok(Json(info(
+        &auth,
+        &updated,
+        &actor.token_hash,
+        actor.expires_at,
+    )))
+}
+
+/// `PUT /api/session/language`: remember the account's language (`de`,
+/// `en`, or `null` to follow the browser again); answers the session as
+/// `GET /api/session` does, and this and later answers are in it.
+pub async fn set_language(
+    State(auth): State<Auth>,
+    Extension(note): Extension<Note>,
+    actor: Actor,
+    body: Body,
+) -> Result<Json<SessionInfo>, GatewayError> {
+    let request: serde_json::Value = read_json(body).await?;
+    let choice = serde_json::from_value::<LanguageChoice>(request.clone()).map_err(|_| {
+        let value = match request.get("language") {
+            Some(serde_json::Value::String(s)) => s.chars().take(40).collect(),
+            Some(other) => other.to_string().chars().take(40).collect(),
+            None => String::new(),
+        };
+        GatewayError::InvalidBody(vec![FieldError::keyed(
+            "language",
+            "error.field.language_unknown",
+            &[("value", &value)],
+        )])
+    })?;
+    let account = &actor.account;
+    note.changes(vec![FieldChange {
+        field: "language".into(),
+        from: serde_json::json!(account.language),
+        to: serde_json::json!(choice.language),
+    }]);
+    note.begin().await?;
+    auth.accounts()
+        .set_language(account.id, choice.language)
         .await?;
     let updated = auth
         .accounts()

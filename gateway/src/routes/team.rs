@@ -35,7 +35,7 @@ use crate::auth::accounts::{NewAccount, StoredAccount};
 use crate::auth::{password, Actor, Auth};
 use crate::database::{now_ms, to_time};
 use crate::directory::Directory;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Msg};
 use crate::podero::{ApiRoute, Podero};
 use crate::routes::read_json;
 use crate::startup::AppState;
@@ -106,7 +106,11 @@ async fn create_podero_member(
         .await?;
     serde_json::from_value::<User>(created)
         .map(|u| u.id)
-        .map_err(|e| GatewayError::UpstreamBadResponse(format!("created user unreadable: {e}")))
+        .map_err(|e| {
+            GatewayError::UpstreamBadResponse(
+                Msg::new("error.upstream.created_user_unreadable").with("cause", e),
+            )
+        })
 }
 
 /// Podero has a user with this e-mail already (it answered 409): if it is
@@ -139,9 +143,10 @@ async fn link_existing_member(
             Ok(id)
         }
         Some((_, current, false)) if !current.is_team() => {
-            Err(GatewayError::Conflict(vec![FieldError::new(
+            Err(GatewayError::Conflict(vec![FieldError::keyed(
                 "email",
-                "This e-mail address belongs to an end-user (a customer) in Podero; a colleague needs an address of their own.",
+                "error.field.email_of_end_user",
+                &[],
             )]))
         }
         _ => Err(GatewayError::Podero {
@@ -165,31 +170,31 @@ async fn archive_podero_member(team: &Team, id: Uuid) -> Result<(), GatewayError
 }
 
 fn parse_id(id: &str) -> Result<Uuid, GatewayError> {
-    Uuid::parse_str(id).map_err(|_| GatewayError::BadPath("team member id must be a UUID".into()))
+    Uuid::parse_str(id).map_err(|_| GatewayError::BadPath(Msg::new("error.path.team_member_id")))
 }
 
-/// The account `id`, not the actor's own (`what` names the action refused).
+/// The account `id`, not the actor's own (`refused` is the catalog key of
+/// the refusal, `error.own_account.*`).
 async fn other_account(
     auth: &Auth,
     actor: &Actor,
     id: &str,
-    what: &str,
+    refused: &'static str,
 ) -> Result<StoredAccount, GatewayError> {
     let id = parse_id(id)?;
     if id == actor.account.id {
-        return Err(GatewayError::OwnAccount(format!(
-            "You cannot {what} your own account; ask another admin."
-        )));
+        return Err(GatewayError::OwnAccount(Msg::new(refused)));
     }
-    auth.accounts().get(id).await?.ok_or_else(|| {
-        GatewayError::NotFound("There is no team member with this id; reload the team.".into())
-    })
+    auth.accounts()
+        .get(id)
+        .await?
+        .ok_or_else(|| GatewayError::NotFound(Msg::new("error.not_found.team_member")))
 }
 
 /// `GET /api/team`: the members, and the Podero admins and staff without
 /// access (from the read model).
 pub async fn list(State(team): State<Team>, actor: Actor) -> Result<Json<TeamList>, GatewayError> {
-    actor.require_admin("see the team")?;
+    actor.require_admin("error.admin_action.see_team")?;
     let members = team.auth.accounts().team(now_ms()).await?;
     let linked: HashSet<Uuid> = members.iter().filter_map(|m| m.podero_user_id).collect();
     // The members are the gateway's own; the Podero colleagues without
@@ -220,7 +225,7 @@ pub async fn invite(
     actor: Actor,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    actor.require_admin("invite colleagues")?;
+    actor.require_admin("error.admin_action.invite")?;
     let invite: Invite = read_json(body).await?;
     invite.validate().map_err(GatewayError::InvalidBody)?;
     let email = invite.email.trim().to_lowercase();
@@ -231,9 +236,10 @@ pub async fn invite(
         "role": invite.role,
     })));
     let taken = || {
-        GatewayError::Conflict(vec![FieldError::new(
+        GatewayError::Conflict(vec![FieldError::keyed(
             "email",
-            "A colleague with this e-mail address has a back-office account already.",
+            "error.field.email_has_account",
+            &[],
         )])
     };
     let accounts = team.auth.accounts();
@@ -314,9 +320,9 @@ pub async fn change_role(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Json<TeamMember>, GatewayError> {
-    actor.require_admin("change roles")?;
+    actor.require_admin("error.admin_action.change_roles")?;
     let change: RoleChange = read_json(body).await?;
-    let account = other_account(&team.auth, &actor, &id, "change the role of").await?;
+    let account = other_account(&team.auth, &actor, &id, "error.own_account.role").await?;
     note.changes(audit::diff(
         &json!({"role": account.role}),
         &json!({"role": change.role}),
@@ -376,7 +382,7 @@ async fn listed(auth: &Auth, id: Uuid) -> Result<Json<TeamMember>, GatewayError>
         .into_iter()
         .find(|m| m.id == id)
         .map(Json)
-        .ok_or_else(|| GatewayError::NotFound("The team member was removed meanwhile.".into()))
+        .ok_or_else(|| GatewayError::NotFound(Msg::new("error.not_found.team_member_removed")))
 }
 
 /// `DELETE /api/team/{id}`.
@@ -386,8 +392,8 @@ pub async fn remove(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<StatusCode, GatewayError> {
-    actor.require_admin("remove colleagues")?;
-    let account = other_account(&team.auth, &actor, &id, "remove").await?;
+    actor.require_admin("error.admin_action.remove")?;
+    let account = other_account(&team.auth, &actor, &id, "error.own_account.remove").await?;
     note.detail(format!(
         "removed {} ({})",
         account.email,
@@ -414,8 +420,8 @@ pub async fn end_sessions(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<SessionsEnded>, GatewayError> {
-    actor.require_admin("end colleagues' sessions")?;
-    let account = other_account(&auth, &actor, &id, "end the sessions of (use Sign out)").await?;
+    actor.require_admin("error.admin_action.end_sessions")?;
+    let account = other_account(&auth, &actor, &id, "error.own_account.sessions").await?;
     if let Some(p) = account.podero_user_id {
         note.target(p);
     }
@@ -436,8 +442,8 @@ pub async fn new_one_time_password(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Invited>), GatewayError> {
-    actor.require_admin("issue one-time passwords")?;
-    let account = other_account(&auth, &actor, &id, "issue a one-time password for").await?;
+    actor.require_admin("error.admin_action.issue_passwords")?;
+    let account = other_account(&auth, &actor, &id, "error.own_account.password").await?;
     if let Some(p) = account.podero_user_id {
         note.target(p);
     }

@@ -9,6 +9,7 @@ mod directory;
 mod forwarding;
 mod fuzz;
 mod hardening;
+mod language;
 mod leaks;
 mod resilience;
 mod roles;

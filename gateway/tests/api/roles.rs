@@ -214,6 +214,12 @@ async fn gateway_endpoints_by_role() {
     let cells: Vec<(&str, String, Option<Value>, bool)> = vec![
         ("GET", format!("{a}/api/app-info"), None, false),
         ("GET", format!("{a}/api/session"), None, false),
+        (
+            "PUT",
+            format!("{a}{}", shared::staff::LANGUAGE_PATH),
+            Some(json!({"language": "en"})),
+            false,
+        ),
         ("GET", format!("{a}/api/directory/users"), None, false),
         ("GET", format!("{a}/api/directory/users.csv"), None, false),
         ("POST", format!("{a}/api/directory/refresh"), None, false),

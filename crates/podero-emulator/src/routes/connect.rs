@@ -3,14 +3,18 @@
 //! Real Podero sends the customer to the manufacturer's cloud; here a small
 //! page with "Connect" and "Cancel" stands in for it, so the support journey
 //! (link -> customer reconnects -> device is authenticated again) can be
-//! walked end to end on a developer machine.
+//! walked end to end on a developer machine. The page speaks German or
+//! English, as the customer's browser asks (`Accept-Language`, German for
+//! `de-*`); its texts are the shared catalog's `emulator.connect.*`
+//! (`shared/locales/`).
 
 use std::sync::Arc;
 
 use axum::extract::{Form, Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
+use shared::{tr, Lang};
 use uuid::Uuid;
 
 use crate::state::Emulator;
@@ -22,61 +26,90 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn shell(title: &str, body: &str) -> Html<String> {
+/// The browser's language.
+fn language(headers: &HeaderMap) -> Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+/// The catalog's text `emulator.connect.{key}` in `lang`, HTML-escaped.
+fn text(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    escape(&tr(lang, &format!("emulator.connect.{key}"), args))
+}
+
+/// A page titled by the text `title`, with `body` (HTML) below.
+fn shell(lang: Lang, title: &str, body: &str) -> Html<String> {
     Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+        "<!doctype html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><title>{t}</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;line-height:1.5}}\
          button{{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem}}</style></head>\
-         <body><p><small>Podero emulator: simulated manufacturer sign-in</small></p><h1>{t}</h1>{body}</body></html>",
-        t = escape(title)
+         <body><p><small>{banner}</small></p><h1>{t}</h1>{body}</body></html>",
+        code = lang.code(),
+        t = title,
+        banner = text(lang, "banner", &[]),
     ))
 }
 
-fn link_not_found() -> Response {
+/// A page with a title and one paragraph, both catalog texts.
+fn notice(lang: Lang, title: &str, paragraph: &str) -> Html<String> {
+    shell(
+        lang,
+        &text(lang, title, &[]),
+        &format!("<p>{}</p>", text(lang, paragraph, &[])),
+    )
+}
+
+fn link_not_found(lang: Lang) -> Response {
     (
         StatusCode::NOT_FOUND,
-        shell(
-            "Link not found",
-            "<p>This reconnection link is unknown.</p>",
-        ),
+        notice(lang, "not_found_title", "not_found"),
     )
         .into_response()
 }
 
-pub async fn page(State(emu): State<Arc<Emulator>>, Path(id): Path<String>) -> Response {
+pub async fn page(
+    State(emu): State<Arc<Emulator>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = language(&headers);
     let view = match Uuid::parse_str(&id) {
         Ok(id) => emu.session_view(id).await,
         Err(_) => None,
     };
     let Some(view) = view else {
-        return link_not_found();
+        return link_not_found(lang);
     };
     if view.expired {
         return (
             StatusCode::GONE,
-            shell(
-                "Link expired",
-                "<p>Ask your energy provider for a new link.</p>",
-            ),
+            notice(lang, "expired_title", "ask_for_new_link"),
         )
             .into_response();
     }
     if let Some(done) = view.outcome {
         let msg = if done {
-            "This device is already connected."
+            "already_connected"
         } else {
-            "This link was cancelled."
+            "was_cancelled"
         };
-        return shell("Link used", &format!("<p>{msg}</p>")).into_response();
+        return notice(lang, "used_title", msg).into_response();
     }
+    let device = view.device_label(lang);
     shell(
-        &format!("Connect your {}", view.device_label),
+        lang,
+        &text(lang, "title", &[("device", &device)]),
         &format!(
-            "<p>Hello {}, sign in to your manufacturer account to allow your energy provider to optimise this device.</p>\
-             <form method=\"post\"><button name=\"action\" value=\"connect\" data-testid=\"emulator-connect\">Connect</button>\
-             <button name=\"action\" value=\"cancel\">Cancel</button></form>",
-            escape(&view.owner)
+            "<p>{}</p>\
+             <form method=\"post\"><button name=\"action\" value=\"connect\" data-testid=\"emulator-connect\">{}</button>\
+             <button name=\"action\" value=\"cancel\">{}</button></form>",
+            text(lang, "intro", &[("name", &view.owner)]),
+            text(lang, "connect", &[]),
+            text(lang, "cancel", &[]),
         ),
     )
     .into_response()
@@ -90,26 +123,21 @@ pub struct Choice {
 pub async fn complete(
     State(emu): State<Arc<Emulator>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Form(choice): Form<Choice>,
 ) -> Response {
+    let lang = language(&headers);
     let Ok(id) = Uuid::parse_str(&id) else {
-        return link_not_found();
+        return link_not_found(lang);
     };
     let connect = choice.action == "connect";
     match emu.complete_session(id, connect).await {
         Ok(Some(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
-        Ok(None) if connect => shell(
-            "Device connected",
-            "<p>Thank you. Your device is connected again; you can close this page.</p>",
-        )
-        .into_response(),
-        Ok(None) => shell("Cancelled", "<p>Nothing was changed.</p>").into_response(),
+        Ok(None) if connect => notice(lang, "connected_title", "connected").into_response(),
+        Ok(None) => notice(lang, "cancelled_title", "cancelled").into_response(),
         Err(_) => (
             StatusCode::GONE,
-            shell(
-                "Link no longer valid",
-                "<p>Ask your energy provider for a new link.</p>",
-            ),
+            notice(lang, "no_longer_valid_title", "ask_for_new_link"),
         )
             .into_response(),
     }

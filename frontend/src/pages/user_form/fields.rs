@@ -18,6 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use shared::{CreateUser, FieldError, Latitude, Longitude, Role, UpdateUser, User};
 
 use crate::components::form::{CountrySelect, TextField};
+use crate::i18n::{current, t};
 
 /// One input of a user form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -103,32 +104,42 @@ impl Field {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    /// The field's label in the language of the moment (tracked).
+    pub fn label(self) -> String {
+        t(match self {
+            Field::Role => "user_form.field.role",
+            Field::Email => "user_form.field.email",
+            Field::ExternalUserId => "user_form.field.external_user_id",
+            Field::FirstName => "user_form.field.first_name",
+            Field::LastName => "user_form.field.last_name",
+            Field::StreetAndNumber => "user_form.field.street_and_number",
+            Field::StreetAddInfo => "user_form.field.street_add_info",
+            Field::ZipCode => "user_form.field.zip_code",
+            Field::Town => "user_form.field.town",
+            Field::Country => "user_form.field.country",
+            Field::Latitude => "user_form.field.latitude",
+            Field::Longitude => "user_form.field.longitude",
+        })
+    }
+
+    /// The hint under the input (empty: none), tracked.
+    fn hint(self) -> String {
         match self {
-            Field::Role => "Role",
-            Field::Email => "E-mail",
-            Field::ExternalUserId => "Customer number",
-            Field::FirstName => "First name",
-            Field::LastName => "Last name",
-            Field::StreetAndNumber => "Street and number",
-            Field::StreetAddInfo => "Address addition",
-            Field::ZipCode => "Postal code",
-            Field::Town => "Town",
-            Field::Country => "Country",
-            Field::Latitude => "Latitude",
-            Field::Longitude => "Longitude",
+            Field::Email => t("user_form.hint.email"),
+            Field::ExternalUserId => t("user_form.hint.external_user_id"),
+            Field::StreetAddInfo => t("user_form.hint.street_add_info"),
+            Field::Latitude => t("user_form.hint.latitude"),
+            Field::Longitude => t("user_form.hint.longitude"),
+            _ => String::new(),
         }
     }
 
-    /// The hint under the input (empty: none).
-    fn hint(self) -> &'static str {
+    /// Whether two texts of this field say the same (a coordinate may be
+    /// written with a decimal comma or a dot).
+    fn same(self, a: &str, b: &str) -> bool {
         match self {
-            Field::Email => "Must be unique in your organisation.",
-            Field::ExternalUserId => "Your own customer number (external user id), e.g. K-100234.",
-            Field::StreetAddInfo => "Staircase, floor, apartment…",
-            Field::Latitude => "Degrees, e.g. 48.2082",
-            Field::Longitude => "Degrees, e.g. 16.3738",
-            _ => "",
+            Field::Latitude | Field::Longitude => a.replace(',', ".") == b.replace(',', "."),
+            _ => a == b,
         }
     }
 
@@ -150,10 +161,17 @@ impl Field {
         self == Field::Email
     }
 
-    /// A user's value as the form shows it.
+    /// A user's value as the form shows it (a coordinate with the decimal
+    /// separator of the language: `48,2082` in German; either is accepted).
     fn of(self, u: &User) -> String {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let number = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let number = |v: Option<f64>| {
+            v.map(|x| match current() {
+                shared::Lang::De => x.to_string().replace('.', ","),
+                shared::Lang::En => x.to_string(),
+            })
+            .unwrap_or_default()
+        };
         match self {
             Field::Role => u.role.as_str().to_string(),
             Field::Email => u.email.clone(),
@@ -319,7 +337,7 @@ impl Typed {
         Field::EDITABLE
             .iter()
             .copied()
-            .filter(move |f| self[*f] != other[*f])
+            .filter(move |f| !f.same(&self[*f], &other[*f]))
     }
 
     /// The create body, or every field error at once.
@@ -434,8 +452,8 @@ pub fn FieldInput(
         return view! { <CountrySelect value errors/> }.into_any();
     }
     view! {
-        <TextField name=field.name() label=field.label() value errors on_blur
-            hint=field.hint() input_type=field.input_type() inputmode=field.inputmode()
+        <TextField name=field.name() label=move || field.label() value errors on_blur
+            hint=move || field.hint() input_type=field.input_type() inputmode=field.inputmode()
             required=field.required()/>
     }
     .into_any()
