@@ -22,7 +22,8 @@
 //! to [`Harness::start_with_language`] (`de-DE`): Chromium's `--lang` and
 //! its `Accept-Language` list. [`Harness::assert_accessible`] runs axe-core
 //! (installed into `e2e/node_modules` by `cargo xtask test`, or
-//! `npm ci --prefix e2e`) on the page shown and fails on any violation.
+//! `npm ci --prefix e2e`) on the page shown, in the light and the dark
+//! colour scheme, and fails on any violation.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
