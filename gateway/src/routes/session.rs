@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use shared::staff::{ChangePassword, FieldChange, LanguageChoice, SessionInfo, SignIn};
+use shared::staff::{ChangePassword, LanguageChoice, SessionInfo, SignIn};
 use shared::FieldError;
 
 use crate::audit::Note;
@@ -145,17 +145,7 @@ pub async fn change_password(
     auth.sessions()
         .end_all(account.id, Some(&actor.token_hash), now_ms())
         .await?;
-    let updated = auth
-        .accounts()
-        .get(account.id)
-        .await?
-        .ok_or(GatewayError::SessionExpired)?;
-    Ok(Json(info(
-        &auth,
-        &updated,
-        &actor.token_hash,
-        actor.expires_at,
-    )))
+    current_after_change(&auth, &actor).await
 }
 
 /// `PUT /api/session/language`: remember the account's language (`de`,
@@ -181,22 +171,30 @@ pub async fn set_language(
         )])
     })?;
     let account = &actor.account;
-    note.changes(vec![FieldChange {
-        field: "language".into(),
-        from: serde_json::json!(account.language),
-        to: serde_json::json!(choice.language),
-    }]);
+    note.changes(crate::audit::diff(
+        &serde_json::json!({ "language": account.language }),
+        &serde_json::json!({ "language": choice.language }),
+    ));
     note.begin().await?;
     auth.accounts()
         .set_language(account.id, choice.language)
         .await?;
+    current_after_change(&auth, &actor).await
+}
+
+/// The session as `GET /api/session` answers it, with the account read
+/// again after a change to it.
+async fn current_after_change(
+    auth: &Auth,
+    actor: &Actor,
+) -> Result<Json<SessionInfo>, GatewayError> {
     let updated = auth
         .accounts()
-        .get(account.id)
+        .get(actor.account.id)
         .await?
         .ok_or(GatewayError::SessionExpired)?;
     Ok(Json(info(
-        &auth,
+        auth,
         &updated,
         &actor.token_hash,
         actor.expires_at,
