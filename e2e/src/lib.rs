@@ -257,6 +257,20 @@ impl Harness {
         .await;
     }
 
+    /// Send the forced password change shown now and wait until the app
+    /// has replaced it (the top bar is on both pages, so waiting for it
+    /// would race the change).
+    pub async fn submit_password_change(&self) {
+        self.click("[data-testid=password-submit]").await;
+        self.eventually("the password change accepted", || async {
+            self.all("[data-testid=password-required], #current-password")
+                .await
+                .is_empty()
+                .then_some(())
+        })
+        .await;
+    }
+
     /// Sign the browser out with the top bar's button and wait for the
     /// sign-in page.
     pub async fn sign_out(&self) {

@@ -379,8 +379,7 @@ async fn every_page_accessible_in(lang: Lang) {
             .await
             .unwrap();
     }
-    h.click("[data-testid=password-submit]").await;
-    h.wait_for("[data-testid=account-name]").await;
+    h.submit_password_change().await;
 
     // A viewer: the team page is not for their role, nor the edit form.
     h.sign_out().await;

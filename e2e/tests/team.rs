@@ -166,7 +166,7 @@ async fn invite_first_sign_in_role_sessions_and_remove() {
     let again = h.wait_for("#new-password-again").await;
     again.clear().await.unwrap();
     again.send_keys("clara's own long password").await.unwrap();
-    h.click("[data-testid=password-submit]").await;
+    h.submit_password_change().await;
     let role = h.text("[data-testid=account-role]").await;
     assert_eq!(role, "Staff");
     assert!(
@@ -340,7 +340,7 @@ async fn a_new_one_time_password_for_a_colleague() {
             .await
             .unwrap();
     }
-    h.click("[data-testid=password-submit]").await;
+    h.submit_password_change().await;
     assert_eq!(h.text("[data-testid=account-role]").await, "Staff");
     h.finish().await;
 }
