@@ -198,6 +198,25 @@ pub fn failed(e: sqlx::Error) -> GatewayError {
     GatewayError::Database(e.to_string())
 }
 
+/// A new, empty database on the PostgreSQL server of `admin_url` (a URL
+/// of a user allowed to create databases); its URL. For tests and the
+/// development cluster.
+pub async fn scratch_postgres(admin_url: &str) -> Result<String, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let name = format!("gw_{}", uuid::Uuid::new_v4().simple());
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(admin_url)
+        .await?;
+    pool.execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
+    pool.close().await;
+    let mut url =
+        reqwest::Url::parse(admin_url).map_err(|e| sqlx::Error::Configuration(e.into()))?;
+    url.set_path(&format!("/{name}"));
+    Ok(url.to_string())
+}
+
 /// Databases for the storage tests: a SQLite file always, and a fresh
 /// PostgreSQL database when `TEST_DATABASE_URL` names a server
 /// (`cargo xtask test` starts one and sets it).
@@ -245,20 +264,11 @@ pub mod testing {
             );
             return None;
         };
-        sqlx::any::install_default_drivers();
-        let name = format!("gw_{}", uuid::Uuid::new_v4().simple());
-        let pool = AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(&admin)
-            .await
-            .expect("TEST_DATABASE_URL accepts connections");
-        pool.execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("CREATE DATABASE");
-        pool.close().await;
-        let mut url = reqwest::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
-        url.set_path(&format!("/{name}"));
-        Some(url.to_string())
+        Some(
+            scratch_postgres(&admin)
+                .await
+                .expect("TEST_DATABASE_URL accepts connections and CREATE DATABASE"),
+        )
     }
 }
 
