@@ -4,7 +4,7 @@
 //! The gateway records with the [`metrics`] crate's macros; the recorder is
 //! `metrics-exporter-prometheus`'s, installed once per process by
 //! [`install`] (only when `GATEWAY_METRICS_LISTEN` is set: without it
-//! nothing is installed and every recording is a no-op). [`serve`] answers
+//! nothing is installed and every recording is a no-op). [`Listener`] answers
 //! `GET /metrics` in the Prometheus text format (`text/plain;
 //! version=0.0.4`) on that separate address, so the numbers are not
 //! public: the main listener has no `/metrics` route. Labels are bounded:
@@ -72,6 +72,7 @@
 //! [`AUDIT_BUCKETS`]). The recorder is process-wide: several gateways in one
 //! process (the tests) share it.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -259,28 +260,54 @@ pub fn router(handle: PrometheusHandle) -> Router {
     )
 }
 
-/// Serve `/metrics` on `listener` until `signal` completes, folding
-/// histogram samples every few seconds meanwhile.
-pub async fn serve(
+/// The metrics listener, bound (so a busy address fails the start) but
+/// not serving yet.
+#[derive(Debug)]
+pub struct Listener {
     listener: tokio::net::TcpListener,
+    addr: SocketAddr,
     handle: PrometheusHandle,
-    signal: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let upkeep = {
-        let handle = handle.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
-            loop {
-                tick.tick().await;
-                handle.run_upkeep();
-            }
+}
+
+impl Listener {
+    /// Install the recorder ([`install`]) and bind `addr` (port 0: any).
+    pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
+        let handle = install();
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(Self {
+            addr: listener.local_addr()?,
+            listener,
+            handle,
         })
-    };
-    let result = axum::serve(listener, router(handle))
-        .with_graceful_shutdown(signal)
-        .await;
-    upkeep.abort();
-    result
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serve `/metrics` until `signal` completes, folding histogram
+    /// samples every few seconds meanwhile.
+    pub async fn serve(
+        self,
+        signal: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let upkeep = {
+            let handle = self.handle.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
+                loop {
+                    tick.tick().await;
+                    handle.run_upkeep();
+                }
+            })
+        };
+        let result = axum::serve(self.listener, router(self.handle))
+            .with_graceful_shutdown(signal)
+            .await;
+        upkeep.abort();
+        result
+    }
 }
 
 /// A bounded `method` label.

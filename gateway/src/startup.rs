@@ -24,7 +24,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, patch, post, put};
 use axum::Router;
 use futures::FutureExt;
-use metrics_exporter_prometheus::PrometheusHandle;
 use podero_emulator::{EmulatorConfig, RunningEmulator};
 use shared::Upstream as UpstreamKind;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -249,13 +248,6 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
 }
 
-/// The bound metrics listener and the recorder's handle.
-struct MetricsListener {
-    listener: tokio::net::TcpListener,
-    addr: SocketAddr,
-    handle: PrometheusHandle,
-}
-
 /// A built, bound, not yet serving gateway.
 pub struct Application {
     listener: tokio::net::TcpListener,
@@ -263,7 +255,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     emulator: Option<RunningEmulator>,
-    metrics: Option<MetricsListener>,
+    metrics: Option<crate::metrics::Listener>,
 }
 
 impl Application {
@@ -367,22 +359,11 @@ impl Application {
         let addr = listener.local_addr()?;
         let metrics = match config.metrics_listen {
             None => None,
-            Some(metrics_addr) => {
-                let handle = crate::metrics::install();
-                let listener =
-                    tokio::net::TcpListener::bind(metrics_addr)
-                        .await
-                        .map_err(|source| StartupError::Bind {
-                            addr: metrics_addr,
-                            source,
-                        })?;
-                let addr = listener.local_addr()?;
-                Some(MetricsListener {
-                    listener,
-                    addr,
-                    handle,
-                })
-            }
+            Some(addr) => Some(
+                crate::metrics::Listener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Bind { addr, source })?,
+            ),
         };
         Ok(Self {
             listener,
@@ -396,7 +377,7 @@ impl Application {
 
     /// The bound metrics address (`GATEWAY_METRICS_LISTEN`), if any.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().map(|m| m.addr)
+        self.metrics.as_ref().map(|m| m.addr())
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -433,8 +414,8 @@ impl Application {
         // One signal for both listeners.
         let signal = signal.boxed().shared();
         let metrics = self.metrics.map(|m| {
-            tracing::info!("Prometheus metrics at http://{}/metrics", m.addr);
-            tokio::spawn(crate::metrics::serve(m.listener, m.handle, signal.clone()))
+            tracing::info!("Prometheus metrics at http://{}/metrics", m.addr());
+            tokio::spawn(m.serve(signal.clone()))
         });
         let directory = tokio::spawn(Directory::run(
             self.state.directory.clone(),
