@@ -18,6 +18,7 @@ use clap::Parser;
 use uuid::Uuid;
 
 use crate::database::Store;
+pub use crate::telemetry::{BadLogFormat, LogFormat};
 
 /// Environment variable holding the client secret (environment only).
 pub const CLIENT_SECRET_VAR: &str = "PODERO_CLIENT_SECRET";
@@ -152,6 +153,12 @@ pub struct Cli {
     /// PostgreSQL (several replicas).
     #[arg(long, env = "GATEWAY_REPLICA_ID")]
     pub replica_id: Option<String>,
+    /// Address for Prometheus metrics (GET /metrics), separate from the app's so it is not public, e.g. 127.0.0.1:9090. Unset: no metrics.
+    #[arg(long, env = "GATEWAY_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// Log format on stderr: text (human-readable lines) or json (one JSON object per line).
+    #[arg(long, env = "GATEWAY_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
 }
 
 /// The checked configuration.
@@ -193,6 +200,10 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// This replica's name in job leases.
     pub replica_id: String,
+    /// Where `GET /metrics` is served (`None`: nowhere).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log lines as text or JSON.
+    pub log_format: LogFormat,
 }
 
 impl Config {
@@ -276,6 +287,14 @@ pub enum ConfigError {
     BadDatabaseUrl(String),
     #[error("GATEWAY_REPLICA_ID must be 1 to 100 characters without spaces")]
     BadReplicaId,
+    #[error(
+        "GATEWAY_METRICS_LISTEN must be an address with a port, e.g. 127.0.0.1:9090, got {0:?}"
+    )]
+    BadMetricsListen(String),
+    #[error("GATEWAY_METRICS_LISTEN must differ from GATEWAY_LISTEN ({0}): the metrics are not for the public")]
+    MetricsOnAppListen(SocketAddr),
+    #[error(transparent)]
+    BadLogFormat(#[from] BadLogFormat),
 }
 
 impl Config {
@@ -303,6 +322,8 @@ impl Config {
             one_time_password_ttl: Duration::from_secs(72 * 3600),
             database_url: None,
             replica_id: default_replica_id(),
+            metrics_listen: None,
+            log_format: LogFormat::Text,
         }
     }
 
@@ -369,6 +390,16 @@ impl Config {
                 Err(ConfigError::BadTimeout(name))
             }
         };
+        let metrics_listen = match non_empty(cli.metrics_listen) {
+            None => None,
+            Some(addr) => match addr.parse::<SocketAddr>() {
+                Ok(a) if a == cli.listen && a.port() != 0 => {
+                    return Err(ConfigError::MetricsOnAppListen(a))
+                }
+                Ok(a) => Some(a),
+                Err(_) => return Err(ConfigError::BadMetricsListen(addr)),
+            },
+        };
         Ok(Self {
             listen: cli.listen,
             frontend_dir: cli.frontend_dir,
@@ -412,6 +443,8 @@ impl Config {
                 Some(id) if id.chars().count() <= 100 && !id.contains(char::is_whitespace) => id,
                 Some(_) => return Err(ConfigError::BadReplicaId),
             },
+            metrics_listen,
+            log_format: cli.log_format.parse()?,
         })
     }
 }
@@ -508,6 +541,40 @@ mod tests {
         assert!(
             err.starts_with("GATEWAY_ADMIN_EMAIL is not a usable e-mail address"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn metrics_listen_and_log_format() {
+        let c = Config::from_cli(cli(&[]), None).unwrap();
+        assert_eq!(c.metrics_listen, None);
+        assert_eq!(c.log_format, LogFormat::Text);
+        let c = Config::from_cli(
+            cli(&["--metrics-listen", "127.0.0.1:9090", "--log-format", "json"]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(c.log_format, LogFormat::Json);
+        let c = Config::from_cli(cli(&["--metrics-listen", " "]), None).unwrap();
+        assert_eq!(c.metrics_listen, None, "empty means unset");
+        let err = Config::from_cli(cli(&["--metrics-listen", "9090"]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("GATEWAY_METRICS_LISTEN must be an address"),
+            "{err}"
+        );
+        let err = Config::from_cli(cli(&["--metrics-listen", "127.0.0.1:8080"]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must differ from GATEWAY_LISTEN"), "{err}");
+        let err = Config::from_cli(cli(&["--log-format", "xml"]), None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            r#"GATEWAY_LOG_FORMAT must be one of: text, json; got "xml""#
         );
     }
 

@@ -12,9 +12,10 @@
 //!
 //! Modules are named by role, in the zero2prod style: [`configuration`]
 //! (environment and flags), [`startup`] (building and running the server,
-//! the state and its parts), [`telemetry`] (tracing), [`podero`] (the one
-//! home for talking to Podero: the route allow-list, the organisation-bound
-//! client, the token), [`request`] (what is decided once per request),
+//! the state and its parts), [`telemetry`] (tracing, as text or JSON
+//! lines), [`metrics`] (Prometheus metrics on a separate listener),
+//! [`podero`] (the one home for talking to Podero: the route allow-list,
+//! the organisation-bound client, the token), [`request`] (what is decided once per request),
 //! [`directory`] (the read model of the organisation's users: paging,
 //! sorting, search, reconnection scan), [`auth`] (staff accounts,
 //! sessions, throttling, the guard every `/api` request passes, roles),
@@ -35,6 +36,7 @@ pub mod hardening;
 pub mod jobs;
 pub mod lang;
 pub mod memory;
+pub mod metrics;
 pub mod podero;
 pub mod request;
 pub mod routes;

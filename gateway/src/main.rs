@@ -7,8 +7,8 @@ use gateway::startup::Application;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    gateway::telemetry::init();
-    gateway::memory::tune_allocator();
+    // The configuration first: it says how to log (GATEWAY_LOG_FORMAT),
+    // and its errors go to stderr as plain text.
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -16,6 +16,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    gateway::telemetry::init_with(config.log_format);
+    gateway::memory::tune_allocator();
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {

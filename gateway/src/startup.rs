@@ -3,10 +3,13 @@
 //! [`Application::build`] resolves the upstream (starting the embedded
 //! emulator when no Podero is configured), creates the shared HTTP client and
 //! token manager, binds the listener and assembles the router from [`app`].
-//! [`Application::run_until_stopped`] serves until Ctrl-C / SIGTERM;
-//! [`Application::spawn`] serves in the background and returns a
-//! [`RunningGateway`] whose [`RunningGateway::shutdown`] stops it
-//! gracefully (tests, e2e).
+//! With `GATEWAY_METRICS_LISTEN` it also installs the Prometheus recorder
+//! and binds the metrics listener ([`crate::metrics`]).
+//! [`Application::run_until_stopped`] serves until Ctrl-C / SIGTERM, then
+//! stops accepting, finishes the requests in flight and stops the metrics
+//! listener too; [`Application::spawn`] serves in the background and
+//! returns a [`RunningGateway`] whose [`RunningGateway::shutdown`] stops it
+//! the same way (tests, e2e).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,10 +19,11 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use axum::http::StatusCode;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, patch, post, put};
 use axum::Router;
+use futures::FutureExt;
 use podero_emulator::{EmulatorConfig, RunningEmulator};
 use shared::Upstream as UpstreamKind;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -133,11 +137,19 @@ fn has_body(
     !matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED)
 }
 
+/// The span of one request in the logs, so what is logged while answering
+/// it says which request: method and path (not the query, never headers).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+}
+
 /// The router: gateway endpoints, the Partner API allow-list, the app.
 /// Every `/api` route is behind [`crate::auth::guard::guard`] (session,
 /// anti-forgery, route, audit), and inside it the time limit and the
 /// panic catcher; bodies are bounded per route. `/healthz` and the app's
-/// files are public.
+/// files are public. Every request is counted and timed
+/// ([`crate::metrics::track`], outermost); `/metrics` is not here but on
+/// its own listener.
 pub fn app(state: AppState) -> Router {
     use shared::directory as d;
     use shared::staff as s;
@@ -189,7 +201,8 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(OWN_BODY_LIMIT));
     let forwarded = Router::new()
         .route("/api/{*rest}", any(routes::proxy::forward))
-        .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes));
+        .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes))
+        .layer(from_fn(crate::metrics::label_partner_call));
     let api = guarded(own.merge(forwarded), &state);
     Router::new()
         .route("/healthz", get(routes::health::healthz))
@@ -209,7 +222,12 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(panicked))
         // 5xx answers are logged as warnings: the gateway's own error
         // already says what went wrong.
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::WARN)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+        )
+        .layer(from_fn(crate::metrics::track))
 }
 
 /// Errors when starting the gateway.
@@ -244,6 +262,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     emulator: Option<RunningEmulator>,
+    metrics: Option<crate::metrics::Listener>,
 }
 
 impl Application {
@@ -347,13 +366,27 @@ impl Application {
                 source,
             })?;
         let addr = listener.local_addr()?;
+        let metrics = match config.metrics_listen {
+            None => None,
+            Some(addr) => Some(
+                crate::metrics::Listener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Bind { addr, source })?,
+            ),
+        };
         Ok(Self {
             listener,
             addr,
             router: app(state.clone()),
             state,
             emulator,
+            metrics,
         })
+    }
+
+    /// The bound metrics address (`GATEWAY_METRICS_LISTEN`), if any.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr())
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -379,13 +412,20 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serve until `signal` completes, then finish in-flight requests and
-    /// stop the embedded emulator.
+    /// Serve until `signal` completes, then stop accepting, finish the
+    /// requests in flight, stop the metrics listener and the embedded
+    /// emulator.
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!("Open http://{}", self.addr);
+        // One signal for both listeners.
+        let signal = signal.boxed().shared();
+        let metrics = self.metrics.map(|m| {
+            tracing::info!("Prometheus metrics at http://{}/metrics", m.addr());
+            tokio::spawn(m.serve(signal.clone()))
+        });
         let directory = tokio::spawn(Directory::run(
             self.state.directory.clone(),
             self.state.podero.clone(),
@@ -409,6 +449,13 @@ impl Application {
         let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(signal)
             .await;
+        if let Some(metrics) = metrics {
+            match metrics.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!("metrics listener error: {e}"),
+                Err(e) => tracing::error!("metrics listener failed: {e}"),
+            }
+        }
         directory.abort();
         folds.abort();
         housekeeping.abort();
@@ -427,6 +474,7 @@ impl Application {
     pub fn spawn(self) -> RunningGateway {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let addr = self.addr;
+        let metrics_addr = self.metrics_addr();
         let state = self.state.clone();
         let task = tokio::spawn(self.run_until(async {
             let _ = rx.await;
@@ -434,6 +482,7 @@ impl Application {
         RunningGateway {
             addr,
             base_url: format!("http://{addr}"),
+            metrics_addr,
             state,
             stop: tx,
             task,
@@ -447,6 +496,8 @@ pub struct RunningGateway {
     pub addr: SocketAddr,
     /// e.g. `http://127.0.0.1:41234`.
     pub base_url: String,
+    /// The metrics listener's address (`GATEWAY_METRICS_LISTEN`), if any.
+    pub metrics_addr: Option<SocketAddr>,
     state: AppState,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -468,7 +519,8 @@ impl RunningGateway {
         self.state.podero.base_url()
     }
 
-    /// Stop accepting, finish in-flight requests, stop the embedded emulator.
+    /// Stop accepting, finish in-flight requests, stop the metrics
+    /// listener and the embedded emulator.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
         let _ = self.task.await;

@@ -231,6 +231,7 @@ impl AuditLog {
     /// Append `record` (strings capped); on `Ok` it is on disk, and the
     /// answer is its id.
     pub async fn append(&self, r: Record) -> Result<i64, GatewayError> {
+        let _timer = crate::metrics::audit_write_timer();
         let changes = capped_changes(&r.changes);
         sqlx::query_scalar::<_, i64>(
             "INSERT INTO audit (at, actor_id, actor_email, client_addr, method, route, action, target_user_id, status, is_change, changes, detail, count, outcome_of) \

@@ -118,11 +118,19 @@ impl Refusals {
 /// quarter even if that client sends nothing more. Runs until the gateway
 /// stops; the gateway writes what is still pending when it stops.
 pub async fn flush_periodically(log: AuditLog) {
+    use crate::metrics::{job_run, JobRunning, JOB_REFUSAL_FLUSH};
+    let _running = JobRunning::start(JOB_REFUSAL_FLUSH);
     let mut tick = tokio::time::interval(WINDOW / 4);
     loop {
         tick.tick().await;
-        let due = log.refusals().due(Instant::now());
-        log.append_all(due).await;
+        let mut ok = true;
+        for r in log.refusals().due(Instant::now()) {
+            if let Err(e) = log.append(r).await {
+                tracing::error!("could not write a folded audit record: {e}");
+                ok = false;
+            }
+        }
+        job_run(JOB_REFUSAL_FLUSH, ok);
     }
 }
 

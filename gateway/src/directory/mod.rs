@@ -154,6 +154,12 @@ impl Directory {
         match result {
             Ok(snapshot) => {
                 tracing::info!(users = snapshot.len(), build_ms, "users snapshot taken");
+                crate::metrics::users_snapshot(
+                    snapshot.len(),
+                    snapshot.loaded_at,
+                    started.elapsed(),
+                );
+                crate::metrics::job_run(crate::metrics::JOB_USERS_REFRESH, true);
                 let mut old = None;
                 self.view.send_modify(|v| {
                     v.build_ms = Some(build_ms);
@@ -183,6 +189,7 @@ impl Directory {
             }
             Err(e) => {
                 tracing::warn!("users snapshot failed: {e}");
+                crate::metrics::job_run(crate::metrics::JOB_USERS_REFRESH, false);
                 self.view.send_modify(|v| {
                     v.last_error = Some(e);
                     v.refreshing = false;
@@ -195,6 +202,7 @@ impl Directory {
     /// The background task: a snapshot now, then on every interval and
     /// whenever one is requested. Runs until the gateway stops.
     pub async fn run(dir: Arc<Directory>, podero: Podero) {
+        let _running = crate::metrics::JobRunning::start(crate::metrics::JOB_USERS_REFRESH);
         loop {
             dir.refresh_once(&podero).await;
             let wait = if dir.view.borrow().snapshot.is_none() {

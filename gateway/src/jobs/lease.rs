@@ -149,6 +149,7 @@ impl Lease {
                         tracing::info!(job = name, "another replica runs the job");
                     }
                 }
+                crate::metrics::job_state(name, held);
                 if tx.send(held).is_err() {
                     break; // nobody keeps it any more
                 }

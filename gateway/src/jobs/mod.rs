@@ -44,7 +44,9 @@ where
             if !lease.is_held() {
                 continue;
             }
-            if let Err(e) = work(lease.clone()).await {
+            let result = work(lease.clone()).await;
+            crate::metrics::job_run(name, result.is_ok());
+            if let Err(e) = result {
                 tracing::warn!(job = name, "background job failed: {e}");
             }
             due = tokio::time::Instant::now() + every;

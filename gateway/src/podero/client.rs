@@ -15,7 +15,7 @@
 //! refused, timeout...) without any credential.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -176,8 +176,10 @@ impl Podero {
 
     /// Send with the organisation's bearer token, renewing it once after a
     /// `401`.
+    /// Every attempt is counted under `action` ([`crate::metrics`]).
     async fn send_raw(
         &self,
+        action: &'static str,
         method: Method,
         url: &str,
         mut headers: HeaderMap,
@@ -193,7 +195,8 @@ impl Podero {
         let mut token = self.0.tokens.token().await?;
         let mut retried = false;
         let response = loop {
-            let response = self
+            let started = Instant::now();
+            let sent = self
                 .0
                 .http
                 .request(method.clone(), url)
@@ -201,8 +204,13 @@ impl Podero {
                 .bearer_auth(token.expose())
                 .body(body.clone())
                 .send()
-                .await
-                .map_err(|e| self.failed(e))?;
+                .await;
+            crate::metrics::upstream_call(
+                action,
+                started.elapsed(),
+                sent.as_ref().map(|r| r.status()),
+            );
+            let response = sent.map_err(|e| self.failed(e))?;
             if response.status() == StatusCode::UNAUTHORIZED && !retried {
                 retried = true;
                 token = self.0.tokens.renew_after_rejection(&token).await?;
@@ -223,12 +231,14 @@ impl Podero {
     async fn json_call(
         &self,
         method: Method,
+        route: &ApiRoute,
         url: &str,
         body: Option<Bytes>,
     ) -> Result<Bytes, GatewayError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let response = self.send_raw(method, url, headers, body).await?;
+        let action = route.action(&method);
+        let response = self.send_raw(action, method, url, headers, body).await?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| self.failed(e))?;
         if !status.is_success() {
@@ -253,7 +263,7 @@ impl Podero {
         include_deleted: bool,
     ) -> Result<T, GatewayError> {
         let url = self.url(route, include_deleted.then_some(true));
-        let bytes = self.json_call(Method::GET, &url, None).await?;
+        let bytes = self.json_call(Method::GET, route, &url, None).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
             GatewayError::UpstreamBadResponse(
                 Msg::new("error.upstream.unreadable_get").with("cause", e),
@@ -270,7 +280,9 @@ impl Podero {
         body: Option<&Value>,
     ) -> Result<Value, GatewayError> {
         let body = body.map(|b| Bytes::from(b.to_string()));
-        let bytes = self.json_call(method, &self.url(route, None), body).await?;
+        let bytes = self
+            .json_call(method, route, &self.url(route, None), body)
+            .await?;
         if bytes.is_empty() {
             return Ok(Value::Null);
         }
@@ -304,7 +316,8 @@ impl Podero {
         body: Option<Bytes>,
     ) -> Result<Response, GatewayError> {
         let url = self.url(route, include_deleted);
-        let response = self.send_raw(method, &url, headers, body).await?;
+        let action = route.action(&method);
+        let response = self.send_raw(action, method, &url, headers, body).await?;
         let mut out = Response::builder().status(response.status());
         if let Some(ct) = response.headers().get(header::CONTENT_TYPE) {
             out = out.header(header::CONTENT_TYPE, ct.clone());
@@ -335,7 +348,10 @@ impl Podero {
         let url = self.url(&ApiRoute::Users, Some(true));
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let response = self.send_raw(Method::GET, &url, headers, None).await?;
+        let action = ApiRoute::Users.action(&Method::GET);
+        let response = self
+            .send_raw(action, Method::GET, &url, headers, None)
+            .await?;
         let status = response.status();
         if !status.is_success() {
             return Err(GatewayError::UpstreamBadResponse(

@@ -23,6 +23,10 @@ use tokio::sync::Mutex;
 use super::client::map_send_error;
 use crate::configuration::Secret;
 use crate::error::{GatewayError, Msg};
+use crate::metrics::TokenTrigger;
+
+/// The `action` label of calls to the token endpoint.
+const TOKEN_ACTION: &str = "oauth2.token";
 
 /// A bearer token. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -106,7 +110,7 @@ impl TokenManager {
                 return Ok(c.token.clone());
             }
         }
-        self.refresh(&mut cache).await
+        self.refresh(&mut cache, TokenTrigger::Due).await
     }
 
     /// Podero answered 401 to `rejected`: forget it (unless another request
@@ -122,21 +126,44 @@ impl TokenManager {
             }
         }
         tracing::info!("Podero rejected the access token; requesting a new one");
-        self.refresh(&mut cache).await
+        self.refresh(&mut cache, TokenTrigger::Rejected).await
     }
 
-    async fn refresh(&self, cache: &mut Option<Cached>) -> Result<AccessToken, GatewayError> {
+    /// Fetch a new token, counting the renewal and its result.
+    async fn refresh(
+        &self,
+        cache: &mut Option<Cached>,
+        trigger: TokenTrigger,
+    ) -> Result<AccessToken, GatewayError> {
+        let result = self.fetch(cache).await;
+        crate::metrics::token_renewal(
+            trigger,
+            match &result {
+                Ok(_) => "ok",
+                Err(GatewayError::UpstreamAuthFailed { .. }) => "credentials_rejected",
+                Err(_) => "failed",
+            },
+        );
+        result
+    }
+
+    async fn fetch(&self, cache: &mut Option<Cached>) -> Result<AccessToken, GatewayError> {
         *cache = None;
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let response = self
+        let sent = self
             .http
             .post(&self.token_url)
             .basic_auth(&self.client_id, Some(self.client_secret.expose()))
             .json(&TokenRequest::client_credentials())
             .send()
-            .await
-            .map_err(|e| map_send_error(e, &self.base_url, self.request_timeout))?;
+            .await;
+        crate::metrics::upstream_call(
+            TOKEN_ACTION,
+            started.elapsed(),
+            sent.as_ref().map(|r| r.status()),
+        );
+        let response = sent.map_err(|e| map_send_error(e, &self.base_url, self.request_timeout))?;
         let status = response.status();
         if matches!(status.as_u16(), 400 | 401 | 403) {
             tracing::error!(
