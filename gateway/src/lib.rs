@@ -20,7 +20,8 @@
 //! sessions, throttling, the guard every `/api` request passes, roles),
 //! [`audit`] (the append-only audit trail), [`database`] (the gateway's
 //! own SQLite), [`hardening`] (security headers), [`csv`] (exports),
-//! [`lang`] (the language of a request's answers), [`routes`] (handlers)
+//! [`lang`] (the language of a request's answers), [`routes`] (handlers),
+//! [`openapi`] (the description of the gateway's own endpoints)
 //! and [`error`] (the one error type every handler answers with). Data
 //! flows one way: route handler → guard's facts → [`podero::Podero`].
 
@@ -34,6 +35,7 @@ pub mod error;
 pub mod hardening;
 pub mod lang;
 pub mod memory;
+pub mod openapi;
 pub mod podero;
 pub mod request;
 pub mod routes;
