@@ -77,9 +77,9 @@ const TAGS: [(&str, &str); 6] = [
 pub struct Document(pub Bytes);
 
 impl Document {
-    /// Complete `api` (the paths the router's `routes!` collected,
-    /// [`complete`]) and serialise it. `cookie_name` is the session
-    /// cookie's name as configured.
+    /// Complete `api` (the paths the router's `routes!` collected) with
+    /// what many operations share, and serialise it. `cookie_name` is the
+    /// session cookie's name as configured.
     pub fn new(mut api: OpenApi, cookie_name: &str) -> Self {
         complete(&mut api, cookie_name);
         let json = api
@@ -91,7 +91,7 @@ impl Document {
 
 /// Add what is the same for many operations to `api`: info, tags, security
 /// schemes, the error body, the guard's answers and the roles sentences.
-pub fn complete(api: &mut OpenApi, cookie_name: &str) {
+fn complete(api: &mut OpenApi, cookie_name: &str) {
     api.info = InfoBuilder::new()
         .title("Podero Partner Back-Office gateway")
         .version(env!("CARGO_PKG_VERSION"))
@@ -282,7 +282,7 @@ fn add_guard_answers(path: &str, method: &Method, operation: &mut Operation) {
 
 /// Document an error answer (an [`ApiError`]); a status already there
 /// gets `text` added to its description.
-pub fn add_error(operation: &mut Operation, status: &str, text: &str) {
+fn add_error(operation: &mut Operation, status: &str, text: &str) {
     let responses = &mut operation.responses.responses;
     match responses.get_mut(status) {
         Some(RefOr::T(response)) => {
