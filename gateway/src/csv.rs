@@ -68,15 +68,15 @@ impl CsvWriter {
     }
 }
 
+/// The `Content-Type` of a CSV download.
+pub const CONTENT_TYPE: &str = "text/csv; charset=utf-8";
+
 /// A CSV download named `<name>-<UTC time>.csv`, never cached.
 pub fn download(name: &str, body: impl Into<Body>) -> Response {
     let filename = format!("{name}-{}.csv", Utc::now().format("%Y%m%d-%H%M"));
     let mut response = body.into().into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }

@@ -21,7 +21,8 @@
 //! sessions, throttling, the guard every `/api` request passes, roles),
 //! [`audit`] (the append-only audit trail), [`database`] (the gateway's
 //! own SQLite), [`hardening`] (security headers), [`csv`] (exports),
-//! [`lang`] (the language of a request's answers), [`routes`] (handlers)
+//! [`lang`] (the language of a request's answers), [`routes`] (handlers),
+//! [`openapi`] (the description of the gateway's own endpoints)
 //! and [`error`] (the one error type every handler answers with). Data
 //! flows one way: route handler → guard's facts → [`podero::Podero`].
 
@@ -37,6 +38,7 @@ pub mod jobs;
 pub mod lang;
 pub mod memory;
 pub mod metrics;
+pub mod openapi;
 pub mod podero;
 pub mod request;
 pub mod routes;

@@ -21,8 +21,8 @@ use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, patch, post, put};
-use axum::Router;
+use axum::routing::any;
+use axum::{Extension, Router};
 use futures::FutureExt;
 use podero_emulator::{EmulatorConfig, RunningEmulator};
 use shared::Upstream as UpstreamKind;
@@ -33,6 +33,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::audit::AuditLog;
@@ -44,6 +46,7 @@ use crate::directory::Directory;
 use crate::error::GatewayError;
 use crate::hardening::Security;
 use crate::jobs::lease::Leases;
+use crate::openapi::Document;
 use crate::podero::{http_client, Podero, TokenManager};
 use crate::routes;
 use crate::routes::OWN_BODY_LIMIT;
@@ -143,59 +146,64 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
+/// The gateway's own `/api` endpoints. Each is registered with utoipa-axum's
+/// `routes!`, which takes the route (path and method) from the handler's
+/// `#[utoipa::path]` and adds its description to the router's OpenAPI
+/// document in the same step: an endpoint registered here cannot go
+/// undescribed, nor a description unrouted. Handlers on one path go
+/// into one `routes!`, handlers on different paths never do (it would
+/// route each of them on every path).
+fn own_routes() -> OpenApiRouter<AppState> {
+    use routes::{app_info, audit, directory, session, team};
+    OpenApiRouter::default()
+        .routes(routes!(
+            session::current,
+            session::sign_in,
+            session::sign_out
+        ))
+        .routes(routes!(session::change_password))
+        .routes(routes!(session::set_language))
+        .routes(routes!(app_info::app_info).map(|m| m.fallback(routes::get_only)))
+        .routes(routes!(directory::users))
+        .routes(routes!(directory::users_csv))
+        .routes(routes!(directory::refresh))
+        .routes(routes!(directory::reconnection, directory::start_scan))
+        .routes(routes!(team::list, team::invite))
+        .routes(routes!(team::change_role, team::remove))
+        .routes(routes!(team::end_sessions))
+        .routes(routes!(team::new_one_time_password))
+        .routes(routes!(audit::page))
+        .routes(routes!(audit::csv))
+        .routes(routes!(audit::user_history))
+}
+
+/// The public endpoints, outside the guard: liveness and the OpenAPI
+/// description (registered and described like [`own_routes`]).
+fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::openapi::openapi_json).map(|m| m.fallback(routes::get_only)))
+}
+
 /// The router: gateway endpoints, the Partner API allow-list, the app.
 /// Every `/api` route is behind [`crate::auth::guard::guard`] (session,
 /// anti-forgery, route, audit), and inside it the time limit and the
-/// panic catcher; bodies are bounded per route. `/healthz` and the app's
-/// files are public. Every request is counted and timed
-/// ([`crate::metrics::track`], outermost); `/metrics` is not here but on
-/// its own listener.
+/// panic catcher; bodies are bounded per route. `/healthz`,
+/// `/api/openapi.json` and the app's files are public. The OpenAPI
+/// document of the own and public endpoints is built here, once. Every
+/// request is counted and timed ([`crate::metrics::track`], outermost);
+/// `/metrics` is not here but on its own listener.
 pub fn app(state: AppState) -> Router {
-    use shared::directory as d;
-    use shared::staff as s;
     let frontend = routes::frontend::service(state.settings.frontend_dir.clone());
     let not_allowed = || any(routes::proxy::not_allowed);
-    let own = Router::new()
-        .route(
-            s::SESSION_PATH,
-            get(routes::session::current)
-                .post(routes::session::sign_in)
-                .delete(routes::session::sign_out),
-        )
-        .route(s::PASSWORD_PATH, post(routes::session::change_password))
-        .route(s::LANGUAGE_PATH, put(routes::session::set_language))
-        .route(
-            "/api/app-info",
-            get(routes::app_info::app_info).fallback(|| async {
-                GatewayError::MethodNotAllowed(vec![axum::http::Method::GET])
-            }),
-        )
-        .route(d::DIRECTORY_USERS_PATH, get(routes::directory::users))
-        .route(d::DIRECTORY_CSV_PATH, get(routes::directory::users_csv))
-        .route(d::DIRECTORY_REFRESH_PATH, post(routes::directory::refresh))
-        .route(
-            d::DIRECTORY_RECONNECTION_PATH,
-            get(routes::directory::reconnection).post(routes::directory::start_scan),
-        )
-        .route(
-            s::TEAM_PATH,
-            get(routes::team::list).post(routes::team::invite),
-        )
-        .route(
-            "/api/team/{id}",
-            patch(routes::team::change_role).delete(routes::team::remove),
-        )
-        .route(
-            "/api/team/{id}/sessions",
-            delete(routes::team::end_sessions),
-        )
-        .route(
-            "/api/team/{id}/password",
-            post(routes::team::new_one_time_password),
-        )
-        .route(s::AUDIT_PATH, get(routes::audit::page))
-        .route(s::AUDIT_CSV_PATH, get(routes::audit::csv))
-        .route("/api/audit/users/{id}", get(routes::audit::user_history))
+    let (own, mut description) = own_routes().split_for_parts();
+    let (public, public_description) = public_routes().split_for_parts();
+    description.merge(public_description);
+    let document = Document::new(description, state.auth.cookie().name());
+    // `/api` and `/api/` are no endpoint: refused like any path off the
+    // allow-list, and not described. The forwarded Partner API calls are
+    // Podero's, not described either (the document's info says so).
+    let own = own
         .route("/api", not_allowed())
         .route("/api/", not_allowed())
         .layer(RequestBodyLimitLayer::new(OWN_BODY_LIMIT));
@@ -205,7 +213,7 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(crate::metrics::label_partner_call));
     let api = guarded(own.merge(forwarded), &state);
     Router::new()
-        .route("/healthz", get(routes::health::healthz))
+        .merge(public.layer(Extension(document)))
         .merge(api)
         .with_state(state.clone())
         .fallback_service(frontend)
@@ -556,6 +564,7 @@ mod tests {
     use crate::configuration::{EmbeddedEmulator, Secret};
     use axum::body::Body;
     use axum::http::{header, Request};
+    use axum::routing::get;
     use shared::staff::{AuditQuery, StaffRole};
     use tower::ServiceExt;
 

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 /// Which upstream the gateway talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Upstream {
     /// The embedded local Podero emulator (no `PODERO_BASE_URL` configured).
@@ -15,6 +16,7 @@ pub enum Upstream {
 
 /// Body of `GET /api/app-info`. Never carries credentials.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppInfo {
     /// The one organisation this gateway serves.
     pub org_id: Uuid,

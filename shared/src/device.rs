@@ -13,6 +13,7 @@ use crate::i18n::{tr, Lang};
 
 /// The four device types and their path segments under `/users/{user_id}/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
     HeatPump,

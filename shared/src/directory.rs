@@ -488,6 +488,7 @@ pub fn check_search(q: &str) -> Result<(), FieldError> {
 
 /// How current the gateway's snapshot of the users is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Freshness {
     /// When the snapshot being served was taken (`None`: none yet).
     pub loaded_at: Option<DateTime<Utc>>,
@@ -503,6 +504,7 @@ pub struct Freshness {
 
 /// One user in a page of the list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRow {
     pub user: User,
     /// Devices whose manufacturer connection is lost, from the last
@@ -512,6 +514,7 @@ pub struct UserRow {
 
 /// Answer of `GET /api/directory/users`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserPage {
     pub rows: Vec<UserRow>,
     /// Users matching the query (all pages).
@@ -537,6 +540,7 @@ impl UserPage {
 
 /// Where the reconnection scan is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ScanState {
     /// Never run.
@@ -550,6 +554,7 @@ pub enum ScanState {
 
 /// Progress of the scan that reads every user's devices.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScanProgress {
     pub state: ScanState,
     /// Users with at least one device when the scan started.
@@ -566,6 +571,7 @@ pub struct ScanProgress {
 
 /// A device whose manufacturer connection is lost, and its owner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LostDevice {
     pub user_id: Uuid,
     pub user_name: String,
@@ -584,6 +590,7 @@ pub struct LostDevice {
 
 /// Answer of `GET /api/directory/reconnection`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReconnectionReport {
     pub scan: ScanProgress,
     /// Found so far (complete when `scan.state` is `done`), users by name.

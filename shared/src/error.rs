@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// `{"detail": ..., "code": ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub detail: ErrorDetail,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -18,6 +19,7 @@ pub struct ApiError {
 
 /// A plain message or a list of validation issues.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum ErrorDetail {
     Message(String),
@@ -26,6 +28,7 @@ pub enum ErrorDetail {
 
 /// One rejected field: `loc` is the path to it, e.g. `["body", "email"]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidationIssue {
     #[serde(rename = "type")]
     pub kind: String,

@@ -65,6 +65,7 @@ pub const MAX_PASSWORD_LEN: usize = 256;
 /// own team roles (and have a Podero user of that role); `viewer` exists
 /// only in the back-office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum StaffRole {
     /// Everything, including the team, staff accounts and the audit trail.
@@ -135,6 +136,7 @@ impl StaffRole {
 
 /// `POST /api/session`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignIn {
     pub email: String,
     pub password: String,
@@ -142,6 +144,7 @@ pub struct SignIn {
 
 /// `POST /api/session/password`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePassword {
     pub current_password: String,
     pub new_password: String,
@@ -210,6 +213,7 @@ pub fn check_new_password(password: &str, email: &str) -> Result<(), FieldError>
 
 /// The signed-in person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub id: Uuid,
     pub email: String,
@@ -227,12 +231,14 @@ pub struct Account {
 /// `PUT /api/session/language`: the account's language (`null`: follow
 /// the browser again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LanguageChoice {
     pub language: Option<Lang>,
 }
 
 /// Answer of `GET` / `POST /api/session`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub account: Account,
     /// Value of the [`CSRF_HEADER`] for this session.
@@ -245,6 +251,7 @@ pub struct SessionInfo {
 
 /// A colleague with a back-office account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamMember {
     pub id: Uuid,
     pub email: String,
@@ -268,6 +275,7 @@ pub struct TeamMember {
 /// and the organisation's Podero admins and staff that no account is
 /// linked to yet (each can be given access by an invitation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamList {
     pub members: Vec<TeamMember>,
     /// Active Podero users of role admin or staff without an account, by
@@ -277,6 +285,7 @@ pub struct TeamList {
 
 /// `POST /api/team`: a new colleague.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invite {
     pub email: String,
     pub first_name: String,
@@ -316,6 +325,7 @@ impl Invite {
 /// Answer of `POST /api/team`: the member and their one-time password,
 /// shown once; it must be changed at the first sign-in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invited {
     pub member: TeamMember,
     pub one_time_password: String,
@@ -323,18 +333,21 @@ pub struct Invited {
 
 /// `PATCH /api/team/{id}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleChange {
     pub role: StaffRole,
 }
 
 /// Answer of `DELETE /api/team/{id}/sessions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionsEnded {
     pub ended: u32,
 }
 
 /// One field of a record that an operation changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldChange {
     pub field: String,
     /// Value before (`null`: unset or unknown).
@@ -345,6 +358,7 @@ pub struct FieldChange {
 
 /// One operation made through the gateway.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -547,6 +561,7 @@ impl AuditQuery {
 
 /// Answer of `GET /api/audit` (newest first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Entries matching the filter, on all pages.

@@ -10,6 +10,7 @@ use crate::validation::{self, FieldError};
 
 /// A user's role. `guest` appears only in Podero's response enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
@@ -67,6 +68,7 @@ impl std::fmt::Display for Role {
 /// response shape (`organization_id`, `num_*`, ...) default, and the older
 /// `location_last_updated` is kept when present.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: Uuid,
     #[serde(default)]

@@ -85,6 +85,11 @@ async fn session(
     })
 }
 
+/// What a person who must still replace a one-time password may call:
+/// who is signed in and signing out, the password change, and the
+/// language (so the password page is in the person's language).
+pub const BEFORE_PASSWORD_CHANGE: [&str; 3] = [SESSION_PATH, PASSWORD_PATH, LANGUAGE_PATH];
+
 /// Session, anti-forgery and password-change rules; the actor, if any.
 fn admit(
     session: Result<(Option<Actor>, bool), GatewayError>,
@@ -120,12 +125,7 @@ fn admit(
         None if signing_in || asking => Ok(None),
         None if expired => Err(GatewayError::SessionExpired),
         None => Err(GatewayError::NotSignedIn),
-        // Besides the password change: who is signed in, signing out, and
-        // the language (so the password page is in the person's language).
-        Some(a)
-            if a.account.must_change_password
-                && ![SESSION_PATH, PASSWORD_PATH, LANGUAGE_PATH].contains(&path) =>
-        {
+        Some(a) if a.account.must_change_password && !BEFORE_PASSWORD_CHANGE.contains(&path) => {
             Err(GatewayError::PasswordChangeRequired)
         }
         Some(_) => Ok(actor),

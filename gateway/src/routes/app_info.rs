@@ -15,6 +15,18 @@ use shared::AppInfo;
 use crate::podero::Podero;
 use crate::startup::Settings;
 
+#[utoipa::path(
+    get,
+    path = "/api/app-info",
+    tag = "app",
+    operation_id = "app_info",
+    summary = "The gateway's facts for the app",
+    description = "The organisation served, whether the upstream is the embedded emulator or \
+        Podero, the gateway's version and the \"Verify connection\" deadline. Never \
+        credentials.",
+    security(("session" = ["admin", "staff", "viewer"])),
+    responses((status = 200, description = "The facts.", body = AppInfo))
+)]
 pub async fn app_info(
     State(podero): State<Podero>,
     State(settings): State<Settings>,

@@ -12,12 +12,14 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::Json;
-use shared::staff::{AuditEntry, AuditPage, AuditQuery};
+use shared::staff::{AuditEntry, AuditPage, AuditQuery, AUDIT_CSV_PATH, AUDIT_PATH};
+use shared::ApiError;
 use uuid::Uuid;
 
 use crate::audit::AuditLog;
 use crate::auth::{Actor, Auth};
 use crate::error::{GatewayError, Msg};
+use crate::openapi::{AuditQueryParams, BAD_ID};
 use crate::podero::Podero;
 
 fn parse(query: Option<String>) -> Result<AuditQuery, GatewayError> {
@@ -25,6 +27,22 @@ fn parse(query: Option<String>) -> Result<AuditQuery, GatewayError> {
 }
 
 /// `GET /api/audit?…`.
+#[utoipa::path(
+    get,
+    path = AUDIT_PATH,
+    tag = "audit",
+    operation_id = "audit_page",
+    summary = "A page of the audit trail",
+    description = "The operations the filter matches, newest first. Unknown parameters are \
+        ignored.",
+    params(AuditQueryParams),
+    security(("session" = ["admin"])),
+    responses(
+        (status = 200, description = "The page.", body = AuditPage),
+        (status = 400, description = "`invalid_query`: a parameter has a bad value.",
+            body = ApiError),
+    )
+)]
 pub async fn page(
     State(audit): State<AuditLog>,
     actor: Actor,
@@ -35,6 +53,25 @@ pub async fn page(
 }
 
 /// `GET /api/audit.csv?…`.
+#[utoipa::path(
+    get,
+    path = AUDIT_CSV_PATH,
+    tag = "audit",
+    operation_id = "audit_csv",
+    summary = "The audit trail as CSV",
+    description = "Every operation the filter matches (all pages), newest first; the header \
+        in the request's language.",
+    params(AuditQueryParams),
+    security(("session" = ["admin"])),
+    responses(
+        (status = 200, description = "The CSV file.", content_type = crate::csv::CONTENT_TYPE,
+            body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; \
+                filename=\"audit-<time>.csv\"`"))),
+        (status = 400, description = "`invalid_query`: a parameter has a bad value.",
+            body = ApiError),
+    )
+)]
 pub async fn csv(
     State(audit): State<AuditLog>,
     actor: Actor,
@@ -46,6 +83,29 @@ pub async fn csv(
 }
 
 /// `GET /api/audit/users/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/audit/users/{id}",
+    tag = "audit",
+    operation_id = "audit_user_history",
+    summary = "One end-user's change history",
+    description = "Every record about the user (them, their devices and buildings), newest \
+        first. Records about a team member (a Podero admin or staff user, or one linked to an \
+        account) are for admins only: for anyone else the user's role is read from the \
+        accounts and from Podero, and a failed read refuses.",
+    params(("id" = Uuid, Path, description = "The Podero user's id.")),
+    security(("session" = ["admin", "staff", "viewer"])),
+    responses(
+        (status = 200, description = "The history.", body = Vec<AuditEntry>),
+        (status = 400, description = BAD_ID, body = ApiError),
+        (status = 403, description = "`forbidden`: the user is a team member, and only admins \
+            read their records.", body = ApiError),
+        (status = 404, description = "`not_found`: Podero has no such user (asked for \
+            non-admins only).", body = ApiError),
+        (status = 503, description = "`role_check_failed`: the user's role could not be read \
+            from Podero.", body = ApiError),
+    )
+)]
 pub async fn user_history(
     State(audit): State<AuditLog>,
     State(auth): State<Auth>,

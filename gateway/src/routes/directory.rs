@@ -12,12 +12,17 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use shared::directory::{Freshness, ReconnectionReport, UserPage, UserQuery, UserRow};
+use shared::directory::{
+    Freshness, ReconnectionReport, UserPage, UserQuery, UserRow, DIRECTORY_CSV_PATH,
+    DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
+};
+use shared::ApiError;
 
 use crate::csv::CsvWriter;
 use crate::directory::snapshot::{csv_header, csv_row};
 use crate::directory::Directory;
 use crate::error::GatewayError;
+use crate::openapi::UserQueryParams;
 use crate::podero::Podero;
 
 fn parse(query: Option<String>) -> Result<UserQuery, GatewayError> {
@@ -37,6 +42,25 @@ async fn blocking<R: Send + 'static>(
 }
 
 /// `GET /api/directory/users?…`: one page, the total, and how fresh it is.
+#[utoipa::path(
+    get,
+    path = DIRECTORY_USERS_PATH,
+    tag = "directory",
+    operation_id = "users",
+    summary = "One page of the users list",
+    description = "Searched, filtered, sorted and paged from the gateway's snapshot of the \
+        organisation's users, with the total, the organisation's counts, how fresh the \
+        snapshot is and the reconnection scan's state. Unknown parameters are ignored.",
+    params(UserQueryParams),
+    security(("session" = ["admin", "staff", "viewer"])),
+    responses(
+        (status = 200, description = "The page.", body = UserPage),
+        (status = 400, description = "`invalid_query`: a parameter has a bad value (`loc`: \
+            `[\"query\", name]`).", body = ApiError),
+        (status = 503, description = "`users_unavailable`: no snapshot yet (the first one \
+            failed or is still loading).", body = ApiError),
+    )
+)]
 pub async fn users(
     State(dir): State<Arc<Directory>>,
     State(podero): State<Podero>,
@@ -74,6 +98,27 @@ pub async fn users(
 /// the query's order, as a UTF-8 CSV download (with a byte-order mark so
 /// spreadsheet programs read umlauts right); the header in the request's
 /// language, the columns always in the same order.
+#[utoipa::path(
+    get,
+    path = DIRECTORY_CSV_PATH,
+    tag = "directory",
+    operation_id = "users_csv",
+    summary = "The users list as CSV",
+    description = "Every user the query matches (all pages, `page` and `per_page` aside), in \
+        its order: UTF-8 with a byte-order mark, every cell quoted, formulas disarmed; the \
+        header in the request's language.",
+    params(UserQueryParams),
+    security(("session" = ["admin", "staff", "viewer"])),
+    responses(
+        (status = 200, description = "The CSV file.", content_type = crate::csv::CONTENT_TYPE,
+            body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; \
+                filename=\"users-<time>.csv\"`"))),
+        (status = 400, description = "`invalid_query`: a parameter has a bad value.",
+            body = ApiError),
+        (status = 503, description = "`users_unavailable`: no snapshot yet.", body = ApiError),
+    )
+)]
 pub async fn users_csv(
     State(dir): State<Arc<Directory>>,
     State(podero): State<Podero>,
@@ -103,17 +148,51 @@ pub async fn users_csv(
 
 /// `POST /api/directory/refresh`: take a new snapshot now (202; the answer
 /// says a refresh is under way, the app polls the list for the new time).
+#[utoipa::path(
+    post,
+    path = DIRECTORY_REFRESH_PATH,
+    tag = "directory",
+    operation_id = "users_refresh",
+    summary = "Refresh the users snapshot now",
+    description = "Asks for a new snapshot (requests meanwhile are answered from the old \
+        one); the app polls the list for the new `loaded_at`. Changes nothing.",
+    security(("session" = ["admin", "staff", "viewer"], "csrf" = [])),
+    responses((status = 202, description = "A refresh is under way.", body = Freshness))
+)]
 pub async fn refresh(State(dir): State<Arc<Directory>>) -> (StatusCode, Json<Freshness>) {
     dir.request_refresh();
     (StatusCode::ACCEPTED, Json(dir.freshness()))
 }
 
 /// `GET /api/directory/reconnection`: progress and lost devices so far.
+#[utoipa::path(
+    get,
+    path = DIRECTORY_RECONNECTION_PATH,
+    tag = "directory",
+    operation_id = "reconnection_report",
+    summary = "The \"Needs reconnection\" report",
+    description = "The reconnection scan's progress and the devices found so far whose \
+        manufacturer connection is lost, with their owners.",
+    security(("session" = ["admin", "staff", "viewer"])),
+    responses((status = 200, description = "The report.", body = ReconnectionReport))
+)]
 pub async fn reconnection(State(dir): State<Arc<Directory>>) -> Json<ReconnectionReport> {
     Json(dir.scanner().report())
 }
 
 /// `POST /api/directory/reconnection`: start a scan (no-op while one runs).
+#[utoipa::path(
+    post,
+    path = DIRECTORY_RECONNECTION_PATH,
+    tag = "directory",
+    operation_id = "reconnection_scan",
+    summary = "Start the reconnection scan",
+    description = "Reads the device lists of every active user with devices (a few requests \
+        to Podero at a time); nothing happens while a scan runs. Changes nothing.",
+    security(("session" = ["admin", "staff", "viewer"], "csrf" = [])),
+    responses((status = 202, description = "The scan runs; the report so far.",
+        body = ReconnectionReport))
+)]
 pub async fn start_scan(
     State(dir): State<Arc<Directory>>,
     State(podero): State<Podero>,

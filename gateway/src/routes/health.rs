@@ -4,6 +4,16 @@
 use axum::Json;
 use serde_json::{json, Value};
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "meta",
+    operation_id = "healthz",
+    summary = "Liveness",
+    description = "The gateway process serves; Podero is not asked.",
+    responses((status = 200, description = "Alive.", body = Object,
+        example = json!({"status": "ok"})))
+)]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }

@@ -5,7 +5,8 @@
 //! answers the users list, CSV export and reconnection report from the
 //! read model, [`team`] manages colleagues (back-office account and Podero
 //! team member together), [`audit`] reads the audit trail, [`proxy`] checks
-//! and forwards allow-listed Partner API calls, and [`frontend`] serves the
+//! and forwards allow-listed Partner API calls, [`openapi`] serves the
+//! description of the gateway's own endpoints, and [`frontend`] serves the
 //! Trunk-built browser app.
 
 pub mod app_info;
@@ -13,11 +14,13 @@ pub mod audit;
 pub mod directory;
 pub mod frontend;
 pub mod health;
+pub mod openapi;
 pub mod proxy;
 pub mod session;
 pub mod team;
 
 use axum::body::{Body, Bytes};
+use axum::http::Method;
 use serde::de::DeserializeOwned;
 use shared::FieldError;
 
@@ -26,6 +29,12 @@ use crate::error::GatewayError;
 /// Largest body of the gateway's own endpoints (sign-in, team, password);
 /// [`crate::startup::app`] sets it with `RequestBodyLimitLayer`.
 pub const OWN_BODY_LIMIT: usize = 16 * 1024;
+
+/// The answer to another method on a route that has only `GET` (and
+/// `HEAD`): the gateway's JSON 405 with `Allow: GET`.
+pub async fn get_only() -> GatewayError {
+    GatewayError::MethodNotAllowed(vec![Method::GET])
+}
 
 /// Read a request body whose size the router's `RequestBodyLimitLayer`
 /// bounds: over the limit is a 413 (`limit` names it), a broken body a 400.

@@ -14,8 +14,10 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use shared::staff::{ChangePassword, LanguageChoice, SessionInfo, SignIn};
-use shared::FieldError;
+use shared::staff::{
+    ChangePassword, LanguageChoice, SessionInfo, SignIn, LANGUAGE_PATH, PASSWORD_PATH, SESSION_PATH,
+};
+use shared::{ApiError, FieldError};
 
 use crate::audit::Note;
 use crate::auth::accounts::StoredAccount;
@@ -36,6 +38,21 @@ fn info(auth: &Auth, account: &StoredAccount, token_hash: &str, expires_at: i64)
 }
 
 /// `GET /api/session`.
+#[utoipa::path(
+    get,
+    path = SESSION_PATH,
+    tag = "session",
+    operation_id = "session",
+    summary = "Who is signed in",
+    description = "The signed-in account, the session's anti-forgery token (to send as \
+        `X-Podero-CSRF` with every change) and when the session ends.",
+    security((), ("session" = ["admin", "staff", "viewer"])),
+    responses(
+        (status = 200, description = "The session.", body = SessionInfo),
+        (status = 401, description = "`not_signed_in`: nobody is signed in; `session_expired`: \
+            the cookie's session has ended.", body = ApiError),
+    )
+)]
 pub async fn current(
     State(auth): State<Auth>,
     MaybeActor(actor): MaybeActor,
@@ -45,6 +62,28 @@ pub async fn current(
 }
 
 /// `POST /api/session`.
+#[utoipa::path(
+    post,
+    path = SESSION_PATH,
+    tag = "session",
+    operation_id = "sign_in",
+    summary = "Sign in",
+    description = "Starts a new session and sets its cookie. Throttled per e-mail and per \
+        client address; a new account must then replace its one-time password \
+        (`account.must_change_password`).",
+    request_body = SignIn,
+    security(("csrf" = [])),
+    responses(
+        (status = 200, description = "Signed in.", body = SessionInfo,
+            headers(("Set-Cookie" = String, description = "The session cookie."))),
+        (status = 401, description = "`sign_in_failed`: unknown e-mail or wrong password (one \
+            answer for both); `one_time_password_expired`: an admin must issue a new one.",
+            body = ApiError),
+        (status = 422, description = "`invalid_body`: not the expected JSON.", body = ApiError),
+        (status = 429, description = "`too_many_attempts`: too many failed sign-ins for the \
+            e-mail or from the client (`Retry-After`).", body = ApiError),
+    )
+)]
 pub async fn sign_in(
     State(auth): State<Auth>,
     ClientAddr(client): ClientAddr,
@@ -88,6 +127,19 @@ pub async fn sign_in(
 }
 
 /// `DELETE /api/session`.
+#[utoipa::path(
+    delete,
+    path = SESSION_PATH,
+    tag = "session",
+    operation_id = "sign_out",
+    summary = "Sign out",
+    description = "Ends the session and removes its cookie.",
+    security(("session" = ["admin", "staff", "viewer"], "csrf" = [])),
+    responses(
+        (status = 204, description = "Signed out.",
+            headers(("Set-Cookie" = String, description = "Removes the session cookie."))),
+    )
+)]
 pub async fn sign_out(State(auth): State<Auth>, actor: Actor) -> Result<Response, GatewayError> {
     auth.sessions().end(&actor.token_hash, now_ms()).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -98,6 +150,26 @@ pub async fn sign_out(State(auth): State<Auth>, actor: Actor) -> Result<Response
 }
 
 /// `POST /api/session/password`.
+#[utoipa::path(
+    post,
+    path = PASSWORD_PATH,
+    tag = "session",
+    operation_id = "change_password",
+    summary = "Change one's own password",
+    description = "Replaces the signed-in account's password (also a one-time password) and \
+        ends its other sessions. Throttled like the sign-in.",
+    request_body = ChangePassword,
+    security(("session" = ["admin", "staff", "viewer"], "csrf" = [])),
+    responses(
+        (status = 200, description = "Changed; the session as `GET /api/session` answers it.",
+            body = SessionInfo),
+        (status = 422, description = "`invalid_body`: the current password is wrong or the new \
+            one breaks a rule (12 to 256 characters, not the e-mail); `loc` names the field.",
+            body = ApiError),
+        (status = 429, description = "`too_many_attempts`: too many wrong current passwords \
+            (`Retry-After`).", body = ApiError),
+    )
+)]
 pub async fn change_password(
     State(auth): State<Auth>,
     ClientAddr(client): ClientAddr,
@@ -143,6 +215,23 @@ pub async fn change_password(
 /// `PUT /api/session/language`: remember the account's language (`de`,
 /// `en`, or `null` to follow the browser again); answers the session as
 /// `GET /api/session` does, and this and later answers are in it.
+#[utoipa::path(
+    put,
+    path = LANGUAGE_PATH,
+    tag = "session",
+    operation_id = "set_language",
+    summary = "Choose the account's language",
+    description = "Remembers the language for the account (`de`, `en`, or `null` to follow \
+        the browser again); this answer and later ones are in it.",
+    request_body = LanguageChoice,
+    security(("session" = ["admin", "staff", "viewer"], "csrf" = [])),
+    responses(
+        (status = 200, description = "Chosen; the session with `account.language`.",
+            body = SessionInfo),
+        (status = 422, description = "`invalid_body`: not a language the back-office speaks \
+            (`loc`: `language`).", body = ApiError),
+    )
+)]
 pub async fn set_language(
     State(auth): State<Auth>,
     Extension(note): Extension<Note>,

@@ -26,7 +26,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
-use shared::staff::{Invite, Invited, RoleChange, SessionsEnded, TeamList, TeamMember};
+use shared::staff::{Invite, Invited, RoleChange, SessionsEnded, TeamList, TeamMember, TEAM_PATH};
 use shared::{ApiError, CreateUser, FieldError, UpdateUser, User};
 use uuid::Uuid;
 
@@ -36,6 +36,7 @@ use crate::auth::{password, Actor, Auth};
 use crate::database::{now_ms, to_time};
 use crate::directory::Directory;
 use crate::error::{GatewayError, Msg};
+use crate::openapi::{BAD_ID, NO_MEMBER, OWN_ACCOUNT, PODERO_FAILED, PODERO_REFUSED, PODERO_SLOW};
 use crate::podero::{ApiRoute, Podero};
 use crate::routes::read_json;
 use crate::startup::AppState;
@@ -193,6 +194,18 @@ async fn other_account(
 
 /// `GET /api/team`: the members, and the Podero admins and staff without
 /// access (from the read model).
+#[utoipa::path(
+    get,
+    path = TEAM_PATH,
+    tag = "team",
+    operation_id = "team_list",
+    summary = "The team",
+    description = "The colleagues with a back-office account (role, sessions, one-time \
+        password state), and the organisation's active Podero admins and staff that no account \
+        is linked to yet (from the users snapshot; left out if there is none).",
+    security(("session" = ["admin"])),
+    responses((status = 200, description = "The team.", body = TeamList))
+)]
 pub async fn list(State(team): State<Team>, actor: Actor) -> Result<Json<TeamList>, GatewayError> {
     actor.require_admin("error.admin_action.see_team")?;
     let members = team.auth.accounts().team(now_ms()).await?;
@@ -219,6 +232,29 @@ pub async fn list(State(team): State<Team>, actor: Actor) -> Result<Json<TeamLis
 }
 
 /// `POST /api/team`.
+#[utoipa::path(
+    post,
+    path = TEAM_PATH,
+    tag = "team",
+    operation_id = "team_invite",
+    summary = "Invite a colleague",
+    description = "Creates the back-office account and, for admin and staff, the Podero team \
+        member of the same role (or links the account to an existing Podero admin or staff \
+        user with that e-mail). Answers the one-time password, once; it must be replaced at \
+        the first sign-in.",
+    request_body = Invite,
+    security(("session" = ["admin"], "csrf" = [])),
+    responses(
+        (status = 201, description = "Invited.", body = Invited),
+        (status = 409, description = "`conflict`: the e-mail has an account already, or \
+            belongs to an end-user (`loc`: `email`).", body = ApiError),
+        (status = 422, description = "`invalid_body`: a field breaks a rule; `loc` names it.",
+            body = ApiError),
+        (status = 502, description = PODERO_FAILED, body = ApiError),
+        (status = 504, description = PODERO_SLOW, body = ApiError),
+        (status = "default", description = PODERO_REFUSED, body = ApiError),
+    )
+)]
 pub async fn invite(
     State(team): State<Team>,
     Extension(note): Extension<Note>,
@@ -313,6 +349,29 @@ pub async fn invite(
 }
 
 /// `PATCH /api/team/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/api/team/{id}",
+    tag = "team",
+    operation_id = "team_change_role",
+    summary = "Change a colleague's role",
+    description = "Changes the account's role and its Podero team member's: to `viewer` the \
+        team member is archived, from `viewer` one is created.",
+    params(("id" = Uuid, Path, description = "The account's id.")),
+    request_body = RoleChange,
+    security(("session" = ["admin"], "csrf" = [])),
+    responses(
+        (status = 200, description = "Changed; the member as the team lists them.",
+            body = TeamMember),
+        (status = 400, description = BAD_ID, body = ApiError),
+        (status = 404, description = NO_MEMBER, body = ApiError),
+        (status = 409, description = OWN_ACCOUNT, body = ApiError),
+        (status = 422, description = "`invalid_body`: not a role change.", body = ApiError),
+        (status = 502, description = PODERO_FAILED, body = ApiError),
+        (status = 504, description = PODERO_SLOW, body = ApiError),
+        (status = "default", description = PODERO_REFUSED, body = ApiError),
+    )
+)]
 pub async fn change_role(
     State(team): State<Team>,
     Extension(note): Extension<Note>,
@@ -386,6 +445,25 @@ async fn listed(auth: &Auth, id: Uuid) -> Result<Json<TeamMember>, GatewayError>
 }
 
 /// `DELETE /api/team/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/api/team/{id}",
+    tag = "team",
+    operation_id = "team_remove",
+    summary = "Remove a colleague",
+    description = "Archives the Podero team member and deletes the account and its sessions.",
+    params(("id" = Uuid, Path, description = "The account's id.")),
+    security(("session" = ["admin"], "csrf" = [])),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, description = BAD_ID, body = ApiError),
+        (status = 404, description = NO_MEMBER, body = ApiError),
+        (status = 409, description = OWN_ACCOUNT, body = ApiError),
+        (status = 502, description = PODERO_FAILED, body = ApiError),
+        (status = 504, description = PODERO_SLOW, body = ApiError),
+        (status = "default", description = PODERO_REFUSED, body = ApiError),
+    )
+)]
 pub async fn remove(
     State(team): State<Team>,
     Extension(note): Extension<Note>,
@@ -414,6 +492,23 @@ pub async fn remove(
 }
 
 /// `DELETE /api/team/{id}/sessions`.
+#[utoipa::path(
+    delete,
+    path = "/api/team/{id}/sessions",
+    tag = "team",
+    operation_id = "team_end_sessions",
+    summary = "End a colleague's sessions",
+    description = "Ends every session of the account; its next request gets \
+        `401 session_expired`.",
+    params(("id" = Uuid, Path, description = "The account's id.")),
+    security(("session" = ["admin"], "csrf" = [])),
+    responses(
+        (status = 200, description = "How many sessions ended.", body = SessionsEnded),
+        (status = 400, description = BAD_ID, body = ApiError),
+        (status = 404, description = NO_MEMBER, body = ApiError),
+        (status = 409, description = OWN_ACCOUNT, body = ApiError),
+    )
+)]
 pub async fn end_sessions(
     State(auth): State<Auth>,
     Extension(note): Extension<Note>,
@@ -436,6 +531,25 @@ pub async fn end_sessions(
 /// colleague (forgotten password, expired one-time password, or locked
 /// out by the sign-in throttle). Their sessions end; the password is
 /// answered once and must be changed at the next sign-in.
+#[utoipa::path(
+    post,
+    path = "/api/team/{id}/password",
+    tag = "team",
+    operation_id = "team_new_one_time_password",
+    summary = "Issue a colleague a new one-time password",
+    description = "For a forgotten password, an expired one-time password or an account locked \
+        by the sign-in throttle (which it lifts): ends the colleague's sessions and answers \
+        the password once; it must be replaced at the next sign-in.",
+    params(("id" = Uuid, Path, description = "The account's id.")),
+    security(("session" = ["admin"], "csrf" = [])),
+    responses(
+        (status = 200, description = "The member and their new one-time password.",
+            body = Invited),
+        (status = 400, description = BAD_ID, body = ApiError),
+        (status = 404, description = NO_MEMBER, body = ApiError),
+        (status = 409, description = OWN_ACCOUNT, body = ApiError),
+    )
+)]
 pub async fn new_one_time_password(
     State(auth): State<Auth>,
     Extension(note): Extension<Note>,

@@ -11,6 +11,7 @@ mod fuzz;
 mod hardening;
 mod language;
 mod leaks;
+mod openapi;
 mod operations;
 mod replicas;
 mod resilience;

@@ -213,6 +213,8 @@ async fn gateway_endpoints_by_role() {
     // (method, path, body, admin only)
     let cells: Vec<(&str, String, Option<Value>, bool)> = vec![
         ("GET", format!("{a}/api/app-info"), None, false),
+        // Public (it needs no session), so every role reads it too.
+        ("GET", format!("{a}/api/openapi.json"), None, false),
         ("GET", format!("{a}/api/session"), None, false),
         (
             "PUT",
