@@ -17,11 +17,16 @@ use std::time::Duration;
 use clap::Parser;
 use uuid::Uuid;
 
+use crate::database::Store;
+
 /// Environment variable holding the client secret (environment only).
 pub const CLIENT_SECRET_VAR: &str = "PODERO_CLIENT_SECRET";
 /// Environment variable with the first admin's initial password
 /// (environment only; without it one is generated and logged once).
 pub const ADMIN_PASSWORD_VAR: &str = "GATEWAY_ADMIN_PASSWORD";
+/// Environment variable choosing the database (environment only: a
+/// PostgreSQL URL may hold a password). Unset: SQLite in the data dir.
+pub const DATABASE_URL_VAR: &str = "DATABASE_URL";
 
 /// Whether the session cookie is `Secure` (and `__Host-` prefixed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -140,6 +145,13 @@ pub struct Cli {
     /// Hours a one-time password (of an invitation or issued by an admin) works.
     #[arg(long, env = "GATEWAY_ONE_TIME_PASSWORD_HOURS", default_value_t = 72.0)]
     pub one_time_password_hours: f64,
+    /// This replica's name in the leases of once-per-cluster jobs (default:
+    /// host name, process id and a random suffix). The database itself is
+    /// chosen by DATABASE_URL (environment only): unset for SQLite in the
+    /// data directory, postgres://user:password@host:port/db for
+    /// PostgreSQL (several replicas).
+    #[arg(long, env = "GATEWAY_REPLICA_ID")]
+    pub replica_id: Option<String>,
 }
 
 /// The checked configuration.
@@ -177,6 +189,10 @@ pub struct Config {
     pub unauthenticated_per_minute: u32,
     /// How long a one-time password works.
     pub one_time_password_ttl: Duration,
+    /// `DATABASE_URL` (`None`: SQLite in `data_dir`); see [`Config::store`].
+    pub database_url: Option<Secret>,
+    /// This replica's name in job leases.
+    pub replica_id: String,
 }
 
 impl Config {
@@ -188,6 +204,27 @@ impl Config {
             CookieSecure::Auto => !self.listen.ip().is_loopback(),
         }
     }
+
+    /// The database this configuration names.
+    pub fn store(&self) -> Result<Store, ConfigError> {
+        Store::from_url(
+            self.database_url.as_ref().map(Secret::expose),
+            &self.data_dir,
+        )
+        .map_err(ConfigError::BadDatabaseUrl)
+    }
+}
+
+/// A name for this process among the replicas: host, process id and a
+/// random suffix (a restarted process is a new holder).
+fn default_replica_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "gateway".into());
+    let suffix = Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &suffix[..6])
 }
 
 /// Which Podero to talk to.
@@ -235,6 +272,10 @@ pub enum ConfigError {
     BadRateLimit,
     #[error("GATEWAY_ADMIN_EMAIL is not a usable e-mail address: {0}")]
     BadAdminEmail(String),
+    #[error("{0}")]
+    BadDatabaseUrl(String),
+    #[error("GATEWAY_REPLICA_ID must be 1 to 100 characters without spaces")]
+    BadReplicaId,
 }
 
 impl Config {
@@ -260,6 +301,8 @@ impl Config {
             trusted_proxies: Vec::new(),
             unauthenticated_per_minute: 120,
             one_time_password_ttl: Duration::from_secs(72 * 3600),
+            database_url: None,
+            replica_id: default_replica_id(),
         }
     }
 
@@ -271,6 +314,11 @@ impl Config {
             .ok()
             .filter(|p| !p.is_empty())
             .map(Secret::new);
+        config.database_url = std::env::var(DATABASE_URL_VAR)
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .map(Secret::new);
+        config.store()?;
         Ok(config)
     }
 
@@ -358,6 +406,12 @@ impl Config {
                 cli.one_time_password_hours * 3600.0,
                 "GATEWAY_ONE_TIME_PASSWORD_HOURS",
             )?,
+            database_url: None,
+            replica_id: match non_empty(cli.replica_id) {
+                None => default_replica_id(),
+                Some(id) if id.chars().count() <= 100 && !id.contains(char::is_whitespace) => id,
+                Some(_) => return Err(ConfigError::BadReplicaId),
+            },
         })
     }
 }

@@ -32,6 +32,7 @@ pub mod database;
 pub mod directory;
 pub mod error;
 pub mod hardening;
+pub mod jobs;
 pub mod lang;
 pub mod memory;
 pub mod podero;

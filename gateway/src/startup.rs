@@ -34,10 +34,12 @@ use uuid::Uuid;
 use crate::audit::AuditLog;
 use crate::auth::accounts::bootstrap_admin;
 use crate::auth::Auth;
-use crate::configuration::{Config, Secret, UpstreamConfig};
+use crate::configuration::{Config, ConfigError, Secret, UpstreamConfig};
+use crate::database::Db;
 use crate::directory::Directory;
 use crate::error::GatewayError;
 use crate::hardening::Security;
+use crate::jobs::lease::Leases;
 use crate::podero::{http_client, Podero, TokenManager};
 use crate::routes;
 use crate::routes::OWN_BODY_LIMIT;
@@ -75,10 +77,12 @@ pub struct AppState {
     pub audit: AuditLog,
     pub settings: Settings,
     pub security: Security,
+    /// Leases of the once-per-cluster jobs, as this replica.
+    pub leases: Leases,
 }
 
 impl AppState {
-    pub fn new(podero: Podero, db: sqlx::SqlitePool, config: &Config) -> Self {
+    pub fn new(podero: Podero, db: Db, config: &Config) -> Self {
         Self {
             podero,
             directory: Arc::new(Directory::new(
@@ -86,7 +90,8 @@ impl AppState {
                 config.scan_concurrency,
             )),
             auth: Auth::new(db.clone(), config),
-            audit: AuditLog::new(db),
+            audit: AuditLog::new(db.clone()),
+            leases: Leases::new(db, &config.replica_id),
             settings: Settings {
                 frontend_dir: config.frontend_dir.clone(),
                 max_body_bytes: config.max_body_bytes,
@@ -220,8 +225,10 @@ pub enum StartupError {
         dir: PathBuf,
         source: podero_emulator::StartError,
     },
-    #[error("could not open the gateway's database in {dir}: {source}")]
-    Database { dir: PathBuf, source: sqlx::Error },
+    #[error("could not open the gateway's database ({store}): {source}")]
+    Database { store: String, source: sqlx::Error },
+    #[error("{0}")]
+    Config(#[from] ConfigError),
     #[error("could not create the first admin account: {0}")]
     Bootstrap(GatewayError),
     #[error("could not create the HTTP client: {0}")]
@@ -309,12 +316,14 @@ impl Application {
             org_id,
             kind,
         );
-        let db = crate::database::open(&config.data_dir)
+        let store = config.store()?;
+        let db = crate::database::open(&store)
             .await
             .map_err(|source| StartupError::Database {
-                dir: config.data_dir.clone(),
+                store: store.to_string(),
                 source,
             })?;
+        tracing::info!("database: {store}; replica {}", config.replica_id);
         let state = AppState::new(podero, db, &config);
         bootstrap_admin(
             state.auth.accounts(),
@@ -384,6 +393,16 @@ impl Application {
         let folds = tokio::spawn(crate::audit::refusals::flush_periodically(
             self.state.audit.clone(),
         ));
+        let auth = self.state.auth.clone();
+        let housekeeping = crate::jobs::spawn_once_per_cluster(
+            self.state.leases.clone(),
+            crate::jobs::housekeeping::JOB,
+            crate::jobs::housekeeping::EVERY,
+            move |_| {
+                let auth = auth.clone();
+                async move { crate::jobs::housekeeping::run(&auth).await }
+            },
+        );
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -392,6 +411,10 @@ impl Application {
             .await;
         directory.abort();
         folds.abort();
+        housekeeping.abort();
+        if let Err(e) = self.state.leases.release_all().await {
+            tracing::warn!("could not release this replica's job leases: {e}");
+        }
         let audit = &self.state.audit;
         audit.append_all(audit.refusals().all()).await;
         if let Some(emulator) = self.emulator {
@@ -510,7 +533,11 @@ mod tests {
             Uuid::nil(),
             UpstreamKind::Emulator,
         );
-        let db = crate::database::open(dir.path()).await.unwrap();
+        let db = crate::database::open(&crate::database::Store::Sqlite(
+            dir.path().join(crate::database::FILE_NAME),
+        ))
+        .await
+        .unwrap();
         let state = AppState::new(podero, db, &config);
         let account = state
             .auth

@@ -10,13 +10,12 @@ use axum::body::Bytes;
 use futures::Stream;
 use shared::staff::{AuditEntry, AuditPage, AuditQuery, FieldChange};
 use shared::{tr, Lang};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::refusals::Refusals;
 use crate::csv::CsvWriter;
-use crate::database::{failed, to_time};
+use crate::database::{failed, to_time, Db, Sql};
 use crate::error::GatewayError;
 
 /// One record to append.
@@ -180,22 +179,22 @@ const CSV_BATCH: i64 = 1_000;
 pub const HISTORY_LIMIT: i64 = 200;
 
 /// `WHERE …` of a query, pushed onto `b`.
-fn push_filter(b: &mut QueryBuilder<'_, Sqlite>, q: &AuditQuery) {
+fn push_filter(b: &mut Sql, q: &AuditQuery) {
     b.push(" WHERE ").push(SHOWN);
     if let Some(actor) = &q.actor {
-        b.push(" AND actor_email = ").push_bind(actor.clone());
+        b.push(" AND actor_email = ").bind(actor.clone());
     }
     if let Some(user) = q.user {
-        b.push(" AND target_user_id = ").push_bind(user.to_string());
+        b.push(" AND target_user_id = ").bind(user.to_string());
     }
     if let Some(action) = &q.action {
         if action.contains('.') {
-            b.push(" AND action = ").push_bind(action.clone());
+            b.push(" AND action = ").bind(action.clone());
         } else {
             b.push(" AND (action = ")
-                .push_bind(action.clone())
+                .bind(action.clone())
                 .push(" OR action LIKE ")
-                .push_bind(format!("{action}.%"))
+                .bind(format!("{action}.%"))
                 .push(")");
         }
     }
@@ -203,21 +202,21 @@ fn push_filter(b: &mut QueryBuilder<'_, Sqlite>, q: &AuditQuery) {
         b.push(" AND is_change = 1");
     }
     if let Some(from) = q.from {
-        b.push(" AND at >= ").push_bind(from.timestamp_millis());
+        b.push(" AND at >= ").bind(from.timestamp_millis());
     }
     if let Some(to) = q.to {
-        b.push(" AND at < ").push_bind(to.timestamp_millis());
+        b.push(" AND at < ").bind(to.timestamp_millis());
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct AuditLog {
-    pool: SqlitePool,
+    pool: Db,
     refusals: Arc<Refusals>,
 }
 
 impl AuditLog {
-    pub fn new(pool: SqlitePool) -> Self {
+    pub fn new(pool: Db) -> Self {
         Self {
             pool,
             refusals: Arc::new(Refusals::default()),
@@ -233,9 +232,9 @@ impl AuditLog {
     /// answer is its id.
     pub async fn append(&self, r: Record) -> Result<i64, GatewayError> {
         let changes = capped_changes(&r.changes);
-        sqlx::query(
+        sqlx::query_scalar::<_, i64>(
             "INSERT INTO audit (at, actor_id, actor_email, client_addr, method, route, action, target_user_id, status, is_change, changes, detail, count, outcome_of) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(r.at)
         .bind(r.actor_id.map(|u| u.to_string()))
@@ -251,9 +250,8 @@ impl AuditLog {
         .bind(r.detail.map(|d| cap(&d, MAX_DETAIL)))
         .bind(i64::from(r.count.max(1)))
         .bind(r.outcome_of)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await
-        .map(|done| done.last_insert_rowid())
         .map_err(failed)
     }
 
@@ -268,22 +266,22 @@ impl AuditLog {
 
     /// One page, newest first, and the total matching.
     pub async fn page(&self, q: &AuditQuery) -> Result<AuditPage, GatewayError> {
-        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM audit");
+        let mut count = Sql::new("SELECT COUNT(*) FROM audit");
         push_filter(&mut count, q);
-        let total: i64 = count
-            .build_query_scalar()
+        let (sql, args) = count.build();
+        let total: i64 = sqlx::query_scalar_with(&sql, args)
             .fetch_one(&self.pool)
             .await
             .map_err(failed)?;
-        let mut select = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit"));
+        let mut select = Sql::new(format!("SELECT {COLUMNS} FROM audit"));
         push_filter(&mut select, q);
         select
             .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(i64::from(q.per_page))
+            .bind(i64::from(q.per_page))
             .push(" OFFSET ")
-            .push_bind(i64::from(q.page.saturating_sub(1)) * i64::from(q.per_page));
-        let rows: Vec<EntryRow> = select
-            .build_query_as()
+            .bind(i64::from(q.page.saturating_sub(1)) * i64::from(q.per_page));
+        let (sql, args) = select.build();
+        let rows: Vec<EntryRow> = sqlx::query_as_with(&sql, args)
             .fetch_all(&self.pool)
             .await
             .map_err(failed)?;
@@ -321,23 +319,25 @@ impl AuditLog {
             let mut out = CsvWriter::new(&header);
             let mut after = 0_i64;
             loop {
-                let mut select = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit"));
+                let mut select = Sql::new(format!("SELECT {COLUMNS} FROM audit"));
                 push_filter(&mut select, &q);
                 select
                     .push(" AND id > ")
-                    .push_bind(after)
+                    .bind(after)
                     .push(" ORDER BY id LIMIT ")
-                    .push_bind(CSV_BATCH);
-                let rows: Vec<EntryRow> = match select.build_query_as().fetch_all(&pool).await {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        tracing::error!("the audit export stopped: {e}");
-                        let _ = tx
-                            .send(Err(std::io::Error::other("audit export failed")))
-                            .await;
-                        return;
-                    }
-                };
+                    .bind(CSV_BATCH);
+                let (sql, args) = select.build();
+                let rows: Vec<EntryRow> =
+                    match sqlx::query_as_with(&sql, args).fetch_all(&pool).await {
+                        Ok(rows) => rows,
+                        Err(e) => {
+                            tracing::error!("the audit export stopped: {e}");
+                            let _ = tx
+                                .send(Err(std::io::Error::other("audit export failed")))
+                                .await;
+                            return;
+                        }
+                    };
                 let Some(last) = rows.last().map(|r| r.id) else {
                     break;
                 };
@@ -360,20 +360,20 @@ impl AuditLog {
     /// newest first, at most [`HISTORY_LIMIT`]. Records about the team are
     /// never part of it.
     pub async fn user_history(&self, user: Uuid) -> Result<Vec<AuditEntry>, GatewayError> {
-        let mut b = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit WHERE "));
+        let mut b = Sql::new(format!("SELECT {COLUMNS} FROM audit WHERE "));
         b.push(SHOWN)
             .push(" AND target_user_id = ")
-            .push_bind(user.to_string())
+            .bind(user.to_string())
             .push(" AND is_change = 1 AND (");
         for (i, pattern) in END_USER_ACTIONS.iter().enumerate() {
             if i > 0 {
                 b.push(" OR ");
             }
-            b.push("action LIKE ").push_bind(*pattern);
+            b.push("action LIKE ").bind(*pattern);
         }
-        b.push(") ORDER BY id DESC LIMIT ").push_bind(HISTORY_LIMIT);
-        let rows: Vec<EntryRow> = b
-            .build_query_as()
+        b.push(") ORDER BY id DESC LIMIT ").bind(HISTORY_LIMIT);
+        let (sql, args) = b.build();
+        let rows: Vec<EntryRow> = sqlx::query_as_with(&sql, args)
             .fetch_all(&self.pool)
             .await
             .map_err(failed)?;
@@ -412,99 +412,124 @@ mod tests {
 
     #[tokio::test]
     async fn append_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = crate::database::open(dir.path()).await.unwrap();
-        let log = AuditLog::new(pool.clone());
-        log.append(record("user.update", 200)).await.unwrap();
-        let update = sqlx::query("UPDATE audit SET status = 500")
-            .execute(&pool)
-            .await;
-        assert!(update.unwrap_err().to_string().contains("append-only"));
-        let delete = sqlx::query("DELETE FROM audit").execute(&pool).await;
-        assert!(delete.unwrap_err().to_string().contains("append-only"));
-        let page = log.page(&AuditQuery::default()).await.unwrap();
-        assert_eq!(page.total, 1);
-        let q = AuditQuery {
-            action: Some("user".into()),
-            ..Default::default()
-        };
-        assert_eq!(log.page(&q).await.unwrap().total, 1);
-        let q = AuditQuery {
-            action: Some("users".into()),
-            ..Default::default()
-        };
-        assert_eq!(log.page(&q).await.unwrap().total, 0);
-        assert_eq!(log.user_history(Uuid::nil()).await.unwrap().len(), 1);
+        for store in crate::database::testing::stores().await {
+            let pool = store.db.clone();
+            let log = AuditLog::new(pool.clone());
+            log.append(record("user.update", 200)).await.unwrap();
+            for refused in ["UPDATE audit SET status = 500", "DELETE FROM audit"] {
+                let err = sqlx::query(refused).execute(&pool).await.unwrap_err();
+                assert!(
+                    err.to_string().contains("append-only"),
+                    "{}: {err}",
+                    store.name
+                );
+            }
+            if store.name == "postgres" {
+                let err = sqlx::query("TRUNCATE audit")
+                    .execute(&pool)
+                    .await
+                    .unwrap_err();
+                assert!(err.to_string().contains("append-only"), "{err}");
+            }
+            let page = log.page(&AuditQuery::default()).await.unwrap();
+            assert_eq!(page.total, 1, "{}", store.name);
+            let q = AuditQuery {
+                action: Some("user".into()),
+                ..Default::default()
+            };
+            assert_eq!(log.page(&q).await.unwrap().total, 1);
+            let q = AuditQuery {
+                action: Some("users".into()),
+                ..Default::default()
+            };
+            assert_eq!(log.page(&q).await.unwrap().total, 0);
+            assert_eq!(log.user_history(Uuid::nil()).await.unwrap().len(), 1);
+        }
     }
 
     /// An intent is shown through its outcome; without one, as status 0.
     #[tokio::test]
     async fn intents_and_outcomes() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = crate::database::open(dir.path()).await.unwrap();
-        let log = AuditLog::new(pool);
-        let intent = log.append(record("user.update", 0)).await.unwrap();
-        let mut outcome = record("user.update", 200);
-        outcome.outcome_of = Some(intent);
-        log.append(outcome).await.unwrap();
-        log.append(record("device.update", 0)).await.unwrap();
-        let page = log.page(&AuditQuery::default()).await.unwrap();
-        let statuses: Vec<u16> = page.entries.iter().map(|e| e.status).collect();
-        assert_eq!(statuses, [0, 200]);
-        assert_eq!(page.total, 2);
-        // Team records never reach a user's history.
-        log.append(record("team.invite", 201)).await.unwrap();
-        let history = log.user_history(Uuid::nil()).await.unwrap();
-        assert!(history.iter().all(|e| !e.action.starts_with("team.")));
-        assert_eq!(history.len(), 2);
+        for store in crate::database::testing::stores().await {
+            let log = AuditLog::new(store.db.clone());
+            let intent = log.append(record("user.update", 0)).await.unwrap();
+            let mut outcome = record("user.update", 200);
+            outcome.outcome_of = Some(intent);
+            let outcome = log.append(outcome).await.unwrap();
+            assert!(outcome > intent, "{}: ids grow", store.name);
+            log.append(record("device.update", 0)).await.unwrap();
+            let page = log.page(&AuditQuery::default()).await.unwrap();
+            let statuses: Vec<u16> = page.entries.iter().map(|e| e.status).collect();
+            assert_eq!(statuses, [0, 200], "{}", store.name);
+            assert_eq!(page.total, 2);
+            // Filters and paging.
+            let q = AuditQuery {
+                action: Some("device.update".into()),
+                per_page: 1,
+                ..Default::default()
+            };
+            let one = log.page(&q).await.unwrap();
+            assert_eq!((one.total, one.entries.len()), (1, 1), "{}", store.name);
+            // Team records never reach a user's history.
+            log.append(record("team.invite", 201)).await.unwrap();
+            let history = log.user_history(Uuid::nil()).await.unwrap();
+            assert!(history.iter().all(|e| !e.action.starts_with("team.")));
+            assert_eq!(history.len(), 2, "{}", store.name);
+        }
     }
 
     #[tokio::test]
     async fn stored_strings_are_capped() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = crate::database::open(dir.path()).await.unwrap();
-        let log = AuditLog::new(pool);
-        let mut r = record("session.sign_in", 401);
-        r.actor_email = Some("x".repeat(16 * 1024));
-        r.detail = Some("d".repeat(10_000));
-        r.changes = vec![FieldChange {
-            field: "first_name".into(),
-            from: serde_json::Value::Null,
-            to: serde_json::Value::String("y".repeat(100_000)),
-        }];
-        log.append(r).await.unwrap();
-        let e = &log.page(&AuditQuery::default()).await.unwrap().entries[0];
-        assert_eq!(
-            e.actor_email.as_ref().unwrap().chars().count(),
-            MAX_EMAIL + 1
-        );
-        assert_eq!(e.detail.as_ref().unwrap().chars().count(), MAX_DETAIL + 1);
-        assert!(e.changes[0].to.as_str().unwrap().chars().count() <= MAX_VALUE + 1);
+        for store in crate::database::testing::stores().await {
+            let log = AuditLog::new(store.db.clone());
+            let mut r = record("session.sign_in", 401);
+            r.actor_email = Some("x".repeat(16 * 1024));
+            r.detail = Some("d".repeat(10_000));
+            r.changes = vec![FieldChange {
+                field: "first_name".into(),
+                from: serde_json::Value::Null,
+                to: serde_json::Value::String("y".repeat(100_000)),
+            }];
+            log.append(r).await.unwrap();
+            let e = &log.page(&AuditQuery::default()).await.unwrap().entries[0];
+            assert_eq!(
+                e.actor_email.as_ref().unwrap().chars().count(),
+                MAX_EMAIL + 1
+            );
+            assert_eq!(e.detail.as_ref().unwrap().chars().count(), MAX_DETAIL + 1);
+            assert!(e.changes[0].to.as_str().unwrap().chars().count() <= MAX_VALUE + 1);
+        }
     }
 
     #[tokio::test]
     async fn csv_export_streams_in_chunks() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = crate::database::open(dir.path()).await.unwrap();
-        sqlx::query(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
-             INSERT INTO audit (at, actor_email, method, route, action, status, is_change, changes) \
-             SELECT i, 'a@b.de', 'GET', '/api/directory/users', 'users.search', 200, 0, '[]' FROM n",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
-        let mut stream = Box::pin(AuditLog::new(pool).csv(&AuditQuery::default(), Lang::En));
-        let mut chunks = 0;
-        let mut text = String::new();
-        while let Some(chunk) = stream.next().await {
-            chunks += 1;
-            text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+        for store in crate::database::testing::stores().await {
+            let pool = store.db.clone();
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+                 INSERT INTO audit (at, actor_email, method, route, action, status, is_change, changes) \
+                 SELECT i, 'a@b.de', 'GET', '/api/directory/users', 'users.search', 200, 0, '[]' FROM n",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            let mut stream = Box::pin(AuditLog::new(pool).csv(&AuditQuery::default(), Lang::En));
+            let mut chunks = 0;
+            let mut text = String::new();
+            while let Some(chunk) = stream.next().await {
+                chunks += 1;
+                text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+            }
+            // Polled again after its end: still the end, no panic.
+            assert!(stream.next().await.is_none());
+            assert!(chunks >= 2, "{chunks} chunk(s)");
+            assert_eq!(
+                text.lines().count(),
+                2001,
+                "{}: header and every record",
+                store.name
+            );
+            assert!(text.lines().last().unwrap().starts_with("\"2000\","));
         }
-        // Polled again after its end: still the end, no panic.
-        assert!(stream.next().await.is_none());
-        assert!(chunks >= 2, "{chunks} chunk(s)");
-        assert_eq!(text.lines().count(), 2001, "header and every record");
-        assert!(text.lines().last().unwrap().starts_with("\"2000\","));
     }
 }

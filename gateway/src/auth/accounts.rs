@@ -3,9 +3,9 @@
 //! are unique. The first start with no account creates an admin
 //! ([`bootstrap_admin`]).
 
+use crate::database::Db;
 use shared::staff::{Account, StaffRole, TeamMember};
 use shared::Lang;
-use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use crate::auth::password;
@@ -121,11 +121,11 @@ struct MemberRow {
 /// The accounts table.
 #[derive(Debug, Clone)]
 pub struct Accounts {
-    pool: SqlitePool,
+    pool: Db,
 }
 
 impl Accounts {
-    pub fn new(pool: SqlitePool) -> Self {
+    pub fn new(pool: Db) -> Self {
         Self { pool }
     }
 
@@ -144,7 +144,7 @@ impl Accounts {
         let email = new.email.trim().to_lowercase();
         let result = sqlx::query(
             "INSERT INTO accounts (id, email, first_name, last_name, role, password_hash, must_change_password, podero_user_id, created_at, updated_at, password_expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10)",
         )
         .bind(id.to_string())
         .bind(&email)
@@ -166,17 +166,19 @@ impl Accounts {
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<StoredAccount>, GatewayError> {
-        sqlx::query_as::<_, AccountRow>(&format!("SELECT {COLUMNS} FROM accounts a WHERE a.id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map(|r| r.map(StoredAccount::from))
-            .map_err(failed)
+        sqlx::query_as::<_, AccountRow>(&format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE a.id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map(|r| r.map(StoredAccount::from))
+        .map_err(failed)
     }
 
     pub async fn find_by_email(&self, email: &str) -> Result<Option<StoredAccount>, GatewayError> {
         sqlx::query_as::<_, AccountRow>(&format!(
-            "SELECT {COLUMNS} FROM accounts a WHERE a.email = ?"
+            "SELECT {COLUMNS} FROM accounts a WHERE a.email = $1"
         ))
         .bind(email.trim().to_lowercase())
         .fetch_optional(&self.pool)
@@ -187,7 +189,7 @@ impl Accounts {
 
     /// Whether an account is linked to this Podero user (a team member).
     pub async fn is_linked(&self, podero_user_id: Uuid) -> Result<bool, GatewayError> {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM accounts WHERE podero_user_id = ?")
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM accounts WHERE podero_user_id = $1")
             .bind(podero_user_id.to_string())
             .fetch_one(&self.pool)
             .await
@@ -200,7 +202,7 @@ impl Accounts {
         let rows = sqlx::query_as::<_, MemberRow>(&format!(
             "SELECT {COLUMNS}, \
                (SELECT MAX(last_seen_at) FROM sessions s WHERE s.account_id = a.id) AS last_seen, \
-               (SELECT COUNT(*) FROM sessions s WHERE s.account_id = a.id AND s.ended_at IS NULL AND s.expires_at > ?) AS active \
+               (SELECT COUNT(*) FROM sessions s WHERE s.account_id = a.id AND s.ended_at IS NULL AND s.expires_at > $1) AS active \
              FROM accounts a ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'staff' THEN 1 ELSE 2 END, last_name, first_name, email"
         ))
         .bind(now)
@@ -239,7 +241,7 @@ impl Accounts {
         password_hash: &str,
         one_time_until: Option<i64>,
     ) -> Result<(), GatewayError> {
-        sqlx::query("UPDATE accounts SET password_hash = ?, must_change_password = ?, password_expires_at = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET password_hash = $1, must_change_password = $2, password_expires_at = $3, updated_at = $4 WHERE id = $5")
             .bind(password_hash)
             .bind(i64::from(one_time_until.is_some()))
             .bind(one_time_until)
@@ -253,7 +255,7 @@ impl Accounts {
 
     /// The language the account chose (`None`: the browser's).
     pub async fn set_language(&self, id: Uuid, language: Option<Lang>) -> Result<(), GatewayError> {
-        sqlx::query("UPDATE accounts SET language = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET language = $1, updated_at = $2 WHERE id = $3")
             .bind(language.map(Lang::code))
             .bind(now_ms())
             .bind(id.to_string())
@@ -269,20 +271,22 @@ impl Accounts {
         role: StaffRole,
         podero_user_id: Option<Uuid>,
     ) -> Result<(), GatewayError> {
-        sqlx::query("UPDATE accounts SET role = ?, podero_user_id = ?, updated_at = ? WHERE id = ?")
-            .bind(role.as_str())
-            .bind(podero_user_id.map(|u| u.to_string()))
-            .bind(now_ms())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(failed)
+        sqlx::query(
+            "UPDATE accounts SET role = $1, podero_user_id = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(role.as_str())
+        .bind(podero_user_id.map(|u| u.to_string()))
+        .bind(now_ms())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(failed)
     }
 
     /// Remove the account (its sessions go with it).
     pub async fn delete(&self, id: Uuid) -> Result<(), GatewayError> {
-        sqlx::query("DELETE FROM accounts WHERE id = ?")
+        sqlx::query("DELETE FROM accounts WHERE id = $1")
             .bind(id.to_string())
             .execute(&self.pool)
             .await
@@ -310,7 +314,7 @@ pub async fn bootstrap_admin(
         None => (password::generate(), true),
     };
     let hash = password::hash(plain.clone()).await?;
-    accounts
+    let created = accounts
         .create(NewAccount {
             email,
             first_name: "Back-office",
@@ -322,6 +326,11 @@ pub async fn bootstrap_admin(
             password_expires_at: None,
         })
         .await?;
+    if created.is_none() {
+        // Another replica starting at the same time created it first.
+        tracing::info!("the first admin account was created by another replica");
+        return Ok(());
+    }
     if generated {
         tracing::warn!(
             "first start: created the admin account {email} with the one-time password {plain} \

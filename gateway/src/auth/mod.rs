@@ -52,11 +52,11 @@ struct Inner {
 }
 
 impl Auth {
-    pub fn new(db: sqlx::SqlitePool, config: &Config) -> Self {
+    pub fn new(db: crate::database::Db, config: &Config) -> Self {
         Self(Arc::new(Inner {
             accounts: Accounts::new(db.clone()),
-            sessions: Sessions::new(db, config.session_idle, config.session_max),
-            throttle: Throttle::new(config.throttle),
+            sessions: Sessions::new(db.clone(), config.session_idle, config.session_max),
+            throttle: Throttle::new(db, config.throttle),
             unauthenticated: RateLimit::new(config.unauthenticated_per_minute),
             cookie: SessionCookie::new(config.secure_cookie(), config.session_max),
             trusted_proxies: config.trusted_proxies.clone(),

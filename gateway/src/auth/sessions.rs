@@ -8,8 +8,8 @@
 //! sends in [`shared::staff::CSRF_HEADER`] is derived from the session, so
 //! it cannot be guessed from another session and needs no storage.
 
+use crate::database::Db;
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use crate::auth::accounts::{AccountRow, StoredAccount, COLUMNS};
@@ -72,13 +72,13 @@ struct SessionRow {
 /// The sessions table and its time limits.
 #[derive(Debug, Clone)]
 pub struct Sessions {
-    pool: SqlitePool,
+    pool: Db,
     idle_ms: i64,
     max_ms: i64,
 }
 
 impl Sessions {
-    pub fn new(pool: SqlitePool, idle: std::time::Duration, max: std::time::Duration) -> Self {
+    pub fn new(pool: Db, idle: std::time::Duration, max: std::time::Duration) -> Self {
         Self {
             pool,
             idle_ms: idle.as_millis().try_into().unwrap_or(i64::MAX),
@@ -113,7 +113,7 @@ impl Sessions {
         let expires_at = now.saturating_add(self.max_ms);
         sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at, client_addr, user_agent) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(token_hash(&token))
         .bind(account.to_string())
@@ -133,7 +133,7 @@ impl Sessions {
         let hash = token_hash(token);
         let row = sqlx::query_as::<_, SessionRow>(&format!(
             "SELECT {COLUMNS}, s.last_seen_at AS s_last_seen, s.expires_at AS s_expires, s.ended_at AS s_ended \
-             FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?"
+             FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1"
         ))
         .bind(&hash)
         .fetch_optional(&self.pool)
@@ -147,7 +147,7 @@ impl Sessions {
             return Ok(Lookup::Expired);
         }
         if now - last_seen >= self.touch_every_ms() {
-            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
                 .bind(now)
                 .bind(&hash)
                 .execute(&self.pool)
@@ -163,7 +163,7 @@ impl Sessions {
 
     /// End one session (sign-out).
     pub async fn end(&self, token_hash: &str, now: i64) -> Result<(), GatewayError> {
-        sqlx::query("UPDATE sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL")
+        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL")
             .bind(now)
             .bind(token_hash)
             .execute(&self.pool)
@@ -180,7 +180,7 @@ impl Sessions {
         now: i64,
     ) -> Result<u32, GatewayError> {
         let done = sqlx::query(
-            "UPDATE sessions SET ended_at = ? WHERE account_id = ? AND ended_at IS NULL AND expires_at > ? AND token_hash <> ?",
+            "UPDATE sessions SET ended_at = $1 WHERE account_id = $2 AND ended_at IS NULL AND expires_at > $3 AND token_hash <> $4",
         )
         .bind(now)
         .bind(account.to_string())
@@ -191,6 +191,20 @@ impl Sessions {
         .map_err(failed)?;
         Ok(done.rows_affected().try_into().unwrap_or(u32::MAX))
     }
+
+    /// Delete sessions that expired before `cutoff`, except each
+    /// account's last seen (the team page shows it); how many.
+    pub async fn prune(&self, cutoff: i64) -> Result<u64, GatewayError> {
+        sqlx::query(
+            "DELETE FROM sessions WHERE expires_at < $1 AND last_seen_at < \
+             (SELECT MAX(s.last_seen_at) FROM sessions s WHERE s.account_id = sessions.account_id)",
+        )
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(failed)
+    }
 }
 
 #[cfg(test)]
@@ -200,9 +214,8 @@ mod tests {
     use shared::staff::StaffRole;
     use std::time::Duration;
 
-    async fn setup(idle: u64, max: u64) -> (Sessions, Uuid, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = crate::database::open(dir.path()).await.unwrap();
+    async fn setup(pool: &Db, idle: u64, max: u64) -> (Sessions, Uuid) {
+        let pool = pool.clone();
         let account = Accounts::new(pool.clone())
             .create(NewAccount {
                 email: "a@example.com",
@@ -219,77 +232,80 @@ mod tests {
         (
             Sessions::new(pool, Duration::from_secs(idle), Duration::from_secs(max)),
             account.id,
-            dir,
         )
     }
 
     #[tokio::test]
     async fn idle_and_absolute_expiry() {
-        let (sessions, account, _dir) = setup(60, 300).await;
-        let t0 = 1_000_000;
-        let (token, expires) = sessions.create(account, None, None, t0).await.unwrap();
-        assert_eq!(expires, t0 + 300_000);
-        // Active every 50 s: stays valid past the idle limit...
-        for step in 1..=5 {
-            let at = t0 + step * 50_000;
-            assert!(
-                matches!(sessions.lookup(&token, at).await.unwrap(), Lookup::Valid(_)),
-                "at +{}s",
-                step * 50
-            );
+        for store in crate::database::testing::stores().await {
+            let (sessions, account) = setup(&store.db, 60, 300).await;
+            let t0 = 1_000_000;
+            let (token, expires) = sessions.create(account, None, None, t0).await.unwrap();
+            assert_eq!(expires, t0 + 300_000);
+            // Active every 50 s: stays valid past the idle limit...
+            for step in 1..=5 {
+                let at = t0 + step * 50_000;
+                assert!(
+                    matches!(sessions.lookup(&token, at).await.unwrap(), Lookup::Valid(_)),
+                    "at +{}s",
+                    step * 50
+                );
+            }
+            // ...but never past the absolute end.
+            assert!(matches!(
+                sessions.lookup(&token, t0 + 300_000).await.unwrap(),
+                Lookup::Expired
+            ));
+            // A quiet session ends after the idle time.
+            let (quiet, _) = sessions.create(account, None, None, t0).await.unwrap();
+            assert!(matches!(
+                sessions.lookup(&quiet, t0 + 59_000).await.unwrap(),
+                Lookup::Valid(_)
+            ));
+            assert!(matches!(
+                sessions.lookup(&quiet, t0 + 59_000 + 60_000).await.unwrap(),
+                Lookup::Expired
+            ));
+            assert!(matches!(
+                sessions.lookup("not-a-token", t0).await.unwrap(),
+                Lookup::Unknown
+            ));
         }
-        // ...but never past the absolute end.
-        assert!(matches!(
-            sessions.lookup(&token, t0 + 300_000).await.unwrap(),
-            Lookup::Expired
-        ));
-        // A quiet session ends after the idle time.
-        let (quiet, _) = sessions.create(account, None, None, t0).await.unwrap();
-        assert!(matches!(
-            sessions.lookup(&quiet, t0 + 59_000).await.unwrap(),
-            Lookup::Valid(_)
-        ));
-        assert!(matches!(
-            sessions.lookup(&quiet, t0 + 59_000 + 60_000).await.unwrap(),
-            Lookup::Expired
-        ));
-        assert!(matches!(
-            sessions.lookup("not-a-token", t0).await.unwrap(),
-            Lookup::Unknown
-        ));
     }
 
     #[tokio::test]
     async fn ending_sessions() {
-        let (sessions, account, _dir) = setup(600, 3600).await;
-        let now = 5_000_000;
-        let (a, _) = sessions.create(account, None, None, now).await.unwrap();
-        let (b, _) = sessions.create(account, None, None, now).await.unwrap();
-        let (c, _) = sessions.create(account, None, None, now).await.unwrap();
-        sessions.end(&token_hash(&a), now).await.unwrap();
-        assert!(matches!(
-            sessions.lookup(&a, now).await.unwrap(),
-            Lookup::Expired
-        ));
-        assert_eq!(
-            sessions
-                .end_all(account, Some(&token_hash(&c)), now)
-                .await
-                .unwrap(),
-            1
-        );
-        assert!(matches!(
-            sessions.lookup(&b, now).await.unwrap(),
-            Lookup::Expired
-        ));
-        assert!(matches!(
-            sessions.lookup(&c, now).await.unwrap(),
-            Lookup::Valid(_)
-        ));
-        assert_ne!(csrf_token(&token_hash(&b)), csrf_token(&token_hash(&c)));
-        let hb = token_hash(&b);
-        assert!(csrf_matches(&hb, &csrf_token(&hb)));
-        assert!(!csrf_matches(&hb, &csrf_token(&token_hash(&c))));
-        assert!(!csrf_matches(&hb, ""));
+        for store in crate::database::testing::stores().await {
+            let (sessions, account) = setup(&store.db, 600, 3600).await;
+            let now = 5_000_000;
+            let (a, _) = sessions.create(account, None, None, now).await.unwrap();
+            let (b, _) = sessions.create(account, None, None, now).await.unwrap();
+            let (c, _) = sessions.create(account, None, None, now).await.unwrap();
+            sessions.end(&token_hash(&a), now).await.unwrap();
+            assert!(matches!(
+                sessions.lookup(&a, now).await.unwrap(),
+                Lookup::Expired
+            ));
+            assert_eq!(
+                sessions
+                    .end_all(account, Some(&token_hash(&c)), now)
+                    .await
+                    .unwrap(),
+                1
+            );
+            assert!(matches!(
+                sessions.lookup(&b, now).await.unwrap(),
+                Lookup::Expired
+            ));
+            assert!(matches!(
+                sessions.lookup(&c, now).await.unwrap(),
+                Lookup::Valid(_)
+            ));
+            assert_ne!(csrf_token(&token_hash(&b)), csrf_token(&token_hash(&c)));
+            let hb = token_hash(&b);
+            assert!(csrf_matches(&hb, &csrf_token(&hb)));
+            assert!(!csrf_matches(&hb, &csrf_token(&token_hash(&c))));
+            assert!(!csrf_matches(&hb, ""));
+        }
     }
 }

@@ -9,8 +9,6 @@
 //! right, and starts a new session every time. Changing the password ends
 //! the person's other sessions.
 
-use std::time::Instant;
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -34,12 +32,6 @@ fn info(auth: &Auth, account: &StoredAccount, token_hash: &str, expires_at: i64)
         csrf_token: csrf_token(token_hash),
         expires_at: to_time(expires_at),
         idle_timeout_secs: auth.sessions().idle_secs(),
-    }
-}
-
-fn too_many(wait: std::time::Duration) -> GatewayError {
-    GatewayError::TooManyAttempts {
-        retry_after_secs: wait.as_secs().max(1),
     }
 }
 
@@ -68,16 +60,14 @@ pub async fn sign_in(
         return Err(GatewayError::SignInFailed);
     }
     let client_key = crate::request::client_key(client.as_deref());
-    auth.throttle()
-        .begin(&email, &client_key, Instant::now())
-        .map_err(too_many)?;
+    auth.throttle().begin(&email, &client_key, now_ms()).await?;
     let account = auth.accounts().find_by_email(&email).await?;
     let hash = account.as_ref().map(|a| a.password_hash.clone());
     let matches = password::verify(request.password, hash).await;
     let Some(account) = account.filter(|_| matches) else {
         return Err(GatewayError::SignInFailed);
     };
-    auth.throttle().succeeded(&email, &client_key);
+    auth.throttle().succeeded(&email, &client_key).await?;
     note.actor(Some(account.id), &account.email);
     let now = now_ms();
     if account.one_time_password_expired(now) {
@@ -122,8 +112,8 @@ pub async fn change_password(
         .map_err(GatewayError::InvalidBody)?;
     let client_key = crate::request::client_key(client.as_deref());
     auth.throttle()
-        .begin(&account.email, &client_key, Instant::now())
-        .map_err(too_many)?;
+        .begin(&account.email, &client_key, now_ms())
+        .await?;
     let current_ok = password::verify(
         request.current_password,
         Some(account.password_hash.clone()),
@@ -136,7 +126,9 @@ pub async fn change_password(
             &[],
         )]));
     }
-    auth.throttle().succeeded(&account.email, &client_key);
+    auth.throttle()
+        .succeeded(&account.email, &client_key)
+        .await?;
     let hash = password::hash(request.new_password).await?;
     note.begin().await?;
     auth.accounts()

@@ -456,7 +456,10 @@ pub async fn new_one_time_password(
         .set_password(account.id, &hash, Some(until))
         .await?;
     auth.sessions().end_all(account.id, None, now_ms()).await?;
-    auth.throttle().reset_account(&account.email);
+    if let Err(e) = auth.throttle().reset_account(&account.email).await {
+        // The new password stands; the old failures end with their window.
+        tracing::warn!("could not clear the sign-in failures after a new password: {e}");
+    }
     let member = listed(&auth, account.id).await?.0;
     Ok((
         StatusCode::OK,

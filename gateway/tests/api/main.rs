@@ -11,6 +11,7 @@ mod fuzz;
 mod hardening;
 mod language;
 mod leaks;
+mod replicas;
 mod resilience;
 mod roles;
 mod security;
