@@ -110,7 +110,9 @@ impl Nginx {
         format!("http://{}", self.addr)
     }
 
-    /// Its directory: `nginx.conf`, `error.log`, `access.log`.
+    /// Its directory: `nginx.conf`, `error.log`, `access.log` (one line
+    /// per request, ending `upstream=<replica address>`; more than one,
+    /// comma-separated, when it tried another replica).
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -118,6 +120,11 @@ impl Nginx {
     /// The process (to check it still runs, or stop it early).
     pub fn proc(&mut self) -> &mut Proc {
         &mut self.proc
+    }
+
+    /// The access log's text so far.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir().join("access.log")).unwrap_or_default()
     }
 
     /// Keep its directory (configuration and logs) after it stops.
@@ -146,7 +153,9 @@ events {{
 }}
 
 http {{
-    access_log {d}/access.log;
+    # Which replica answered each request: the last field.
+    log_format balanced '$remote_addr "$request" $status $request_time upstream=$upstream_addr';
+    access_log {d}/access.log balanced;
     client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
