@@ -37,6 +37,15 @@ impl Postgres {
     /// Start a cluster in a new directory below `parent`. As root, the
     /// `postgres` user must be able to reach `parent`.
     pub fn start_in(parent: &Path) -> io::Result<Postgres> {
+        Self::start_with(parent, false)
+    }
+
+    /// [`Postgres::start_in`], with the server in a process group of its
+    /// own when `own_process_group`: Ctrl-C in the terminal then does not
+    /// reach it, so it outlives the processes that use it until the caller
+    /// stops it (a caller that itself survives Ctrl-C, or it stays
+    /// running). Otherwise Ctrl-C stops it with everything else.
+    pub fn start_with(parent: &Path, own_process_group: bool) -> io::Result<Postgres> {
         let started = Instant::now();
         let bin = Self::bin_dir()?;
         let dir = TempDir::new_in(parent, "pg")?;
@@ -78,7 +87,7 @@ impl Postgres {
             let log = dir.path().join("postgres.log");
             let mut server = Proc::spawn(
                 "postgres",
-                as_user(Command::new(bin.join("postgres")), run_as, dir.path())
+                as_user(server_command(&bin, own_process_group), run_as, dir.path())
                     .arg("-D")
                     .arg(&data)
                     .args(["-p", &port.to_string()])
@@ -261,6 +270,15 @@ impl Drop for Postgres {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The `postgres` server command, in a new process group if asked.
+fn server_command(bin: &Path, own_process_group: bool) -> Command {
+    let mut command = Command::new(bin.join("postgres"));
+    if own_process_group {
+        command.process_group(0);
+    }
+    command
 }
 
 /// `command` running as `(uid, gid)` (when given) in `dir`.

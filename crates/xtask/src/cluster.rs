@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use devcluster::{free_port, random_hex, wait_for_http, wait_until, Nginx, Postgres, Proc};
 
@@ -118,7 +118,9 @@ fn run(opts: &Options) -> Result<(), String> {
     std::fs::create_dir_all(&run_dir).map_err(e("run directory"))?;
 
     println!("\n==> PostgreSQL (throw-away cluster)");
-    let mut pg = Postgres::start().map_err(e("PostgreSQL"))?;
+    // Out of reach of Ctrl-C: the replicas release their leases while
+    // they stop, then it is stopped last.
+    let mut pg = Postgres::start_with(&std::env::temp_dir(), true).map_err(e("PostgreSQL"))?;
     let database_url = pg.create_database("backoffice").map_err(e("createdb"))?;
     println!(
         "    {database_url} (started in {:.1}s)",
@@ -210,13 +212,17 @@ fn run(opts: &Options) -> Result<(), String> {
 
     let reason = supervise(&mut nginx, &mut emulator, &mut pg, &mut replicas);
     println!("\n==> stopping the cluster ({reason})");
+    let stopping = std::time::Instant::now();
+    // Replicas first (they give up their leases), nginx, the emulator,
+    // PostgreSQL last; each gets a few seconds before SIGKILL.
     for r in replicas.iter_mut() {
         let _ = r.proc.stop("TERM", Duration::from_secs(10));
     }
     let _ = nginx.proc().stop("TERM", Duration::from_secs(5));
-    let _ = emulator.stop("TERM", Duration::from_secs(5));
+    let _ = emulator.stop("INT", Duration::from_secs(5));
     pg.stop();
     drop(pg);
+    println!("    took {:.1}s", stopping.elapsed().as_secs_f64());
     println!("    stopped; logs in {}", run_dir.display());
     Ok(())
 }
@@ -228,21 +234,8 @@ fn supervise(
     pg: &mut Postgres,
     replicas: &mut [Replica],
 ) -> String {
-    let started = Instant::now();
     loop {
-        for r in replicas.iter_mut().filter(|r| !r.ended) {
-            if let Ok(Some(status)) = r.proc.try_wait() {
-                r.ended = true;
-                println!(
-                    "[{:>6.0}s] {} ended ({status}); nginx sends its requests to the others",
-                    started.elapsed().as_secs_f64(),
-                    r.id
-                );
-            }
-        }
-        if replicas.iter().all(|r| r.ended) {
-            return "every replica has ended".into();
-        }
+        // The services first: after Ctrl-C everything ends at once.
         if let Ok(Some(status)) = nginx.proc().try_wait() {
             return format!("nginx ended, {status}");
         }
@@ -251,6 +244,23 @@ fn supervise(
         }
         if let Ok(Some(status)) = pg.try_wait() {
             return format!("PostgreSQL ended, {status}");
+        }
+        let mut ended = Vec::new();
+        for r in replicas.iter_mut().filter(|r| !r.ended) {
+            if let Ok(Some(status)) = r.proc.try_wait() {
+                r.ended = true;
+                ended.push(format!("{} ({status})", r.id));
+            }
+        }
+        if replicas.iter().all(|r| r.ended) {
+            return "every replica has ended".into();
+        }
+        if !ended.is_empty() {
+            println!(
+                "[{}] ended: {}; nginx sends everything to the others",
+                clock(),
+                ended.join(", ")
+            );
         }
         // Watching, not synchronising: how soon an ended process is noticed.
         std::thread::sleep(Duration::from_millis(200));
@@ -291,4 +301,18 @@ fn print_summary(
     println!(
         "\n  Fail-over: `kill -9 <pid>` of a replica; the others keep serving and one of them takes the\n  housekeeping lease within 15 s: psql {database_url} -c 'SELECT * FROM leases'"
     );
+}
+
+/// The time of day, UTC (`HH:MM:SS`), for the messages while it runs.
+fn clock() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
