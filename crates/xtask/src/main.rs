@@ -3,14 +3,32 @@
 //! * `cargo xtask run`: install what is missing, build the browser app,
 //!   start the gateway (with the embedded Podero emulator unless
 //!   `PODERO_BASE_URL` is set) and print the URL to open.
-//! * `cargo xtask test`: install what is missing (a browser and axe-core
-//!   too), build the browser app, then formatting, lints (native and wasm32), a wasm32
-//!   check of `shared`, and every test: unit, integration and browser.
+//! * `cargo xtask test`: install what is missing (a browser, axe-core,
+//!   PostgreSQL and nginx too), build the browser app, then formatting,
+//!   lints (native and wasm32), a wasm32 check of `shared`, and every test:
+//!   unit, integration (the gateway's storage on SQLite and PostgreSQL, the
+//!   cluster test) and browser.
+//! * `cargo xtask cluster [--replicas N] [--users N] [--release]`: several
+//!   gateway replicas on one PostgreSQL behind nginx, as in production with
+//!   N replicas: a throw-away PostgreSQL cluster (Debian's `postgresql`, in
+//!   a temporary directory, as the `postgres` user when run as root), the
+//!   Podero emulator on its own, N gateways (`replica-a`, `replica-b`, ...)
+//!   started one after the other, nginx round-robin in front. Prints the
+//!   URL, the admin's one-time password, the PostgreSQL URL and every
+//!   replica's address and pid; Ctrl-C stops and removes it all (see
+//!   `cluster.rs`).
 //! * `cargo xtask install`, `cargo xtask frontend`: the first steps alone.
+//!
+//! `test` runs the tests step with a throw-away PostgreSQL: it exports
+//! `TEST_DATABASE_URL` (a superuser URL; tests create their own databases)
+//! and `CI_REQUIRE_POSTGRES=1` (tests needing PostgreSQL fail instead of
+//! skipping). The services come from the `devcluster` crate.
 //!
 //! Every install step checks first and skips what is already there, so a
 //! second run starts at once. Only the standard library is used, so this
 //! builds in seconds on a fresh machine.
+
+mod cluster;
 
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
@@ -20,7 +38,7 @@ use std::time::Instant;
 /// (step, seconds, ok) of every step run so far, for the closing summary.
 static TIMINGS: Mutex<Vec<(String, f64, bool)>> = Mutex::new(Vec::new());
 
-fn summary() {
+pub(crate) fn summary() {
     let timings = TIMINGS.lock().unwrap_or_else(|e| e.into_inner());
     if timings.is_empty() {
         return;
@@ -43,7 +61,10 @@ usage: cargo xtask <command>
 
   run        install missing tools, build the frontend, start the gateway (http://127.0.0.1:8080)
   test       install missing tools, build the frontend, check formatting and lints, run every test
-  install    install missing tools only (Rust wasm target, trunk, wasm-bindgen-cli, wasm-opt, Chromium, axe-core)
+  cluster    PostgreSQL, the emulator, N gateway replicas and nginx in front, until Ctrl-C
+             (--replicas N, default 2; --users N emulator users, default 300; --release)
+  install    install missing tools only (Rust wasm target, trunk, wasm-bindgen-cli, wasm-opt,
+             Chromium, axe-core, PostgreSQL, nginx)
   frontend   build the frontend into dist/ only
   bench      users-list benchmark: release emulator with 100,000 users (--users N to change),
              release gateway in front of it; prints latency and memory against the targets
@@ -59,6 +80,7 @@ fn main() {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
         Some("install") => install(true),
+        Some("cluster") => cluster::cluster(&args[1..]),
         Some("frontend") => install(false).and_then(|_| build_frontend()),
         Some("bench") => bench(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
@@ -104,7 +126,7 @@ fn prepend_cargo_bin_to_path() {
 }
 
 /// Run a step, print its header and duration, fail with its name.
-fn step(name: &str, program: &str, args: &[&str]) -> Result<(), String> {
+pub(crate) fn step(name: &str, program: &str, args: &[&str]) -> Result<(), String> {
     println!("\n==> {name}: {program} {}", args.join(" "));
     let started = Instant::now();
     let status = Command::new(program)
@@ -136,7 +158,7 @@ fn output(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).to_string())
 }
 
-fn install(with_browser: bool) -> Result<(), String> {
+pub(crate) fn install(with_browser: bool) -> Result<(), String> {
     println!("==> checking tools");
     let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if targets
@@ -203,7 +225,7 @@ fn install(with_browser: bool) -> Result<(), String> {
     }
 
     if with_browser {
-        install_browser()?;
+        install_system_packages(true, true)?;
         install_axe()?;
     }
     Ok(())
@@ -233,38 +255,53 @@ fn install_axe() -> Result<(), String> {
     )
 }
 
-fn install_browser() -> Result<(), String> {
+/// Debian packages, with apt-get (as root, or with sudo), only those
+/// missing: Chromium and chromedriver for the browser tests (`browser`),
+/// PostgreSQL and nginx for the storage and cluster tests and `cargo
+/// xtask cluster` (`services`).
+pub(crate) fn install_system_packages(browser: bool, services: bool) -> Result<(), String> {
     let have = |p: &str| Path::new(p).exists() || output("which", &[p]).is_some();
-    if (have("/usr/bin/chromium") || std::env::var_os("CHROME_BIN").is_some())
-        && (have("/usr/bin/chromedriver") || std::env::var_os("CHROMEDRIVER").is_some())
-    {
-        println!("    chromium + chromedriver: present");
+    let mut missing: Vec<&str> = Vec::new();
+    if browser {
+        if (have("/usr/bin/chromium") || std::env::var_os("CHROME_BIN").is_some())
+            && (have("/usr/bin/chromedriver") || std::env::var_os("CHROMEDRIVER").is_some())
+        {
+            println!("    chromium + chromedriver: present");
+        } else {
+            missing.extend(["chromium", "chromium-driver"]);
+        }
+    }
+    if services {
+        match devcluster::Postgres::bin_dir() {
+            Ok(bin) => println!("    postgresql: present ({})", bin.display()),
+            Err(_) => missing.push("postgresql"),
+        }
+        match devcluster::Nginx::binary() {
+            Ok(bin) => println!("    nginx: present ({})", bin.display()),
+            Err(_) => missing.push("nginx-light"),
+        }
+    }
+    if missing.is_empty() {
         return Ok(());
     }
-    let root = output("id", &["-u"])
-        .map(|s| s.trim() == "0")
-        .unwrap_or(false);
+    let list = missing.join(" ");
+    let root = devcluster::is_root();
     let (program, prefix): (&str, Vec<&str>) = if root {
         ("apt-get", vec![])
     } else {
         ("sudo", vec!["apt-get"])
     };
     if !root && output("which", &["sudo"]).is_none() {
-        return Err("Chromium is missing and this user cannot install it: run `apt-get install -y chromium chromium-driver` as root".into());
+        return Err(format!("{list}: missing, and this user cannot install them: run `apt-get install -y {list}` as root"));
     }
     let mut update = prefix.clone();
     update.push("update");
     step("apt-get update", program, &update)?;
     let mut inst = prefix;
-    inst.extend([
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "chromium",
-        "chromium-driver",
-    ]);
+    inst.extend(["install", "-y", "--no-install-recommends"]);
+    inst.extend(missing.iter().copied());
     std::env::set_var("DEBIAN_FRONTEND", "noninteractive");
-    step("install chromium", program, &inst)
+    step(&format!("install {list}"), program, &inst)
 }
 
 /// The `wasm-bindgen` version in Cargo.lock: the CLI must be the same.
@@ -285,7 +322,14 @@ fn wasm_bindgen_version() -> Result<String, String> {
     Err("Cargo.lock names no wasm-bindgen version".into())
 }
 
-fn build_frontend() -> Result<(), String> {
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else `target`.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+pub(crate) fn build_frontend() -> Result<(), String> {
     step(
         "build frontend",
         "trunk",
@@ -320,7 +364,7 @@ fn bench(args: &[String]) -> Result<(), String> {
             "bench",
         ],
     )?;
-    let bin = Path::new("target").join("release").join("bench");
+    let bin = target_dir().join("release").join("bench");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     step("benchmark", &bin.to_string_lossy(), &args)
 }
@@ -371,11 +415,24 @@ fn test() -> Result<(), String> {
     )?;
     // The secret-leak test scans the bundle built above; make it required.
     std::env::set_var("PODERO_REQUIRE_DIST", "1");
-    step(
+    // A throw-away PostgreSQL for the tests that need one (storage on
+    // PostgreSQL, the cluster test); they fail rather than skip without it.
+    let pg = devcluster::Postgres::start()
+        .map_err(|e| format!("could not start PostgreSQL for the tests: {e}"))?;
+    println!(
+        "\n    PostgreSQL for the tests: {} (started in {:.1}s)",
+        pg.url(),
+        pg.started_in().as_secs_f64()
+    );
+    std::env::set_var("TEST_DATABASE_URL", pg.url());
+    std::env::set_var("CI_REQUIRE_POSTGRES", "1");
+    let tests = step(
         "tests: unit, integration, browser",
         "cargo",
         &["test", "--workspace", "--exclude", "frontend"],
-    )?;
+    );
+    drop(pg);
+    tests?;
     println!(
         "\nAll checks passed in {:.0}s.",
         started.elapsed().as_secs_f64()
