@@ -101,6 +101,8 @@ pub fn cluster(args: &[String]) -> Result<(), String> {
 struct Replica {
     id: String,
     addr: SocketAddr,
+    /// Its Prometheus metrics (`GET /metrics`).
+    metrics: SocketAddr,
     proc: Proc,
     ended: bool,
 }
@@ -164,6 +166,7 @@ fn run(opts: &Options) -> Result<(), String> {
     for i in 0..opts.replicas {
         let id = format!("replica-{}", (b'a' + i as u8) as char);
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port().map_err(e("port"))?));
+        let metrics = SocketAddr::from(([127, 0, 0, 1], free_port().map_err(e("port"))?));
         println!("==> {id} on {addr}");
         let mut proc = Proc::spawn(
             &id,
@@ -171,6 +174,7 @@ fn run(opts: &Options) -> Result<(), String> {
                 .env("DATABASE_URL", &database_url)
                 .env("GATEWAY_REPLICA_ID", &id)
                 .env("GATEWAY_LISTEN", addr.to_string())
+                .env("GATEWAY_METRICS_LISTEN", metrics.to_string())
                 .env("GATEWAY_DATA_DIR", run_dir.join(&id))
                 .env("GATEWAY_FRONTEND_DIR", root.join("dist"))
                 .env("GATEWAY_ADMIN_EMAIL", &admin_email)
@@ -183,13 +187,14 @@ fn run(opts: &Options) -> Result<(), String> {
             &run_dir.join(format!("{id}.log")),
         )
         .map_err(e(&id))?;
-        // One after the other: the first one runs the migrations.
+        // One after the other, so a failing start names its replica.
         let took =
             wait_for_http(&mut proc, addr, "/healthz", Duration::from_secs(120)).map_err(e(&id))?;
         println!("    healthy after {:.1}s", took.as_secs_f64());
         replicas.push(Replica {
             id,
             addr,
+            metrics,
             proc,
             ended: false,
         });
@@ -289,10 +294,11 @@ fn print_summary(
     println!("  emulator    http://{emulator_addr}   (organisation {org_id})");
     for r in replicas {
         println!(
-            "  {:<11} http://{}   pid {}   log {}",
+            "  {:<11} http://{}   pid {}   metrics http://{}/metrics   log {}",
             r.id,
             r.addr,
             r.proc.id(),
+            r.metrics,
             r.proc.log_path().display()
         );
     }
