@@ -344,7 +344,12 @@ impl Harness {
 
     /// The text of the first element matching `css`, waiting for it.
     pub async fn text(&self, css: &str) -> String {
-        self.wait_for(css).await.text().await.expect("element text")
+        // The page may re-render the element between finding and reading
+        // it (a stale element): find it again.
+        self.eventually(&format!("the text of {css}"), || async {
+            self.wait_for(css).await.text().await.ok()
+        })
+        .await
     }
 
     /// The browser's current path and query, e.g. `/?q=anna&page=2`.

@@ -208,8 +208,13 @@ async fn verify_says_when_the_deadline_passes() {
 async fn unknown_user_and_unknown_page_are_explained() {
     let h = Harness::start().await;
     h.open(&format!("/users/{}", e2e::nil())).await;
-    let panel = h.wait_for("[data-testid=error-panel]").await;
-    assert!(panel.text().await.unwrap().contains("No user with this id"));
+    h.eventually("the unknown user explained", || async {
+        h.text("[data-testid=error-panel]")
+            .await
+            .contains("No user with this id")
+            .then_some(())
+    })
+    .await;
     h.open("/no/such/page").await;
     h.wait_for("[data-testid=not-found]").await;
     h.finish().await;
