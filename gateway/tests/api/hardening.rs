@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use futures::future::join_all;
-use podero_emulator::EmulatorConfig;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::helpers::{
-    eventually, fake_api, spawn_app, spawn_app_with, spawn_binary, spawn_fake_upstream,
-    spawn_gateway_for, Checked, Options, Resp, TestApp, ADMIN_EMAIL, TEST_SECRET,
+    eventually, fake_api, spawn_app, spawn_app_with, spawn_binary, spawn_emulator,
+    spawn_fake_upstream, spawn_gateway_for, Checked, Options, Resp, TestApp, ADMIN_EMAIL,
+    TEST_SECRET,
 };
 
 /// Statuses of `n` parallel wrong-password sign-ins (`email(i)` each).
@@ -36,12 +36,7 @@ async fn burst(base: &str, n: usize, email: impl Fn(usize) -> String) -> Vec<u16
 #[tokio::test]
 async fn a_burst_of_sign_ins_is_throttled_before_any_hashing() {
     let data = tempfile::tempdir().unwrap();
-    let mut ec = EmulatorConfig::new(data.path().join("emulator"));
-    ec.seed_users = 10;
-    ec.client_secret = TEST_SECRET.to_string();
-    let emulator = podero_emulator::spawn(ec.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (emulator, ec) = spawn_emulator(data.path(), 10).await;
     let gw_data = data.path().join("gateway");
     std::fs::create_dir_all(&gw_data).unwrap();
     // The per-client limit of requests without a session is raised, so

@@ -83,6 +83,22 @@ impl TestApp {
     }
 }
 
+/// An emulator in `dir/emulator` with `seed_users` users accepting
+/// [`TEST_SECRET`], on a free port; its configuration (to restart it or
+/// point a gateway at it).
+pub async fn spawn_emulator(
+    dir: &std::path::Path,
+    seed_users: usize,
+) -> (RunningEmulator, EmulatorConfig) {
+    let mut ec = EmulatorConfig::new(dir.join("emulator"));
+    ec.seed_users = seed_users;
+    ec.client_secret = TEST_SECRET.to_string();
+    let emulator = podero_emulator::spawn(ec.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    (emulator, ec)
+}
+
 /// Gateway (Podero mode) + emulator with 30 users and [`TEST_SECRET`].
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await

@@ -7,10 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use podero_emulator::EmulatorConfig;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_binary, Checked, Resp, ADMIN_EMAIL, TEST_SECRET};
+use crate::helpers::{spawn_binary, spawn_emulator, Checked, Resp, ADMIN_EMAIL, TEST_SECRET};
 
 const NEW_PASSWORD: &str = "leak-test-admin-password-77";
 
@@ -43,12 +42,7 @@ fn scan(what: &str, haystack: &[u8], needles: &[String]) {
 #[tokio::test]
 async fn secrets_stay_in_the_gateway_and_the_audit_survives_a_kill() {
     let data = tempfile::tempdir().unwrap();
-    let mut ec = EmulatorConfig::new(data.path().join("emulator"));
-    ec.seed_users = 20;
-    ec.client_secret = TEST_SECRET.to_string();
-    let emulator = podero_emulator::spawn(ec.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (emulator, ec) = spawn_emulator(data.path(), 20).await;
     let gw_data = data.path().join("gateway");
     std::fs::create_dir_all(&gw_data).unwrap();
     let frontend = dist().unwrap_or_else(|| gw_data.join("no-frontend"));

@@ -15,13 +15,12 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use gateway::{Application, Config, PoderoCredentials, Secret, UpstreamConfig};
-use podero_emulator::EmulatorConfig;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::helpers::{
-    eventually, free_port, spawn_app_with, spawn_binary, Checked, Options, ADMIN_EMAIL,
-    ADMIN_FIRST_PASSWORD, FAKE_ORG, TEST_SECRET,
+    eventually, free_port, spawn_app_with, spawn_binary, spawn_emulator, Checked, Options,
+    ADMIN_EMAIL, ADMIN_FIRST_PASSWORD, FAKE_ORG, TEST_SECRET,
 };
 
 /// Scrape `/metrics` at `addr`: content type and the samples by series
@@ -264,12 +263,7 @@ async fn metrics_are_served_on_their_own_listener_only() {
 #[tokio::test]
 async fn json_logs_are_json_lines_without_secrets() {
     let data = tempfile::tempdir().unwrap();
-    let mut ec = EmulatorConfig::new(data.path().join("emulator"));
-    ec.seed_users = 5;
-    ec.client_secret = TEST_SECRET.to_string();
-    let emulator = podero_emulator::spawn(ec.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (emulator, ec) = spawn_emulator(data.path(), 5).await;
     let gw_data = data.path().join("gateway");
     std::fs::create_dir_all(&gw_data).unwrap();
     let metrics_port = free_port().to_string();

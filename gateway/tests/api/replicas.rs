@@ -16,7 +16,9 @@ use podero_emulator::EmulatorConfig;
 use serde_json::json;
 use tempfile::TempDir;
 
-use crate::helpers::{eventually, Checked, ADMIN_EMAIL, ADMIN_FIRST_PASSWORD, TEST_SECRET};
+use crate::helpers::{
+    eventually, spawn_emulator, Checked, ADMIN_EMAIL, ADMIN_FIRST_PASSWORD, TEST_SECRET,
+};
 
 /// A fresh PostgreSQL database, or `None` (test skipped) without a server.
 async fn postgres() -> Option<String> {
@@ -61,12 +63,7 @@ async fn two_replicas_share_sessions_roles_throttle_audit_and_jobs() {
     };
     gateway::telemetry::init();
     let data = tempfile::tempdir().unwrap();
-    let mut ec = EmulatorConfig::new(data.path().join("emulator"));
-    ec.seed_users = 5;
-    ec.client_secret = TEST_SECRET.to_string();
-    let emulator = podero_emulator::spawn(ec.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (emulator, ec) = spawn_emulator(data.path(), 5).await;
     let a = replica(&emulator, &ec, &url, "replica-a", &data).await;
     let b = replica(&emulator, &ec, &url, "replica-b", &data).await;
     let (at_a, at_b) = (a.base_url.clone(), b.base_url.clone());
