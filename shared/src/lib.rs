@@ -14,6 +14,7 @@ rust_i18n::i18n!("locales", fallback = "en");
 pub mod app;
 pub mod auth;
 pub mod building;
+pub mod cases;
 pub mod country;
 pub mod device;
 pub mod directory;
