@@ -322,7 +322,9 @@ pub enum ConfigError {
     MetricsOnAppListen(SocketAddr),
     #[error(transparent)]
     BadLogFormat(#[from] BadLogFormat),
-    #[error("GATEWAY_WATCH_RPS must be a number of requests per second from 0 (watch off) to 1000")]
+    #[error(
+        "GATEWAY_WATCH_RPS must be a number of requests per second from 0 (watch off) to 1000"
+    )]
     BadWatchRps,
     #[error("GATEWAY_EMULATOR_CHURN_PER_HOUR must be 0 or more")]
     BadChurn,
@@ -378,7 +380,10 @@ impl Config {
             .map(Secret::new);
         config.store()?;
         if let Some(w) = config.webhook.as_mut() {
-            match std::env::var(WEBHOOK_SECRET_VAR).ok().filter(|s| !s.is_empty()) {
+            match std::env::var(WEBHOOK_SECRET_VAR)
+                .ok()
+                .filter(|s| !s.is_empty())
+            {
                 Some(secret) => w.secret = Secret::new(secret),
                 None => return Err(ConfigError::WebhookSecretMissing),
             }

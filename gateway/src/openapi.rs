@@ -22,11 +22,9 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::http::Method;
+use shared::cases::{AssigneeFilter, CaseKind, CaseQuery, CaseSort, CaseState, CASES_MAX_PER_PAGE};
 use shared::directory::{
     Archived, DeviceFilter, SortKey, UserQuery, MAX_PER_PAGE, MAX_SEARCH_CHARS, MAX_SEARCH_WORDS,
-};
-use shared::cases::{
-    AssigneeFilter, CaseKind, CaseQuery, CaseSort, CaseState, CASES_MAX_PER_PAGE,
 };
 use shared::staff::{AuditQuery, StaffRole, ACTIONS, AUDIT_MAX_PER_PAGE, CSRF_HEADER};
 use shared::{ApiError, Role};
@@ -463,7 +461,9 @@ impl IntoParams for CaseQueryParams {
                 ),
                 (
                     "older_than_hours",
-                    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)),
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(0)),
                     "Only cases opened at least this many hours ago.".into(),
                 ),
                 (

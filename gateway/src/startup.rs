@@ -401,7 +401,10 @@ impl Application {
             ),
         };
         let webhook = match config.webhook.clone() {
-            Some(w) => Some(crate::cases::webhook::Deliverer::new(state.cases.db().clone(), w)?),
+            Some(w) => Some(crate::cases::webhook::Deliverer::new(
+                state.cases.db().clone(),
+                w,
+            )?),
             None => None,
         };
         Ok(Self {

@@ -4,13 +4,15 @@
 //! of the gateway, so no handler can forget to name its action.
 
 use axum::http::Method;
+use shared::cases::{
+    CASES_CSV_PATH, CASES_PATH, CASES_SUMMARY_PATH, WATCH_PATH, WEBHOOK_DELIVERIES_PATH,
+};
 use shared::directory::{
     DIRECTORY_CSV_PATH, DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
 };
 use shared::staff::{
     AUDIT_CSV_PATH, AUDIT_PATH, LANGUAGE_PATH, PASSWORD_PATH, SESSION_PATH, TEAM_PATH,
 };
-use shared::cases::{CASES_CSV_PATH, CASES_PATH, CASES_SUMMARY_PATH, WATCH_PATH, WEBHOOK_DELIVERIES_PATH};
 use uuid::Uuid;
 
 use crate::podero::ApiRoute;

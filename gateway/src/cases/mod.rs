@@ -74,7 +74,8 @@ pub struct Cases {
     webhook: bool,
 }
 
-const SELECT: &str = "SELECT c.id, c.user_id, c.user_name, c.device_id, c.device_kind, c.device_label, \
+const SELECT: &str =
+    "SELECT c.id, c.user_id, c.user_name, c.device_id, c.device_kind, c.device_label, \
      c.kind, c.subject, c.priority, c.state, c.assignee_id, a.email AS assignee_email, \
      a.first_name AS assignee_first, a.last_name AS assignee_last, c.opened_at, c.opened_by, \
      c.updated_at, c.resolved_at, c.lost_since \
@@ -92,13 +93,9 @@ fn case_from(row: &AnyRow) -> Result<Case, sqlx::Error> {
         (Some(id), Some(email)) => {
             let first: Option<String> = row.try_get("assignee_first")?;
             let last: Option<String> = row.try_get("assignee_last")?;
-            let name = format!(
-                "{} {}",
-                first.unwrap_or_default(),
-                last.unwrap_or_default()
-            )
-            .trim()
-            .to_string();
+            let name = format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default())
+                .trim()
+                .to_string();
             Some(Assignee {
                 id,
                 name: if name.is_empty() { email.clone() } else { name },
@@ -265,7 +262,12 @@ impl Cases {
         add_event(&mut tx, id, now, by.actor().as_deref(), NewEvent::of(first))
             .await
             .map_err(failed)?;
-        if let Some(text) = o.comment.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(text) = o
+            .comment
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             add_event(
                 &mut tx,
                 id,

@@ -223,8 +223,7 @@ pub async fn deliveries(db: &Db, limit: i64) -> Result<Vec<WebhookDelivery>, Gat
                 event: r.try_get("event")?,
                 case_id: r.try_get("case_id")?,
                 created_at: to_time(r.try_get("created_at")?),
-                state: WebhookDeliveryState::parse(&state)
-                    .unwrap_or(WebhookDeliveryState::Pending),
+                state: WebhookDeliveryState::parse(&state).unwrap_or(WebhookDeliveryState::Pending),
                 attempts: r.try_get::<i64, _>("attempts")?.clamp(0, u32::MAX as i64) as u32,
                 last_attempt_at: r.try_get::<Option<i64>, _>("last_attempt_at")?.map(to_time),
                 last_status: r

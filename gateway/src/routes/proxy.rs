@@ -117,8 +117,7 @@ pub async fn forward(
         // list must not keep showing the old state.
         directory.request_refresh();
     }
-    if let (ApiRoute::AuthSession(_, _, device), true) = (&route, response.status().is_success())
-    {
+    if let (ApiRoute::AuthSession(_, _, device), true) = (&route, response.status().is_success()) {
         // The device's open case learns that a link was made.
         let by = By::Staff {
             id: actor.account.id,

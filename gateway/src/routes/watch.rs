@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use shared::cases::{WatchStatus, WatchedUser, WebhookDelivery, WATCH_PATH, WEBHOOK_DELIVERIES_PATH};
+use shared::cases::{
+    WatchStatus, WatchedUser, WebhookDelivery, WATCH_PATH, WEBHOOK_DELIVERIES_PATH,
+};
 use shared::ApiError;
 use uuid::Uuid;
 

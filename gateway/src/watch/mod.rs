@@ -362,11 +362,17 @@ pub fn spawn(
         JOB,
         BETWEEN_ROUNDS,
         move |lease| {
-            let (watch, directory, podero, pacer) =
-                (watch.clone(), directory.clone(), podero.clone(), pacer.clone());
+            let (watch, directory, podero, pacer) = (
+                watch.clone(),
+                directory.clone(),
+                podero.clone(),
+                pacer.clone(),
+            );
             async move {
                 let mut pacer = pacer.lock().await;
-                let done = watch.run_round(&directory, &podero, &lease, &mut pacer).await;
+                let done = watch
+                    .run_round(&directory, &podero, &lease, &mut pacer)
+                    .await;
                 if let Err(e) = &done {
                     watch.live().last_error = Some(e.to_string());
                 }

@@ -413,16 +413,14 @@ impl WatchStore {
         .map(|r| -> Result<Option<Transition>, sqlx::Error> {
             let id: String = r.try_get("device_id")?;
             let kind: String = r.try_get("kind")?;
-            Ok(
-                match (Uuid::parse_str(&id), TransitionKind::parse(&kind)) {
-                    (Ok(device_id), Some(kind)) => Some(Transition {
-                        device_id,
-                        kind,
-                        at: to_time(r.try_get("at")?),
-                    }),
-                    _ => None,
-                },
-            )
+            Ok(match (Uuid::parse_str(&id), TransitionKind::parse(&kind)) {
+                (Ok(device_id), Some(kind)) => Some(Transition {
+                    device_id,
+                    kind,
+                    at: to_time(r.try_get("at")?),
+                }),
+                _ => None,
+            })
         })
         .filter_map(Result::transpose)
         .collect::<Result<Vec<_>, _>>()
