@@ -182,6 +182,25 @@ impl Sql {
     }
 }
 
+/// Begin a transaction that will write: on SQLite `BEGIN IMMEDIATE`, so
+/// it takes the write lock at once and waits for it (`busy_timeout`)
+/// instead of failing with "database is locked" when it first reads and
+/// then writes while another writer is busy; on PostgreSQL a plain
+/// `BEGIN` (rows lock as they are written).
+pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, GatewayError> {
+    let sqlite = db
+        .connect_options()
+        .database_url
+        .scheme()
+        .starts_with("sqlite");
+    let begun = if sqlite {
+        db.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        db.begin().await
+    };
+    begun.map_err(failed)
+}
+
 /// Now, as stored in the database.
 pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()

@@ -320,6 +320,7 @@ impl Application {
                 ));
                 let mut ec = EmulatorConfig::new(&dir);
                 ec.seed_users = e.seed_users;
+                ec.churn_per_hour = e.churn_per_hour;
                 if let Some(ttl) = e.token_ttl {
                     ec.token_ttl = ttl;
                 }

@@ -15,6 +15,8 @@
 //! * the gateway's resident memory (VmRSS, and the peak VmHWM) with the
 //!   snapshot loaded, and again after a refresh replaced it.
 //!
+//! `bench watch` is the fleet-watch benchmark instead ([`watch`]).
+//!
 //! Exits non-zero when a target is missed. Binaries are expected in
 //! `target/release` (`cargo xtask bench` builds them first).
 
@@ -25,6 +27,8 @@ use std::time::{Duration, Instant};
 use shared::directory::UserPage;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+mod watch;
 
 const SECRET: &str = "bench-secret-not-used-elsewhere";
 
@@ -209,6 +213,10 @@ async fn sign_in(base: &str) -> reqwest::Client {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("watch") {
+        return watch::run(&args[1..]).await;
+    }
     let users: usize = std::env::args()
         .skip_while(|a| a != "--users")
         .nth(1)

@@ -68,6 +68,8 @@ usage: cargo xtask <command>
   frontend   build the frontend into dist/ only
   bench      users-list benchmark: release emulator with 100,000 users (--users N to change),
              release gateway in front of it; prints latency and memory against the targets
+             bench watch: the fleet watch at 100,000 users with connection churn (--users N,
+             --rps R budget, default 300; --churn C per 1,000 devices and hour, default 30)
 ";
 
 fn main() {

@@ -28,7 +28,7 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use crate::audit::{AuditLog, Record};
-use crate::database::{failed, now_ms, to_time, Db, Sql};
+use crate::database::{begin_write, failed, now_ms, to_time, Db, Sql};
 use crate::error::{GatewayError, Msg};
 
 /// Who changes a case.
@@ -220,7 +220,7 @@ impl Cases {
     /// device has an unresolved one already (nothing written).
     pub async fn open(&self, o: Opening, by: &By) -> Result<Option<i64>, GatewayError> {
         let now = now_ms();
-        let mut tx = self.db.begin().await.map_err(failed)?;
+        let mut tx = begin_write(&self.db).await?;
         let (device_id, device_kind, device_label) = match &o.device {
             Some((id, kind, label)) => (
                 Some(id.to_string()),
@@ -494,7 +494,7 @@ impl Cases {
     ) -> Result<Vec<FieldChange>, GatewayError> {
         let now = now_ms();
         let actor = by.actor();
-        let mut tx = self.db.begin().await.map_err(failed)?;
+        let mut tx = begin_write(&self.db).await?;
         let mut changes = Vec::new();
         if let Some(state) = u.state.filter(|s| *s != before.state) {
             // Reopening a device-connection case may meet another open one
@@ -618,7 +618,7 @@ impl Cases {
 
     /// Add a comment.
     pub async fn comment(&self, id: i64, text: &str, by: &By) -> Result<(), GatewayError> {
-        let mut tx = self.db.begin().await.map_err(failed)?;
+        let mut tx = begin_write(&self.db).await?;
         add_event(
             &mut tx,
             id,
@@ -659,7 +659,7 @@ impl Cases {
         let Some(id) = self.open_case_of_device(device).await? else {
             return Ok(None);
         };
-        let mut tx = self.db.begin().await.map_err(failed)?;
+        let mut tx = begin_write(&self.db).await?;
         add_event(
             &mut tx,
             id,
@@ -696,7 +696,7 @@ impl Cases {
             return Ok(None);
         };
         let lost_for = (at - lost_since.unwrap_or(opened_at)) / 1000;
-        let mut tx = self.db.begin().await.map_err(failed)?;
+        let mut tx = begin_write(&self.db).await?;
         let done = sqlx::query(
             "UPDATE cases SET state = 'resolved', resolved_at = $1 WHERE id = $2 AND state <> 'resolved'",
         )

@@ -307,12 +307,12 @@ pub async fn update(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Json<CaseDetail>, GatewayError> {
-    let id = case_id(&id)?;
     if actor.role() == StaffRole::Viewer {
         return Err(GatewayError::Forbidden(Msg::new(
             "error.forbidden.viewer_reads_only",
         )));
     }
+    let id = case_id(&id)?;
     let change: CaseUpdate = read_json(body).await?;
     change.validate().map_err(GatewayError::InvalidBody)?;
     let before: Case = load(&cases, id).await?.case;
@@ -372,12 +372,12 @@ pub async fn comment(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let id = case_id(&id)?;
     if actor.role() == StaffRole::Viewer {
         return Err(GatewayError::Forbidden(Msg::new(
             "error.forbidden.viewer_reads_only",
         )));
     }
+    let id = case_id(&id)?;
     let new: NewComment = read_json(body).await?;
     new.validate().map_err(GatewayError::InvalidBody)?;
     let before = load(&cases, id).await?.case;

@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::audit::{self, Note};
 use crate::auth::roles::check_forward;
 use crate::auth::Actor;
-use crate::cases::{By, Cases};
+use crate::cases::By;
 use crate::directory::Directory;
 use crate::error::{GatewayError, Msg};
 use crate::podero::{forwarded_headers, include_deleted, ApiRoute, Podero};
@@ -40,11 +40,12 @@ use crate::watch::Watch;
 use shared::cases::CaseEventKind;
 
 /// Handler for every `/api/...` path other than the gateway's own.
+// Each argument is one extractor: the parts of the state it needs.
+#[allow(clippy::too_many_arguments)]
 pub async fn forward(
     State(podero): State<Podero>,
     State(directory): State<Arc<Directory>>,
     State(watch): State<Watch>,
-    State(cases): State<Cases>,
     State(settings): State<Settings>,
     actor: Actor,
     Extension(note): Extension<Note>,
@@ -123,7 +124,8 @@ pub async fn forward(
             id: actor.account.id,
             email: actor.account.email.clone(),
         };
-        if let Err(e) = cases
+        if let Err(e) = watch
+            .cases()
             .device_event(*device, CaseEventKind::LinkCreated, &by, None)
             .await
         {
@@ -193,13 +195,13 @@ async fn observe_devices(
         if let Ok(list) = serde_json::from_slice::<Vec<shared::DeviceCommon>>(&bytes) {
             scanner.observe(owner.as_ref(), user, kind, Observed::List(&list));
             if let (Some(owner), true) = (owner, watch.enabled()) {
-                watch.observe_later(owner, kind, list, true);
+                watch.observe_later(owner, (kind, list, true));
             }
         }
     } else if let Ok(one) = serde_json::from_slice::<shared::DeviceCommon>(&bytes) {
         scanner.observe(owner.as_ref(), user, kind, Observed::One(&one));
         if let (Some(owner), true) = (owner, watch.enabled()) {
-            watch.observe_later(owner, kind, vec![one], false);
+            watch.observe_later(owner, (kind, vec![one], false));
         }
     }
     Ok(Response::from_parts(parts, Body::from(bytes)))

@@ -7,10 +7,12 @@
 //! name. Requests are paced to the budget (`GATEWAY_WATCH_RPS`): one every
 //! `1 / rps` seconds, never faster, whatever the answers. A `429`, a `5xx`
 //! or an unreachable Podero stops the round for a while (2, 4, 8 … s, at
-//! most a minute) and the same user is tried again. After each user the
-//! round's place is stored ([`store::Progress`]), so a restart — or
-//! another replica taking the lease over — resumes after the last user
-//! done. What was seen goes to the database ([`store::WatchStore`]); a
+//! most a minute) and the same user is tried again. Each user's devices
+//! are written in one transaction, and the round's place
+//! ([`store::Progress`]) at least every second and when the lease is
+//! lost, so a restart — or another replica taking the lease over —
+//! resumes where it was (redoing at most a second's users changes
+//! nothing). What was seen goes to the database ([`store::WatchStore`]); a
 //! device found lost opens a device-connection case (one per device), one
 //! found connected again resolves it ("reconnected after 2 h 14 min").
 //! Device reads that pass through the proxy (a user's page, "Verify
@@ -25,7 +27,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::Utc;
-use shared::cases::{CaseKind, Priority, TransitionKind, WatchStatus};
+use shared::cases::{CaseEventKind, CaseKind, Priority, TransitionKind, WatchStatus};
 use shared::{DeviceCommon, DeviceKind, User};
 use tokio::time::Instant;
 
@@ -41,6 +43,8 @@ pub use store::WatchStore;
 pub const JOB: &str = "fleet-watch";
 /// Pause between two rounds.
 pub const BETWEEN_ROUNDS: Duration = Duration::from_secs(5);
+/// How often the round's place is stored.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// Longest wait after Podero refused or failed.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -124,26 +128,28 @@ impl Watch {
         &self.store
     }
 
+    /// The cases it opens and resolves.
+    pub fn cases(&self) -> &Cases {
+        &self.cases
+    }
+
     fn live(&self) -> std::sync::MutexGuard<'_, Live> {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Record devices of one user and `kind` (`whole`: their whole list)
-    /// and act on what changed: open a case for a lost device, resolve it
-    /// for a reconnected one, note a removed one on its case.
+    /// Record what was read of one user (each [`store::Read`] one kind;
+    /// `checked`: a full check by the watch) and act on what changed: open
+    /// a case for a lost device, resolve it for a reconnected one, note a
+    /// removed one on its case.
     pub async fn observe(
         &self,
         user: &User,
-        kind: DeviceKind,
-        devices: &[DeviceCommon],
-        whole: bool,
+        reads: &[store::Read],
+        checked: bool,
     ) -> Result<(), GatewayError> {
         let now = now_ms();
-        let changes = self
-            .store
-            .observe(user.id, kind, devices, whole, now)
-            .await?;
-        for c in changes {
+        let changes = self.store.observe(user.id, reads, checked, now).await?;
+        for (kind, c) in changes {
             match c.kind {
                 TransitionKind::Lost => {
                     let opened = self
@@ -166,12 +172,7 @@ impl Watch {
                         // Its case is still open (lost again before it was
                         // resolved): say so on the timeline.
                         self.cases
-                            .device_event(
-                                c.device_id,
-                                shared::cases::CaseEventKind::DeviceLost,
-                                &By::System,
-                                None,
-                            )
+                            .device_event(c.device_id, CaseEventKind::DeviceLost, &By::System, None)
                             .await?;
                     }
                 }
@@ -182,12 +183,7 @@ impl Watch {
                 }
                 TransitionKind::Removed => {
                     self.cases
-                        .device_event(
-                            c.device_id,
-                            shared::cases::CaseEventKind::DeviceRemoved,
-                            &By::System,
-                            None,
-                        )
+                        .device_event(c.device_id, CaseEventKind::DeviceRemoved, &By::System, None)
                         .await?;
                 }
                 TransitionKind::Added => {}
@@ -196,18 +192,13 @@ impl Watch {
         Ok(())
     }
 
-    /// [`Watch::observe`] in the background (device reads passing through
-    /// the proxy must not wait for it); failures are logged.
-    pub fn observe_later(
-        &self,
-        user: User,
-        kind: DeviceKind,
-        devices: Vec<DeviceCommon>,
-        whole: bool,
-    ) {
+    /// [`Watch::observe`] in the background for a device read passing
+    /// through the proxy (which must not wait for it); failures are
+    /// logged.
+    pub fn observe_later(&self, user: User, read: store::Read) {
         let watch = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = watch.observe(&user, kind, &devices, whole).await {
+            if let Err(e) = watch.observe(&user, &[read], false).await {
                 tracing::warn!("fleet watch: could not record a device read: {e}");
             }
         });
@@ -242,20 +233,21 @@ impl Watch {
             None => 0,
         };
         let mut backoff = Duration::from_secs(2);
+        let mut saved = Instant::now();
         for user in &users[start..] {
-            'user: loop {
+            let reads = 'user: loop {
                 if !lease.is_held() {
+                    self.store.save_progress(&progress).await?;
                     return Ok(());
                 }
+                let mut reads = Vec::new();
                 for kind in kinds_of(user) {
                     pacer.wait().await;
                     let read = podero
                         .get::<Vec<DeviceCommon>>(&ApiRoute::Devices(user.id, kind), false)
                         .await;
                     match read {
-                        Ok(devices) => {
-                            self.observe(user, kind, &devices, true).await?;
-                        }
+                        Ok(devices) => reads.push((kind, devices, true)),
                         Err(e) if must_back_off(&e) => {
                             let until = Utc::now()
                                 + chrono::Duration::from_std(backoff).unwrap_or_default();
@@ -278,15 +270,19 @@ impl Watch {
                         }
                     }
                 }
-                break;
-            }
+                break reads;
+            };
             backoff = Duration::from_secs(2);
             self.live().backing_off_until = None;
-            let now = now_ms();
-            self.store.user_checked(user.id, now).await?;
+            self.observe(user, &reads, true).await?;
             progress.cursor = Some(user.id);
             progress.round_users_checked += 1;
-            self.store.save_progress(&progress).await?;
+            // The round's place, at least every second (a restart redoes
+            // at most a second's users, which changes nothing).
+            if saved.elapsed() >= SAVE_EVERY {
+                self.store.save_progress(&progress).await?;
+                saved = Instant::now();
+            }
         }
         let now = now_ms();
         progress.last_round_ms = progress.round_started_at.map(|s| now - s);
@@ -380,4 +376,106 @@ pub fn spawn(
             }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditLog;
+    use shared::cases::{CaseQuery, CaseState};
+
+    fn device(id: u128, authenticated: bool, last_data_ms: i64) -> DeviceCommon {
+        serde_json::from_value(serde_json::json!({
+            "id": Uuid::from_u128(id),
+            "is_authenticated": authenticated,
+            "current_state_last_updated_at": to_time(last_data_ms),
+        }))
+        .unwrap()
+    }
+
+    fn user(id: u128) -> User {
+        serde_json::from_value(serde_json::json!({
+            "id": Uuid::from_u128(id), "email": "anna@example.com", "role": "user",
+            "first_name": "Anna", "last_name": "Berger",
+        }))
+        .unwrap()
+    }
+
+    use uuid::Uuid;
+
+    /// On SQLite and PostgreSQL: a lost device opens one case however many
+    /// observers race, its return resolves it, the transitions are kept.
+    #[tokio::test]
+    async fn transitions_and_cases_on_every_store() {
+        for store in crate::database::testing::stores().await {
+            let cases = Cases::new(store.db.clone(), AuditLog::new(store.db.clone()), false);
+            let watch = Watch::new(store.db.clone(), cases.clone(), 10.0);
+            let anna = user(1);
+            let kind = DeviceKind::Wallbox;
+            let then = now_ms() - 3_600_000;
+            // First sight: connected, nothing to do.
+            watch
+                .observe(&anna, &[(kind, vec![device(7, true, then)], true)], true)
+                .await
+                .unwrap();
+            // Lost, seen by ten observers at once: one case.
+            let racers: Vec<_> = (0..10)
+                .map(|_| {
+                    let (w, u) = (watch.clone(), anna.clone());
+                    tokio::spawn(async move {
+                        w.observe(&u, &[(kind, vec![device(7, false, then)], true)], true)
+                            .await
+                    })
+                })
+                .collect();
+            for r in racers {
+                r.await.unwrap().unwrap();
+            }
+            let me = Uuid::nil();
+            let q = CaseQuery {
+                device_id: Some(Uuid::from_u128(7)),
+                ..Default::default()
+            };
+            let list = cases.list(&q, me).await.unwrap();
+            assert_eq!(list.total, 1, "{}", store.name);
+            let case = &list.cases[0];
+            assert_eq!(case.state, CaseState::Open);
+            assert_eq!(case.opened_by, None);
+            assert!(case.lost_since.is_some());
+            // Back: resolved by itself, with how long it was lost.
+            watch
+                .observe(
+                    &anna,
+                    &[(kind, vec![device(7, true, now_ms())], true)],
+                    true,
+                )
+                .await
+                .unwrap();
+            let detail = cases.get(case.id).await.unwrap().unwrap();
+            assert_eq!(detail.case.state, CaseState::Resolved, "{}", store.name);
+            let last = detail.events.last().unwrap();
+            assert_eq!(last.kind, CaseEventKind::DeviceReconnected);
+            assert!(last.duration_secs.unwrap() >= 0);
+            // Removed from the user's list: a transition, no new case.
+            watch
+                .observe(&anna, &[(kind, vec![], true)], true)
+                .await
+                .unwrap();
+            let seen = watch.store().user(anna.id).await.unwrap();
+            let kinds: Vec<TransitionKind> = seen.transitions.iter().map(|t| t.kind).collect();
+            assert_eq!(
+                kinds,
+                [
+                    TransitionKind::Removed,
+                    TransitionKind::Reconnected,
+                    TransitionKind::Lost
+                ],
+                "{}",
+                store.name
+            );
+            assert!(seen.checked_at.is_some());
+            assert!(seen.devices[0].removed_at.is_some());
+            assert_eq!(cases.list(&q, me).await.unwrap().total, 1);
+        }
+    }
 }

@@ -3,18 +3,19 @@
 //! (`watch_users`), the transitions (`watch_transitions`) and the round's
 //! place (`watch_progress`).
 //!
-//! [`WatchStore::observe`] compares a user's device list of one kind with
-//! what is stored and writes the differences. Every transition is taken by
-//! one conditional `UPDATE` (or an `INSERT … ON CONFLICT DO NOTHING`) whose
-//! row count says whether this caller made it, so the watch and a device
-//! read passing through the proxy at the same moment record it once.
+//! [`WatchStore::observe`] compares what was read of one user with what
+//! is stored and writes the differences, in one transaction (one commit
+//! per user, however many devices). Every transition is taken by one
+//! conditional `UPDATE` (or an `INSERT … ON CONFLICT DO NOTHING`) whose row
+//! count says whether this caller made it, so the watch and a device read
+//! passing through the proxy at the same moment record it once.
 
 use shared::cases::{Transition, TransitionKind, WatchedDevice, WatchedUser};
 use shared::{DeviceCommon, DeviceKind};
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use crate::database::{failed, to_time, Db};
+use crate::database::{begin_write, failed, to_time, Db};
 use crate::error::GatewayError;
 
 /// The one progress row.
@@ -41,6 +42,10 @@ pub struct Progress {
     pub last_round_ms: Option<i64>,
 }
 
+/// What was read of one user's devices of one kind: the devices, and
+/// whether that is the user's whole list of the kind.
+pub type Read = (DeviceKind, Vec<DeviceCommon>, bool);
+
 #[derive(Debug, Clone)]
 pub struct WatchStore {
     db: Db,
@@ -55,240 +60,238 @@ pub fn label(kind: DeviceKind, d: &DeviceCommon) -> String {
     d.model_name().unwrap_or_else(|| kind.label().to_string())
 }
 
+type Tx<'a> = Transaction<'a, Any>;
+
+async fn transition(
+    tx: &mut Tx<'_>,
+    user: &str,
+    device: Uuid,
+    kind: TransitionKind,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO watch_transitions (device_id, user_id, kind, at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(device.to_string())
+    .bind(user.to_string())
+    .bind(kind.as_str())
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One kind's devices of one user (see [`WatchStore::observe`]).
+async fn observe_kind(
+    tx: &mut Tx<'_>,
+    user: &str,
+    (kind, devices, whole): &Read,
+    now: i64,
+    known_user: bool,
+) -> Result<Vec<Change>, sqlx::Error> {
+    let mut changes = Vec::new();
+    let mut seen = Vec::new();
+    for d in devices.iter().filter(|d| d.deleted_at.is_none()) {
+        seen.push(d.id.to_string());
+        changes.extend(observe_one(tx, user, *kind, d, now, known_user).await?);
+    }
+    if !whole {
+        return Ok(changes);
+    }
+    // Devices of this kind no longer in the list: removed.
+    let stored: Vec<(String, String)> = sqlx::query_as(
+        "SELECT device_id, label FROM watch_devices WHERE user_id = $1 AND kind = $2 \
+         AND removed_at IS NULL",
+    )
+    .bind(user)
+    .bind(kind.path_segment())
+    .fetch_all(&mut **tx)
+    .await?;
+    for (id, label) in stored.into_iter().filter(|(id, _)| !seen.contains(id)) {
+        let done = sqlx::query(
+            "UPDATE watch_devices SET removed_at = $1, checked_at = $1 \
+             WHERE device_id = $2 AND removed_at IS NULL",
+        )
+        .bind(now)
+        .bind(&id)
+        .execute(&mut **tx)
+        .await?;
+        if let (1, Ok(device_id)) = (done.rows_affected(), Uuid::parse_str(&id)) {
+            transition(tx, user, device_id, TransitionKind::Removed, now).await?;
+            changes.push(Change {
+                device_id,
+                kind: TransitionKind::Removed,
+                at: now,
+                label,
+            });
+        }
+    }
+    Ok(changes)
+}
+
+/// One device.
+async fn observe_one(
+    tx: &mut Tx<'_>,
+    user: &str,
+    kind: DeviceKind,
+    d: &DeviceCommon,
+    now: i64,
+    known_user: bool,
+) -> Result<Vec<Change>, sqlx::Error> {
+    let id = d.id.to_string();
+    let label = label(kind, d);
+    let last_data = ms(d.current_state_last_updated_at);
+    // A lost device's data stopped when it was lost.
+    let lost_since_first = last_data.filter(|t| *t <= now).unwrap_or(now);
+    let health = |h: &shared::HealthStatus| Some(h.as_str().to_string());
+    let mut changes = Vec::new();
+    let mut change = |kind, at| {
+        changes.push(Change {
+            device_id: d.id,
+            kind,
+            at,
+            label: label.clone(),
+        })
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO watch_devices (device_id, user_id, kind, label, is_authenticated, \
+         connection_status, monitoring_status, steering_status, last_data_at, lost_since, \
+         first_seen_at, checked_at, removed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, NULL) \
+         ON CONFLICT (device_id) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(user)
+    .bind(kind.path_segment())
+    .bind(&label)
+    .bind(i64::from(d.is_authenticated))
+    .bind(health(&d.connection_status))
+    .bind(health(&d.monitoring_status))
+    .bind(health(&d.steering_status))
+    .bind(last_data)
+    .bind((!d.is_authenticated).then_some(lost_since_first))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        if known_user {
+            transition(tx, user, d.id, TransitionKind::Added, now).await?;
+            change(TransitionKind::Added, now);
+        }
+        if !d.is_authenticated {
+            transition(tx, user, d.id, TransitionKind::Lost, lost_since_first).await?;
+            change(TransitionKind::Lost, lost_since_first);
+        }
+        return Ok(changes);
+    }
+    // Known: was it connected before, and when was it last seen so?
+    let before: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT is_authenticated, checked_at, removed_at FROM watch_devices WHERE device_id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((was_authenticated, checked_at, removed_at)) = before else {
+        return Ok(changes);
+    };
+    if removed_at.is_some() {
+        transition(tx, user, d.id, TransitionKind::Added, now).await?;
+        change(TransitionKind::Added, now);
+    }
+    if was_authenticated == 1 && !d.is_authenticated {
+        // Lost after it was last seen connected; its data says when.
+        let since = last_data
+            .filter(|t| *t <= now)
+            .unwrap_or(now)
+            .max(checked_at.min(now));
+        let done = sqlx::query(
+            "UPDATE watch_devices SET is_authenticated = 0, lost_since = $1 \
+             WHERE device_id = $2 AND is_authenticated = 1",
+        )
+        .bind(since)
+        .bind(&id)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            transition(tx, user, d.id, TransitionKind::Lost, since).await?;
+            change(TransitionKind::Lost, since);
+        }
+    } else if was_authenticated == 0 && d.is_authenticated {
+        let done = sqlx::query(
+            "UPDATE watch_devices SET is_authenticated = 1, lost_since = NULL \
+             WHERE device_id = $1 AND is_authenticated = 0",
+        )
+        .bind(&id)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            transition(tx, user, d.id, TransitionKind::Reconnected, now).await?;
+            change(TransitionKind::Reconnected, now);
+        }
+    }
+    sqlx::query(
+        "UPDATE watch_devices SET label = $1, connection_status = $2, monitoring_status = $3, \
+         steering_status = $4, last_data_at = $5, checked_at = $6, removed_at = NULL \
+         WHERE device_id = $7",
+    )
+    .bind(&label)
+    .bind(health(&d.connection_status))
+    .bind(health(&d.monitoring_status))
+    .bind(health(&d.steering_status))
+    .bind(last_data)
+    .bind(now)
+    .bind(&id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(changes)
+}
+
 impl WatchStore {
     pub fn new(db: Db) -> Self {
         Self { db }
     }
 
-    /// Record `devices` (read at `now`; `whole`: the user's whole list of
-    /// `kind`, so a stored device missing from it was removed) and answer
-    /// the transitions it shows.
+    /// Record what was read of one user at `now`, in one transaction; each
+    /// [`Read`] is one kind. `checked`: this was a full check of the user
+    /// (the watch), not a read passing through the proxy. Answers the
+    /// transitions it shows, with their kind.
     pub async fn observe(
         &self,
         user: Uuid,
-        kind: DeviceKind,
-        devices: &[DeviceCommon],
-        whole: bool,
+        reads: &[Read],
+        checked: bool,
         now: i64,
-    ) -> Result<Vec<Change>, GatewayError> {
+    ) -> Result<Vec<(DeviceKind, Change)>, GatewayError> {
         let user_s = user.to_string();
+        let mut tx = begin_write(&self.db).await?;
         let known_user: Option<i64> =
             sqlx::query_scalar("SELECT checked_at FROM watch_users WHERE user_id = $1")
                 .bind(&user_s)
-                .fetch_optional(&self.db)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(failed)?;
         let mut changes = Vec::new();
-        let mut seen = Vec::new();
-        for d in devices.iter().filter(|d| d.deleted_at.is_none()) {
-            seen.push(d.id.to_string());
-            changes.extend(self.observe_one(&user_s, kind, d, now, known_user).await?);
+        for read in reads {
+            for c in observe_kind(&mut tx, &user_s, read, now, known_user.is_some())
+                .await
+                .map_err(failed)?
+            {
+                changes.push((read.0, c));
+            }
         }
-        if !whole {
-            return Ok(changes);
-        }
-        // Devices of this kind no longer in the list: removed.
-        let stored: Vec<(String, String)> = sqlx::query_as(
-            "SELECT device_id, label FROM watch_devices WHERE user_id = $1 AND kind = $2 \
-             AND removed_at IS NULL",
-        )
-        .bind(&user_s)
-        .bind(kind.path_segment())
-        .fetch_all(&self.db)
-        .await
-        .map_err(failed)?;
-        for (id, label) in stored.into_iter().filter(|(id, _)| !seen.contains(id)) {
-            let done = sqlx::query(
-                "UPDATE watch_devices SET removed_at = $1, checked_at = $1 \
-                 WHERE device_id = $2 AND removed_at IS NULL",
+        if checked {
+            sqlx::query(
+                "INSERT INTO watch_users (user_id, checked_at) VALUES ($1, $2) \
+                 ON CONFLICT (user_id) DO UPDATE SET checked_at = excluded.checked_at",
             )
+            .bind(&user_s)
             .bind(now)
-            .bind(&id)
-            .execute(&self.db)
+            .execute(&mut *tx)
             .await
             .map_err(failed)?;
-            if done.rows_affected() == 1 {
-                if let Ok(device_id) = Uuid::parse_str(&id) {
-                    self.transition(&user_s, device_id, TransitionKind::Removed, now)
-                        .await?;
-                    changes.push(Change {
-                        device_id,
-                        kind: TransitionKind::Removed,
-                        at: now,
-                        label,
-                    });
-                }
-            }
         }
+        tx.commit().await.map_err(failed)?;
         Ok(changes)
-    }
-
-    async fn observe_one(
-        &self,
-        user: &str,
-        kind: DeviceKind,
-        d: &DeviceCommon,
-        now: i64,
-        known_user: Option<i64>,
-    ) -> Result<Vec<Change>, GatewayError> {
-        let id = d.id.to_string();
-        let label = label(kind, d);
-        let last_data = ms(d.current_state_last_updated_at);
-        // A lost device's data stopped when it was lost.
-        let lost_since_first = last_data.filter(|t| *t <= now).unwrap_or(now);
-        let health = |h: &shared::HealthStatus| Some(h.as_str().to_string());
-        let inserted = sqlx::query(
-            "INSERT INTO watch_devices (device_id, user_id, kind, label, is_authenticated, \
-             connection_status, monitoring_status, steering_status, last_data_at, lost_since, \
-             first_seen_at, checked_at, removed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, NULL) \
-             ON CONFLICT (device_id) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(user)
-        .bind(kind.path_segment())
-        .bind(&label)
-        .bind(i64::from(d.is_authenticated))
-        .bind(health(&d.connection_status))
-        .bind(health(&d.monitoring_status))
-        .bind(health(&d.steering_status))
-        .bind(last_data)
-        .bind((!d.is_authenticated).then_some(lost_since_first))
-        .bind(now)
-        .execute(&self.db)
-        .await
-        .map_err(failed)?;
-        let mut changes = Vec::new();
-        let mut change = |kind, at| {
-            changes.push(Change {
-                device_id: d.id,
-                kind,
-                at,
-                label: label.clone(),
-            })
-        };
-        if inserted.rows_affected() == 1 {
-            if known_user.is_some() {
-                self.transition(user, d.id, TransitionKind::Added, now)
-                    .await?;
-                change(TransitionKind::Added, now);
-            }
-            if !d.is_authenticated {
-                self.transition(user, d.id, TransitionKind::Lost, lost_since_first)
-                    .await?;
-                change(TransitionKind::Lost, lost_since_first);
-            }
-            return Ok(changes);
-        }
-        // Known: was it connected before, and when was it last seen so?
-        let before: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT is_authenticated, checked_at, removed_at FROM watch_devices WHERE device_id = $1",
-        )
-        .bind(&id)
-        .fetch_optional(&self.db)
-        .await
-        .map_err(failed)?;
-        let Some((was_authenticated, checked_at, removed_at)) = before else {
-            return Ok(changes);
-        };
-        if removed_at.is_some() {
-            let back = sqlx::query(
-                "UPDATE watch_devices SET removed_at = NULL WHERE device_id = $1 AND removed_at IS NOT NULL",
-            )
-            .bind(&id)
-            .execute(&self.db)
-            .await
-            .map_err(failed)?;
-            if back.rows_affected() == 1 {
-                self.transition(user, d.id, TransitionKind::Added, now)
-                    .await?;
-                change(TransitionKind::Added, now);
-            }
-        }
-        if was_authenticated == 1 && !d.is_authenticated {
-            // Lost after it was last seen connected; its data says when.
-            let since = last_data
-                .filter(|t| *t <= now)
-                .unwrap_or(now)
-                .max(checked_at.min(now));
-            let done = sqlx::query(
-                "UPDATE watch_devices SET is_authenticated = 0, lost_since = $1 \
-                 WHERE device_id = $2 AND is_authenticated = 1",
-            )
-            .bind(since)
-            .bind(&id)
-            .execute(&self.db)
-            .await
-            .map_err(failed)?;
-            if done.rows_affected() == 1 {
-                self.transition(user, d.id, TransitionKind::Lost, since)
-                    .await?;
-                change(TransitionKind::Lost, since);
-            }
-        } else if was_authenticated == 0 && d.is_authenticated {
-            let done = sqlx::query(
-                "UPDATE watch_devices SET is_authenticated = 1, lost_since = NULL \
-                 WHERE device_id = $1 AND is_authenticated = 0",
-            )
-            .bind(&id)
-            .execute(&self.db)
-            .await
-            .map_err(failed)?;
-            if done.rows_affected() == 1 {
-                self.transition(user, d.id, TransitionKind::Reconnected, now)
-                    .await?;
-                change(TransitionKind::Reconnected, now);
-            }
-        }
-        sqlx::query(
-            "UPDATE watch_devices SET label = $1, connection_status = $2, monitoring_status = $3, \
-             steering_status = $4, last_data_at = $5, checked_at = $6 WHERE device_id = $7",
-        )
-        .bind(&label)
-        .bind(health(&d.connection_status))
-        .bind(health(&d.monitoring_status))
-        .bind(health(&d.steering_status))
-        .bind(last_data)
-        .bind(now)
-        .bind(&id)
-        .execute(&self.db)
-        .await
-        .map_err(failed)?;
-        Ok(changes)
-    }
-
-    async fn transition(
-        &self,
-        user: &str,
-        device: Uuid,
-        kind: TransitionKind,
-        at: i64,
-    ) -> Result<(), GatewayError> {
-        sqlx::query(
-            "INSERT INTO watch_transitions (device_id, user_id, kind, at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(device.to_string())
-        .bind(user.to_string())
-        .bind(kind.as_str())
-        .bind(at)
-        .execute(&self.db)
-        .await
-        .map_err(failed)?;
-        Ok(())
-    }
-
-    /// The user's devices were all read at `now`.
-    pub async fn user_checked(&self, user: Uuid, now: i64) -> Result<(), GatewayError> {
-        sqlx::query(
-            "INSERT INTO watch_users (user_id, checked_at) VALUES ($1, $2) \
-             ON CONFLICT (user_id) DO UPDATE SET checked_at = excluded.checked_at",
-        )
-        .bind(user.to_string())
-        .bind(now)
-        .execute(&self.db)
-        .await
-        .map_err(failed)?;
-        Ok(())
     }
 
     pub async fn progress(&self) -> Result<Progress, GatewayError> {
