@@ -177,7 +177,7 @@ pub async fn run(args: &[String]) {
     report.line(
         "lost device's case open after",
         format!("{seen:.0} s"),
-        Some((seen, round_secs.max(estimate) * 1.05, "s (one round)")),
+        Some((seen, (round_secs.max(estimate) * 1.05).round(), "s (one round)")),
     );
     let requests = status["requests_per_round"].as_f64().unwrap_or(0.0);
     report.line(
@@ -186,7 +186,7 @@ pub async fn run(args: &[String]) {
             "{round_secs:.0} s ({:.0} device reads/s)",
             requests / round_secs
         ),
-        Some((round_secs, estimate * 1.25, "s (estimate + 25 %)")),
+        Some((round_secs, (estimate * 1.25).round(), "s (estimate + 25 %)")),
     );
     let (rss, hwm) = memory_mb(pid);
     report.line(
