@@ -145,11 +145,13 @@ impl Harness {
         let mut config = Config::new(UpstreamConfig::Embedded(EmbeddedEmulator {
             seed_users: 60,
             token_ttl: None,
+            churn_per_hour: 0.0,
         }));
         config.listen = "127.0.0.1:0".parse().expect("address");
         config.data_dir = data.path().to_path_buf();
         config.frontend_dir = dist;
         config.admin_password = Some(Secret::new(ADMIN_FIRST_PASSWORD));
+        config.watch_rps = 0.0;
         adjust(&mut config);
         let gateway = Application::build(config)
             .await

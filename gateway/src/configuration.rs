@@ -28,6 +28,8 @@ pub const ADMIN_PASSWORD_VAR: &str = "GATEWAY_ADMIN_PASSWORD";
 /// Environment variable choosing the database (environment only: a
 /// PostgreSQL URL may hold a password). Unset: SQLite in the data dir.
 pub const DATABASE_URL_VAR: &str = "DATABASE_URL";
+/// Environment variable with the webhook's signing key (environment only).
+pub const WEBHOOK_SECRET_VAR: &str = "GATEWAY_WEBHOOK_SECRET";
 
 /// Whether the session cookie is `Secure` (and `__Host-` prefixed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -159,6 +161,15 @@ pub struct Cli {
     /// Log format on stderr: text (human-readable lines) or json (one JSON object per line).
     #[arg(long, env = "GATEWAY_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Requests per second the fleet watch may send to Podero (reading device lists); 0 switches the watch off.
+    #[arg(long, env = "GATEWAY_WATCH_RPS", default_value_t = 5.0)]
+    pub watch_rps: f64,
+    /// Where case events are posted as signed JSON (case opened, case resolved). Unset: no webhook.
+    #[arg(long, env = "GATEWAY_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// Embedded emulator only: devices losing or regaining their connection per 1,000 devices per hour (0: never).
+    #[arg(long, env = "GATEWAY_EMULATOR_CHURN_PER_HOUR", default_value_t = 3.0)]
+    pub emulator_churn_per_hour: f64,
 }
 
 /// The checked configuration.
@@ -204,6 +215,19 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Log lines as text or JSON.
     pub log_format: LogFormat,
+    /// The fleet watch's budget towards Podero (requests per second; 0:
+    /// the watch is off).
+    pub watch_rps: f64,
+    /// The outgoing webhook (`None`: off).
+    pub webhook: Option<WebhookConfig>,
+}
+
+/// Where and how case events are posted.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub url: String,
+    /// `GATEWAY_WEBHOOK_SECRET` (environment only): the HMAC-SHA256 key.
+    pub secret: Secret,
 }
 
 impl Config {
@@ -264,6 +288,9 @@ pub struct EmbeddedEmulator {
     pub seed_users: usize,
     /// Lifetime of the tokens it issues; `None`: the emulator's default.
     pub token_ttl: Option<Duration>,
+    /// Devices losing or regaining their connection per 1,000 devices and
+    /// hour (0: never).
+    pub churn_per_hour: f64,
 }
 
 /// Startup configuration errors; the message names the variables involved.
@@ -295,6 +322,16 @@ pub enum ConfigError {
     MetricsOnAppListen(SocketAddr),
     #[error(transparent)]
     BadLogFormat(#[from] BadLogFormat),
+    #[error(
+        "GATEWAY_WATCH_RPS must be a number of requests per second from 0 (watch off) to 1000"
+    )]
+    BadWatchRps,
+    #[error("GATEWAY_EMULATOR_CHURN_PER_HOUR must be 0 or more")]
+    BadChurn,
+    #[error("GATEWAY_WEBHOOK_URL must start with http:// or https://, got {0:?}")]
+    BadWebhookUrl(String),
+    #[error("GATEWAY_WEBHOOK_URL is set but GATEWAY_WEBHOOK_SECRET is not: set the key receivers check the signature with (environment only)")]
+    WebhookSecretMissing,
 }
 
 impl Config {
@@ -324,6 +361,8 @@ impl Config {
             replica_id: default_replica_id(),
             metrics_listen: None,
             log_format: LogFormat::Text,
+            watch_rps: 5.0,
+            webhook: None,
         }
     }
 
@@ -340,6 +379,15 @@ impl Config {
             .filter(|u| !u.trim().is_empty())
             .map(Secret::new);
         config.store()?;
+        if let Some(w) = config.webhook.as_mut() {
+            match std::env::var(WEBHOOK_SECRET_VAR)
+                .ok()
+                .filter(|s| !s.is_empty())
+            {
+                Some(secret) => w.secret = Secret::new(secret),
+                None => return Err(ConfigError::WebhookSecretMissing),
+            }
+        }
         Ok(config)
     }
 
@@ -351,6 +399,13 @@ impl Config {
             None => UpstreamConfig::Embedded(EmbeddedEmulator {
                 seed_users: cli.emulator_users,
                 token_ttl: None,
+                churn_per_hour: if cli.emulator_churn_per_hour.is_finite()
+                    && cli.emulator_churn_per_hour >= 0.0
+                {
+                    cli.emulator_churn_per_hour
+                } else {
+                    return Err(ConfigError::BadChurn);
+                },
             }),
             Some(base_url) => {
                 let client_id = non_empty(cli.podero_client_id);
@@ -445,6 +500,21 @@ impl Config {
             },
             metrics_listen,
             log_format: cli.log_format.parse()?,
+            watch_rps: if cli.watch_rps.is_finite() && (0.0..=1000.0).contains(&cli.watch_rps) {
+                cli.watch_rps
+            } else {
+                return Err(ConfigError::BadWatchRps);
+            },
+            webhook: match non_empty(cli.webhook_url) {
+                None => None,
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                    Some(WebhookConfig {
+                        url,
+                        secret: Secret::new(String::new()),
+                    })
+                }
+                Some(url) => return Err(ConfigError::BadWebhookUrl(url)),
+            },
         })
     }
 }

@@ -19,7 +19,9 @@
 //! [`directory`] (the read model of the organisation's users: paging,
 //! sorting, search, reconnection scan), [`auth`] (staff accounts,
 //! sessions, throttling, the guard every `/api` request passes, roles),
-//! [`audit`] (the append-only audit trail), [`database`] (the gateway's
+//! [`audit`] (the append-only audit trail), [`cases`] (support cases and
+//! the outgoing webhook), [`watch`] (the fleet watch that opens and
+//! resolves device-connection cases), [`database`] (the gateway's
 //! own SQLite), [`hardening`] (security headers), [`csv`] (exports),
 //! [`lang`] (the language of a request's answers), [`routes`] (handlers),
 //! [`openapi`] (the description of the gateway's own endpoints)
@@ -28,6 +30,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod configuration;
 pub mod csv;
 pub mod database;
@@ -44,6 +47,7 @@ pub mod request;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod watch;
 
 pub use configuration::{
     Config, CookieSecure, EmbeddedEmulator, PoderoCredentials, Secret, UpstreamConfig,

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::http::Method;
+use shared::cases::{AssigneeFilter, CaseKind, CaseQuery, CaseSort, CaseState, CASES_MAX_PER_PAGE};
 use shared::directory::{
     Archived, DeviceFilter, SortKey, UserQuery, MAX_PER_PAGE, MAX_SEARCH_CHARS, MAX_SEARCH_WORDS,
 };
@@ -63,12 +64,13 @@ that), so there is always an admin left.";
 pub const NO_MEMBER: &str = "`not_found`: no team member has this id.";
 
 /// The tags, in the order the document lists them.
-const TAGS: [(&str, &str); 6] = [
+const TAGS: [(&str, &str); 7] = [
     ("session", "Signing in and out, the signed-in account's password and language"),
     ("app", "What the browser app needs to know about the gateway"),
     ("directory", "The users list, its CSV export and the reconnection report, answered from the gateway's read model of the organisation's users"),
     ("team", "Colleagues: a back-office account and, for admins and staff, a Podero team member"),
     ("audit", "The append-only audit trail of every operation made through the gateway"),
+    ("cases", "Support cases linked to end-users, the fleet watch that opens and resolves device-connection cases, and the outgoing webhook's log"),
     ("meta", "The gateway itself: liveness and this description"),
 ];
 
@@ -418,6 +420,63 @@ impl IntoParams for UserQueryParams {
                     "per_page",
                     count(d.per_page, Some(MAX_PER_PAGE)),
                     format!("Users per page, 1 to {MAX_PER_PAGE}."),
+                ),
+            ],
+        )
+    }
+}
+
+/// The query of `GET /api/cases`, `/api/cases.csv` and
+/// `/api/cases/summary`, as [`CaseQuery::parse`] reads it.
+pub struct CaseQueryParams;
+
+impl IntoParams for CaseQueryParams {
+    fn into_params(parameter_in: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let d = CaseQuery::default();
+        let uuid = || text().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)));
+        let all = |values: Vec<&'static str>| {
+            let mut v = vec!["all"];
+            v.extend(values);
+            one_of(v)
+        };
+        query_params(
+            parameter_in,
+            vec![
+                ("user_id", uuid(), "Only this end-user's cases.".into()),
+                ("device_id", uuid(), "Only this device's cases.".into()),
+                (
+                    "state",
+                    all(CaseState::ALL.iter().map(|s| s.as_str()).collect()),
+                    "Only cases in this state (default: all).".into(),
+                ),
+                (
+                    "kind",
+                    all(CaseKind::ALL.iter().map(|k| k.as_str()).collect()),
+                    "Only cases of this kind (default: all).".into(),
+                ),
+                (
+                    "assignee",
+                    one_of(AssigneeFilter::ALL.iter().map(|a| a.as_str())),
+                    "Whose: anyone (default), mine (the signed-in account's), unassigned.".into(),
+                ),
+                (
+                    "older_than_hours",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(0)),
+                    "Only cases opened at least this many hours ago.".into(),
+                ),
+                (
+                    "sort",
+                    one_of(CaseSort::ALL.iter().map(|s| s.as_str())),
+                    "newest (default), oldest, priority (most urgent, then oldest), updated."
+                        .into(),
+                ),
+                ("page", count(d.page, None), "Page, from 1.".into()),
+                (
+                    "per_page",
+                    count(d.per_page, Some(CASES_MAX_PER_PAGE)),
+                    format!("Cases per page, 1 to {CASES_MAX_PER_PAGE}."),
                 ),
             ],
         )

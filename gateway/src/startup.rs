@@ -40,6 +40,7 @@ use uuid::Uuid;
 use crate::audit::AuditLog;
 use crate::auth::accounts::bootstrap_admin;
 use crate::auth::Auth;
+use crate::cases::Cases;
 use crate::configuration::{Config, ConfigError, Secret, UpstreamConfig};
 use crate::database::Db;
 use crate::directory::Directory;
@@ -50,6 +51,7 @@ use crate::openapi::Document;
 use crate::podero::{http_client, Podero, TokenManager};
 use crate::routes;
 use crate::routes::OWN_BODY_LIMIT;
+use crate::watch::Watch;
 
 /// The gateway's settings that handlers read (cheap to clone).
 #[derive(Debug, Clone)]
@@ -86,18 +88,24 @@ pub struct AppState {
     pub security: Security,
     /// Leases of the once-per-cluster jobs, as this replica.
     pub leases: Leases,
+    pub cases: Cases,
+    pub watch: Watch,
 }
 
 impl AppState {
     pub fn new(podero: Podero, db: Db, config: &Config) -> Self {
+        let audit = AuditLog::new(db.clone());
+        let cases = Cases::new(db.clone(), audit.clone(), config.webhook.is_some());
         Self {
+            watch: Watch::new(db.clone(), cases.clone(), config.watch_rps),
+            cases,
             podero,
             directory: Arc::new(Directory::new(
                 config.users_refresh_interval,
                 config.scan_concurrency,
             )),
             auth: Auth::new(db.clone(), config),
-            audit: AuditLog::new(db.clone()),
+            audit,
             leases: Leases::new(db, &config.replica_id),
             settings: Settings {
                 frontend_dir: config.frontend_dir.clone(),
@@ -154,7 +162,7 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
 /// into one `routes!`, handlers on different paths never do (it would
 /// route each of them on every path).
 fn own_routes() -> OpenApiRouter<AppState> {
-    use routes::{app_info, audit, directory, session, team};
+    use routes::{app_info, audit, cases, directory, session, team, watch};
     OpenApiRouter::default()
         .routes(routes!(
             session::current,
@@ -175,6 +183,14 @@ fn own_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::page))
         .routes(routes!(audit::csv))
         .routes(routes!(audit::user_history))
+        .routes(routes!(cases::list, cases::open))
+        .routes(routes!(cases::csv))
+        .routes(routes!(cases::summary))
+        .routes(routes!(cases::get, cases::update))
+        .routes(routes!(cases::comment))
+        .routes(routes!(watch::status))
+        .routes(routes!(watch::user))
+        .routes(routes!(watch::deliveries))
 }
 
 /// The public endpoints, outside the guard: liveness and the OpenAPI
@@ -271,6 +287,8 @@ pub struct Application {
     state: AppState,
     emulator: Option<RunningEmulator>,
     metrics: Option<crate::metrics::Listener>,
+    /// The outgoing webhook's poster (`GATEWAY_WEBHOOK_URL`).
+    webhook: Option<crate::cases::webhook::Deliverer>,
 }
 
 impl Application {
@@ -382,7 +400,15 @@ impl Application {
                     .map_err(|source| StartupError::Bind { addr, source })?,
             ),
         };
+        let webhook = match config.webhook.clone() {
+            Some(w) => Some(crate::cases::webhook::Deliverer::new(
+                state.cases.db().clone(),
+                w,
+            )?),
+            None => None,
+        };
         Ok(Self {
+            webhook,
             listener,
             addr,
             router: app(state.clone()),
@@ -451,6 +477,27 @@ impl Application {
                 async move { crate::jobs::housekeeping::run(&auth).await }
             },
         );
+        let watch = crate::watch::spawn(
+            self.state.watch.clone(),
+            self.state.leases.clone(),
+            self.state.directory.clone(),
+            self.state.podero.clone(),
+        );
+        let webhook = match &self.webhook {
+            Some(deliverer) => {
+                let deliverer = deliverer.clone();
+                Some(crate::jobs::spawn_once_per_cluster(
+                    self.state.leases.clone(),
+                    crate::cases::webhook::JOB,
+                    crate::cases::webhook::EVERY,
+                    move |_| {
+                        let deliverer = deliverer.clone();
+                        async move { deliverer.run_once().await }
+                    },
+                ))
+            }
+            None => None,
+        };
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -467,6 +514,9 @@ impl Application {
         directory.abort();
         folds.abort();
         housekeeping.abort();
+        for job in [watch, webhook].into_iter().flatten() {
+            job.abort();
+        }
         if let Err(e) = self.state.leases.release_all().await {
             tracing::warn!("could not release this replica's job leases: {e}");
         }
@@ -576,6 +626,7 @@ mod tests {
         let config = Config::new(UpstreamConfig::Embedded(EmbeddedEmulator {
             seed_users: 0,
             token_ttl: None,
+            churn_per_hour: 0.0,
         }));
         let http = http_client(Duration::from_secs(1), Duration::from_secs(1)).unwrap();
         let base = "http://127.0.0.1:9";

@@ -393,7 +393,7 @@ fn one() -> u32 {
 
 /// Action groups of the audit trail and what they mean (the filter offers
 /// these; an action such as `user.update` is in group `user`).
-pub const ACTIONS: [(&str, &str); 8] = [
+pub const ACTIONS: [(&str, &str); 9] = [
     (
         "session",
         "Sign-in, sign-out, password and language changes",
@@ -404,6 +404,7 @@ pub const ACTIONS: [(&str, &str); 8] = [
     ("users", "Users list, search and export"),
     ("team", "Team and staff accounts"),
     ("audit", "Audit trail reads and exports"),
+    ("case", "Support cases, the fleet watch and the webhook"),
     ("app", "App information"),
 ];
 

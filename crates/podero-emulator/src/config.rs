@@ -1,6 +1,7 @@
 //! How an emulator is configured: data directory, demo-data size and seed,
-//! token lifetime, the one accepted OAuth client, and the public URL that
-//! reconnection links start with. The binary fills it from flags and
+//! token lifetime, the one accepted OAuth client, the public URL that
+//! reconnection links start with, and how often device connections change
+//! by themselves (churn). The binary fills it from flags and
 //! environment variables; in-process users build it with
 //! [`EmulatorConfig::new`] and adjust the fields.
 
@@ -11,6 +12,17 @@ use std::time::Duration;
 /// These guard only a local emulator and are documented in its README.
 pub const DEFAULT_CLIENT_ID: &str = "podero-emulator";
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
+
+/// The binary's `--churn-per-hour` unless told otherwise: connection
+/// changes (a loss or a regain) per 1,000 devices per hour. At this rate an
+/// organisation of 300 users (about 250 devices) sees a change every one
+/// to two hours; one of 100,000 users one every few seconds.
+/// [`EmulatorConfig::new`] starts with churn off (0) instead, so tests and
+/// in-process users get data that holds still unless they ask otherwise.
+pub const DEFAULT_CHURN_PER_HOUR: f64 = 3.0;
+
+/// The highest churn rate accepted: one change per device per second.
+pub const MAX_CHURN_PER_HOUR: f64 = 3_600_000.0;
 
 /// How to start an emulator.
 #[derive(Clone)]
@@ -29,10 +41,19 @@ pub struct EmulatorConfig {
     /// Base URL that links it hands out (`authentication_url`) start with;
     /// `None`: `http://{bound address}`.
     pub public_url: Option<String>,
+    /// Connection changes per 1,000 devices per hour (half losses, half
+    /// regains); 0 switches churn off. Values above [`MAX_CHURN_PER_HOUR`]
+    /// are capped, negative or non-finite ones mean off.
+    pub churn_per_hour: f64,
+    /// How often the churn task runs (the changes of an hour are spread
+    /// over its ticks).
+    pub churn_tick: Duration,
 }
 
 impl EmulatorConfig {
-    /// Defaults: 300 users, seed 42, 36000 s tokens, the default client.
+    /// Defaults: 300 users, seed 42, 36000 s tokens, the default client,
+    /// **no churn** (set `churn_per_hour`, e.g. to [`DEFAULT_CHURN_PER_HOUR`],
+    /// for connections that change by themselves), churn tick 5 s.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -42,6 +63,17 @@ impl EmulatorConfig {
             client_id: DEFAULT_CLIENT_ID.to_string(),
             client_secret: DEFAULT_CLIENT_SECRET.to_string(),
             public_url: None,
+            churn_per_hour: 0.0,
+            churn_tick: Duration::from_secs(5),
+        }
+    }
+
+    /// The churn rate in effect: 0 when off, else capped at [`MAX_CHURN_PER_HOUR`].
+    pub fn effective_churn_per_hour(&self) -> f64 {
+        if self.churn_per_hour.is_finite() && self.churn_per_hour > 0.0 {
+            self.churn_per_hour.min(MAX_CHURN_PER_HOUR)
+        } else {
+            0.0
         }
     }
 }

@@ -23,6 +23,8 @@ pub enum EmuError {
     /// 409 naming the field that clashes.
     Conflict(FieldError),
     Validation(Vec<ValidationIssue>),
+    /// 413: the body is over this many bytes.
+    TooLarge(usize),
     Internal(String),
 }
 
@@ -92,6 +94,12 @@ impl IntoResponse for EmuError {
                     detail: ErrorDetail::Validation(issues),
                     code: None,
                 },
+            ),
+            EmuError::TooLarge(max) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ApiError::message(format!(
+                    "The request body is too large: at most {max} bytes are accepted."
+                )),
             ),
             EmuError::Internal(msg) => {
                 tracing::error!(error = %msg, "emulator internal error");

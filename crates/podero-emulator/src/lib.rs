@@ -11,10 +11,12 @@
 //! Modules: `config` (how to start it), `auth` (client credentials and
 //! bearer tokens), `state` (the organisation in memory and every operation
 //! on it), `store` (SQLite persistence), `seed` (deterministic demo data),
-//! `routes` (HTTP: token, users, devices, buildings, connect pages),
-//! `error` (JSON error bodies and the 422-producing body extractor).
+//! `churn` (connections that change by themselves), `routes` (HTTP: token,
+//! users, devices, buildings, connect pages, test hooks), `error` (JSON
+//! error bodies and the 422-producing body extractor).
 
 mod auth;
+mod churn;
 mod config;
 mod error;
 mod routes;
@@ -27,7 +29,10 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-pub use config::{EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+pub use config::{
+    EmulatorConfig, DEFAULT_CHURN_PER_HOUR, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+    MAX_CHURN_PER_HOUR,
+};
 pub use routes::app;
 pub use state::Emulator;
 
@@ -42,6 +47,7 @@ pub struct RunningEmulator {
     pub emulator: Arc<Emulator>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    churn: Option<churn::Churn>,
 }
 
 impl RunningEmulator {
@@ -49,6 +55,9 @@ impl RunningEmulator {
     /// The database is closed afterwards, so the same data directory can be
     /// opened again at once (e.g. a restart in the same process).
     pub async fn shutdown(mut self) {
+        if let Some(churn) = self.churn.take() {
+            churn.stop().await;
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -69,7 +78,8 @@ pub enum StartError {
 }
 
 /// Open (or seed) the state under `config.data_dir` and serve on `listen`
-/// (use port 0 for a free port). Returns once it accepts connections.
+/// (use port 0 for a free port). Returns once it accepts connections; churn
+/// (`config.churn_per_hour` > 0) runs from then until `shutdown`.
 pub async fn spawn(
     config: EmulatorConfig,
     listen: SocketAddr,
@@ -85,6 +95,9 @@ pub async fn spawn(
     let emulator = Arc::new(emulator);
     let org_id = emulator.org_id();
     let router = app(emulator.clone());
+    let rate = config.effective_churn_per_hour();
+    let churn = (rate > 0.0)
+        .then(|| churn::Churn::start(emulator.clone(), rate, config.churn_tick, config.seed));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, router)
@@ -103,5 +116,6 @@ pub async fn spawn(
         emulator,
         shutdown: Some(tx),
         task: Some(task),
+        churn,
     })
 }

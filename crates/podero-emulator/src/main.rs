@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use podero_emulator::{spawn, EmulatorConfig};
+use podero_emulator::{spawn, EmulatorConfig, DEFAULT_CHURN_PER_HOUR, MAX_CHURN_PER_HOUR};
 
 const USAGE: &str = "\
 podero-emulator: a local, stateful emulator of the Podero Partner API v2.0
@@ -20,6 +20,8 @@ OPTIONS (each also from the environment variable in brackets):
   --client-id ID         accepted OAuth client id [EMULATOR_CLIENT_ID] (default podero-emulator)
   --client-secret S      accepted OAuth client secret [EMULATOR_CLIENT_SECRET] (default emulator-secret)
   --public-url URL       base of links it hands out [EMULATOR_PUBLIC_URL] (default http://ADDR)
+  --churn-per-hour N     device connections lost or regained by themselves, per 1,000
+                         devices per hour; 0 switches it off [EMULATOR_CHURN_PER_HOUR] (default 3)
   -h, --help             this text
 ";
 
@@ -92,7 +94,17 @@ fn main() {
     }
     config.public_url =
         opt("--public-url", "EMULATOR_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+    config.churn_per_hour = match opt("--churn-per-hour", "EMULATOR_CHURN_PER_HOUR") {
+        None => DEFAULT_CHURN_PER_HOUR,
+        Some(v) => match v.parse::<f64>() {
+            Ok(n) if (0.0..=MAX_CHURN_PER_HOUR).contains(&n) => n,
+            _ => fail(format!(
+                "--churn-per-hour: '{v}' is not a number from 0 (off) to {MAX_CHURN_PER_HOUR}"
+            )),
+        },
+    };
     let client_id = config.client_id.clone();
+    let churn = config.churn_per_hour;
     // The default secret guards only a local emulator: show it; never a chosen one.
     let shown_secret = if config.client_secret == podero_emulator::DEFAULT_CLIENT_SECRET {
         config.client_secret.clone()
@@ -108,6 +120,7 @@ fn main() {
         println!("Podero emulator listening on {}", emu.base_url);
         println!("  organisation: {}", emu.org_id);
         println!("  client id:    {client_id}");
+        println!("  churn:        {churn} connection losses/regains per 1,000 devices per hour (--churn-per-hour; 0 = off)");
         println!("  get a token:  curl -s -X POST {}/oauth2/token/ -u {client_id}:{shown_secret} -H 'Content-Type: application/json' -d '{{\"grant_type\": \"client_credentials\"}}'", emu.base_url);
         println!("  list users:   curl -s {}/api/partners/v2.0/org/{}/users -H 'Authorization: Bearer <token>'", emu.base_url, emu.org_id);
         let _ = tokio::signal::ctrl_c().await;

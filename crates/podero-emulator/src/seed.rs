@@ -4,9 +4,13 @@
 //! The same seed and size always give the same organisation, ids and
 //! timestamps included: everything is generated against a fixed reference
 //! instant ([`reference_time`], 2026-11-01T08:00:00Z) with a splitmix64
-//! PRNG. Only writes made at runtime carry the real clock's time. About one device in eleven has lost its manufacturer
-//! connection and carries a reconnection link, so the support journey has
-//! something to work on from the first start.
+//! PRNG. Only writes made at runtime carry the real clock's time (and, when
+//! a data directory is seeded, the demo's reconnection sessions and the
+//! moments its lost devices lost their connection move to the clock: see
+//! `state::Emulator::open`). About one device in eleven has lost its
+//! manufacturer connection (2 hours to 4 days before the reference instant)
+//! and carries a reconnection link, so the support journey has something to
+//! work on from the first start.
 
 use std::collections::HashSet;
 
@@ -495,9 +499,16 @@ fn seeded_device(
         DeviceKind::Inverter => INVERTERS,
     });
     let lost = rng.chance(0.09);
-    let created = joined + Duration::days(rng.below(20) as i64);
+    // Registered after the owner joined, not after the reference instant.
+    let created = (joined + Duration::days(rng.below(20) as i64))
+        .min(now - Duration::hours(3))
+        .max(joined);
+    // A lost device's last data is the moment it was lost: 2 hours to 4
+    // days ago, after it was registered. A connected device's last data is
+    // derived when it is read (see `state::last_refresh`); the stored value
+    // is a placeholder.
     let last_data = if lost {
-        now - Duration::days(1 + rng.below(30) as i64)
+        (now - Duration::minutes(120 + rng.below(4 * 24 * 60 - 120) as i64)).max(created)
     } else {
         now - Duration::minutes(1 + rng.below(15) as i64)
     };

@@ -4,8 +4,16 @@
 //! (see `store`) and then applied to memory, while one async lock is held,
 //! so the order on disk is the order of acknowledgement. Device counters (`num_*`) are
 //! recomputed for the touched user on every device change, so they stay true.
+//!
+//! A connected device's "last data" (`current_state_last_updated_at`,
+//! `last_monitoring_executed_at`) is not stored but derived when it is read:
+//! the device's manufacturer data refreshes every 5 to 15 minutes (a period
+//! and phase fixed per device id), so a connected device always shows data
+//! minutes old. A device that lost its connection keeps the stored moment it
+//! was lost. Connections change through the customer's `/connect` page, the
+//! test hook ([`Emulator::set_connection`]) and churn ([`Emulator::churn`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
@@ -52,6 +60,8 @@ pub(crate) struct Org {
     pub external_ids: HashMap<String, Uuid>,
     pub devices: HashMap<Uuid, (Uuid, Device)>,
     pub devices_by_user: HashMap<Uuid, Vec<Uuid>>,
+    /// Every device id in the order devices were added (churn picks from it).
+    pub device_order: Vec<Uuid>,
     pub buildings: HashMap<Uuid, (Uuid, Building)>,
     pub buildings_by_user: HashMap<Uuid, Vec<Uuid>>,
     pub sessions: HashMap<Uuid, AuthSession>,
@@ -74,6 +84,7 @@ impl Org {
                 let id = device.common().id;
                 if self.devices.insert(id, (user_id, device)).is_none() {
                     self.devices_by_user.entry(user_id).or_default().push(id);
+                    self.device_order.push(id);
                 }
                 self.refresh_counts(user_id);
             }
@@ -172,6 +183,35 @@ impl Org {
         }
     }
 
+    /// The records that reconnect `device` at `t`, as the customer's
+    /// completed `/connect` page does: the device connected with fresh data,
+    /// its owner onboarded.
+    fn reconnected(&self, user_id: Uuid, mut device: Device, t: DateTime<Utc>) -> Vec<Record> {
+        reconnect(&mut device, t);
+        let mut records = vec![Record::Device { user_id, device }];
+        if let Ok(u) = self.user(user_id, true) {
+            if u.is_onboarded != Some(true) {
+                let mut u = u.clone();
+                u.is_onboarded = Some(true);
+                records.push(Record::User { user: u });
+            }
+        }
+        records
+    }
+
+    /// The records that make `device` lose its manufacturer connection at
+    /// `t`: a fresh reconnection session and the device pointing at it.
+    fn disconnected(&self, user_id: Uuid, mut device: Device, t: DateTime<Utc>) -> Vec<Record> {
+        let c = device.common();
+        let mut session = new_session(user_id, c.id, device.kind(), None, None);
+        session.created_at = t;
+        lose(&mut device, &connect_path(session.id), t);
+        vec![
+            Record::Session { session },
+            Record::Device { user_id, device },
+        ]
+    }
+
     fn owner_block(&self, user_id: Uuid) -> Option<DeviceOwner> {
         let u = self.user_index.get(&user_id).map(|&i| &self.users[i])?;
         Some(DeviceOwner {
@@ -183,10 +223,18 @@ impl Org {
         })
     }
 
-    /// The device as Podero shows it: the type's own object, owner filled
-    /// in, and its stored reconnection paths made absolute with the URL the
-    /// emulator serves on now (the embedded one gets a new port each start).
-    fn device_json(&self, user_id: Uuid, device: &Device, public_url: &str) -> Value {
+    /// The device as Podero shows it at `now`: the type's own object, owner
+    /// filled in, a connected device's last data minutes old (see
+    /// [`last_refresh`]), and its stored reconnection paths made absolute
+    /// with the URL the emulator serves on now (the embedded one gets a new
+    /// port each start).
+    fn device_json(
+        &self,
+        user_id: Uuid,
+        device: &Device,
+        public_url: &str,
+        now: DateTime<Utc>,
+    ) -> Value {
         let mut value = match device {
             Device::HeatPump(d) => serde_json::to_value(d),
             Device::ElectricVehicle(d) => serde_json::to_value(d),
@@ -199,6 +247,16 @@ impl Org {
                 "owner".into(),
                 serde_json::to_value(owner).unwrap_or(Value::Null),
             );
+        }
+        let c = device.common();
+        if let (true, None, Some(obj)) = (c.is_authenticated, c.deleted_at, value.as_object_mut()) {
+            // Data arrives while connected: the latest refresh, or the
+            // (re)connection itself if that was later.
+            let fresh =
+                last_refresh(c.id, now).max(c.current_state_last_updated_at.unwrap_or_default());
+            let fresh = serde_json::to_value(fresh).unwrap_or(Value::Null);
+            obj.insert("current_state_last_updated_at".into(), fresh.clone());
+            obj.insert("last_monitoring_executed_at".into(), fresh);
         }
         let absolute = |v: &mut Value| {
             if let Some(path) = v.as_str().filter(|p| p.starts_with('/')) {
@@ -277,10 +335,25 @@ impl Emulator {
             // The demo's reconnection links are issued now, so they work for
             // their 48 hours from the first start (the rest of the demo data
             // stays relative to the fixed reference instant).
+            // Likewise the moments the demo's lost devices lost their
+            // connection (hours to days before the reference instant) move
+            // to as long before now, so "lost since" reads plausibly.
             let issued = now();
+            let shift = issued - seed::reference_time();
             for r in &mut records {
-                if let Record::Session { session } = r {
-                    session.created_at = issued;
+                match r {
+                    Record::Session { session } => session.created_at = issued,
+                    Record::Device { device, .. } if is_lost(device) => {
+                        let c = device_common_mut(device);
+                        for t in [
+                            &mut c.current_state_last_updated_at,
+                            &mut c.last_monitoring_executed_at,
+                            &mut c.updated_at,
+                        ] {
+                            *t = t.map(|t| t + shift);
+                        }
+                    }
+                    _ => {}
                 }
             }
             // One transaction: a crash while seeding leaves an empty database.
@@ -333,6 +406,11 @@ impl Emulator {
     /// Close the database (used by `RunningEmulator::shutdown`).
     pub async fn close(&self) {
         self.lock().await.store.close().await;
+    }
+
+    /// Number of devices (including deleted ones).
+    pub async fn device_count(&self) -> usize {
+        self.lock().await.org.devices.len()
     }
 
     /// Number of users (including archived ones).
@@ -494,6 +572,7 @@ impl Emulator {
     ) -> Result<Vec<Value>, EmuError> {
         let inner = self.lock().await;
         inner.org.user(user_id, include_deleted)?;
+        let t = now();
         let mut out = Vec::new();
         for id in inner
             .org
@@ -504,7 +583,7 @@ impl Emulator {
         {
             if let Some((_, d)) = inner.org.devices.get(id) {
                 if d.kind() == kind && (include_deleted || d.common().deleted_at.is_none()) {
-                    out.push(inner.org.device_json(user_id, d, &self.public_url));
+                    out.push(inner.org.device_json(user_id, d, &self.public_url, t));
                 }
             }
         }
@@ -521,7 +600,7 @@ impl Emulator {
         let inner = self.lock().await;
         inner.org.user(user_id, include_deleted)?;
         let d = inner.org.device(user_id, kind, id, include_deleted)?;
-        Ok(inner.org.device_json(user_id, d, &self.public_url))
+        Ok(inner.org.device_json(user_id, d, &self.public_url, now()))
     }
 
     /// Register a device: it starts unauthenticated, with its reconnection link.
@@ -550,7 +629,9 @@ impl Emulator {
                 },
             ])
             .await?;
-        Ok(inner.org.device_json(user_id, &device, &self.public_url))
+        Ok(inner
+            .org
+            .device_json(user_id, &device, &self.public_url, now()))
     }
 
     pub async fn update_device(
@@ -571,7 +652,9 @@ impl Emulator {
                 device: device.clone(),
             }])
             .await?;
-        Ok(inner.org.device_json(user_id, &device, &self.public_url))
+        Ok(inner
+            .org
+            .device_json(user_id, &device, &self.public_url, now()))
     }
 
     pub async fn delete_device(
@@ -679,26 +762,7 @@ impl Emulator {
         let user_id = session.user_id;
         if connect {
             if let Some((_, d)) = inner.org.devices.get(&session.device_id) {
-                let mut device = d.clone();
-                let t = now();
-                let c = device_common_mut(&mut device);
-                c.is_authenticated = true;
-                c.lifecycle_state = Some("authenticated".into());
-                c.lifecycle_error = None;
-                c.connection_status = HealthStatus::Ok;
-                c.monitoring_status = HealthStatus::Ok;
-                c.steering_status = HealthStatus::Ok;
-                c.authorization_url = None;
-                c.action_needed = Some(false);
-                c.actions.clear();
-                c.current_state_last_updated_at = Some(t);
-                c.updated_at = Some(t);
-                records.push(Record::Device { user_id, device });
-            }
-            if let Ok(u) = inner.org.user(user_id, true) {
-                let mut u = u.clone();
-                u.is_onboarded = Some(true);
-                records.push(Record::User { user: u });
+                records.extend(inner.org.reconnected(user_id, d.clone(), now()));
             }
         }
         inner.commit(records).await?;
@@ -707,6 +771,96 @@ impl Emulator {
         } else {
             session.cancel_url
         })
+    }
+
+    // ---- connections that change by themselves ----------------------------
+
+    /// The test hook: set one device's manufacturer connection at once.
+    /// `false` loses it (as churn does: a reconnection link in `actions`),
+    /// `true` reconnects it (as the customer's completed `/connect` page
+    /// does). Setting the state it already has changes nothing. Answers the
+    /// device as the Partner API shows it; 404 for an unknown or deleted
+    /// device.
+    pub async fn set_connection(
+        &self,
+        device_id: Uuid,
+        authenticated: bool,
+    ) -> Result<Value, EmuError> {
+        let mut inner = self.lock().await;
+        let (user_id, device) = match inner.org.devices.get(&device_id) {
+            Some((u, d)) if d.common().deleted_at.is_none() => (*u, d.clone()),
+            _ => return Err(EmuError::NotFound),
+        };
+        let t = now();
+        if device.common().is_authenticated != authenticated {
+            let records = if authenticated {
+                inner.org.reconnected(user_id, device, t)
+            } else {
+                inner.org.disconnected(user_id, device, t)
+            };
+            inner.commit(records).await?;
+        }
+        let (_, device) = inner
+            .org
+            .devices
+            .get(&device_id)
+            .ok_or(EmuError::NotFound)?;
+        Ok(inner.org.device_json(user_id, device, &self.public_url, t))
+    }
+
+    /// One round of churn: up to `events` connection changes, each a loss
+    /// (a connected device) or a regain (a device that lost its connection;
+    /// never one still waiting for its first connection) with equal odds,
+    /// on devices of active users drawn with `rng`. Committed as one write;
+    /// returns how many devices changed. A draw that finds no fitting device
+    /// within a few tries is skipped, so a round is bounded.
+    pub(crate) async fn churn(
+        &self,
+        rng: &mut seed::Rng,
+        events: usize,
+    ) -> Result<usize, EmuError> {
+        const TRIES: usize = 32;
+        let mut inner = self.lock().await;
+        let org = &inner.org;
+        if org.device_order.is_empty() {
+            return Ok(0);
+        }
+        let t = now();
+        let mut picked = HashSet::new();
+        let mut records = Vec::new();
+        for _ in 0..events {
+            let lose_one = rng.chance(0.5);
+            for _ in 0..TRIES {
+                let id = org.device_order[rng.below(org.device_order.len() as u64) as usize];
+                let Some((user_id, d)) = org.devices.get(&id) else {
+                    continue;
+                };
+                let c = d.common();
+                let fits = if lose_one {
+                    c.is_authenticated
+                } else {
+                    is_lost(d)
+                };
+                if !fits
+                    || c.deleted_at.is_some()
+                    || org.user(*user_id, false).is_err()
+                    || !picked.insert(id)
+                {
+                    continue;
+                }
+                tracing::debug!(device = %id, lost = lose_one, "churn: device connection changed");
+                records.extend(if lose_one {
+                    org.disconnected(*user_id, d.clone(), t)
+                } else {
+                    org.reconnected(*user_id, d.clone(), t)
+                });
+                break;
+            }
+        }
+        if !records.is_empty() {
+            inner.commit(records).await?;
+        }
+        Ok(picked.len())
     }
 
     // ---- buildings ---------------------------------------------------------
@@ -1001,6 +1155,64 @@ pub(crate) fn set_actions(c: &mut shared::DeviceCommon, link: &str) {
             required_parameters: Some(serde_json::json!(["successUrl", "cancelUrl"])),
         }),
     }];
+}
+
+/// A device that lost its manufacturer connection (not one waiting for its
+/// first connection, which is `created`).
+pub(crate) fn is_lost(d: &Device) -> bool {
+    let c = d.common();
+    !c.is_authenticated && c.lifecycle_state.as_deref() == Some("error")
+}
+
+/// When a connected device's manufacturer data last arrived, seen at `now`:
+/// its data refreshes every 5 to 15 minutes, period and phase fixed by its
+/// id, so the answer is at most 15 minutes old and advances with the clock.
+pub(crate) fn last_refresh(id: Uuid, now: DateTime<Utc>) -> DateTime<Utc> {
+    let (hi, lo) = id.as_u64_pair();
+    let h = hi ^ lo.rotate_left(17);
+    let period = 300 + (h % 601) as i64;
+    let phase = ((h >> 20) % period as u64) as i64;
+    let age = (now.timestamp() - phase).rem_euclid(period);
+    DateTime::from_timestamp(now.timestamp() - age, 0).unwrap_or(now)
+}
+
+/// Lose the manufacturer connection at `t`: reconnection through `link`,
+/// the last data stays at `t`.
+pub(crate) fn lose(d: &mut Device, link: &str, t: DateTime<Utc>) {
+    disconnect(d, link, "error", Some("auth_expired"));
+    if let Device::Wallbox(w) = d {
+        w.is_ocpp_connected = Some(false);
+        w.mode = Some("UNAVAILABLE".into());
+        w.connection = Some("offline".into());
+    }
+    let c = device_common_mut(d);
+    c.current_state_last_updated_at = Some(t);
+    c.last_monitoring_executed_at = Some(t);
+    c.updated_at = Some(t);
+}
+
+/// Connected again at `t` (the customer signed in with the manufacturer).
+pub(crate) fn reconnect(d: &mut Device, t: DateTime<Utc>) {
+    if let Device::Wallbox(w) = d {
+        w.is_ocpp_connected = Some(true);
+        w.connection = Some("online".into());
+        if w.mode.as_deref() == Some("UNAVAILABLE") {
+            w.mode = Some("READY".into());
+        }
+    }
+    let c = device_common_mut(d);
+    c.is_authenticated = true;
+    c.lifecycle_state = Some("authenticated".into());
+    c.lifecycle_error = None;
+    c.connection_status = HealthStatus::Ok;
+    c.monitoring_status = HealthStatus::Ok;
+    c.steering_status = HealthStatus::Ok;
+    c.authorization_url = None;
+    c.action_needed = Some(false);
+    c.actions.clear();
+    c.current_state_last_updated_at = Some(t);
+    c.last_monitoring_executed_at = Some(t);
+    c.updated_at = Some(t);
 }
 
 /// Mark a device as needing (re-)authentication through `link`.

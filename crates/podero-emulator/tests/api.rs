@@ -10,6 +10,9 @@ use podero_emulator::{
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
+mod common;
+use common::token;
+
 struct Emu {
     running: RunningEmulator,
     client: Client,
@@ -61,20 +64,6 @@ impl Emu {
     async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::DELETE, path, None).await
     }
-}
-
-async fn token(client: &Client, base: &str) -> String {
-    let resp = client
-        .post(format!("{base}/oauth2/token/"))
-        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_CLIENT_SECRET))
-        .header("Cache-Control", "no-cache")
-        .json(&json!({"grant_type": "client_credentials"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_string()
 }
 
 async fn start_in(dir: &std::path::Path, users: usize) -> (RunningEmulator, Client, String) {

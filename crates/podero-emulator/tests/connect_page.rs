@@ -1,9 +1,11 @@
 //! The customer page a reconnection link opens, in the browser's
 //! language: German for `de-*`, English otherwise.
 
-use podero_emulator::{spawn, EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use podero_emulator::{spawn, EmulatorConfig};
 use reqwest::Client;
 use serde_json::{json, Value};
+
+mod common;
 
 /// A running emulator and the reconnection link of a new wallbox of a new
 /// customer "Eva Huber".
@@ -13,17 +15,7 @@ async fn link() -> (podero_emulator::RunningEmulator, tempfile::TempDir, String)
     config.seed_users = 0;
     let emu = spawn(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = Client::new();
-    let token: Value = client
-        .post(format!("{}/oauth2/token/", emu.base_url))
-        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_CLIENT_SECRET))
-        .json(&json!({"grant_type": "client_credentials"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = common::token(&client, &emu.base_url).await;
     let api = format!("{}/api/partners/v2.0/org/{}", emu.base_url, emu.org_id);
     let post = |path: String, body: Value| {
         client

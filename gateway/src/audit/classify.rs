@@ -4,6 +4,9 @@
 //! of the gateway, so no handler can forget to name its action.
 
 use axum::http::Method;
+use shared::cases::{
+    CASES_CSV_PATH, CASES_PATH, CASES_SUMMARY_PATH, WATCH_PATH, WEBHOOK_DELIVERIES_PATH,
+};
 use shared::directory::{
     DIRECTORY_CSV_PATH, DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
 };
@@ -54,6 +57,12 @@ pub fn classify(method: &Method, path: &str, route: Option<&ApiRoute>) -> Classi
         TEAM_PATH => c("team.invite", None, true),
         AUDIT_PATH => c("audit.read", None, false),
         AUDIT_CSV_PATH => c("audit.export", None, false),
+        CASES_PATH if get => c("case.list", None, false),
+        CASES_PATH => c("case.open", None, true),
+        CASES_CSV_PATH => c("case.export", None, false),
+        CASES_SUMMARY_PATH => c("case.summary", None, false),
+        WATCH_PATH => c("case.watch_status", None, false),
+        WEBHOOK_DELIVERIES_PATH => c("case.webhook_deliveries", None, false),
         _ => classify_nested(method, get, path, route),
     }
 }
@@ -69,6 +78,18 @@ fn classify_nested(m: &Method, get: bool, path: &str, route: Option<&ApiRoute>) 
         } else {
             c("team.role_change", None, !get)
         };
+    }
+    if let Some(rest) = path.strip_prefix("/api/cases/") {
+        return if rest.ends_with("/comments") {
+            c("case.comment", None, !get)
+        } else if get {
+            c("case.read", None, false)
+        } else {
+            c("case.update", None, true)
+        };
+    }
+    if let Some(rest) = path.strip_prefix("/api/watch/users/") {
+        return c("case.watch_user", Uuid::parse_str(rest).ok(), false);
     }
     if let Some(rest) = path.strip_prefix("/api/audit/users/") {
         return c("audit.user_history", Uuid::parse_str(rest).ok(), false);

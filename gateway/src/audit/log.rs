@@ -89,7 +89,7 @@ const SHOWN: &str = "NOT EXISTS (SELECT 1 FROM audit o WHERE o.outcome_of = audi
 
 /// Actions of records about end-users (the per-user history shows only
 /// these; team records stay on the admins' audit page).
-const END_USER_ACTIONS: [&str; 3] = ["user.%", "device.%", "building.%"];
+const END_USER_ACTIONS: [&str; 4] = ["user.%", "device.%", "building.%", "case.%"];
 
 #[derive(Debug, sqlx::FromRow)]
 struct EntryRow {

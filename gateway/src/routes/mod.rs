@@ -4,13 +4,16 @@
 //! changes passwords, [`app_info`] answers `/api/app-info`, [`directory`]
 //! answers the users list, CSV export and reconnection report from the
 //! read model, [`team`] manages colleagues (back-office account and Podero
-//! team member together), [`audit`] reads the audit trail, [`proxy`] checks
+//! team member together), [`audit`] reads the audit trail, [`cases`]
+//! works support cases, [`watch`] answers the fleet watch's coverage and
+//! the webhook's log, [`proxy`] checks
 //! and forwards allow-listed Partner API calls, [`openapi`] serves the
 //! description of the gateway's own endpoints, and [`frontend`] serves the
 //! Trunk-built browser app.
 
 pub mod app_info;
 pub mod audit;
+pub mod cases;
 pub mod directory;
 pub mod frontend;
 pub mod health;
@@ -18,6 +21,7 @@ pub mod openapi;
 pub mod proxy;
 pub mod session;
 pub mod team;
+pub mod watch;
 
 use axum::body::{Body, Bytes};
 use axum::http::Method;

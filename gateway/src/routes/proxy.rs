@@ -29,17 +29,22 @@ use uuid::Uuid;
 use crate::audit::{self, Note};
 use crate::auth::roles::check_forward;
 use crate::auth::Actor;
+use crate::cases::{By, Cases};
 use crate::directory::Directory;
 use crate::error::{GatewayError, Msg};
 use crate::podero::{forwarded_headers, include_deleted, ApiRoute, Podero};
 use crate::request::is_write;
 use crate::routes::read_body;
 use crate::startup::Settings;
+use crate::watch::Watch;
+use shared::cases::CaseEventKind;
 
 /// Handler for every `/api/...` path other than the gateway's own.
 pub async fn forward(
     State(podero): State<Podero>,
     State(directory): State<Arc<Directory>>,
+    State(watch): State<Watch>,
+    State(cases): State<Cases>,
     State(settings): State<Settings>,
     actor: Actor,
     Extension(note): Extension<Note>,
@@ -65,7 +70,7 @@ pub async fn forward(
             ApiRoute::Devices(user, kind) | ApiRoute::Device(user, kind, _)
                 if response.status().is_success() =>
             {
-                observe_devices(&directory, &route, user, kind, response).await
+                observe_devices(&directory, &watch, &route, user, kind, response).await
             }
             _ => Ok(response),
         };
@@ -112,6 +117,19 @@ pub async fn forward(
         // list must not keep showing the old state.
         directory.request_refresh();
     }
+    if let (ApiRoute::AuthSession(_, _, device), true) = (&route, response.status().is_success()) {
+        // The device's open case learns that a link was made.
+        let by = By::Staff {
+            id: actor.account.id,
+            email: actor.account.email.clone(),
+        };
+        if let Err(e) = cases
+            .device_event(*device, CaseEventKind::LinkCreated, &by, None)
+            .await
+        {
+            tracing::warn!("could not note the reconnection link on the device's case: {e}");
+        }
+    }
     match route {
         ApiRoute::Users if method == Method::POST && response.status().is_success() => {
             // The new user's id, so their history starts with the creation.
@@ -155,6 +173,7 @@ fn role_of(user: &Value) -> Option<Role> {
 /// (small bodies: a user's devices of one kind), then answer them unchanged.
 async fn observe_devices(
     directory: &Directory,
+    watch: &Watch,
     route: &ApiRoute,
     user: Uuid,
     kind: DeviceKind,
@@ -173,9 +192,15 @@ async fn observe_devices(
     if matches!(route, ApiRoute::Devices(..)) {
         if let Ok(list) = serde_json::from_slice::<Vec<shared::DeviceCommon>>(&bytes) {
             scanner.observe(owner.as_ref(), user, kind, Observed::List(&list));
+            if let (Some(owner), true) = (owner, watch.enabled()) {
+                watch.observe_later(owner, kind, list, true);
+            }
         }
     } else if let Ok(one) = serde_json::from_slice::<shared::DeviceCommon>(&bytes) {
         scanner.observe(owner.as_ref(), user, kind, Observed::One(&one));
+        if let (Some(owner), true) = (owner, watch.enabled()) {
+            watch.observe_later(owner, kind, vec![one], false);
+        }
     }
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }

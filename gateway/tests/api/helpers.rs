@@ -62,6 +62,9 @@ fn test_config(config: &mut Config, data_dir: PathBuf) {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.data_dir = data_dir;
     config.admin_password = Some(Secret::new(ADMIN_FIRST_PASSWORD));
+    // The fleet watch only where a test switches it on (it reads devices
+    // and opens cases by itself).
+    config.watch_rps = 0.0;
 }
 
 /// A gateway in front of an emulator the test controls.
@@ -151,6 +154,7 @@ pub async fn spawn_embedded(seed_users: usize) -> (RunningGateway, TempDir) {
     let mut config = Config::new(UpstreamConfig::Embedded(EmbeddedEmulator {
         seed_users,
         token_ttl: None,
+        churn_per_hour: 0.0,
     }));
     test_config(&mut config, data.path().to_path_buf());
     config.frontend_dir = data.path().join("dist");

@@ -18,4 +18,5 @@ mod resilience;
 mod roles;
 mod security;
 mod static_files;
+mod support_desk;
 mod team;

@@ -321,3 +321,116 @@ async fn gateway_endpoints_by_role() {
     assert_eq!(r.status, 204, "{}", r.text());
     app.shutdown().await;
 }
+
+/// The support desk's endpoints: every role reads; staff work cases of
+/// end-users, admins every case; the webhook log is the admins'.
+#[tokio::test]
+async fn case_endpoints_by_role() {
+    let app = spawn_app().await;
+    let (staff, _) = app.member("staff").await;
+    let (viewer, _) = app.member("viewer").await;
+    let (_, colleague) = app.member("staff").await;
+    let team_user = colleague["podero_user_id"].as_str().unwrap().to_string();
+    let (end_user, _, _) = target(&app, "user").await;
+    let a = &app.address;
+    let open = |c: &Checked, user: &str| {
+        c.http
+            .post(format!("{a}/api/cases"))
+            .json(&json!({"user_id": user, "kind": "question", "subject": "Role matrix"}))
+    };
+    // A case of each kind of user, opened by the admin.
+    let mut case_of = std::collections::HashMap::new();
+    for (who, user) in [("end-user", &end_user), ("team member", &team_user)] {
+        let r = app.client.send(open(&app.client, user)).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        case_of.insert(who, r.json()["case"]["id"].as_i64().unwrap());
+    }
+    let reads = [
+        format!("{a}/api/cases"),
+        format!("{a}/api/cases?user_id={end_user}"),
+        format!("{a}/api/cases.csv"),
+        format!("{a}/api/cases/summary"),
+        format!("{a}/api/cases/{}", case_of["end-user"]),
+        format!("{a}/api/cases/{}", case_of["team member"]),
+        format!("{a}/api/watch"),
+        format!("{a}/api/watch/users/{end_user}"),
+    ];
+    for (role, c) in [
+        ("admin", &app.client),
+        ("staff", &staff),
+        ("viewer", &viewer),
+    ] {
+        for url in &reads {
+            let r = c.send(c.get(url)).await;
+            assert_eq!(r.status, 200, "{role} GET {url}: {}", r.text());
+        }
+        let r = c.send(c.get(&format!("{a}/api/webhooks/deliveries"))).await;
+        assert_eq!(
+            r.status.is_success(),
+            role == "admin",
+            "{role} webhook log: {}",
+            r.status
+        );
+        if role != "admin" {
+            assert!(refused(&r), "{role}: {}", r.text());
+        }
+        for (who, user) in [("end-user", &end_user), ("team member", &team_user)] {
+            let allowed = match role {
+                "admin" => true,
+                "staff" => who == "end-user",
+                _ => false,
+            };
+            let id = case_of[who];
+            let writes = [
+                ("open", open(c, user)),
+                (
+                    "change",
+                    c.http
+                        .patch(format!("{a}/api/cases/{id}"))
+                        .json(&json!({"priority": "urgent"})),
+                ),
+                (
+                    "comment",
+                    c.http
+                        .post(format!("{a}/api/cases/{id}/comments"))
+                        .json(&json!({"text": "Called back."})),
+                ),
+            ];
+            for (op, req) in writes {
+                let r = c.send(req).await;
+                if allowed {
+                    assert!(
+                        r.status.is_success(),
+                        "{role} {op} on a case of a {who}: {} {}",
+                        r.status,
+                        r.text()
+                    );
+                } else {
+                    assert!(
+                        refused(&r),
+                        "{role} {op} on a case of a {who}: {} {}",
+                        r.status,
+                        r.text()
+                    );
+                }
+            }
+        }
+    }
+    // Nothing a refused request tried is on the timeline.
+    let detail = app
+        .client
+        .send(
+            app.client
+                .get(&format!("{a}/api/cases/{}", case_of["team member"])),
+        )
+        .await
+        .json();
+    let comments = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "comment")
+        .count();
+    assert_eq!(comments, 1, "only the admin's comment: {detail}");
+    app.shutdown().await;
+}

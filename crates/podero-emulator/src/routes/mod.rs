@@ -1,5 +1,6 @@
 //! HTTP routes of the emulator: the token endpoint, the Partner API under
-//! `/api/partners/v2.0`, and the simulated manufacturer sign-in pages.
+//! `/api/partners/v2.0`, the simulated manufacturer sign-in pages, and the
+//! test hooks under `/_emulator`.
 //!
 //! This module builds the router and holds what every API route shares: the
 //! [`Scope`] extractor (valid bearer token, the token's organisation, ids
@@ -10,13 +11,14 @@
 mod buildings;
 mod connect;
 mod devices;
+mod hooks;
 mod token;
 mod users;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -78,6 +80,10 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
         .route(
             "/connect/{session_id}",
             get(connect::page).post(connect::complete),
+        )
+        .route(
+            "/_emulator/devices/{device_id}/connection",
+            post(hooks::set_connection).layer(DefaultBodyLimit::max(hooks::MAX_BODY)),
         )
         .route(
             "/healthz",
