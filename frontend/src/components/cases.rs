@@ -79,7 +79,8 @@ pub fn use_case_summary() -> CaseSummary {
 }
 
 /// The top bar's "Cases" link, with a badge of the open cases nobody has
-/// taken; the link's name says the count ("Cases, 3 open unassigned").
+/// taken; the link's name says the count ("Cases, 3 open unassigned
+/// cases").
 #[component]
 pub fn CasesNavLink() -> impl IntoView {
     let summary = use_case_summary();
@@ -89,15 +90,14 @@ pub fn CasesNavLink() -> impl IntoView {
         let path = location.pathname.get();
         (path == "/cases" || path.starts_with("/cases/")).then_some("page")
     };
-    let label = move || match open() {
-        0 => t("cases.nav"),
-        n => t_with("cases.nav_with_count", &[("count", &n.to_string())]),
-    };
+    // Read out as "Cases, 3 open unassigned cases"; the pill shows "3".
+    let spoken = move || t_with("cases.nav_unassigned", &[("count", &open().to_string())]);
     view! {
-        <a href="/cases" data-testid="nav-cases" aria-current=current aria-label=label>
+        <a href="/cases" data-testid="nav-cases" aria-current=current>
             {tx!("cases.nav")}
             <Show when=move || { open() > 0 }>
-                <span class="nav-badge" data-testid="cases-badge" aria-hidden="true">{move || open().to_string()}</span>
+                <span class="nav-badge" data-testid="cases-badge" aria-hidden="true" title=spoken>{move || open().to_string()}</span>
+                <span class="visually-hidden" data-testid="cases-badge-label">{spoken}</span>
             </Show>
         </a>
     }

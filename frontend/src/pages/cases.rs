@@ -294,6 +294,15 @@ fn WatchLine() -> impl IntoView {
     }
 }
 
+/// `10`, `1,000`, `2.5` requests per second.
+fn rate(rps: f64) -> String {
+    if rps.fract() == 0.0 && rps >= 0.0 {
+        count(rps as u64)
+    } else {
+        decimal(rps, 1)
+    }
+}
+
 #[component]
 fn WatchText(status: WatchStatus) -> impl IntoView {
     let w = status;
@@ -306,7 +315,7 @@ fn WatchText(status: WatchStatus) -> impl IntoView {
             &[
                 ("users", &count(w.users)),
                 ("round", &duration(w.estimated_round_secs.round() as i64)),
-                ("rps", &decimal(w.requests_per_second, 1)),
+                ("rps", &rate(w.requests_per_second)),
             ],
         )];
         if w.round_started_at.is_some() && w.users > 0 {
