@@ -1,9 +1,9 @@
 //! The support desk in a real browser: the fleet watch opens a case when
 //! a device loses its connection, the case shows in the queue and in the
 //! top bar's count, an agent takes it and sends a reconnection link, and
-//! the case resolves itself once the customer connected again; and a case
+//! the case resolves itself once the customer connected again; a case
 //! opened by hand on a customer's page, with comments, in the customer's
-//! cases and in the queue.
+//! cases and in the queue; and the webhook's delivery log.
 
 use std::time::Duration;
 
@@ -316,5 +316,82 @@ async fn a_case_opened_by_hand_is_on_the_customers_page_and_in_the_queue() {
         serde_json::Value::Bool(true),
         "wider than 360 px: {shot}"
     );
+    h.finish().await;
+}
+
+/// The admins' delivery log shows what became of each webhook message,
+/// here taken by a real local receiver.
+#[tokio::test]
+async fn the_webhook_delivery_log_shows_each_message() {
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let h = Harness::start_with(move |c| {
+        c.webhook = Some(gateway::configuration::WebhookConfig {
+            url,
+            secret: gateway::Secret::new("e2e-webhook-signing-key"),
+        })
+    })
+    .await;
+    let (user, _kind, _device) = user_with_device(&h, true).await;
+    let r = h
+        .http
+        .post(h.url("/api/cases"))
+        .json(&serde_json::json!({"user_id": user.id, "kind": "complaint", "subject": "Bill too high"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let case: CaseDetail = r.json().await.unwrap();
+    h.eventually("the receiver to get the message", || async {
+        (received.load(std::sync::atomic::Ordering::SeqCst) >= 1).then_some(())
+    })
+    .await;
+    h.eventually("the delivery to be recorded as delivered", || async {
+        let log: Vec<shared::cases::WebhookDelivery> =
+            get_json(&h, "/api/webhooks/deliveries").await;
+        log.iter()
+            .any(|d| {
+                d.case_id == case.case.id
+                    && d.state == shared::cases::WebhookDeliveryState::Delivered
+            })
+            .then_some(())
+    })
+    .await;
+
+    // From the audit trail to the log: delivered, first attempt, 204.
+    h.open("/audit").await;
+    h.click("[data-testid=webhooks-link]").await;
+    let row_css = format!(
+        "[data-testid=delivery-row][data-case-id='{}']",
+        case.case.id
+    );
+    let row = h
+        .wait_for(&format!("{row_css}[data-state=delivered]"))
+        .await;
+    let text = row.text().await.unwrap();
+    assert!(text.contains("case.opened"), "{text}");
+    assert!(text.contains("Delivered"), "{text}");
+    assert!(text.contains("204"), "{text}");
+    h.assert_accessible("the webhook delivery log").await;
+    row.find(Locator::Css("a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(h.text("[data-testid=case-subject]").await, "Bill too high");
     h.finish().await;
 }
