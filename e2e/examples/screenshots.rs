@@ -7,9 +7,28 @@ use e2e::Harness;
 
 #[tokio::main]
 async fn main() {
-    let h = Harness::start().await;
+    // The fleet watch on, so the cases pages have the cases it opens.
+    let h = Harness::start_with(|c| c.watch_rps = 1000.0).await;
     let users: Vec<shared::User> = h.api("/users").await;
     let (lost_user, _, _) = e2e::user_with_lost_device(&h).await;
+    let case = h
+        .eventually_within(
+            "the fleet watch to open a case",
+            std::time::Duration::from_secs(60),
+            || async {
+                let list: shared::cases::CaseList = h
+                    .http
+                    .get(h.url("/api/cases"))
+                    .send()
+                    .await
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+                list.cases.into_iter().next()
+            },
+        )
+        .await;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     let pages = [
@@ -40,6 +59,17 @@ async fn main() {
             "reconnection",
             "/reconnection".to_string(),
             "[data-testid=lost-table]",
+        ),
+        ("cases", "/cases".to_string(), "[data-testid=cases-table]"),
+        (
+            "case",
+            format!("/cases/{}", case.id),
+            "[data-testid=timeline]",
+        ),
+        (
+            "webhooks",
+            "/webhooks".to_string(),
+            "[data-testid=webhooks-reload]",
         ),
     ];
     for (w, hgt) in [(1024u32, 768u32), (1600, 1000)] {

@@ -410,7 +410,22 @@ impl Harness {
     }
 
     /// Poll `check` until it returns `Some`, or fail naming `what`.
-    pub async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    pub async fn eventually<T, F, Fut>(&self, what: &str, check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        self.eventually_within(what, DEADLINE, check).await
+    }
+
+    /// As [`Harness::eventually`], with another deadline (for what the
+    /// gateway does on its own schedule, such as a fleet-watch round).
+    pub async fn eventually_within<T, F, Fut>(
+        &self,
+        what: &str,
+        deadline: Duration,
+        mut check: F,
+    ) -> T
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Option<T>>,
@@ -420,9 +435,9 @@ impl Harness {
             if let Some(v) = check().await {
                 return v;
             }
-            if started.elapsed() >= DEADLINE {
+            if started.elapsed() >= deadline {
                 let shot = self.screenshot(what).await;
-                panic!("timed out after {DEADLINE:?} waiting for: {what} (screenshot: {shot})");
+                panic!("timed out after {deadline:?} waiting for: {what} (screenshot: {shot})");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -705,18 +720,30 @@ impl Drop for Driver {
 pub async fn user_with_lost_device(
     h: &Harness,
 ) -> (shared::User, shared::DeviceKind, serde_json::Value) {
+    user_with_device(h, false).await
+}
+
+/// An end-user of the served organisation with a device whose connection
+/// works (`authenticated`) or is lost.
+pub async fn user_with_device(
+    h: &Harness,
+    authenticated: bool,
+) -> (shared::User, shared::DeviceKind, serde_json::Value) {
     let users: Vec<shared::User> = h.api("/users").await;
     for u in users.iter().filter(|u| u.num_devices() > 0) {
         for kind in shared::DeviceKind::ALL {
             let devices: Vec<serde_json::Value> = h
                 .api(&format!("/users/{}/{}", u.id, kind.path_segment()))
                 .await;
-            if let Some(d) = devices.into_iter().find(|d| d["is_authenticated"] == false) {
+            if let Some(d) = devices
+                .into_iter()
+                .find(|d| d["is_authenticated"] == authenticated)
+            {
                 return (u.clone(), kind, d);
             }
         }
     }
-    panic!("the seeded organisation has no device with a lost connection")
+    panic!("the seeded organisation has no device with is_authenticated = {authenticated}")
 }
 
 pub fn nil() -> Uuid {

@@ -18,6 +18,11 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use shared::cases::{
+    CaseCounts, CaseDetail, CaseList, CaseQuery, CaseUpdate, NewCase, NewComment, WatchStatus,
+    WatchedUser, WebhookDelivery, CASES_CSV_PATH, CASES_MAX_PER_PAGE, CASES_PATH,
+    CASES_SUMMARY_PATH, WATCH_PATH, WEBHOOK_DELIVERIES_PATH,
+};
 use shared::directory::{
     self, Freshness, ReconnectionReport, UserPage, UserQuery, DIRECTORY_CSV_PATH,
     DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
@@ -522,4 +527,68 @@ pub async fn create_reconnection_link(
     ))
     .await?;
     post(&url, &AuthSessionRequest::default()).await
+}
+
+/// One page of the support cases matching `query`, with the counts per
+/// state under its other filters.
+pub async fn cases(query: &CaseQuery) -> Result<CaseList, ApiFailure> {
+    get(&cases_url(CASES_PATH, query)).await
+}
+
+/// Address of the CSV export of every case matching `query` (all pages),
+/// for a plain download link.
+pub fn cases_csv_url(query: &CaseQuery) -> String {
+    let all = CaseQuery {
+        page: 1,
+        per_page: CASES_MAX_PER_PAGE,
+        ..query.clone()
+    };
+    cases_url(CASES_CSV_PATH, &all)
+}
+
+fn cases_url(path: &str, query: &CaseQuery) -> String {
+    match query.to_query_string() {
+        q if q.is_empty() => path.to_string(),
+        q => format!("{path}?{q}"),
+    }
+}
+
+/// The cases per state, and the open ones nobody has taken (the badge).
+pub async fn case_summary() -> Result<CaseCounts, ApiFailure> {
+    get(CASES_SUMMARY_PATH).await
+}
+
+/// Open a case by hand (422 with field errors).
+pub async fn create_case(body: &NewCase) -> Result<CaseDetail, ApiFailure> {
+    post(CASES_PATH, body).await
+}
+
+/// A case with its timeline, oldest first.
+pub async fn case(id: i64) -> Result<CaseDetail, ApiFailure> {
+    get(&format!("{CASES_PATH}/{id}")).await
+}
+
+/// Change a case's state, assignee, priority or subject.
+pub async fn update_case(id: i64, body: &CaseUpdate) -> Result<CaseDetail, ApiFailure> {
+    patch(&format!("{CASES_PATH}/{id}"), body).await
+}
+
+/// Add a comment to a case's timeline (422 with a field error on `text`).
+pub async fn comment_case(id: i64, body: &NewComment) -> Result<CaseDetail, ApiFailure> {
+    post(&format!("{CASES_PATH}/{id}/comments"), body).await
+}
+
+/// The fleet watch's coverage: budget, round time and progress.
+pub async fn watch_status() -> Result<WatchStatus, ApiFailure> {
+    get(WATCH_PATH).await
+}
+
+/// What the fleet watch knows of one end-user's devices.
+pub async fn watched_user(user: Uuid) -> Result<WatchedUser, ApiFailure> {
+    get(&format!("{WATCH_PATH}/users/{user}")).await
+}
+
+/// The outgoing webhook's deliveries (admins only).
+pub async fn webhook_deliveries() -> Result<Vec<WebhookDelivery>, ApiFailure> {
+    get(WEBHOOK_DELIVERIES_PATH).await
 }

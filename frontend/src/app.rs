@@ -25,16 +25,20 @@ use leptos_router::{path, NavigateOptions};
 use shared::{AppInfo, Upstream};
 
 use crate::api::{self, ApiFailure, SessionEvent};
+use crate::components::cases::{provide_case_summary, CasesNavLink};
 use crate::components::feedback::{ErrorPanel, Loading};
 use crate::components::toast::{provide_toasts, use_toasts, ToastHost};
 use crate::drafts;
 use crate::i18n::{self, lang, provide_lang, t, t_with, tx, LanguageSwitch};
 use crate::pages::audit::AuditPage;
+use crate::pages::case_detail::CaseDetailPage;
+use crate::pages::cases::CasesPage;
 use crate::pages::password::PasswordPage;
 use crate::pages::reconnection::ReconnectionPage;
 use crate::pages::sign_in::SignInPage;
 use crate::pages::team::TeamPage;
 use crate::pages::user_form::{CreateUserPage, EditUserPage};
+use crate::pages::webhooks::WebhooksPage;
 use crate::pages::{not_found::NotFound, user_detail::UserDetail, users::UsersPage};
 use crate::session::{safe_next, use_session, Session, SIGN_IN_PATH};
 
@@ -170,11 +174,14 @@ fn Gate() -> impl IntoView {
     }
 }
 
-/// The app for a signed-in person: top bar and routes.
+/// The app for a signed-in person: top bar and routes, and the count of
+/// open unassigned cases behind the top bar's badge (kept fresh while
+/// signed in).
 #[component]
 fn SignedIn() -> impl IntoView {
     let info: AppInfoResource = LocalResource::new(api::app_info);
     provide_context(info);
+    provide_case_summary();
     view! {
         <TopBar/>
         <main class="page" id="main" tabindex="-1">
@@ -194,6 +201,9 @@ fn SignedIn() -> impl IntoView {
                     <Route path=path!("/users/:id/edit") view=EditUserPage/>
                     <Route path=path!("/users/:id") view=UserDetail/>
                     <Route path=path!("/reconnection") view=ReconnectionPage/>
+                    <Route path=path!("/cases") view=CasesPage/>
+                    <Route path=path!("/cases/:id") view=CaseDetailPage/>
+                    <Route path=path!("/webhooks") view=WebhooksPage/>
                     <Route path=path!("/team") view=TeamPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/account/password") view=|| view! { <PasswordPage forced=false/> }/>
@@ -248,6 +258,7 @@ fn TopBar() -> impl IntoView {
             <Brand/>
             <nav aria-label=tx!("app.nav_label")>
                 <A href="/" exact=true>{tx!("app.nav_users")}</A>
+                <CasesNavLink/>
                 <A href="/reconnection">{tx!("app.nav_reconnection")}</A>
                 <Show when=admin>
                     <A href="/team">{tx!("app.nav_team")}</A>

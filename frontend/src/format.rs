@@ -3,7 +3,8 @@
 //! times ("3 days ago" / "vor 3 Tagen"), absolute times (UTC, or the
 //! browser's local time: `2026-11-28 14:05` / `28.11.2026, 14:05`), whole
 //! numbers with thousands separators (`12,345` / `12.345`), decimals
-//! (`48.2` / `48,2`), dashes for missing values.
+//! (`48.2` / `48,2`), durations (`2 h 14 min` / `2 Std. 14 Min.`) and
+//! ages (`3 h`), dashes for missing values.
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use shared::Lang;
@@ -49,6 +50,34 @@ pub fn ago(at: Option<DateTime<Utc>>) -> String {
         s if s < 86_400 * 2 => t_with("format.day_ago", &[("n", "1")]),
         s if s < 86_400 * 60 => t_with("format.days_ago", &[("n", &n(s / 86_400))]),
         _ => date(&at),
+    }
+}
+
+/// How long something lasted: `45 s`, `12 min`, `2 h 14 min`, `3 d 4 h`
+/// (`2 Std. 14 Min.`, `3 Tg. 4 Std.`).
+pub fn duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let unit = |key: &str, n: i64| t_with(key, &[("n", &n.to_string())]);
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match secs {
+        s if s < 60 => unit("format.seconds", s),
+        s if s < 3600 => unit("format.minutes", m),
+        s if s < 86_400 && m == 0 => unit("format.hours", h),
+        s if s < 86_400 => format!("{} {}", unit("format.hours", h), unit("format.minutes", m)),
+        _ if h == 0 => unit("format.days", d),
+        _ => format!("{} {}", unit("format.days", d), unit("format.hours", h)),
+    }
+}
+
+/// How old something is, in its largest unit: `12 min`, `3 h`, `5 d`
+/// (`5 Tg.`); under a minute `1 min`.
+pub fn age(since: DateTime<Utc>) -> String {
+    let secs = (js_sys::Date::now() as i64 - since.timestamp_millis()) / 1000;
+    let unit = |key: &str, n: i64| t_with(key, &[("n", &n.to_string())]);
+    match secs.max(0) {
+        s if s < 3600 => unit("format.minutes", (s / 60).max(1)),
+        s if s < 86_400 => unit("format.hours", s / 3600),
+        s => unit("format.days", s / 86_400),
     }
 }
 

@@ -5,10 +5,12 @@
 //! is connected again or a deadline passes. Such a card stands out with a
 //! red left border and a warning badge. The support journey is offered
 //! only to someone whose role may change this user (`can_change`); others
-//! see that the connection is lost and who can help.
+//! see that the connection is lost and who can help. Since when it is lost
+//! is the fleet watch's, when the page has it.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use shared::directory::percent_encode;
 use shared::{Device, DeviceKind, DEFAULT_VERIFY_SECS};
@@ -80,6 +82,10 @@ pub fn DeviceCard(
     customer: Option<(String, String)>,
     /// The signed-in role may change this user (create links, verify).
     can_change: bool,
+    /// Since when the fleet watch sees the connection lost (once it has
+    /// read this user).
+    #[prop(optional, into)]
+    lost_since: Option<Signal<Option<DateTime<Utc>>>>,
 ) -> impl IntoView {
     let kind = device.kind();
     let c = device.common().clone();
@@ -191,6 +197,9 @@ pub fn DeviceCard(
                         None => or_dash(state.as_deref()),
                     }
                 }}</dd></div>
+                {move || lost_since.and_then(|s| s.get()).filter(|_| !authenticated.get()).map(|at| view! {
+                    <div><dt>{tx!("device.lost_since")}</dt><dd data-testid="device-lost-since" title=stamp(Some(at))>{ago(Some(at))}</dd></div>
+                })}
                 <div><dt>{tx!("device.last_data")}</dt><dd title=move || stamp(last_data.get())>{move || ago(last_data.get())}</dd></div>
                 <div><dt>{tx!("device.optimisation")}</dt><dd>{move || if c.is_smart_optimization_active { t("device.active") } else { t("device.paused") }}</dd></div>
             </dl>

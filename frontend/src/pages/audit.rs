@@ -196,6 +196,7 @@ fn AuditTrail() -> impl IntoView {
         <section aria-labelledby="audit-h">
             <div class="page-head">
                 <h1 id="audit-h">{tx!("audit.title")}</h1>
+                <a href="/webhooks" class="head-link" data-testid="webhooks-link">{tx!("audit.webhooks_link")}</a>
             </div>
             <p class="muted">{tx!("audit.intro")}</p>
             {move || parsed.get().err().map(|errors| {

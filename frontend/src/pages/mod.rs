@@ -1,6 +1,8 @@
 //! One module per page of the app.
 
 pub mod audit;
+pub mod case_detail;
+pub mod cases;
 pub mod not_found;
 pub mod password;
 pub mod reconnection;
@@ -9,3 +11,4 @@ pub mod team;
 pub mod user_detail;
 pub mod user_form;
 pub mod users;
+pub mod webhooks;

@@ -5,7 +5,9 @@
 //! time towards Podero); this page starts that scan when none has run,
 //! shows its progress while devices come in, and offers to scan again.
 //! From a row the agent opens the customer's page, where the reconnection
-//! link is created, sent and verified.
+//! link is created, sent and verified. The fleet watch's work queue of
+//! lost devices (their device-connection cases, with since when each is
+//! lost) is one link away.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -76,6 +78,10 @@ pub fn ReconnectionPage() -> impl IntoView {
                 </button>
             </div>
             <p class="muted">{tx!("reconnection.intro")}</p>
+            <p class="notice-info" data-testid="reconnection-queue">
+                {tx!("reconnection.queue_intro")}" "
+                <a href="/cases?state=open&kind=device_connection&sort=oldest" data-testid="reconnection-queue-link">{tx!("reconnection.queue_link")}</a>
+            </p>
             {move || error.get().map(|e| view! {
                 <ErrorPanel message=e retry=Callback::new(move |_| poll.with_value(|p| p(false)))/>
             })}

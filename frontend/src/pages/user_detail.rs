@@ -1,7 +1,9 @@
 //! A user's page (`/users/:id`): profile, device counters, actions (edit,
 //! archive), every device of the four kinds (fetched in parallel, lost
 //! connections first) with its statuses and the reconnection journey, the
-//! user's buildings, and the change history (what the back-office changed
+//! user's buildings, the user's support cases with "Open a case" (and
+//! when the fleet watch last read the devices, and since when each lost
+//! device is lost), and the change history (what the back-office changed
 //! for this user, from the audit trail).
 //!
 //! The user, the devices, the buildings and the history load
@@ -29,6 +31,7 @@ use crate::components::confirm::ConfirmDialog;
 use crate::components::device_card::DeviceCard;
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
 use crate::components::toast::use_toasts;
+use crate::components::user_cases::UserCases;
 use crate::format::{ago, count, decimal, or_dash, stamp};
 use crate::i18n::{lang, t, t_with, tx};
 use crate::session::use_session;
@@ -75,6 +78,25 @@ pub fn UserDetail() -> impl IntoView {
             }
         }
     });
+    // What the fleet watch knows of this user (a failure only loses that).
+    let watched = LocalResource::new(move || {
+        let id = id();
+        async move {
+            match id {
+                Some(id) => api::watched_user(id).await,
+                None => Err(ApiFailure::Network(String::new())),
+            }
+        }
+    });
+    let lost_since = move |device: Uuid| {
+        Signal::derive(move || {
+            watched
+                .get()
+                .and_then(Result::ok)
+                .and_then(|w| w.devices.into_iter().find(|d| d.device_id == device))
+                .and_then(|d| d.lost_since)
+        })
+    };
 
     view! {
         <p class="crumbs"><a href="/">{tx!("common.back_to_users")}</a></p>
@@ -123,9 +145,10 @@ pub fn UserDetail() -> impl IntoView {
                         <div class="cards">
                             {list.into_iter().map(|d| {
                                 let customer = customer.clone();
+                                let lost = lost_since(d.common().id);
                                 match customer {
-                                    Some(c) => view! { <DeviceCard device=d user_id=user_id customer=c can_change/> }.into_any(),
-                                    None => view! { <DeviceCard device=d user_id=user_id can_change/> }.into_any(),
+                                    Some(c) => view! { <DeviceCard device=d user_id=user_id customer=c can_change lost_since=lost/> }.into_any(),
+                                    None => view! { <DeviceCard device=d user_id=user_id can_change lost_since=lost/> }.into_any(),
                                 }
                             }).collect_view()}
                         </div>
@@ -133,6 +156,12 @@ pub fn UserDetail() -> impl IntoView {
                 }
             }}
         </section>
+        {move || match (id(), user.get()) {
+            (Some(user_id), Some(Ok(_))) => Some(view! {
+                <UserCases user_id devices watched can_work=session.can_change_users()/>
+            }),
+            _ => None,
+        }}
         <Buildings id/>
         <History history/>
         </Show>

@@ -1,0 +1,397 @@
+//! The support desk in a real browser: the fleet watch opens a case when
+//! a device loses its connection, the case shows in the queue and in the
+//! top bar's count, an agent takes it and sends a reconnection link, and
+//! the case resolves itself once the customer connected again; a case
+//! opened by hand on a customer's page, with comments, in the customer's
+//! cases and in the queue; and the webhook's delivery log.
+
+use std::time::Duration;
+
+use e2e::{user_with_device, Harness};
+use fantoccini::Locator;
+use shared::cases::{CaseCounts, CaseDetail, CaseList, CaseState};
+use uuid::Uuid;
+
+/// How long the fleet watch may take to notice a change (a round at the
+/// test's budget, well under a second for the seeded users, plus the
+/// pause between rounds).
+const WATCH_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A gateway whose fleet watch runs at the highest budget it takes.
+async fn start() -> Harness {
+    Harness::start_with(|c| c.watch_rps = 1000.0).await
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(h: &Harness, path: &str) -> T {
+    let r = h
+        .http
+        .get(h.url(path))
+        .send()
+        .await
+        .expect("gateway answers");
+    assert!(r.status().is_success(), "GET {path}: {}", r.status());
+    r.json().await.expect("JSON")
+}
+
+/// The count the top bar's badge shows (0 when it shows none).
+async fn badge(h: &Harness) -> Option<u64> {
+    let link = h
+        .browser
+        .find(Locator::Css("[data-testid=nav-cases]"))
+        .await
+        .ok()?;
+    match link.find(Locator::Css("[data-testid=cases-badge]")).await {
+        Ok(b) => b.text().await.ok()?.trim().parse().ok(),
+        Err(_) => Some(0),
+    }
+}
+
+/// The badge and the gateway agree on the open unassigned cases (both
+/// read at about the same time; the watch may open more meanwhile).
+async fn badge_matches_summary(h: &Harness) -> u64 {
+    h.eventually_within(
+        "the badge to count the open unassigned cases",
+        WATCH_DEADLINE,
+        || async {
+            let summary: CaseCounts = get_json(h, "/api/cases/summary").await;
+            let shown = badge(h).await?;
+            (shown == summary.open_unassigned).then_some(shown)
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_lost_device_is_a_case_that_resolves_itself_after_the_reconnection() {
+    let h = start().await;
+    let (user, _kind, device) = user_with_device(&h, true).await;
+    let device_id: Uuid = device["id"].as_str().unwrap().parse().unwrap();
+
+    // The device loses its manufacturer connection (the emulator's hook).
+    let r = h
+        .http
+        .post(format!(
+            "{}/_emulator/devices/{device_id}/connection",
+            h.gateway.upstream_base_url()
+        ))
+        .json(&serde_json::json!({"authenticated": false}))
+        .send()
+        .await
+        .expect("emulator answers");
+    assert!(r.status().is_success(), "emulator hook: {}", r.status());
+
+    // The fleet watch opens a device-connection case for it.
+    let case = h
+        .eventually_within(
+            "the watch to open a case for the device",
+            WATCH_DEADLINE,
+            || async {
+                let list: CaseList =
+                    get_json(&h, &format!("/api/cases?device_id={device_id}&state=open")).await;
+                list.cases.into_iter().next()
+            },
+        )
+        .await;
+    assert_eq!(case.user_id, user.id);
+    assert!(case.assignee.is_none());
+    assert!(case.lost_since.is_some());
+
+    // It is in the queue of open device-connection cases, with since when
+    // the device is lost; the top bar counts it.
+    h.open("/cases?kind=device_connection&state=open").await;
+    let row_css = format!("[data-testid=case-row][data-case-id='{}']", case.id);
+    let row = h.wait_for(&row_css).await;
+    let text = row.text().await.unwrap();
+    assert!(text.contains(&case.user_name), "{text}");
+    assert!(text.contains("lost since"), "{text}");
+    h.wait_for("[data-testid=watch-line]").await;
+    let before = badge_matches_summary(&h).await;
+    assert!(before >= 1, "the badge counts the new case");
+    h.assert_accessible("the cases queue").await;
+
+    // The agent takes it: assigned to them, one fewer open unassigned.
+    h.click(&format!("{row_css} [data-testid=take-case]")).await;
+    h.eventually("the case to be assigned", || async {
+        let row = h.browser.find(Locator::Css(&row_css)).await.ok()?;
+        let cell = row
+            .find(Locator::Css("[data-testid=case-assignee]"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (!cell.contains("Unassigned")).then_some(())
+    })
+    .await;
+    let taken: CaseDetail = get_json(&h, &format!("/api/cases/{}", case.id)).await;
+    assert_eq!(
+        taken.case.assignee.map(|a| a.email).as_deref(),
+        Some(e2e::ADMIN_EMAIL)
+    );
+    badge_matches_summary(&h).await;
+
+    // On the customer's page: a fresh reconnection link for the device.
+    h.click(&format!("{row_css} [data-testid=case-customer]"))
+        .await;
+    let card_css = format!("[data-testid=device-card][data-device-id='{device_id}']");
+    h.wait_for(&format!("{card_css}[data-authenticated=false]"))
+        .await;
+    h.wait_for("[data-testid=user-cases]").await;
+    h.wait_for(&format!("[data-testid=user-cases] {row_css}"))
+        .await;
+    h.click(&format!("{card_css} [data-testid=new-link]")).await;
+    let link = h
+        .eventually("a reconnection link", || async {
+            let card = h.browser.find(Locator::Css(&card_css)).await.ok()?;
+            let href = card
+                .find(Locator::Css("[data-testid=reconnection-link]"))
+                .await
+                .ok()?
+                .attr("href")
+                .await
+                .ok()??;
+            href.contains("/connect/").then_some(href)
+        })
+        .await;
+
+    // The customer opens it and connects.
+    let agent = h.browser.window().await.unwrap();
+    let customer = h.browser.new_window(true).await.unwrap();
+    h.browser.switch_to_window(customer.handle).await.unwrap();
+    h.browser.goto(&link).await.unwrap();
+    h.click("[data-testid=emulator-connect]").await;
+    h.eventually("the manufacturer page to confirm", || async {
+        let title = h
+            .browser
+            .find(Locator::Css("h1"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        title.contains("connected").then_some(())
+    })
+    .await;
+    h.browser.close_window().await.unwrap();
+    h.browser.switch_to_window(agent).await.unwrap();
+
+    // The watch sees the device back and resolves the case by itself.
+    h.eventually_within("the case to resolve itself", WATCH_DEADLINE, || async {
+        let d: CaseDetail = get_json(&h, &format!("/api/cases/{}", case.id)).await;
+        (d.case.state == CaseState::Resolved).then_some(())
+    })
+    .await;
+    h.open(&format!("/cases/{}", case.id)).await;
+    h.wait_for("[data-testid=case-head][data-state=resolved]")
+        .await;
+    let timeline = h.text("[data-testid=timeline]").await;
+    assert!(
+        timeline.contains("Opened by the fleet watch: device lost its connection"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("Reconnection link created"), "{timeline}");
+    assert!(timeline.contains("Device reconnected after"), "{timeline}");
+    h.assert_accessible("a resolved case").await;
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_case_opened_by_hand_is_on_the_customers_page_and_in_the_queue() {
+    let h = start().await;
+    let (user, _kind, _device) = user_with_device(&h, true).await;
+    let subject = format!("Tariff question {}", Uuid::new_v4().simple());
+
+    h.open(&format!("/users/{}", user.id)).await;
+    h.wait_for("[data-testid=user-cases]").await;
+    h.click("[data-testid=open-case]").await;
+    h.wait_for("[data-testid=new-case-form]").await;
+    h.wait_for("#f-case-kind")
+        .await
+        .select_by_value("question")
+        .await
+        .unwrap();
+    let comment = "The customer asks whether the night tariff applies.";
+    h.wait_for("#f-case-comment")
+        .await
+        .send_keys(comment)
+        .await
+        .unwrap();
+
+    // Without a subject: the message next to the field, nothing typed lost.
+    h.click("[data-testid=new-case-submit]").await;
+    let error = h.text("[data-testid=error-subject]").await;
+    assert!(error.contains("subject"), "{error}");
+    assert_eq!(
+        h.wait_for("#f-case-comment")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(comment)
+    );
+    h.wait_for("#f-subject")
+        .await
+        .send_keys(&subject)
+        .await
+        .unwrap();
+    h.click("[data-testid=new-case-submit]").await;
+    h.wait_for("[data-testid=toast-success]").await;
+
+    // In the customer's cases, and from there its page with the comment.
+    let link = h
+        .eventually("the case in the customer's cases", || async {
+            for a in h
+                .all("[data-testid=user-cases] [data-testid=case-link]")
+                .await
+            {
+                if a.text().await.ok()? == subject {
+                    return Some(a);
+                }
+            }
+            None
+        })
+        .await;
+    link.click().await.unwrap();
+    assert_eq!(h.text("[data-testid=case-subject]").await, subject);
+    let timeline = h.text("[data-testid=timeline]").await;
+    assert!(timeline.contains("Opened the case"), "{timeline}");
+    assert!(timeline.contains(comment), "{timeline}");
+
+    // Another comment; an empty one is refused in place.
+    h.click("[data-testid=comment-submit]").await;
+    h.wait_for("[data-testid=error-comment]:not([hidden])")
+        .await;
+    let second = "Called back: yes, from 22:00.";
+    h.wait_for("#case-comment")
+        .await
+        .send_keys(second)
+        .await
+        .unwrap();
+    h.click("[data-testid=comment-submit]").await;
+    h.eventually("the second comment in the timeline", || async {
+        let t = h
+            .browser
+            .find(Locator::Css("[data-testid=timeline]"))
+            .await
+            .ok()?;
+        t.text().await.ok()?.contains(second).then_some(())
+    })
+    .await;
+    h.assert_accessible("a case with comments").await;
+
+    // In the queue: open, unassigned, with the customer.
+    h.open("/cases?kind=question").await;
+    let row = h
+        .eventually("the case in the queue", || async {
+            for r in h.all("[data-testid=case-row]").await {
+                if r.text().await.ok()?.contains(&subject) {
+                    return Some(r);
+                }
+            }
+            None
+        })
+        .await;
+    let text = row.text().await.unwrap();
+    assert!(text.contains(&user.display_name()), "{text}");
+    assert_eq!(
+        row.attr("data-state").await.unwrap().as_deref(),
+        Some("open")
+    );
+
+    // At 360 px the queue still fits the screen (its table scrolls).
+    h.browser.set_window_size(360, 800).await.unwrap();
+    h.wait_for("[data-testid=case-row]").await;
+    let fits = h
+        .browser
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let shot = h.screenshot("cases-360").await;
+    assert_eq!(
+        fits,
+        serde_json::Value::Bool(true),
+        "wider than 360 px: {shot}"
+    );
+    h.finish().await;
+}
+
+/// The admins' delivery log shows what became of each webhook message,
+/// here taken by a real local receiver.
+#[tokio::test]
+async fn the_webhook_delivery_log_shows_each_message() {
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let h = Harness::start_with(move |c| {
+        c.webhook = Some(gateway::configuration::WebhookConfig {
+            url,
+            secret: gateway::Secret::new("e2e-webhook-signing-key"),
+        })
+    })
+    .await;
+    let (user, _kind, _device) = user_with_device(&h, true).await;
+    let r = h
+        .http
+        .post(h.url("/api/cases"))
+        .json(&serde_json::json!({"user_id": user.id, "kind": "complaint", "subject": "Bill too high"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let case: CaseDetail = r.json().await.unwrap();
+    h.eventually("the receiver to get the message", || async {
+        (received.load(std::sync::atomic::Ordering::SeqCst) >= 1).then_some(())
+    })
+    .await;
+    h.eventually("the delivery to be recorded as delivered", || async {
+        let log: Vec<shared::cases::WebhookDelivery> =
+            get_json(&h, "/api/webhooks/deliveries").await;
+        log.iter()
+            .any(|d| {
+                d.case_id == case.case.id
+                    && d.state == shared::cases::WebhookDeliveryState::Delivered
+            })
+            .then_some(())
+    })
+    .await;
+
+    // From the audit trail to the log: delivered, first attempt, 204.
+    h.open("/audit").await;
+    h.click("[data-testid=webhooks-link]").await;
+    let row_css = format!(
+        "[data-testid=delivery-row][data-case-id='{}']",
+        case.case.id
+    );
+    let row = h
+        .wait_for(&format!("{row_css}[data-state=delivered]"))
+        .await;
+    let text = row.text().await.unwrap();
+    assert!(text.contains("case.opened"), "{text}");
+    assert!(text.contains("Delivered"), "{text}");
+    assert!(text.contains("204"), "{text}");
+    h.assert_accessible("the webhook delivery log").await;
+    row.find(Locator::Css("a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(h.text("[data-testid=case-subject]").await, "Bill too high");
+    h.finish().await;
+}
