@@ -553,6 +553,11 @@ fn cases_url(path: &str, query: &CaseQuery) -> String {
     }
 }
 
+/// The accounts a case can be assigned to (admins and staff).
+pub async fn case_assignees() -> Result<Vec<shared::cases::Assignee>, ApiFailure> {
+    get(shared::cases::CASES_ASSIGNEES_PATH).await
+}
+
 /// The cases per state, and the open ones nobody has taken (the badge).
 pub async fn case_summary() -> Result<CaseCounts, ApiFailure> {
     get(CASES_SUMMARY_PATH).await

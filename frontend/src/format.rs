@@ -139,3 +139,15 @@ pub fn or_dash(v: Option<&str>) -> String {
         _ => "—".into(),
     }
 }
+
+/// A case's subject as shown: the fleet watch's own cases are named in the
+/// app's language ("Wallbox Acme One: connection lost" / "…: Verbindung
+/// verloren"); people's subjects as they typed them.
+pub fn case_subject(c: &shared::cases::Case) -> String {
+    match (&c.kind, &c.opened_by, &c.device_label) {
+        (shared::cases::CaseKind::DeviceConnection, None, Some(device)) => {
+            crate::i18n::t_with("cases.subject_connection_lost", &[("device", device)])
+        }
+        _ => c.subject.clone(),
+    }
+}

@@ -186,6 +186,7 @@ fn own_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::list, cases::open))
         .routes(routes!(cases::csv))
         .routes(routes!(cases::summary))
+        .routes(routes!(cases::assignees))
         .routes(routes!(cases::get, cases::update))
         .routes(routes!(cases::comment))
         .routes(routes!(watch::status))

@@ -21,6 +21,8 @@ pub const CASES_PATH: &str = "/api/cases";
 pub const CASES_CSV_PATH: &str = "/api/cases.csv";
 /// Counts for the top bar's badge and the queue's tabs.
 pub const CASES_SUMMARY_PATH: &str = "/api/cases/summary";
+/// The accounts a case can be assigned to (admins and staff).
+pub const CASES_ASSIGNEES_PATH: &str = "/api/cases/assignees";
 /// The fleet watch's coverage.
 pub const WATCH_PATH: &str = "/api/watch";
 /// The outgoing webhook's delivery log (admins).

@@ -177,7 +177,11 @@ pub async fn run(args: &[String]) {
     report.line(
         "lost device's case open after",
         format!("{seen:.0} s"),
-        Some((seen, (round_secs.max(estimate) * 1.05).round(), "s (one round)")),
+        Some((
+            seen,
+            (round_secs.max(estimate) * 1.05).round(),
+            "s (one round)",
+        )),
     );
     let requests = status["requests_per_round"].as_f64().unwrap_or(0.0);
     report.line(

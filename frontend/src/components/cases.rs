@@ -278,7 +278,7 @@ fn CaseRow(
     let c = case;
     let busy = RwSignal::new(false);
     let taking = use_taking();
-    let subject = c.subject.clone();
+    let subject = crate::format::case_subject(&c);
     let take = move |_| {
         let Some(me) = takeable else { return };
         busy.set(true);
@@ -311,13 +311,16 @@ fn CaseRow(
         Some(a) => view! { <span title=a.email.clone()>{a.name.clone()}</span> }.into_any(),
         None => view! { <span class="muted">{t("cases.unassigned")}</span> }.into_any(),
     };
-    let take_label = t_with("cases.take_label", &[("subject", &c.subject)]);
+    let take_label = t_with(
+        "cases.take_label",
+        &[("subject", &crate::format::case_subject(&c))],
+    );
     view! {
         <tr data-testid="case-row" data-case-id=c.id.to_string() data-user-id=c.user_id.to_string()
             data-device-id=c.device_id.map(|d| d.to_string()).unwrap_or_default()
             data-state=c.state.as_str() data-kind=c.kind.as_str()>
             <td class="subject">
-                <a href=format!("/cases/{}", c.id) data-testid="case-link">{c.subject.clone()}</a>
+                <a href=format!("/cases/{}", c.id) data-testid="case-link">{crate::format::case_subject(&c)}</a>
                 <span class="case-kind muted">{kind_label(c.kind)}</span>
             </td>
             {show_customer.then(|| view! {

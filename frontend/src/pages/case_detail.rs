@@ -134,7 +134,7 @@ fn CaseHead(case: Case) -> impl IntoView {
     view! {
         <section class="case-head" data-testid="case-head" data-case-id=c.id.to_string() data-state=c.state.as_str()>
             <div class="page-head">
-                <h1 data-testid="case-subject">{c.subject.clone()}</h1>
+                <h1 data-testid="case-subject">{crate::format::case_subject(&c)}</h1>
                 <StateBadge state=c.state/>
                 <PriorityBadge priority=c.priority/>
             </div>
@@ -173,15 +173,9 @@ fn Controls(case: Case, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
     let again = RwSignal::new(0u32);
     let me = session.account_id();
     let id = case.id;
-    // Colleagues to assign to: the team (admins may read it), else the
-    // signed-in account and whoever has the case.
-    let team = LocalResource::new(move || async move {
-        if session.is_admin() {
-            api::team().await.map(|t| t.members).unwrap_or_default()
-        } else {
-            Vec::new()
-        }
-    });
+    // Colleagues to assign to: every admin and staff account.
+    let team =
+        LocalResource::new(move || async move { api::case_assignees().await.unwrap_or_default() });
     let send = move |field: &'static str, update: CaseUpdate| {
         if busy.get_untracked() {
             return;
@@ -212,8 +206,7 @@ fn Controls(case: Case, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
             .get()
             .unwrap_or_default()
             .into_iter()
-            .filter(|m| m.role.can_change_users())
-            .map(|m| (m.id, format!("{} ({})", m.display_name, m.email)))
+            .map(|m| (m.id, format!("{} ({})", m.name, m.email)))
             .collect();
         if let Some(a) = &current {
             if !list.iter().any(|(id, _)| *id == a.id) {

@@ -5,7 +5,8 @@
 
 use axum::http::Method;
 use shared::cases::{
-    CASES_CSV_PATH, CASES_PATH, CASES_SUMMARY_PATH, WATCH_PATH, WEBHOOK_DELIVERIES_PATH,
+    CASES_ASSIGNEES_PATH, CASES_CSV_PATH, CASES_PATH, CASES_SUMMARY_PATH, WATCH_PATH,
+    WEBHOOK_DELIVERIES_PATH,
 };
 use shared::directory::{
     DIRECTORY_CSV_PATH, DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
@@ -61,6 +62,7 @@ pub fn classify(method: &Method, path: &str, route: Option<&ApiRoute>) -> Classi
         CASES_PATH => c("case.open", None, true),
         CASES_CSV_PATH => c("case.export", None, false),
         CASES_SUMMARY_PATH => c("case.summary", None, false),
+        CASES_ASSIGNEES_PATH => c("case.assignees", None, false),
         WATCH_PATH => c("case.watch_status", None, false),
         WEBHOOK_DELIVERIES_PATH => c("case.webhook_deliveries", None, false),
         _ => classify_nested(method, get, path, route),

@@ -16,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 use shared::cases::{
-    Case, CaseCounts, CaseDetail, CaseKind, CaseList, CaseQuery, CaseUpdate, NewCase, NewComment,
-    Priority, CASES_CSV_PATH, CASES_PATH, CASES_SUMMARY_PATH,
+    Assignee, Case, CaseCounts, CaseDetail, CaseKind, CaseList, CaseQuery, CaseUpdate, NewCase,
+    NewComment, Priority, CASES_ASSIGNEES_PATH, CASES_CSV_PATH, CASES_PATH, CASES_SUMMARY_PATH,
 };
 use shared::staff::StaffRole;
 use shared::{ApiError, FieldError};
@@ -124,6 +124,35 @@ pub async fn summary(
     RawQuery(query): RawQuery,
 ) -> Result<Json<CaseCounts>, GatewayError> {
     Ok(Json(cases.counts(&parse(query)?, actor.account.id).await?))
+}
+
+/// `GET /api/cases/assignees`.
+#[utoipa::path(
+    get,
+    path = CASES_ASSIGNEES_PATH,
+    tag = "cases",
+    operation_id = "cases_assignees",
+    summary = "Who can be assigned a case",
+    description = "The back-office accounts that work cases (admins and staff), for the \
+        assignee choice; viewers are not among them.",
+    security(("session" = ["admin", "staff", "viewer"])),
+    responses((status = 200, description = "The accounts.", body = Vec<Assignee>))
+)]
+pub async fn assignees(
+    State(auth): State<Auth>,
+    _actor: Actor,
+) -> Result<Json<Vec<Assignee>>, GatewayError> {
+    let team = auth.accounts().team(crate::database::now_ms()).await?;
+    Ok(Json(
+        team.into_iter()
+            .filter(|m| m.role.can_change_users())
+            .map(|m| Assignee {
+                id: m.id,
+                name: m.display_name,
+                email: m.email,
+            })
+            .collect(),
+    ))
 }
 
 /// `GET /api/cases.csv?…`.

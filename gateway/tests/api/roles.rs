@@ -350,6 +350,7 @@ async fn case_endpoints_by_role() {
         format!("{a}/api/cases?user_id={end_user}"),
         format!("{a}/api/cases.csv"),
         format!("{a}/api/cases/summary"),
+        format!("{a}/api/cases/assignees"),
         format!("{a}/api/cases/{}", case_of["end-user"]),
         format!("{a}/api/cases/{}", case_of["team member"]),
         format!("{a}/api/watch"),
