@@ -19,7 +19,8 @@
 //! [`directory`] (the read model of the organisation's users: paging,
 //! sorting, search, reconnection scan), [`auth`] (staff accounts,
 //! sessions, throttling, the guard every `/api` request passes, roles),
-//! [`audit`] (the append-only audit trail), [`database`] (the gateway's
+//! [`audit`] (the append-only audit trail), [`batch`] (one worker doing
+//! many callers' work at once: group commit), [`database`] (the gateway's
 //! own SQLite), [`hardening`] (security headers), [`csv`] (exports),
 //! [`lang`] (the language of a request's answers), [`routes`] (handlers),
 //! [`openapi`] (the description of the gateway's own endpoints)
@@ -28,6 +29,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod configuration;
 pub mod csv;
 pub mod database;

@@ -1,4 +1,6 @@
-//! The users-list benchmark at fleet scale (`cargo xtask bench`).
+//! The gateway's benchmarks: the users list at fleet scale (`cargo xtask
+//! bench`, this file) and forwarding against nginx and the upstream
+//! itself (`cargo xtask bench forwarding`, [`forwarding`]).
 //!
 //! Starts the release emulator binary seeded with `--users` users (default
 //! 100,000) in a fresh temporary directory, then the release gateway binary
@@ -18,6 +20,8 @@
 //! Exits non-zero when a target is missed. Binaries are expected in
 //! `target/release` (`cargo xtask bench` builds them first).
 
+mod forwarding;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -28,12 +32,21 @@ use tokio::process::{Child, Command};
 
 const SECRET: &str = "bench-secret-not-used-elsewhere";
 
-fn release_bin(name: &str) -> PathBuf {
+/// Cargo's target directory (`$CARGO_TARGET_DIR`, else `target`).
+fn target_dir() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = dir.join("release").join(name);
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// A release binary: in `$BENCH_BIN_DIR` when set (to measure other
+/// builds, e.g. an older commit's), else in the target directory.
+fn release_bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("BENCH_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("release"));
+    let bin = dir.join(name);
     if !bin.exists() {
         eprintln!(
             "{} is missing: run `cargo xtask bench` (it builds the release binaries)",
@@ -165,6 +178,20 @@ const ADMIN_FIRST_PASSWORD: &str = "bench-first-admin-password";
 /// A client signed in as the first admin: it sends the session cookie and
 /// the anti-forgery header with every request.
 async fn sign_in(base: &str) -> reqwest::Client {
+    signed_in(base).await.client
+}
+
+/// A signed-in session: a client sending its cookie and anti-forgery
+/// header, and both as header values (for other load generators).
+struct SignedIn {
+    client: reqwest::Client,
+    /// `name=value` of the session cookie.
+    cookie: String,
+    csrf: String,
+}
+
+/// Sign in as the first admin and replace the one-time password.
+async fn signed_in(base: &str) -> SignedIn {
     let plain = reqwest::Client::new();
     let r = plain
         .post(format!("{base}/api/session"))
@@ -182,16 +209,10 @@ async fn sign_in(base: &str) -> reqwest::Client {
         .expect("session cookie")
         .to_string();
     let info: serde_json::Value = r.json().await.expect("session");
+    let csrf = info["csrf_token"].as_str().expect("token").to_string();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::COOKIE, cookie.parse().expect("cookie"));
-    headers.insert(
-        shared::staff::CSRF_HEADER,
-        info["csrf_token"]
-            .as_str()
-            .expect("token")
-            .parse()
-            .expect("token"),
-    );
+    headers.insert(shared::staff::CSRF_HEADER, csrf.parse().expect("token"));
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .default_headers(headers)
@@ -204,11 +225,24 @@ async fn sign_in(base: &str) -> reqwest::Client {
         .await
         .expect("password change");
     assert!(r.status().is_success(), "password change: {}", r.status());
-    http
+    SignedIn {
+        client: http,
+        cookie,
+        csrf,
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("forwarding") {
+        forwarding::run().await;
+        return;
+    }
+    users_list().await;
+}
+
+/// The users-list benchmark.
+async fn users_list() {
     let users: usize = std::env::args()
         .skip_while(|a| a != "--users")
         .nth(1)
