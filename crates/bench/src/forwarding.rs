@@ -22,7 +22,10 @@
 //! audit trail grew by at least the number of requests wrk saw answered.
 //! Every answer must be a 2xx. Exits non-zero when a target is missed.
 //!
-//! `--secs N` sets each run's length (default 10).
+//! `--secs N` sets each run's length (default 10). `--data-dir DIR` puts
+//! the run's files (the gateway's database among them) below `DIR`
+//! instead: `--data-dir /dev/shm` shows what the gateway costs when a
+//! commit needs no disk (not durable: for explaining the figures only).
 
 use std::io::Write;
 use std::path::Path;
@@ -80,6 +83,14 @@ fn clock_ticks_per_sec() -> f64 {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
+}
+
+/// The machine's load averages (1, 5, 15 minutes): other work on a small
+/// machine moves every figure.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// `123.45us`, `1.2ms`, `3.00s` as milliseconds.
@@ -217,12 +228,20 @@ pub async fn run() {
     }
     // On the disk builds use (not /tmp, which may be in memory): the
     // gateway's commits must cost what they cost in production.
-    let data = target_dir().join(format!("bench-forwarding-{}", std::process::id()));
+    let parent = arg("--data-dir")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(target_dir);
+    let data = parent.join(format!("bench-forwarding-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).expect("data dir");
     println!(
-        "Forwarding benchmark: GET .../users/{{id}}, wrk, {secs} s per run, release builds, loopback HTTP\n"
+        "Forwarding benchmark: GET .../users/{{id}}, wrk, {secs} s per run, release builds, loopback HTTP"
     );
+    println!(
+        "  files (the gateway's SQLite database) in {}",
+        data.display()
+    );
+    println!("  load average before: {}", load_average());
     let (sync_p50, sync_p99) = fdatasync_ms(&data, 300);
     println!(
         "  fdatasync of 4 KiB on the gateway's disk: p50 {sync_p50:.3} ms, p99 {sync_p99:.3} ms (n=300)"
@@ -261,6 +280,7 @@ pub async fn run() {
         .env_remove("RUST_LOG")
         .env_remove("DATABASE_URL")
         .stdout(Stdio::null())
+        .stderr(std::fs::File::create(data.join("gateway.log")).expect("gateway log"))
         .kill_on_drop(true)
         .spawn()
         .expect("start the gateway");
@@ -360,6 +380,7 @@ pub async fn run() {
     }
     let audit_after = audit_total(&http, &base).await;
 
+    println!("\n  load average after: {}", load_average());
     let mut missed = Vec::new();
     for (connections, runs) in &results {
         println!("\n  {connections} connection(s):");

@@ -26,6 +26,8 @@ use crate::batch::{Batcher, Gone, Work};
 use crate::csv::CsvWriter;
 use crate::database::{failed, to_time, Db, Sql};
 use crate::error::GatewayError;
+use sqlx::any::AnyArguments;
+use sqlx::Arguments;
 
 /// One record to append.
 #[derive(Debug, Clone, Default)]
@@ -138,43 +140,115 @@ impl From<EntryRow> for AuditEntry {
     }
 }
 
-/// Insert one record (strings capped) in `conn`'s transaction (or on its
-/// own); its id.
-async fn insert<'c, E>(conn: E, r: &Record) -> Result<i64, sqlx::Error>
+/// Columns an append writes, in the order of [`bind_record`].
+const INSERT_COLUMNS: &str = "at, actor_id, actor_email, client_addr, method, route, action, target_user_id, status, is_change, changes, detail, count, outcome_of";
+const INSERT_VALUES: usize = 14;
+
+/// Rows of one `INSERT` statement: a batch is cut into these sizes
+/// (largest first), so only this many statement texts are ever prepared.
+const ROWS_PER_INSERT: [usize; 8] = [128, 64, 32, 16, 8, 4, 2, 1];
+
+/// `INSERT INTO audit (…) VALUES (…), (…) RETURNING id` for `rows` rows.
+fn insert_sql(rows: usize) -> &'static str {
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        ROWS_PER_INSERT
+            .iter()
+            .map(|&n| {
+                let mut sql = format!("INSERT INTO audit ({INSERT_COLUMNS}) VALUES ");
+                for row in 0..n {
+                    sql.push_str(if row == 0 { "(" } else { ", (" });
+                    for v in 0..INSERT_VALUES {
+                        if v > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("${}", row * INSERT_VALUES + v + 1));
+                    }
+                    sql.push(')');
+                }
+                sql.push_str(" RETURNING id");
+                sql
+            })
+            .collect()
+    });
+    let i = ROWS_PER_INSERT
+        .iter()
+        .position(|&n| n == rows)
+        .expect("a size of ROWS_PER_INSERT");
+    &texts[i]
+}
+
+/// Add one record's values (strings capped) to `args`.
+fn bind_record(args: &mut AnyArguments<'static>, r: &Record) -> Result<(), sqlx::Error> {
+    let add = |result: Result<(), sqlx::error::BoxDynError>| result.map_err(sqlx::Error::Encode);
+    add(args.add(r.at))?;
+    add(args.add(r.actor_id.map(|u| u.to_string())))?;
+    add(args.add(r.actor_email.as_deref().map(|e| cap(e, MAX_EMAIL))))?;
+    add(args.add(r.client_addr.as_deref().map(|a| cap(a, 64))))?;
+    add(args.add(cap(&r.method, 16)))?;
+    add(args.add(cap(&r.route, MAX_ROUTE)))?;
+    add(args.add(r.action.clone()))?;
+    add(args.add(r.target_user_id.map(|u| u.to_string())))?;
+    add(args.add(i64::from(r.status)))?;
+    add(args.add(i64::from(r.is_change)))?;
+    add(args.add(capped_changes(&r.changes)))?;
+    add(args.add(r.detail.as_deref().map(|d| cap(d, MAX_DETAIL))))?;
+    add(args.add(i64::from(r.count.max(1))))?;
+    add(args.add(r.outcome_of))
+}
+
+/// Insert `records` (a size of [`ROWS_PER_INSERT`]) with one statement,
+/// in `conn`'s transaction or on its own; their ids, in order. Both
+/// databases number the rows of one `INSERT` in the order of its
+/// `VALUES`, so the ids sorted are the records' ids in order.
+async fn insert<'c, E>(conn: E, records: &[Record]) -> Result<Vec<i64>, sqlx::Error>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    sqlx::query_scalar::<_, i64>(
-        "INSERT INTO audit (at, actor_id, actor_email, client_addr, method, route, action, target_user_id, status, is_change, changes, detail, count, outcome_of) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-    )
-    .bind(r.at)
-    .bind(r.actor_id.map(|u| u.to_string()))
-    .bind(r.actor_email.as_deref().map(|e| cap(e, MAX_EMAIL)))
-    .bind(r.client_addr.as_deref().map(|a| cap(a, 64)))
-    .bind(cap(&r.method, 16))
-    .bind(cap(&r.route, MAX_ROUTE))
-    .bind(r.action.clone())
-    .bind(r.target_user_id.map(|u| u.to_string()))
-    .bind(i64::from(r.status))
-    .bind(i64::from(r.is_change))
-    .bind(capped_changes(&r.changes))
-    .bind(r.detail.as_deref().map(|d| cap(d, MAX_DETAIL)))
-    .bind(i64::from(r.count.max(1)))
-    .bind(r.outcome_of)
-    .fetch_one(conn)
-    .await
+    let mut args = AnyArguments::default();
+    for r in records {
+        bind_record(&mut args, r)?;
+    }
+    let mut ids: Vec<i64> = sqlx::query_scalar_with(insert_sql(records.len()), args)
+        .fetch_all(conn)
+        .await?;
+    if ids.len() != records.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "{} audit records inserted, {} ids returned",
+            records.len(),
+            ids.len()
+        )));
+    }
+    ids.sort_unstable();
+    Ok(ids)
 }
 
-/// The writer's work: every record of a batch in one transaction, their
-/// ids once it is committed. If that fails, each record on its own (a
-/// failing one is answered with its error, the others are written).
+/// The writer's work: every record of a batch committed together (one
+/// statement, or a few of [`ROWS_PER_INSERT`]'s sizes in one
+/// transaction), their ids once committed. If that fails, each record on
+/// its own (a failing one is answered with its error, the others are
+/// written).
 async fn write_batch(pool: &Db, records: Vec<Record>) -> Vec<Result<i64, String>> {
     async fn together(pool: &Db, records: &[Record]) -> Result<Vec<i64>, sqlx::Error> {
+        let mut chunks = Vec::new();
+        let mut rest = records;
+        while !rest.is_empty() {
+            let n = ROWS_PER_INSERT
+                .iter()
+                .copied()
+                .find(|&n| n <= rest.len())
+                .unwrap_or(1);
+            let (chunk, tail) = rest.split_at(n);
+            chunks.push(chunk);
+            rest = tail;
+        }
+        if let [only] = chunks[..] {
+            return insert(pool, only).await;
+        }
         let mut tx = pool.begin().await?;
         let mut ids = Vec::with_capacity(records.len());
-        for r in records {
-            ids.push(insert(&mut *tx, r).await?);
+        for chunk in chunks {
+            ids.extend(insert(&mut *tx, chunk).await?);
         }
         tx.commit().await?;
         Ok(ids)
@@ -189,7 +263,8 @@ async fn write_batch(pool: &Db, records: Vec<Record>) -> Vec<Result<i64, String>
             );
             let mut out = Vec::with_capacity(records.len());
             for r in &records {
-                out.push(insert(pool, r).await.map_err(|e| e.to_string()));
+                let one = insert(pool, std::slice::from_ref(r)).await;
+                out.push(one.map(|ids| ids[0]).map_err(|e| e.to_string()));
             }
             out
         }
@@ -563,8 +638,19 @@ mod tests {
             unique.sort_unstable();
             unique.dedup();
             assert_eq!(unique.len(), 100, "{}: one id each", store.name);
-            let page = log.page(&AuditQuery::default()).await.unwrap();
+            let page = log
+                .page(&AuditQuery {
+                    per_page: 100,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
             assert_eq!(page.total, 100, "{}", store.name);
+            // Each caller got the id of its own record.
+            for (i, id) in (0..100u16).zip(&ids) {
+                let entry = page.entries.iter().find(|e| e.id == *id).unwrap();
+                assert_eq!(entry.status, 200 + i, "{}: record {i}", store.name);
+            }
         }
     }
 
