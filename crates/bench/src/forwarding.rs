@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 
-use crate::{banner_org, free_port, release_bin, signed_in, stats, target_dir, SECRET};
+use crate::{gateway_command, signed_in, spawn_emulator, stats, target_dir, SECRET};
 
 /// One wrk run's figures.
 #[derive(Debug, Clone, Copy)]
@@ -247,41 +247,17 @@ pub async fn run() {
         "  fdatasync of 4 KiB on the gateway's disk: p50 {sync_p50:.3} ms, p99 {sync_p99:.3} ms (n=300)"
     );
 
-    // The upstream.
-    let emu_port = free_port();
-    let emu_url = format!("http://127.0.0.1:{emu_port}");
-    let mut emulator = Command::new(release_bin("podero-emulator"))
-        .args(["--listen", &format!("127.0.0.1:{emu_port}")])
-        .args(["--users", "300"])
-        .arg("--data-dir")
-        .arg(data.join("emulator"))
-        .args(["--client-secret", SECRET])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the emulator");
+    // The upstream, and the gateway in front of it.
+    let (emulator, emu_port, org) = spawn_emulator(&data, 300).await;
     let emu_pid = emulator.id().expect("emulator pid");
-    let org = banner_org(&mut emulator).await;
-
-    // The gateway in front of it.
-    let gw_port = free_port();
+    let emu_url = format!("http://127.0.0.1:{emu_port}");
+    let (mut command, gw_port) = gateway_command(&data, emu_port, &org);
     let base = format!("http://127.0.0.1:{gw_port}");
-    let gateway = Command::new(release_bin("gateway"))
-        .env("PODERO_BASE_URL", &emu_url)
-        .env("PODERO_CLIENT_ID", "podero-emulator")
-        .env("PODERO_CLIENT_SECRET", SECRET)
-        .env("PODERO_ORG_ID", &org)
-        .env("GATEWAY_LISTEN", format!("127.0.0.1:{gw_port}"))
-        .env("GATEWAY_FRONTEND_DIR", data.join("no-frontend"))
-        .env("GATEWAY_DATA_DIR", data.join("gateway"))
-        .env("GATEWAY_USERS_REFRESH_SECS", "3600")
-        .env("GATEWAY_ADMIN_PASSWORD", crate::ADMIN_FIRST_PASSWORD)
+    let gateway = command
+        // Its default log filter, as in production; the log in a file.
         .env_remove("RUST_LOG")
-        .env_remove("DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(data.join("gateway.log")).expect("gateway log"))
-        .kill_on_drop(true)
         .spawn()
         .expect("start the gateway");
     let gw_pid = gateway.id().expect("gateway pid");

@@ -172,6 +172,46 @@ async fn banner_org(child: &mut Child) -> String {
     panic!("the emulator stopped before naming its organisation");
 }
 
+/// The release emulator with its data in `data/emulator`, seeded with
+/// `users`, on a free port: the process, its port and its organisation.
+async fn spawn_emulator(data: &Path, users: usize) -> (Child, u16, String) {
+    let port = free_port();
+    let mut emulator = Command::new(release_bin("podero-emulator"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--users", &users.to_string()])
+        .arg("--data-dir")
+        .arg(data.join("emulator"))
+        .args(["--client-secret", SECRET])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the emulator");
+    let org = banner_org(&mut emulator).await;
+    (emulator, port, org)
+}
+
+/// The release gateway in front of the emulator on `emu_port` as if it
+/// were Podero, its data in `data/gateway`, on a free port: the command
+/// (the caller sets its logging and starts it) and that port.
+fn gateway_command(data: &Path, emu_port: u16, org: &str) -> (Command, u16) {
+    let port = free_port();
+    let mut command = Command::new(release_bin("gateway"));
+    command
+        .env("PODERO_BASE_URL", format!("http://127.0.0.1:{emu_port}"))
+        .env("PODERO_CLIENT_ID", "podero-emulator")
+        .env("PODERO_CLIENT_SECRET", SECRET)
+        .env("PODERO_ORG_ID", org)
+        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GATEWAY_FRONTEND_DIR", data.join("no-frontend"))
+        .env("GATEWAY_DATA_DIR", data.join("gateway"))
+        .env("GATEWAY_USERS_REFRESH_SECS", "3600")
+        .env("GATEWAY_ADMIN_PASSWORD", ADMIN_FIRST_PASSWORD)
+        .env_remove("DATABASE_URL")
+        .kill_on_drop(true);
+    (command, port)
+}
+
 /// The first admin's password (replaced at sign-in, as the gateway asks).
 const ADMIN_FIRST_PASSWORD: &str = "bench-first-admin-password";
 
@@ -255,20 +295,8 @@ async fn users_list() {
     println!("Users-list benchmark: {users} users, release builds, loopback HTTP\n");
 
     // The emulator, seeded.
-    let emu_port = free_port();
     let t = Instant::now();
-    let mut emulator = Command::new(release_bin("podero-emulator"))
-        .args(["--listen", &format!("127.0.0.1:{emu_port}")])
-        .args(["--users", &users.to_string()])
-        .arg("--data-dir")
-        .arg(data.join("emulator"))
-        .args(["--client-secret", SECRET])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the emulator");
-    let org = banner_org(&mut emulator).await;
+    let (emulator, emu_port, org) = spawn_emulator(&data, users).await;
     report.line(
         "emulator seeded and listening",
         format!("{:.1} s", t.elapsed().as_secs_f64()),
@@ -276,21 +304,11 @@ async fn users_list() {
     );
 
     // The gateway in front of it, as in production.
-    let gw_port = free_port();
+    let (mut command, gw_port) = gateway_command(&data, emu_port, &org);
     let base = format!("http://127.0.0.1:{gw_port}");
-    let gateway = Command::new(release_bin("gateway"))
-        .env("PODERO_BASE_URL", format!("http://127.0.0.1:{emu_port}"))
-        .env("PODERO_CLIENT_ID", "podero-emulator")
-        .env("PODERO_CLIENT_SECRET", SECRET)
-        .env("PODERO_ORG_ID", &org)
-        .env("GATEWAY_LISTEN", format!("127.0.0.1:{gw_port}"))
-        .env("GATEWAY_FRONTEND_DIR", data.join("no-frontend"))
-        .env("GATEWAY_DATA_DIR", data.join("gateway"))
-        .env("GATEWAY_USERS_REFRESH_SECS", "3600")
-        .env("GATEWAY_ADMIN_PASSWORD", ADMIN_FIRST_PASSWORD)
+    let gateway = command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .expect("start the gateway");
     let pid = gateway.id().expect("gateway pid");
