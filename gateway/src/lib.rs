@@ -19,7 +19,8 @@
 //! [`directory`] (the read model of the organisation's users: paging,
 //! sorting, search, reconnection scan), [`auth`] (staff accounts,
 //! sessions, throttling, the guard every `/api` request passes, roles),
-//! [`audit`] (the append-only audit trail), [`cases`] (support cases and
+//! [`audit`] (the append-only audit trail), [`batch`] (one worker doing
+//! many callers' work at once: group commit), [`cases`] (support cases and
 //! the outgoing webhook), [`watch`] (the fleet watch that opens and
 //! resolves device-connection cases), [`database`] (the gateway's
 //! own SQLite), [`hardening`] (security headers), [`csv`] (exports),
@@ -30,6 +31,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod cases;
 pub mod configuration;
 pub mod csv;

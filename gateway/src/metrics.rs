@@ -57,7 +57,8 @@
 //!
 //! The audit trail ([`crate::audit`]):
 //! - `gateway_audit_write_duration_seconds` (histogram, seconds): one
-//!   append of an audit record, until it is on disk (or failed).
+//!   append of an audit record, until it is on disk (or failed): the wait
+//!   for the writer and the commit of the batch it joined.
 //!
 //! Background jobs (`job`: `users_refresh`, `audit_refusal_flush`, and
 //! whatever [`job_state`] / [`job_run`] are called with):

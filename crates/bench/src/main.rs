@@ -1,4 +1,6 @@
-//! The users-list benchmark at fleet scale (`cargo xtask bench`).
+//! The gateway's benchmarks: the users list at fleet scale (`cargo xtask
+//! bench`, this file) and forwarding against nginx and the upstream
+//! itself (`cargo xtask bench forwarding`, [`forwarding`]).
 //!
 //! Starts the release emulator binary seeded with `--users` users (default
 //! 100,000) in a fresh temporary directory, then the release gateway binary
@@ -20,6 +22,8 @@
 //! Exits non-zero when a target is missed. Binaries are expected in
 //! `target/release` (`cargo xtask bench` builds them first).
 
+mod forwarding;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -32,12 +36,21 @@ mod watch;
 
 const SECRET: &str = "bench-secret-not-used-elsewhere";
 
-fn release_bin(name: &str) -> PathBuf {
+/// Cargo's target directory (`$CARGO_TARGET_DIR`, else `target`).
+fn target_dir() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = dir.join("release").join(name);
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// A release binary: in `$BENCH_BIN_DIR` when set (to measure other
+/// builds, e.g. an older commit's), else in the target directory.
+fn release_bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("BENCH_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("release"));
+    let bin = dir.join(name);
     if !bin.exists() {
         eprintln!(
             "{} is missing: run `cargo xtask bench` (it builds the release binaries)",
@@ -163,12 +176,66 @@ async fn banner_org(child: &mut Child) -> String {
     panic!("the emulator stopped before naming its organisation");
 }
 
+/// The release emulator with its data in `data/emulator`, seeded with
+/// `users`, on a free port: the process, its port and its organisation.
+async fn spawn_emulator(data: &Path, users: usize) -> (Child, u16, String) {
+    let port = free_port();
+    let mut emulator = Command::new(release_bin("podero-emulator"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--users", &users.to_string()])
+        .arg("--data-dir")
+        .arg(data.join("emulator"))
+        .args(["--client-secret", SECRET])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the emulator");
+    let org = banner_org(&mut emulator).await;
+    (emulator, port, org)
+}
+
+/// The release gateway in front of the emulator on `emu_port` as if it
+/// were Podero, its data in `data/gateway`, on a free port: the command
+/// (the caller sets its logging and starts it) and that port.
+fn gateway_command(data: &Path, emu_port: u16, org: &str) -> (Command, u16) {
+    let port = free_port();
+    let mut command = Command::new(release_bin("gateway"));
+    command
+        .env("PODERO_BASE_URL", format!("http://127.0.0.1:{emu_port}"))
+        .env("PODERO_CLIENT_ID", "podero-emulator")
+        .env("PODERO_CLIENT_SECRET", SECRET)
+        .env("PODERO_ORG_ID", org)
+        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GATEWAY_FRONTEND_DIR", data.join("no-frontend"))
+        .env("GATEWAY_DATA_DIR", data.join("gateway"))
+        .env("GATEWAY_USERS_REFRESH_SECS", "3600")
+        .env("GATEWAY_ADMIN_PASSWORD", ADMIN_FIRST_PASSWORD)
+        .env_remove("DATABASE_URL")
+        .kill_on_drop(true);
+    (command, port)
+}
+
 /// The first admin's password (replaced at sign-in, as the gateway asks).
 const ADMIN_FIRST_PASSWORD: &str = "bench-first-admin-password";
 
 /// A client signed in as the first admin: it sends the session cookie and
 /// the anti-forgery header with every request.
 async fn sign_in(base: &str) -> reqwest::Client {
+    signed_in(base).await.client
+}
+
+/// A signed-in session: a client sending its cookie and anti-forgery
+/// header, and both as header values (for other load generators).
+struct SignedIn {
+    client: reqwest::Client,
+    /// `name=value` of the session cookie.
+    cookie: String,
+    csrf: String,
+}
+
+/// Sign in as the first admin and replace the one-time password.
+async fn signed_in(base: &str) -> SignedIn {
     let plain = reqwest::Client::new();
     let r = plain
         .post(format!("{base}/api/session"))
@@ -186,16 +253,10 @@ async fn sign_in(base: &str) -> reqwest::Client {
         .expect("session cookie")
         .to_string();
     let info: serde_json::Value = r.json().await.expect("session");
+    let csrf = info["csrf_token"].as_str().expect("token").to_string();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::COOKIE, cookie.parse().expect("cookie"));
-    headers.insert(
-        shared::staff::CSRF_HEADER,
-        info["csrf_token"]
-            .as_str()
-            .expect("token")
-            .parse()
-            .expect("token"),
-    );
+    headers.insert(shared::staff::CSRF_HEADER, csrf.parse().expect("token"));
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .default_headers(headers)
@@ -208,15 +269,25 @@ async fn sign_in(base: &str) -> reqwest::Client {
         .await
         .expect("password change");
     assert!(r.status().is_success(), "password change: {}", r.status());
-    http
+    SignedIn {
+        client: http,
+        cookie,
+        csrf,
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("watch") {
-        return watch::run(&args[1..]).await;
+    match args.first().map(String::as_str) {
+        Some("watch") => watch::run(&args[1..]).await,
+        Some("forwarding") => forwarding::run().await,
+        _ => users_list().await,
     }
+}
+
+/// The users-list benchmark.
+async fn users_list() {
     let users: usize = std::env::args()
         .skip_while(|a| a != "--users")
         .nth(1)
@@ -229,20 +300,8 @@ async fn main() {
     println!("Users-list benchmark: {users} users, release builds, loopback HTTP\n");
 
     // The emulator, seeded.
-    let emu_port = free_port();
     let t = Instant::now();
-    let mut emulator = Command::new(release_bin("podero-emulator"))
-        .args(["--listen", &format!("127.0.0.1:{emu_port}")])
-        .args(["--users", &users.to_string()])
-        .arg("--data-dir")
-        .arg(data.join("emulator"))
-        .args(["--client-secret", SECRET])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the emulator");
-    let org = banner_org(&mut emulator).await;
+    let (emulator, emu_port, org) = spawn_emulator(&data, users).await;
     report.line(
         "emulator seeded and listening",
         format!("{:.1} s", t.elapsed().as_secs_f64()),
@@ -250,21 +309,11 @@ async fn main() {
     );
 
     // The gateway in front of it, as in production.
-    let gw_port = free_port();
+    let (mut command, gw_port) = gateway_command(&data, emu_port, &org);
     let base = format!("http://127.0.0.1:{gw_port}");
-    let gateway = Command::new(release_bin("gateway"))
-        .env("PODERO_BASE_URL", format!("http://127.0.0.1:{emu_port}"))
-        .env("PODERO_CLIENT_ID", "podero-emulator")
-        .env("PODERO_CLIENT_SECRET", SECRET)
-        .env("PODERO_ORG_ID", &org)
-        .env("GATEWAY_LISTEN", format!("127.0.0.1:{gw_port}"))
-        .env("GATEWAY_FRONTEND_DIR", data.join("no-frontend"))
-        .env("GATEWAY_DATA_DIR", data.join("gateway"))
-        .env("GATEWAY_USERS_REFRESH_SECS", "3600")
-        .env("GATEWAY_ADMIN_PASSWORD", ADMIN_FIRST_PASSWORD)
+    let gateway = command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .expect("start the gateway");
     let pid = gateway.id().expect("gateway pid");

@@ -1,4 +1,5 @@
-//! nginx as a round-robin load balancer in front of gateway replicas.
+//! nginx as a round-robin load balancer in front of gateway replicas, and
+//! as a token-injecting reverse proxy (the forwarding benchmark's yardstick).
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -31,6 +32,31 @@ impl Nginx {
         if upstreams.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no upstreams"));
         }
+        Self::start_with(parent, |dir, listen| config(dir, listen, upstreams))
+    }
+
+    /// A reverse proxy to `upstream` that sends every request on with
+    /// `Authorization: Bearer <token>` (whatever the client sent), over
+    /// kept-alive upstream connections, without an access log: what a
+    /// plain proxy holding a token does, for the forwarding benchmark.
+    pub fn start_token_proxy(
+        parent: &Path,
+        upstream: SocketAddr,
+        token: &str,
+    ) -> io::Result<Nginx> {
+        if token.is_empty() || !token.chars().all(|c| c.is_ascii_graphic() && c != '"') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the token must be printable ASCII without quotes",
+            ));
+        }
+        Self::start_with(parent, |dir, listen| {
+            token_proxy_config(dir, listen, upstream, token)
+        })
+    }
+
+    /// Start with the configuration `make(dir, listen)`.
+    fn start_with(parent: &Path, make: impl Fn(&Path, SocketAddr) -> String) -> io::Result<Nginx> {
         let bin = Self::binary()?;
         let dir = TempDir::new_in(parent, "nginx")?;
         let mut last_error = None;
@@ -39,7 +65,7 @@ impl Nginx {
             let port = free_port()?;
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
             let conf = dir.path().join("nginx.conf");
-            std::fs::write(&conf, config(dir.path(), addr, upstreams))?;
+            std::fs::write(&conf, make(dir.path(), addr))?;
             let mut proc = Proc::spawn(
                 "nginx",
                 Command::new(&bin)
@@ -117,6 +143,11 @@ impl Nginx {
         self.dir.path()
     }
 
+    /// Its process id (one process: `master_process off`).
+    pub fn pid(&self) -> u32 {
+        self.proc.id()
+    }
+
     /// The process (to check it still runs, or stop it early).
     pub fn proc(&mut self) -> &mut Proc {
         &mut self.proc
@@ -191,6 +222,49 @@ http {{
             proxy_send_timeout 300s;
             # Stream answers (the audit CSV) as they come.
             proxy_buffering off;
+        }}
+    }}
+}}
+"#
+    )
+}
+
+/// The token-injecting proxy: one server on `listen`, everything to
+/// `upstream` with the bearer token set, no access log.
+fn token_proxy_config(dir: &Path, listen: SocketAddr, upstream: SocketAddr, token: &str) -> String {
+    let d = dir.display();
+    format!(
+        r#"# Written by devcluster: a reverse proxy that injects a bearer token.
+daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+
+events {{
+    worker_connections 1024;
+}}
+
+http {{
+    access_log off;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+
+    upstream podero {{
+        server {upstream};
+        keepalive 64;
+    }}
+
+    server {{
+        listen {listen};
+
+        location / {{
+            proxy_pass http://podero;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Authorization "Bearer {token}";
         }}
     }}
 }}

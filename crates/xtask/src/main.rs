@@ -17,6 +17,9 @@
 //!   URL, the admin's one-time password, the PostgreSQL URL and every
 //!   replica's address and pid; Ctrl-C stops and removes it all (see
 //!   `cluster.rs`).
+//! * `cargo xtask bench [forwarding]`: the benchmarks (`crates/bench`):
+//!   the users list at fleet scale, or forwarding against nginx and the
+//!   upstream (installs `wrk` and nginx when missing).
 //! * `cargo xtask install`, `cargo xtask frontend`: the first steps alone.
 //!
 //! `test` runs the tests step with a throw-away PostgreSQL: it exports
@@ -68,8 +71,13 @@ usage: cargo xtask <command>
   frontend   build the frontend into dist/ only
   bench      users-list benchmark: release emulator with 100,000 users (--users N to change),
              release gateway in front of it; prints latency and memory against the targets
-             bench watch: the fleet watch at 100,000 users with connection churn (--users N,
-             --rps R budget, default 300; --churn C per 1,000 devices and hour, default 30)
+  bench watch
+             the fleet watch at 100,000 users with connection churn (--users N, --rps R
+             budget, default 300; --churn C per 1,000 devices and hour, default 30)
+  bench forwarding
+             forwarded reads through the gateway, nginx injecting the token and the upstream
+             directly, under the same wrk load (32 and 1 connections; --secs N per run);
+             installs wrk and nginx if missing; prints req/s and p50/p99 side by side
 ";
 
 fn main() {
@@ -283,6 +291,11 @@ pub(crate) fn install_system_packages(browser: bool, services: bool) -> Result<(
             Err(_) => missing.push("nginx-light"),
         }
     }
+    apt_get_install(&missing)
+}
+
+/// Install Debian packages with apt-get (as root, or with sudo).
+fn apt_get_install(missing: &[&str]) -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
@@ -350,8 +363,22 @@ fn run(extra: &[String]) -> Result<(), String> {
     step("gateway", "cargo", &args)
 }
 
-/// Build the release binaries, then run the benchmark (it prints the figures).
+/// Build the release binaries, then run the benchmark (it prints the
+/// figures): the users list, or with `forwarding` the forwarding
+/// benchmark, which needs `wrk` and nginx (installed here when missing).
 fn bench(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("forwarding") {
+        let mut missing = Vec::new();
+        match output("which", &["wrk"]) {
+            Some(path) => println!("    wrk: present ({})", path.trim()),
+            None => missing.push("wrk"),
+        }
+        match devcluster::Nginx::binary() {
+            Ok(bin) => println!("    nginx: present ({})", bin.display()),
+            Err(_) => missing.push("nginx-light"),
+        }
+        apt_get_install(&missing)?;
+    }
     step(
         "build release binaries",
         "cargo",

@@ -1,6 +1,14 @@
 //! The audit table: append a record, read pages of it, export it as CSV
 //! (streamed), and one end-user's change history. Nothing here updates or
-//! deletes. Lists show one entry per operation: an intent whose outcome
+//! deletes.
+//!
+//! Appends are group-committed: one writer task per process
+//! ([`crate::batch::Batcher`]) takes every record queued meanwhile and
+//! inserts them in one transaction, so many requests share one commit
+//! (one `fsync`) instead of taking turns for one each; each caller is
+//! answered after that commit, so a record is on disk before the answer
+//! it belongs to, as before. If a batch fails, its records are tried one
+//! by one, so one bad record cannot take others down with it. Lists show one entry per operation: an intent whose outcome
 //! was recorded is shown through its outcome; an intent without one is
 //! shown with status 0 ("outcome not recorded").
 
@@ -14,9 +22,12 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::refusals::Refusals;
+use crate::batch::{Batcher, Gone, Work};
 use crate::csv::CsvWriter;
 use crate::database::{failed, to_time, Db, Sql};
 use crate::error::GatewayError;
+use sqlx::any::AnyArguments;
+use sqlx::Arguments;
 
 /// One record to append.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +140,137 @@ impl From<EntryRow> for AuditEntry {
     }
 }
 
+/// Columns an append writes, in the order of [`bind_record`].
+const INSERT_COLUMNS: &str = "at, actor_id, actor_email, client_addr, method, route, action, target_user_id, status, is_change, changes, detail, count, outcome_of";
+const INSERT_VALUES: usize = 14;
+
+/// Rows of one `INSERT` statement: a batch is cut into these sizes
+/// (largest first), so only this many statement texts are ever prepared.
+const ROWS_PER_INSERT: [usize; 8] = [128, 64, 32, 16, 8, 4, 2, 1];
+
+/// `INSERT INTO audit (…) VALUES (…), (…) RETURNING id` for `rows` rows.
+fn insert_sql(rows: usize) -> &'static str {
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        ROWS_PER_INSERT
+            .iter()
+            .map(|&n| {
+                let mut sql = format!("INSERT INTO audit ({INSERT_COLUMNS}) VALUES ");
+                for row in 0..n {
+                    sql.push_str(if row == 0 { "(" } else { ", (" });
+                    for v in 0..INSERT_VALUES {
+                        if v > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("${}", row * INSERT_VALUES + v + 1));
+                    }
+                    sql.push(')');
+                }
+                sql.push_str(" RETURNING id");
+                sql
+            })
+            .collect()
+    });
+    let i = ROWS_PER_INSERT
+        .iter()
+        .position(|&n| n == rows)
+        .expect("a size of ROWS_PER_INSERT");
+    &texts[i]
+}
+
+/// Add one record's values (strings capped) to `args`.
+fn bind_record(args: &mut AnyArguments<'static>, r: &Record) -> Result<(), sqlx::Error> {
+    let add = |result: Result<(), sqlx::error::BoxDynError>| result.map_err(sqlx::Error::Encode);
+    add(args.add(r.at))?;
+    add(args.add(r.actor_id.map(|u| u.to_string())))?;
+    add(args.add(r.actor_email.as_deref().map(|e| cap(e, MAX_EMAIL))))?;
+    add(args.add(r.client_addr.as_deref().map(|a| cap(a, 64))))?;
+    add(args.add(cap(&r.method, 16)))?;
+    add(args.add(cap(&r.route, MAX_ROUTE)))?;
+    add(args.add(r.action.clone()))?;
+    add(args.add(r.target_user_id.map(|u| u.to_string())))?;
+    add(args.add(i64::from(r.status)))?;
+    add(args.add(i64::from(r.is_change)))?;
+    add(args.add(capped_changes(&r.changes)))?;
+    add(args.add(r.detail.as_deref().map(|d| cap(d, MAX_DETAIL))))?;
+    add(args.add(i64::from(r.count.max(1))))?;
+    add(args.add(r.outcome_of))
+}
+
+/// Insert `records` (a size of [`ROWS_PER_INSERT`]) with one statement,
+/// in `conn`'s transaction or on its own; their ids, in order. Both
+/// databases number the rows of one `INSERT` in the order of its
+/// `VALUES`, so the ids sorted are the records' ids in order.
+async fn insert<'c, E>(conn: E, records: &[Record]) -> Result<Vec<i64>, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let mut args = AnyArguments::default();
+    for r in records {
+        bind_record(&mut args, r)?;
+    }
+    let mut ids: Vec<i64> = sqlx::query_scalar_with(insert_sql(records.len()), args)
+        .fetch_all(conn)
+        .await?;
+    if ids.len() != records.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "{} audit records inserted, {} ids returned",
+            records.len(),
+            ids.len()
+        )));
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// The writer's work: every record of a batch committed together (one
+/// statement, or a few of [`ROWS_PER_INSERT`]'s sizes in one
+/// transaction), their ids once committed. If that fails, each record on
+/// its own (a failing one is answered with its error, the others are
+/// written).
+async fn write_batch(pool: &Db, records: Vec<Record>) -> Vec<Result<i64, String>> {
+    async fn together(pool: &Db, records: &[Record]) -> Result<Vec<i64>, sqlx::Error> {
+        let mut chunks = Vec::new();
+        let mut rest = records;
+        while !rest.is_empty() {
+            let n = ROWS_PER_INSERT
+                .iter()
+                .copied()
+                .find(|&n| n <= rest.len())
+                .unwrap_or(1);
+            let (chunk, tail) = rest.split_at(n);
+            chunks.push(chunk);
+            rest = tail;
+        }
+        if let [only] = chunks[..] {
+            return insert(pool, only).await;
+        }
+        let mut tx = pool.begin().await?;
+        let mut ids = Vec::with_capacity(records.len());
+        for chunk in chunks {
+            ids.extend(insert(&mut *tx, chunk).await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+    match together(pool, &records).await {
+        Ok(ids) => ids.into_iter().map(Ok).collect(),
+        Err(e) if records.len() == 1 => vec![Err(e.to_string())],
+        Err(e) => {
+            tracing::warn!(
+                "an audit batch of {} records failed ({e}); writing them one by one",
+                records.len()
+            );
+            let mut out = Vec::with_capacity(records.len());
+            for r in &records {
+                let one = insert(pool, std::slice::from_ref(r)).await;
+                out.push(one.map(|ids| ids[0]).map_err(|e| e.to_string()));
+            }
+            out
+        }
+    }
+}
+
 /// One entry as a CSV row (`lang`: of the "outcome not recorded" note).
 fn csv_row(w: &mut CsvWriter, e: AuditEntry, lang: Lang) {
     w.row([
@@ -209,17 +351,29 @@ fn push_filter(b: &mut Sql, q: &AuditQuery) {
     }
 }
 
+/// Records queued for the writer at most (more wait to be queued), and
+/// written in one transaction at most.
+const QUEUE: usize = 4_096;
+const BATCH: usize = 512;
+
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     pool: Db,
     refusals: Arc<Refusals>,
+    writer: Arc<Batcher<Record, Result<i64, String>>>,
 }
 
 impl AuditLog {
     pub fn new(pool: Db) -> Self {
+        let db = pool.clone();
+        let work: Work<Record, Result<i64, String>> = Arc::new(move |records| {
+            let db = db.clone();
+            Box::pin(async move { write_batch(&db, records).await })
+        });
         Self {
             pool,
             refusals: Arc::new(Refusals::default()),
+            writer: Arc::new(Batcher::new("audit writer", QUEUE, BATCH, work)),
         }
     }
 
@@ -229,31 +383,16 @@ impl AuditLog {
     }
 
     /// Append `record` (strings capped); on `Ok` it is on disk, and the
-    /// answer is its id.
+    /// answer is its id. Waits for the commit of the batch it joined.
     pub async fn append(&self, r: Record) -> Result<i64, GatewayError> {
         let _timer = crate::metrics::audit_write_timer();
-        let changes = capped_changes(&r.changes);
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO audit (at, actor_id, actor_email, client_addr, method, route, action, target_user_id, status, is_change, changes, detail, count, outcome_of) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-        )
-        .bind(r.at)
-        .bind(r.actor_id.map(|u| u.to_string()))
-        .bind(r.actor_email.map(|e| cap(&e, MAX_EMAIL)))
-        .bind(r.client_addr.map(|a| cap(&a, 64)))
-        .bind(cap(&r.method, 16))
-        .bind(cap(&r.route, MAX_ROUTE))
-        .bind(r.action)
-        .bind(r.target_user_id.map(|u| u.to_string()))
-        .bind(i64::from(r.status))
-        .bind(i64::from(r.is_change))
-        .bind(changes)
-        .bind(r.detail.map(|d| cap(&d, MAX_DETAIL)))
-        .bind(i64::from(r.count.max(1)))
-        .bind(r.outcome_of)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(failed)
+        match self.writer.call(r).await {
+            Ok(Ok(id)) => Ok(id),
+            Ok(Err(e)) => Err(GatewayError::Database(e)),
+            Err(Gone) => Err(GatewayError::Database(
+                "the audit writer stopped before the record was written".into(),
+            )),
+        }
     }
 
     /// Append records that are due (folded refusals); failures are logged.
@@ -476,6 +615,42 @@ mod tests {
             let history = log.user_history(Uuid::nil()).await.unwrap();
             assert!(history.iter().all(|e| !e.action.starts_with("team.")));
             assert_eq!(history.len(), 2, "{}", store.name);
+        }
+    }
+
+    /// Appends made together share commits; each gets its own id and its
+    /// record is there when it is answered.
+    #[tokio::test]
+    async fn concurrent_appends_each_get_their_record() {
+        for store in crate::database::testing::stores().await {
+            let log = AuditLog::new(store.db.clone());
+            let ids = futures::future::join_all((0..100u16).map(|i| {
+                let log = log.clone();
+                async move {
+                    let id = log.append(record("user.update", 200 + i)).await.unwrap();
+                    let page = log.page(&AuditQuery::default()).await.unwrap();
+                    assert!(page.total >= 1, "visible once answered");
+                    id
+                }
+            }))
+            .await;
+            let mut unique = ids.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), 100, "{}: one id each", store.name);
+            let page = log
+                .page(&AuditQuery {
+                    per_page: 100,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(page.total, 100, "{}", store.name);
+            // Each caller got the id of its own record.
+            for (i, id) in (0..100u16).zip(&ids) {
+                let entry = page.entries.iter().find(|e| e.id == *id).unwrap();
+                assert_eq!(entry.status, 200 + i, "{}: record {i}", store.name);
+            }
         }
     }
 

@@ -2,7 +2,9 @@
 //!
 //! Staff sign in with an e-mail and a password ([`password`], argon2id)
 //! against accounts in the gateway's database ([`accounts`]), get a
-//! server-side session ([`sessions`]) in an HttpOnly cookie ([`cookie`]),
+//! server-side session ([`sessions`], remembered per replica while the
+//! database's sessions generation stays put: [`session_cache`]) in an
+//! HttpOnly cookie ([`cookie`]),
 //! and are throttled after failed attempts; clients without a session are
 //! rate-limited ([`throttle`]). Every `/api` request passes [`guard`]: it
 //! finds the session, enforces the anti-forgery header on state-changing
@@ -17,6 +19,7 @@ pub mod cookie;
 pub mod guard;
 pub mod password;
 pub mod roles;
+pub mod session_cache;
 pub mod sessions;
 pub mod throttle;
 

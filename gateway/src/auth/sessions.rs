@@ -7,13 +7,21 @@
 //! `expires_at` (absolute) whatever happens. The anti-forgery value the app
 //! sends in [`shared::staff::CSRF_HEADER`] is derived from the session, so
 //! it cannot be guessed from another session and needs no storage.
+//!
+//! Valid sessions are remembered per replica and checked against the
+//! database's sessions generation at every lookup
+//! ([`super::session_cache`]), so a sign-out, an ended session or a role
+//! change on any replica applies at the next request everywhere.
 
 use crate::database::Db;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use crate::auth::accounts::{AccountRow, StoredAccount, COLUMNS};
 use crate::auth::password::random_bytes;
+use crate::auth::session_cache::SessionCache;
 use crate::database::failed;
 use crate::error::GatewayError;
 
@@ -69,17 +77,19 @@ struct SessionRow {
     s_ended: Option<i64>,
 }
 
-/// The sessions table and its time limits.
+/// The sessions table, its time limits and the replica's memory of it.
 #[derive(Debug, Clone)]
 pub struct Sessions {
     pool: Db,
     idle_ms: i64,
     max_ms: i64,
+    cache: Arc<SessionCache>,
 }
 
 impl Sessions {
     pub fn new(pool: Db, idle: std::time::Duration, max: std::time::Duration) -> Self {
         Self {
+            cache: Arc::new(SessionCache::new(pool.clone())),
             pool,
             idle_ms: idle.as_millis().try_into().unwrap_or(i64::MAX),
             max_ms: max.as_millis().try_into().unwrap_or(i64::MAX),
@@ -128,9 +138,21 @@ impl Sessions {
         Ok((token, expires_at))
     }
 
-    /// The session of a cookie's token at `now`, noting the activity.
+    /// The session of a cookie's token at `now`, noting the activity:
+    /// from this replica's memory when the sessions generation has not
+    /// moved since it was read (and the activity is recorded recently
+    /// enough), else from the database.
     pub async fn lookup(&self, token: &str, now: i64) -> Result<Lookup, GatewayError> {
         let hash = token_hash(token);
+        // Read before the session is, so a change committed in between
+        // raises it past what the session is remembered under.
+        let generation = self.cache.generation().await?;
+        if let Some(signed) = self
+            .cache
+            .valid(&hash, generation, now, self.touch_every_ms())
+        {
+            return Ok(Lookup::Valid(signed));
+        }
         let row = sqlx::query_as::<_, SessionRow>(&format!(
             "SELECT {COLUMNS}, s.last_seen_at AS s_last_seen, s.expires_at AS s_expires, s.ended_at AS s_ended \
              FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1"
@@ -140,10 +162,12 @@ impl Sessions {
         .await
         .map_err(failed)?;
         let Some(row) = row else {
+            self.cache.forget(&hash);
             return Ok(Lookup::Unknown);
         };
-        let (last_seen, expires_at, ended) = (row.s_last_seen, row.s_expires, row.s_ended);
+        let (mut last_seen, expires_at, ended) = (row.s_last_seen, row.s_expires, row.s_ended);
         if ended.is_some() || now >= expires_at || now >= last_seen.saturating_add(self.idle_ms) {
+            self.cache.forget(&hash);
             return Ok(Lookup::Expired);
         }
         if now - last_seen >= self.touch_every_ms() {
@@ -153,12 +177,15 @@ impl Sessions {
                 .execute(&self.pool)
                 .await
                 .map_err(failed)?;
+            last_seen = now;
         }
-        Ok(Lookup::Valid(Signed {
+        let signed = Signed {
             token_hash: hash,
             account: StoredAccount::from(row.account),
             expires_at,
-        }))
+        };
+        self.cache.remember(&signed, last_seen, generation);
+        Ok(Lookup::Valid(signed))
     }
 
     /// End one session (sign-out).
@@ -270,6 +297,54 @@ mod tests {
                 sessions.lookup("not-a-token", t0).await.unwrap(),
                 Lookup::Unknown
             ));
+        }
+    }
+
+    /// Two replicas (two `Sessions`, each with its own memory) on one
+    /// database: what one changes applies on the other at its next
+    /// lookup, though the other remembered the session.
+    #[tokio::test]
+    async fn a_change_elsewhere_applies_at_the_next_lookup() {
+        for store in crate::database::testing::stores().await {
+            let (a, account) = setup(&store.db, 600, 3600).await;
+            let b = Sessions::new(
+                store.db.clone(),
+                Duration::from_secs(600),
+                Duration::from_secs(3600),
+            );
+            let accounts = Accounts::new(store.db.clone());
+            let now = 7_000_000;
+            let (token, _) = a.create(account, None, None, now).await.unwrap();
+            let role = |l: Lookup| match l {
+                Lookup::Valid(s) => Some(s.account.role),
+                _ => None,
+            };
+            for at in [now, now + 1] {
+                assert_eq!(
+                    role(b.lookup(&token, at).await.unwrap()),
+                    Some(StaffRole::Staff)
+                );
+                assert_eq!(
+                    role(a.lookup(&token, at).await.unwrap()),
+                    Some(StaffRole::Staff)
+                );
+            }
+            accounts
+                .set_role(account, StaffRole::Viewer, None)
+                .await
+                .unwrap();
+            assert_eq!(
+                role(b.lookup(&token, now + 2).await.unwrap()),
+                Some(StaffRole::Viewer),
+                "{}: the role change on A is seen on B",
+                store.name
+            );
+            a.end(&token_hash(&token), now + 3).await.unwrap();
+            assert!(
+                matches!(b.lookup(&token, now + 4).await.unwrap(), Lookup::Expired),
+                "{}: the sign-out on A ends the session on B",
+                store.name
+            );
         }
     }
 

@@ -97,6 +97,10 @@ pub fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
     out
 }
 
+/// Largest forwarded answer read whole before it is sent on (bytes);
+/// larger ones stream.
+const WHOLE_BODY_LIMIT: u64 = 256 * 1024;
+
 /// Marks a response that is Podero's own answer, passed on: the guard
 /// leaves its status and body as Podero sent them.
 #[derive(Debug, Clone, Copy)]
@@ -322,11 +326,18 @@ impl Podero {
         if let Some(ct) = response.headers().get(header::CONTENT_TYPE) {
             out = out.header(header::CONTENT_TYPE, ct.clone());
         }
-        let mut out = out
-            .body(Body::from_stream(response.bytes_stream()))
-            .map_err(|_| {
-                GatewayError::UpstreamBadResponse(Msg::new("error.upstream.unusable_response"))
-            })?;
+        // A small answer of known length (a user, a device list) is read
+        // whole and sent on with its length, in one write with the head;
+        // anything larger or of unknown length (the users list) streams.
+        let body = match response.content_length() {
+            Some(n) if n <= WHOLE_BODY_LIMIT => {
+                Body::from(response.bytes().await.map_err(|e| self.failed(e))?)
+            }
+            _ => Body::from_stream(response.bytes_stream()),
+        };
+        let mut out = out.body(body).map_err(|_| {
+            GatewayError::UpstreamBadResponse(Msg::new("error.upstream.unusable_response"))
+        })?;
         out.extensions_mut().insert(Forwarded);
         Ok(out)
     }

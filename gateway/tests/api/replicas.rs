@@ -89,7 +89,10 @@ async fn two_replicas_share_sessions_roles_throttle_audit_and_jobs() {
         .sign_in(&at_b, email, &otp, Some("rita's long password"))
         .await;
 
-    // A role change on A applies on B at once.
+    // A role change on A applies on B at once, though B remembers her
+    // session (she was just served there).
+    let r = staff.send(staff.get(&format!("{at_b}/api/session"))).await;
+    assert_eq!(r.json()["account"]["role"], "staff", "{}", r.text());
     let r = admin
         .send(
             admin
