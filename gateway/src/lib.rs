@@ -43,6 +43,7 @@ pub mod podero;
 pub mod request;
 pub mod routes;
 pub mod startup;
+pub mod sync;
 pub mod telemetry;
 
 pub use configuration::{

@@ -177,6 +177,14 @@ fn own_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::user_history))
 }
 
+/// The sync endpoints: described and guarded like [`own_routes`], but
+/// outside their 16 KiB body limit (a customer file is up to 32 MiB; the
+/// handlers bound it themselves).
+fn sync_routes() -> OpenApiRouter<AppState> {
+    use routes::sync;
+    OpenApiRouter::default().routes(routes!(sync::dry_run_handler))
+}
+
 /// The public endpoints, outside the guard: liveness and the OpenAPI
 /// description (registered and described like [`own_routes`]).
 fn public_routes() -> OpenApiRouter<AppState> {
@@ -199,6 +207,8 @@ pub fn app(state: AppState) -> Router {
     let (own, mut description) = own_routes().split_for_parts();
     let (public, public_description) = public_routes().split_for_parts();
     description.merge(public_description);
+    let (sync, sync_description) = sync_routes().split_for_parts();
+    description.merge(sync_description);
     let document = Document::new(description, state.auth.cookie().name());
     // `/api` and `/api/` are no endpoint: refused like any path off the
     // allow-list, and not described. The forwarded Partner API calls are
@@ -211,7 +221,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*rest}", any(routes::proxy::forward))
         .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes))
         .layer(from_fn(crate::metrics::label_partner_call));
-    let api = guarded(own.merge(forwarded), &state);
+    let api = guarded(own.merge(sync).merge(forwarded), &state);
     Router::new()
         .merge(public.layer(Extension(document)))
         .merge(api)

@@ -4,7 +4,8 @@
 //! changes passwords, [`app_info`] answers `/api/app-info`, [`directory`]
 //! answers the users list, CSV export and reconnection report from the
 //! read model, [`team`] manages colleagues (back-office account and Podero
-//! team member together), [`audit`] reads the audit trail, [`proxy`] checks
+//! team member together), [`audit`] reads the audit trail, [`sync`] compares and applies
+//! customer files and reports data quality, [`proxy`] checks
 //! and forwards allow-listed Partner API calls, [`openapi`] serves the
 //! description of the gateway's own endpoints, and [`frontend`] serves the
 //! Trunk-built browser app.
@@ -17,6 +18,7 @@ pub mod health;
 pub mod openapi;
 pub mod proxy;
 pub mod session;
+pub mod sync;
 pub mod team;
 
 use axum::body::{Body, Bytes};

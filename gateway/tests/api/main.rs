@@ -18,4 +18,5 @@ mod resilience;
 mod roles;
 mod security;
 mod static_files;
+mod sync;
 mod team;
