@@ -62,6 +62,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How long "Verify connection" in the app keeps re-reading a device.
     pub verify_secs: u32,
+    /// Writes per second of a sync run (`GATEWAY_SYNC_RPS`).
+    pub sync_rps: u32,
 }
 
 impl Settings {
@@ -86,6 +88,8 @@ pub struct AppState {
     pub security: Security,
     /// Leases of the once-per-cluster jobs, as this replica.
     pub leases: Leases,
+    /// Sync runs and their rows.
+    pub sync: crate::sync::store::SyncStore,
 }
 
 impl AppState {
@@ -98,12 +102,14 @@ impl AppState {
             )),
             auth: Auth::new(db.clone(), config),
             audit: AuditLog::new(db.clone()),
+            sync: crate::sync::store::SyncStore::new(db.clone()),
             leases: Leases::new(db, &config.replica_id),
             settings: Settings {
                 frontend_dir: config.frontend_dir.clone(),
                 max_body_bytes: config.max_body_bytes,
                 request_timeout: config.request_timeout,
                 verify_secs: config.verify_secs,
+                sync_rps: config.sync_rps,
             },
             security: Security::new(&config.frontend_dir, config.secure_cookie()),
         }
@@ -182,7 +188,15 @@ fn own_routes() -> OpenApiRouter<AppState> {
 /// handlers bound it themselves).
 fn sync_routes() -> OpenApiRouter<AppState> {
     use routes::sync;
-    OpenApiRouter::default().routes(routes!(sync::dry_run_handler))
+    OpenApiRouter::default()
+        .routes(routes!(sync::dry_run_handler))
+        .routes(routes!(sync::runs, sync::start))
+        .routes(routes!(sync::run))
+        .routes(routes!(sync::pause))
+        .routes(routes!(sync::resume))
+        .routes(routes!(sync::report))
+        .routes(routes!(sync::quality))
+        .routes(routes!(sync::quality_csv))
 }
 
 /// The public endpoints, outside the guard: liveness and the OpenAPI
@@ -461,6 +475,22 @@ impl Application {
                 async move { crate::jobs::housekeeping::run(&auth).await }
             },
         );
+        let sync_job = crate::sync::apply::SyncJob {
+            store: self.state.sync.clone(),
+            podero: self.state.podero.clone(),
+            audit: self.state.audit.clone(),
+            directory: self.state.directory.clone(),
+            rps: self.state.settings.sync_rps,
+        };
+        let sync = crate::jobs::spawn_once_per_cluster(
+            self.state.leases.clone(),
+            crate::sync::apply::JOB,
+            crate::sync::apply::EVERY,
+            move |lease| {
+                let job = sync_job.clone();
+                async move { job.work(lease).await }
+            },
+        );
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -477,6 +507,7 @@ impl Application {
         directory.abort();
         folds.abort();
         housekeeping.abort();
+        sync.abort();
         if let Err(e) = self.state.leases.release_all().await {
             tracing::warn!("could not release this replica's job leases: {e}");
         }

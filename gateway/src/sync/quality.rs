@@ -327,3 +327,149 @@ mod tests {
         );
     }
 }
+
+/// The report's filter: one problem, words in name, e-mail, customer
+/// number, postal code or town, and the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub problem: Option<QualityProblem>,
+    pub q: String,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// Most rows on one page of the report.
+pub const MAX_PER_PAGE: u32 = 500;
+
+impl Filter {
+    /// From the query's pairs; a bad value is an error naming it.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Filter, Vec<shared::FieldError>> {
+        let mut f = Filter {
+            problem: None,
+            q: String::new(),
+            page: 1,
+            per_page: 50,
+        };
+        let mut errors = Vec::new();
+        let bad = |name: &str| {
+            shared::FieldError::keyed(name, "sync.quality.bad_parameter", &[("name", name)])
+        };
+        for (k, v) in pairs {
+            match k.as_str() {
+                "problem" if v.is_empty() => {}
+                "problem" => match QualityProblem::parse(v) {
+                    Some(p) => f.problem = Some(p),
+                    None => errors.push(bad("problem")),
+                },
+                "q" if v.chars().count() <= shared::directory::MAX_SEARCH_CHARS => f.q = v.clone(),
+                "q" => errors.push(bad("q")),
+                "page" => match v.parse::<u32>() {
+                    Ok(n) if n >= 1 => f.page = n,
+                    _ => errors.push(bad("page")),
+                },
+                "per_page" => match v.parse::<u32>() {
+                    Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => f.per_page = n,
+                    _ => errors.push(bad("per_page")),
+                },
+                _ => {}
+            }
+        }
+        if errors.is_empty() {
+            Ok(f)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The organisation's context: every active end-user of the snapshot.
+pub fn context(snapshot: &crate::directory::Snapshot) -> Context {
+    let mut ctx = Context::default();
+    for u in snapshot.users() {
+        if u.role() == Role::User && !u.is_archived() {
+            ctx.add(&u.to_user());
+        }
+    }
+    ctx
+}
+
+/// The report: counts per problem over every active end-user, and the
+/// users matching `f` (`all`: every match, for the CSV).
+pub fn report(
+    snapshot: &crate::directory::Snapshot,
+    f: &Filter,
+    all: bool,
+) -> shared::sync::QualityReport {
+    use shared::sync::{QualityCount, QualityReport, QualityRow};
+    let ctx = context(snapshot);
+    let words: Vec<String> = fold(&f.q).split_whitespace().map(str::to_string).collect();
+    let mut counts: HashMap<QualityProblem, u32> = HashMap::new();
+    let mut checked = 0u32;
+    let mut total = 0u32;
+    let skip = if all {
+        0
+    } else {
+        (f.page.saturating_sub(1) as usize).saturating_mul(f.per_page as usize)
+    };
+    let take = if all { usize::MAX } else { f.per_page as usize };
+    let mut rows = Vec::new();
+    for r in snapshot.users() {
+        if r.role() != Role::User || r.is_archived() {
+            continue;
+        }
+        checked += 1;
+        let u = r.to_user();
+        let issues = ctx.check(&u, Some(&u));
+        if issues.is_empty() {
+            continue;
+        }
+        for i in &issues {
+            *counts.entry(i.problem).or_default() += 1;
+        }
+        if f.problem
+            .is_some_and(|p| !issues.iter().any(|i| i.problem == p))
+        {
+            continue;
+        }
+        if !words.is_empty() {
+            let hay = fold(&format!(
+                "{} {} {} {} {}",
+                u.display_name(),
+                u.email,
+                u.external_user_id.as_deref().unwrap_or(""),
+                u.zip_code.as_deref().unwrap_or(""),
+                u.town.as_deref().unwrap_or("")
+            ));
+            if !words.iter().all(|w| hay.contains(w.as_str())) {
+                continue;
+            }
+        }
+        total += 1;
+        if (total as usize) > skip && rows.len() < take {
+            rows.push(QualityRow {
+                user_id: u.id,
+                name: u.display_name(),
+                email: u.email.clone(),
+                external_user_id: u.external_user_id.clone(),
+                zip_code: u.zip_code.clone(),
+                town: u.town.clone(),
+                country: u.country.clone(),
+                issues,
+            });
+        }
+    }
+    QualityReport {
+        checked,
+        counts: QualityProblem::ALL
+            .into_iter()
+            .map(|p| QualityCount {
+                problem: p,
+                count: counts.get(&p).copied().unwrap_or(0),
+            })
+            .collect(),
+        total,
+        page: f.page,
+        per_page: f.per_page,
+        rows,
+    }
+}
