@@ -33,6 +33,7 @@ use crate::pages::audit::AuditPage;
 use crate::pages::password::PasswordPage;
 use crate::pages::reconnection::ReconnectionPage;
 use crate::pages::sign_in::SignInPage;
+use crate::pages::sync::SyncPage;
 use crate::pages::team::TeamPage;
 use crate::pages::user_form::{CreateUserPage, EditUserPage};
 use crate::pages::{not_found::NotFound, user_detail::UserDetail, users::UsersPage};
@@ -194,6 +195,7 @@ fn SignedIn() -> impl IntoView {
                     <Route path=path!("/users/:id/edit") view=EditUserPage/>
                     <Route path=path!("/users/:id") view=UserDetail/>
                     <Route path=path!("/reconnection") view=ReconnectionPage/>
+                    <Route path=path!("/sync") view=SyncPage/>
                     <Route path=path!("/team") view=TeamPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/account/password") view=|| view! { <PasswordPage forced=false/> }/>
@@ -249,6 +251,7 @@ fn TopBar() -> impl IntoView {
             <nav aria-label=tx!("app.nav_label")>
                 <A href="/" exact=true>{tx!("app.nav_users")}</A>
                 <A href="/reconnection">{tx!("app.nav_reconnection")}</A>
+                <A href="/sync">{tx!("app.nav_sync")}</A>
                 <Show when=admin>
                     <A href="/team">{tx!("app.nav_team")}</A>
                     <A href="/audit">{tx!("app.nav_audit")}</A>

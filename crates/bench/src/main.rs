@@ -15,6 +15,9 @@
 //! * the gateway's resident memory (VmRSS, and the peak VmHWM) with the
 //!   snapshot loaded, and again after a refresh replaced it.
 //!
+//! Then the sync benchmark ([`sync`]): the dry run of a customer file as
+//! large as the organisation, and a run's write rate.
+//!
 //! Exits non-zero when a target is missed. Binaries are expected in
 //! `target/release` (`cargo xtask bench` builds them first).
 
@@ -23,6 +26,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use shared::directory::UserPage;
+
+mod sync;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -254,6 +259,7 @@ async fn main() {
         .env("GATEWAY_DATA_DIR", data.join("gateway"))
         .env("GATEWAY_USERS_REFRESH_SECS", "3600")
         .env("GATEWAY_ADMIN_PASSWORD", ADMIN_FIRST_PASSWORD)
+        .env("GATEWAY_SYNC_RPS", sync::RATE.to_string())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .kill_on_drop(true)
@@ -404,6 +410,8 @@ async fn main() {
         None,
     );
     report.memory(pid, "gateway memory after the refresh", true);
+
+    sync::run(&http, &base, pid, users, &mut report).await;
 
     drop(gateway);
     drop(emulator);
