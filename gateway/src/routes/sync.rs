@@ -92,6 +92,7 @@ pub(crate) async fn compare(
     bytes: Bytes,
     pairs: Vec<(String, String)>,
     lang: Lang,
+    keep_unchanged: bool,
 ) -> Result<(CustomerFile, Mapping, Diff, Arc<Snapshot>), GatewayError> {
     let snapshot = dir.snapshot(podero.request_timeout()).await?;
     let snap = snapshot.clone();
@@ -101,7 +102,7 @@ pub(crate) async fn compare(
         let mapping = Mapping::with_overrides(&file.headers, &pairs).map_err(|errors| {
             GatewayError::InvalidQuery(errors.into_iter().map(|e| e.localized(lang)).collect())
         })?;
-        let d = diff(&file, &mapping, &snap, lang);
+        let d = diff(&file, &mapping, &snap, lang, keep_unchanged);
         Ok::<_, GatewayError>((file, mapping, d))
     })
     .await
@@ -213,7 +214,7 @@ pub async fn dry_run_handler(
     let csv = pairs.iter().any(|(k, v)| k == "format" && v == "csv");
     let bytes = read_file(body).await?;
     let lang = crate::lang::current();
-    let (file, mapping, d, _) = compare(&dir, &podero, bytes, pairs, lang).await?;
+    let (file, mapping, d, _) = compare(&dir, &podero, bytes, pairs, lang, all || csv).await?;
     let answer = dry_run(&file, &mapping, d, all || csv);
     if csv {
         return Ok(crate::csv::download(
@@ -317,7 +318,7 @@ pub async fn start(
         )
         .localized(lang)]));
     }
-    let (_, _, d, _) = compare(&dir, &podero, bytes, pairs, lang).await?;
+    let (_, _, d, _) = compare(&dir, &podero, bytes, pairs, lang, true).await?;
     let id = Uuid::new_v4();
     let counts = d.counts;
     let rows = crate::sync::plan(d, archive_missing);

@@ -146,7 +146,15 @@ fn conflict(lang: Lang, key: &str, args: &[(&str, &str)]) -> Vec<RowProblem> {
 }
 
 /// Compare `file` (read with `mapping`) with `snapshot`; messages in `lang`.
-pub fn diff(file: &CustomerFile, mapping: &Mapping, snapshot: &Snapshot, lang: Lang) -> Diff {
+/// `keep_unchanged`: also the unchanged rows (a run reports them; the dry
+/// run only counts them unless asked).
+pub fn diff(
+    file: &CustomerFile,
+    mapping: &Mapping,
+    snapshot: &Snapshot,
+    lang: Lang,
+    keep_unchanged: bool,
+) -> Diff {
     let users: Vec<_> = snapshot.users().collect();
     let mut by_ext: HashMap<&str, u32> = HashMap::with_capacity(users.len());
     let mut by_email: HashMap<String, u32> = HashMap::with_capacity(users.len());
@@ -170,29 +178,37 @@ pub fn diff(file: &CustomerFile, mapping: &Mapping, snapshot: &Snapshot, lang: L
             ctx.add(&u.to_user());
         }
     }
-    let checked: Vec<Result<Customer, Vec<RowProblem>>> = file
-        .rows
-        .iter()
-        .map(|r| check(r, mapping, &file.headers, lang))
-        .collect();
-    // Lines of each customer number and e-mail in the file.
-    let mut ext_lines: HashMap<&str, Vec<u64>> = HashMap::new();
+    // Lines of each customer number and e-mail in the file (read from
+    // the cells as the validators trim them; a row is checked when it is
+    // compared below, so no checked copy of the file is held).
+    let mut ext_lines: HashMap<String, Vec<u64>> = HashMap::new();
     let mut email_lines: HashMap<String, Vec<u64>> = HashMap::new();
-    for c in checked.iter().flatten() {
-        if let Some(ext) = &c.external_user_id {
-            ext_lines.entry(ext.as_str()).or_default().push(c.line);
+    for r in &file.rows {
+        if let Some(ext) = mapping
+            .cell(r, SyncField::ExternalUserId)
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            ext_lines.entry(ext.to_string()).or_default().push(r.line);
         }
-        email_lines
-            .entry(c.email.to_lowercase())
-            .or_default()
-            .push(c.line);
+        if let Some(email) = mapping
+            .cell(r, SyncField::Email)
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            email_lines
+                .entry(email.to_lowercase())
+                .or_default()
+                .push(r.line);
+        }
     }
     let mut named: HashSet<u32> = HashSet::new();
     let mut counts = DiffCounts::default();
     let mut quality: HashMap<QualityProblem, u32> = HashMap::new();
     let mut rows = Vec::with_capacity(file.rows.len());
-    for (file_row, result) in file.rows.iter().zip(&checked) {
-        let c = match result {
+    for file_row in &file.rows {
+        let result = check(file_row, mapping, &file.headers, lang);
+        let c = match &result {
             Err(problems) => {
                 // A bad row still names its user, so that user is not
                 // reported missing.
@@ -336,6 +352,9 @@ pub fn diff(file: &CustomerFile, mapping: &Mapping, snapshot: &Snapshot, lang: L
             *quality.entry(i.problem).or_default() += 1;
         }
         counts.add(kind);
+        if kind == DiffKind::Unchanged && !keep_unchanged {
+            continue;
+        }
         rows.push(Planned {
             row: DiffRow {
                 line: c.line,
@@ -407,7 +426,7 @@ mod tests {
         let snapshot = Snapshot::build(users.into_iter().collect(), Utc::now());
         let file = parse(text.as_bytes()).unwrap();
         let mapping = Mapping::guess(&file.headers);
-        diff(&file, &mapping, &snapshot, Lang::En)
+        diff(&file, &mapping, &snapshot, Lang::En, true)
     }
 
     fn kinds(d: &Diff) -> Vec<(u64, DiffKind)> {
