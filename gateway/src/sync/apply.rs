@@ -9,8 +9,8 @@
 //! was sent but has no outcome (the gateway stopped in between) is sent
 //! again, which is harmless: an update sets the same values, an archive
 //! of an archived user is a 404 taken as done, and a create that Podero
-//! refuses as a duplicate (409) was made before the restart. The run is
-//! checked before every row, so a pause takes effect at once; when the
+//! refuses as a duplicate (409) was made before the restart. The run's state
+//! is read every 200 ms, so a pause takes effect within that; when the
 //! lease is lost the job stops and the next holder continues. At the end
 //! the users read model is refreshed (so the next dry run sees the
 //! writes) and the run is marked done.
@@ -21,6 +21,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use serde_json::Value;
 use shared::sync::{RowOutcome, RunState};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::store::{Op, StoredRow, StoredRun, SyncStore};
@@ -37,6 +38,8 @@ pub const JOB: &str = "sync";
 pub const EVERY: Duration = Duration::from_secs(1);
 /// Rows read from the database at a time.
 const BATCH: i64 = 100;
+/// How often the run's state (paused?) is read while rows are written.
+const CHECK_EVERY: Duration = Duration::from_millis(200);
 
 /// What the job needs.
 #[derive(Debug, Clone)]
@@ -74,6 +77,9 @@ impl SyncJob {
     /// lease is held.
     pub async fn work(&self, lease: Lease) -> Result<(), GatewayError> {
         let mut pace = Pace::new(self.rps);
+        // The run's state was read just now (below); again every
+        // CHECK_EVERY.
+        let mut checked = Instant::now();
         loop {
             let Some(run) = self.store.active().await? else {
                 return Ok(());
@@ -98,9 +104,12 @@ impl SyncJob {
                 if !lease.is_held() {
                     return Ok(());
                 }
-                let still = self.store.get(run.id).await?;
-                if still.map(|r| r.state) != Some(RunState::Running) {
-                    return Ok(());
+                if checked.elapsed() >= CHECK_EVERY {
+                    checked = Instant::now();
+                    let still = self.store.get(run.id).await?;
+                    if still.map(|r| r.state) != Some(RunState::Running) {
+                        return Ok(());
+                    }
                 }
                 pace.next().await;
                 self.write(&run, row).await?;
