@@ -33,6 +33,10 @@ use shared::staff::{
     SessionInfo, SessionsEnded, SignIn, TeamList, TeamMember, AUDIT_CSV_PATH, AUDIT_PATH,
     CSRF_HEADER, LANGUAGE_PATH, PASSWORD_PATH, SESSION_PATH, TEAM_PATH,
 };
+use shared::sync::{
+    DryRun, QualityReport, SyncRun, QUALITY_CSV_PATH, QUALITY_PATH, SYNC_DRY_RUN_PATH,
+    SYNC_RUNS_PATH,
+};
 use shared::{
     ApiError, AppInfo, AuthSessionRequest, AuthSessionResponse, Building, CreateUser, Device,
     DeviceKind, ElectricVehicle, HeatPump, Inverter, UpdateUser, User, Wallbox, API_PREFIX,
@@ -163,6 +167,21 @@ fn csrf_value() -> String {
 /// app, and a 403 `password_change_required` sends the person to the
 /// password change.
 async fn exchange(method: Method, url: &str, body: Option<String>) -> Result<Response, ApiFailure> {
+    exchange_body(method, url, body.map(Body::Json)).await
+}
+
+/// A request body: JSON, or a file's bytes (a customer file, sent as CSV).
+enum Body {
+    Json(String),
+    Csv(Vec<u8>),
+}
+
+/// [`exchange`] with any [`Body`].
+async fn exchange_body(
+    method: Method,
+    url: &str,
+    body: Option<Body>,
+) -> Result<Response, ApiFailure> {
     let builder: RequestBuilder = match method {
         Method::Get => Request::get(url),
         Method::Post => Request::post(url),
@@ -180,9 +199,12 @@ async fn exchange(method: Method, url: &str, body: Option<String>) -> Result<Res
         builder.header(CSRF_HEADER, &csrf_value())
     };
     let request = match body {
-        Some(json) => builder
+        Some(Body::Json(json)) => builder
             .header("Content-Type", "application/json")
             .body(json),
+        Some(Body::Csv(bytes)) => builder
+            .header("Content-Type", "text/csv")
+            .body(js_sys::Uint8Array::from(bytes.as_slice())),
         None => builder.build(),
     }
     .map_err(|e| ApiFailure::Decode(e.to_string()))?;
@@ -363,6 +385,54 @@ fn audit_url(path: &str, query: &AuditQuery) -> String {
         q if q.is_empty() => path.to_string(),
         q => format!("{path}?{q}"),
     }
+}
+
+/// Compare a customer file with the organisation (nothing is written);
+/// `query` sets the column mapping.
+pub async fn sync_dry_run(file: Vec<u8>, query: &str) -> Result<DryRun, ApiFailure> {
+    let url = format!("{SYNC_DRY_RUN_PATH}?{query}");
+    json(exchange_body(Method::Post, &url, Some(Body::Csv(file))).await?).await
+}
+
+/// Apply a customer file: a run the gateway works through in the background.
+pub async fn sync_start(file: Vec<u8>, query: &str) -> Result<SyncRun, ApiFailure> {
+    let url = format!("{SYNC_RUNS_PATH}?{query}");
+    json(exchange_body(Method::Post, &url, Some(Body::Csv(file))).await?).await
+}
+
+/// The latest sync runs, newest first.
+pub async fn sync_runs() -> Result<Vec<SyncRun>, ApiFailure> {
+    get(SYNC_RUNS_PATH).await
+}
+
+/// One sync run's progress.
+pub async fn sync_run(id: Uuid) -> Result<SyncRun, ApiFailure> {
+    get(&format!("{SYNC_RUNS_PATH}/{id}")).await
+}
+
+/// Pause (`true`) or resume a sync run.
+pub async fn sync_pause(id: Uuid, pause: bool) -> Result<SyncRun, ApiFailure> {
+    let action = if pause { "pause" } else { "resume" };
+    post(
+        &format!("{SYNC_RUNS_PATH}/{id}/{action}"),
+        &serde_json::json!({}),
+    )
+    .await
+}
+
+/// Address of a run's report (CSV), for a plain download link.
+pub fn sync_report_url(id: Uuid) -> String {
+    format!("{SYNC_RUNS_PATH}/{id}/report.csv")
+}
+
+/// The data-quality report (`query`: problem, q, page, per_page).
+pub async fn quality(query: &str) -> Result<QualityReport, ApiFailure> {
+    get(&format!("{QUALITY_PATH}?{query}")).await
+}
+
+/// Address of the data-quality CSV for `query`, for a plain download link.
+pub fn quality_csv_url(query: &str) -> String {
+    format!("{QUALITY_CSV_PATH}?{query}")
 }
 
 /// What was changed for an end-user through the back-office, newest first.

@@ -36,6 +36,7 @@ use crate::pages::cases::CasesPage;
 use crate::pages::password::PasswordPage;
 use crate::pages::reconnection::ReconnectionPage;
 use crate::pages::sign_in::SignInPage;
+use crate::pages::sync::SyncPage;
 use crate::pages::team::TeamPage;
 use crate::pages::user_form::{CreateUserPage, EditUserPage};
 use crate::pages::webhooks::WebhooksPage;
@@ -204,6 +205,7 @@ fn SignedIn() -> impl IntoView {
                     <Route path=path!("/cases") view=CasesPage/>
                     <Route path=path!("/cases/:id") view=CaseDetailPage/>
                     <Route path=path!("/webhooks") view=WebhooksPage/>
+                    <Route path=path!("/sync") view=SyncPage/>
                     <Route path=path!("/team") view=TeamPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/account/password") view=|| view! { <PasswordPage forced=false/> }/>
@@ -260,6 +262,7 @@ fn TopBar() -> impl IntoView {
                 <A href="/" exact=true>{tx!("app.nav_users")}</A>
                 <CasesNavLink/>
                 <A href="/reconnection">{tx!("app.nav_reconnection")}</A>
+                <A href="/sync">{tx!("app.nav_sync")}</A>
                 <Show when=admin>
                     <A href="/team">{tx!("app.nav_team")}</A>
                     <A href="/audit">{tx!("app.nav_audit")}</A>

@@ -115,6 +115,9 @@ pub struct Cli {
     /// Requests to Podero in flight at most during the reconnection scan.
     #[arg(long, env = "GATEWAY_SCAN_CONCURRENCY", default_value_t = 4)]
     pub scan_concurrency: usize,
+    /// Writes per second a sync run sends to Podero at most (1 to 1000).
+    #[arg(long, env = "GATEWAY_SYNC_RPS", default_value_t = 10)]
+    pub sync_rps: u32,
     /// Seconds "Verify connection" in the app keeps re-reading a device.
     #[arg(long, env = "GATEWAY_VERIFY_SECS", default_value_t = shared::DEFAULT_VERIFY_SECS)]
     pub verify_secs: u32,
@@ -187,6 +190,8 @@ pub struct Config {
     pub users_refresh_interval: Duration,
     /// Requests to Podero in flight at most during the reconnection scan.
     pub scan_concurrency: usize,
+    /// Writes per second a sync run sends to Podero at most.
+    pub sync_rps: u32,
     /// How long "Verify connection" in the app keeps re-reading a device.
     pub verify_secs: u32,
     /// E-mail of the admin created at the first start.
@@ -304,6 +309,8 @@ pub enum ConfigError {
     BadBaseUrl(String),
     #[error("{0} must be a positive number of seconds")]
     BadTimeout(&'static str),
+    #[error("GATEWAY_SYNC_RPS must be between 1 and 1000")]
+    BadSyncRate,
     #[error("GATEWAY_SCAN_CONCURRENCY must be at least 1")]
     BadConcurrency,
     #[error("GATEWAY_UNAUTHENTICATED_PER_MINUTE must be at least 1")]
@@ -347,6 +354,7 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             users_refresh_interval: Duration::from_secs(60),
             scan_concurrency: 4,
+            sync_rps: 10,
             verify_secs: shared::DEFAULT_VERIFY_SECS,
             admin_email: crate::auth::accounts::DEFAULT_ADMIN_EMAIL.into(),
             admin_password: None,
@@ -470,6 +478,10 @@ impl Config {
             scan_concurrency: match cli.scan_concurrency {
                 0 => return Err(ConfigError::BadConcurrency),
                 n => n,
+            },
+            sync_rps: match cli.sync_rps {
+                1..=1000 => cli.sync_rps,
+                _ => return Err(ConfigError::BadSyncRate),
             },
             verify_secs: match cli.verify_secs {
                 0 => return Err(ConfigError::BadTimeout("GATEWAY_VERIFY_SECS")),

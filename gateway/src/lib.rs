@@ -48,6 +48,7 @@ pub mod podero;
 pub mod request;
 pub mod routes;
 pub mod startup;
+pub mod sync;
 pub mod telemetry;
 pub mod watch;
 

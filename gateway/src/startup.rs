@@ -64,6 +64,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How long "Verify connection" in the app keeps re-reading a device.
     pub verify_secs: u32,
+    /// Writes per second of a sync run (`GATEWAY_SYNC_RPS`).
+    pub sync_rps: u32,
 }
 
 impl Settings {
@@ -90,6 +92,8 @@ pub struct AppState {
     pub leases: Leases,
     pub cases: Cases,
     pub watch: Watch,
+    /// Sync runs and their rows.
+    pub sync: crate::sync::store::SyncStore,
 }
 
 impl AppState {
@@ -106,12 +110,14 @@ impl AppState {
             )),
             auth: Auth::new(db.clone(), config),
             audit,
+            sync: crate::sync::store::SyncStore::new(db.clone()),
             leases: Leases::new(db, &config.replica_id),
             settings: Settings {
                 frontend_dir: config.frontend_dir.clone(),
                 max_body_bytes: config.max_body_bytes,
                 request_timeout: config.request_timeout,
                 verify_secs: config.verify_secs,
+                sync_rps: config.sync_rps,
             },
             security: Security::new(&config.frontend_dir, config.secure_cookie()),
         }
@@ -194,6 +200,22 @@ fn own_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(watch::deliveries))
 }
 
+/// The sync endpoints: described and guarded like [`own_routes`], but
+/// outside their 16 KiB body limit (a customer file is up to 32 MiB; the
+/// handlers bound it themselves).
+fn sync_routes() -> OpenApiRouter<AppState> {
+    use routes::sync;
+    OpenApiRouter::default()
+        .routes(routes!(sync::dry_run_handler))
+        .routes(routes!(sync::runs, sync::start))
+        .routes(routes!(sync::run))
+        .routes(routes!(sync::pause))
+        .routes(routes!(sync::resume))
+        .routes(routes!(sync::report))
+        .routes(routes!(sync::quality))
+        .routes(routes!(sync::quality_csv))
+}
+
 /// The public endpoints, outside the guard: liveness and the OpenAPI
 /// description (registered and described like [`own_routes`]).
 fn public_routes() -> OpenApiRouter<AppState> {
@@ -216,6 +238,8 @@ pub fn app(state: AppState) -> Router {
     let (own, mut description) = own_routes().split_for_parts();
     let (public, public_description) = public_routes().split_for_parts();
     description.merge(public_description);
+    let (sync, sync_description) = sync_routes().split_for_parts();
+    description.merge(sync_description);
     let document = Document::new(description, state.auth.cookie().name());
     // `/api` and `/api/` are no endpoint: refused like any path off the
     // allow-list, and not described. The forwarded Partner API calls are
@@ -228,7 +252,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*rest}", any(routes::proxy::forward))
         .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes))
         .layer(from_fn(crate::metrics::label_partner_call));
-    let api = guarded(own.merge(forwarded), &state);
+    let api = guarded(own.merge(sync).merge(forwarded), &state);
     Router::new()
         .merge(public.layer(Extension(document)))
         .merge(api)
@@ -500,6 +524,22 @@ impl Application {
             }
             None => None,
         };
+        let sync_job = crate::sync::apply::SyncJob {
+            store: self.state.sync.clone(),
+            podero: self.state.podero.clone(),
+            audit: self.state.audit.clone(),
+            directory: self.state.directory.clone(),
+            rps: self.state.settings.sync_rps,
+        };
+        let sync = crate::jobs::spawn_once_per_cluster(
+            self.state.leases.clone(),
+            crate::sync::apply::JOB,
+            crate::sync::apply::EVERY,
+            move |lease| {
+                let job = sync_job.clone();
+                async move { job.work(lease).await }
+            },
+        );
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -519,6 +559,7 @@ impl Application {
         for job in [watch, webhook].into_iter().flatten() {
             job.abort();
         }
+        sync.abort();
         if let Err(e) = self.state.leases.release_all().await {
             tracing::warn!("could not release this replica's job leases: {e}");
         }

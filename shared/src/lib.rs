@@ -22,6 +22,7 @@ pub mod error;
 pub mod i18n;
 pub mod patch;
 pub mod staff;
+pub mod sync;
 pub mod user;
 pub mod validation;
 

@@ -17,6 +17,9 @@
 //! * the gateway's resident memory (VmRSS, and the peak VmHWM) with the
 //!   snapshot loaded, and again after a refresh replaced it.
 //!
+//! Then the sync benchmark ([`sync`]): the dry run of a customer file as
+//! large as the organisation, and a run's write rate.
+//!
 //! `bench watch` is the fleet-watch benchmark instead ([`watch`]).
 //!
 //! Exits non-zero when a target is missed. Binaries are expected in
@@ -29,6 +32,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use shared::directory::UserPage;
+
+mod sync;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -312,6 +317,7 @@ async fn users_list() {
     let (mut command, gw_port) = gateway_command(&data, emu_port, &org);
     let base = format!("http://127.0.0.1:{gw_port}");
     let gateway = command
+        .env("GATEWAY_SYNC_RPS", sync::RATE.to_string())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -461,6 +467,8 @@ async fn users_list() {
         None,
     );
     report.memory(pid, "gateway memory after the refresh", true);
+
+    sync::run(&http, &base, pid, users, &mut report).await;
 
     drop(gateway);
     drop(emulator);

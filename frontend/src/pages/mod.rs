@@ -7,6 +7,7 @@ pub mod not_found;
 pub mod password;
 pub mod reconnection;
 pub mod sign_in;
+pub mod sync;
 pub mod team;
 pub mod user_detail;
 pub mod user_form;

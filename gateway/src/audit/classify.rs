@@ -93,6 +93,9 @@ fn classify_nested(m: &Method, get: bool, path: &str, route: Option<&ApiRoute>) 
     if let Some(rest) = path.strip_prefix("/api/watch/users/") {
         return c("case.watch_user", Uuid::parse_str(rest).ok(), false);
     }
+    if let Some(rest) = path.strip_prefix("/api/sync/") {
+        return classify_sync(get, rest);
+    }
     if let Some(rest) = path.strip_prefix("/api/audit/users/") {
         return c("audit.user_history", Uuid::parse_str(rest).ok(), false);
     }
@@ -102,6 +105,23 @@ fn classify_nested(m: &Method, get: bool, path: &str, route: Option<&ApiRoute>) 
     // A method the route does not have is refused, not a change.
     let change = !get && route.methods().contains(m);
     c(route.action(m), route.user_id(), change)
+}
+
+/// `/api/sync/{rest}`: the dry run and the data-quality report read;
+/// starting, pausing and resuming a run are changes (each write of a run
+/// has its own record, made by the run).
+fn classify_sync(get: bool, rest: &str) -> Classified {
+    match rest {
+        "dry-run" => c("sync.dry_run", None, false),
+        "quality" | "quality.csv" => c("sync.quality", None, false),
+        "runs" if get => c("sync.runs", None, false),
+        "runs" => c("sync.start", None, true),
+        _ if rest.ends_with("/report.csv") => c("sync.report", None, false),
+        _ if get => c("sync.run", None, false),
+        _ if rest.ends_with("/pause") => c("sync.pause", None, true),
+        _ if rest.ends_with("/resume") => c("sync.resume", None, true),
+        _ => c("api.refused", None, false),
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! read model, [`team`] manages colleagues (back-office account and Podero
 //! team member together), [`audit`] reads the audit trail, [`cases`]
 //! works support cases, [`watch`] answers the fleet watch's coverage and
-//! the webhook's log, [`proxy`] checks
+//! the webhook's log, [`sync`] compares and applies customer files and
+//! reports data quality, [`proxy`] checks
 //! and forwards allow-listed Partner API calls, [`openapi`] serves the
 //! description of the gateway's own endpoints, and [`frontend`] serves the
 //! Trunk-built browser app.
@@ -20,6 +21,7 @@ pub mod health;
 pub mod openapi;
 pub mod proxy;
 pub mod session;
+pub mod sync;
 pub mod team;
 pub mod watch;
 

@@ -19,4 +19,5 @@ mod roles;
 mod security;
 mod static_files;
 mod support_desk;
+mod sync;
 mod team;

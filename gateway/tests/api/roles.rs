@@ -435,3 +435,70 @@ async fn case_endpoints_by_role() {
     assert_eq!(comments, 1, "only the admin's comment: {detail}");
     app.shutdown().await;
 }
+
+/// The sync endpoints: admins and staff compare and apply customer files
+/// (a run touches end-users only) and pause or resume runs; viewers read
+/// the runs, their reports and the data-quality report.
+#[tokio::test]
+async fn sync_endpoints_by_role() {
+    let app = spawn_app().await;
+    let (staff, _) = app.member("staff").await;
+    let (viewer, _) = app.member("viewer").await;
+    let a = &app.address;
+    let file = "email\nsync-roles@example.de\n";
+    let r = app
+        .client
+        .send(
+            app.client
+                .http
+                .post(format!("{a}/api/sync/runs"))
+                .body(file),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let run = r.json()["id"].as_str().unwrap().to_string();
+    // (method, path, body, viewer may)
+    let cells: [(&str, String, bool); 9] = [
+        ("POST", format!("{a}/api/sync/dry-run"), false),
+        ("GET", format!("{a}/api/sync/runs"), true),
+        ("GET", format!("{a}/api/sync/runs/{run}"), true),
+        ("GET", format!("{a}/api/sync/runs/{run}/report.csv"), true),
+        ("POST", format!("{a}/api/sync/runs/{run}/pause"), false),
+        ("POST", format!("{a}/api/sync/runs/{run}/resume"), false),
+        ("GET", format!("{a}/api/sync/quality"), true),
+        ("GET", format!("{a}/api/sync/quality.csv"), true),
+        // Last: a run with nothing to write (the file is applied already).
+        ("POST", format!("{a}/api/sync/runs"), false),
+    ];
+    for (role, c) in [
+        ("viewer", &viewer),
+        ("staff", &staff),
+        ("admin", &app.client),
+    ] {
+        for (method, url, viewer_may) in &cells {
+            let mut req = c.http.request(method.parse().unwrap(), url);
+            if *method == "POST" {
+                req = req.body(file);
+            }
+            let r = c.send(req).await;
+            if role != "viewer" || *viewer_may {
+                // Starting a run while another is active is a 409, not a
+                // refusal by role.
+                assert!(
+                    r.status.is_success() || r.status == 409,
+                    "{role} {method} {url}: {} {}",
+                    r.status,
+                    r.text()
+                );
+            } else {
+                assert!(
+                    refused(&r),
+                    "{role} {method} {url}: {} {}",
+                    r.status,
+                    r.text()
+                );
+            }
+        }
+    }
+    app.shutdown().await;
+}

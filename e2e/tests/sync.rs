@@ -1,0 +1,126 @@
+//! The sync journey in a real browser: upload a customer file, the dry
+//! run shows one new, one changed (with its from → to) and one invalid
+//! row, apply it, the users list shows the change, and applying the same
+//! file again has nothing to do.
+
+use e2e::Harness;
+use shared::{Role, User};
+
+async fn upload(h: &Harness, path: &std::path::Path) {
+    h.open("/sync").await;
+    let input = h.wait_for("#sync-file").await;
+    input
+        .send_keys(&path.display().to_string())
+        .await
+        .expect("choose the file");
+}
+
+async fn count_of(h: &Harness, kind: &str) -> String {
+    h.text(&format!("[data-testid=count-{kind}]")).await
+}
+
+#[tokio::test]
+async fn upload_dry_run_apply_and_nothing_left_to_do() {
+    let h = Harness::start_with(|c| c.sync_rps = 50).await;
+    let users: Vec<User> = h.api("/users").await;
+    let u = users
+        .iter()
+        .find(|u| u.role == Role::User && u.external_user_id.is_some() && u.deleted_at.is_none())
+        .expect("an end-user with a customer number");
+    let ext = u.external_user_id.clone().unwrap();
+    // Semicolons, a German decimal comma, Windows-1252 umlauts.
+    let text = format!(
+        "Kundennummer;E-Mail;Vorname;Nachname;PLZ;Ort;Land;Breitengrad;Längengrad\r\n\
+         {ext};{email};{first};Synchronträger;{zip};{town};{country};{lat};{lon}\r\n\
+         E2E-NEU-1;e2e.neu@example.at;Neu;Kunde;1010;Wien;AT;48,2082;16,3738\r\n\
+         E2E-BAD-1;keine-adresse;Falsch;Kunde;1010;Wien;AT;48,2;16,3\r\n",
+        email = u.email,
+        first = u.first_name.clone().unwrap_or_default(),
+        zip = u.zip_code.clone().unwrap_or_default(),
+        town = u.town.clone().unwrap_or_default(),
+        country = u.country.clone().unwrap_or_default(),
+        lat = u
+            .latitude
+            .map(|v| v.to_string().replace('.', ","))
+            .unwrap_or_default(),
+        lon = u
+            .longitude
+            .map(|v| v.to_string().replace('.', ","))
+            .unwrap_or_default(),
+    );
+    let bytes: Vec<u8> = text
+        .chars()
+        .map(|c| match c {
+            'ä' => 0xE4,
+            'ü' => 0xFC,
+            c => c as u8,
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kunden.csv");
+    std::fs::write(&path, &bytes).unwrap();
+
+    upload(&h, &path).await;
+    h.eventually("the dry run's counts", || async {
+        let new = count_of(&h, "new").await;
+        (new.ends_with(": 1")).then_some(())
+    })
+    .await;
+    assert!(count_of(&h, "changed").await.ends_with(": 1"));
+    assert!(count_of(&h, "invalid").await.ends_with(": 1"));
+    // The change, from → to, and the invalid row's reason.
+    let changed = h.text("tr[data-kind=changed]").await;
+    assert!(
+        changed.contains(&format!(
+            "{} → Synchronträger",
+            u.last_name.clone().unwrap_or_default()
+        )),
+        "{changed}"
+    );
+    let invalid = h.text("tr[data-kind=invalid]").await;
+    assert!(
+        invalid.contains("E-Mail:") && invalid.contains("@"),
+        "{invalid}"
+    );
+
+    // Apply: the run's progress ends done.
+    h.click("[data-testid=sync-apply]").await;
+    h.eventually("the run done", || async {
+        let state = h.text("[data-testid=sync-run-state]").await;
+        (state == "Done").then_some(())
+    })
+    .await;
+    let progress = h.text("[data-testid=sync-progress]").await;
+    assert!(
+        progress.starts_with("2 of 2 written: 1 created, 1 updated"),
+        "{progress}"
+    );
+
+    // The users list shows the change.
+    h.open(&format!("/?q={ext}")).await;
+    h.eventually("the changed name in the users list", || async {
+        h.text("main")
+            .await
+            .contains("Synchronträger")
+            .then_some(())
+    })
+    .await;
+
+    // The same file again: nothing to do.
+    upload(&h, &path).await;
+    h.eventually("a dry run without changes", || async {
+        let changed = count_of(&h, "changed").await;
+        let new = count_of(&h, "new").await;
+        (changed.ends_with(": 0") && new.ends_with(": 0")).then_some(())
+    })
+    .await;
+    h.click("[data-testid=sync-apply]").await;
+    h.eventually("nothing to do", || async {
+        h.text("[data-testid=sync-run-state]")
+            .await
+            .contains("Nothing to do")
+            .then_some(())
+    })
+    .await;
+    h.finish().await;
+}

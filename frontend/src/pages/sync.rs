@@ -1,0 +1,498 @@
+//! "Sync" (`/sync`): bring the utility's customer file into Podero, and the
+//! data-quality report.
+//!
+//! The agent picks a CSV file; the gateway compares it with the
+//! organisation (the dry run) and the page shows the counts, each row's
+//! changes from → to, invalid cells with the validator's message, conflicts
+//! and the users missing from the file, filtered by kind. The column
+//! mapping the gateway guessed can be changed per field (the dry run runs
+//! again). "Apply" starts a run that the gateway works through in the
+//! background; its progress bar is read from the gateway, so it survives a
+//! reload of the page, and the run can be paused, resumed and its report
+//! downloaded. Below, the data-quality report lists the users whose data
+//! will hurt optimisation or support, each with a link to the edit form.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::sync::{
+    ColumnMapping, DiffKind, DiffRow, DryRun, QualityProblem, QualityReport, RunState, SyncField,
+    SyncRun,
+};
+use wasm_bindgen::JsCast;
+
+use crate::api;
+use crate::components::feedback::ErrorPanel;
+use crate::format::count;
+use crate::i18n::{lang, t, t_with, tx};
+use crate::session::use_session;
+use crate::timer::sleep;
+
+/// The file's bytes, read in the browser.
+async fn read_file(input: web_sys::HtmlInputElement) -> Option<(String, Vec<u8>)> {
+    let file = input.files()?.get(0)?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .ok()?;
+    Some((file.name(), js_sys::Uint8Array::new(&buffer).to_vec()))
+}
+
+/// The query of a mapping.
+fn mapping_query(mapping: &[ColumnMapping]) -> String {
+    mapping
+        .iter()
+        .map(|m| {
+            format!(
+                "{}={}",
+                m.field.as_str(),
+                shared::directory::percent_encode(m.column.as_deref().unwrap_or(""))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[component]
+pub fn SyncPage() -> impl IntoView {
+    let session = use_session();
+    let may_sync = move || session.can_change_users();
+    let file = RwSignal::new(None::<Arc<Vec<u8>>>);
+    let file_name = RwSignal::new(String::new());
+    let mapping = RwSignal::new(None::<Vec<ColumnMapping>>);
+    let dry = RwSignal::new(None::<DryRun>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let archive_missing = RwSignal::new(false);
+    let run = RwSignal::new(None::<SyncRun>);
+    let alive = Arc::new(AtomicBool::new(true));
+    {
+        let alive = alive.clone();
+        on_cleanup(move || alive.store(false, Ordering::Relaxed));
+    }
+    // Follow a run until it is done (also one found at page load).
+    let follow = {
+        let alive = alive.clone();
+        move |id: uuid::Uuid| {
+            let alive = alive.clone();
+            spawn_local(async move {
+                while alive.load(Ordering::Relaxed) {
+                    match api::sync_run(id).await {
+                        Ok(r) => {
+                            let state = r.state;
+                            run.set(Some(r));
+                            if state != RunState::Running {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            error.set(Some(e.message()));
+                            return;
+                        }
+                    }
+                    sleep(Duration::from_millis(500)).await;
+                }
+            });
+        }
+    };
+    let follow = StoredValue::new(follow);
+    spawn_local(async move {
+        if let Ok(runs) = api::sync_runs().await {
+            if let Some(latest) = runs.into_iter().next() {
+                let active = latest.state != RunState::Done;
+                let id = latest.id;
+                run.set(Some(latest));
+                if active {
+                    follow.with_value(|f| f(id));
+                }
+            }
+        }
+    });
+    let check = move || {
+        let Some(bytes) = file.get_untracked() else {
+            return;
+        };
+        let query = mapping
+            .get_untracked()
+            .map(|m| mapping_query(&m))
+            .unwrap_or_default();
+        busy.set(true);
+        spawn_local(async move {
+            match api::sync_dry_run(bytes.to_vec(), &query).await {
+                Ok(d) => {
+                    mapping.set(Some(d.mapping.clone()));
+                    dry.set(Some(d));
+                    error.set(None);
+                }
+                Err(e) => {
+                    dry.set(None);
+                    error.set(Some(e.message()));
+                }
+            }
+            busy.set(false);
+        });
+    };
+    let check = StoredValue::new(check);
+    let on_file = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        spawn_local(async move {
+            if let Some((name, bytes)) = read_file(input).await {
+                file_name.set(name);
+                file.set(Some(Arc::new(bytes)));
+                mapping.set(None);
+                check.with_value(|c| c());
+            }
+        });
+    };
+    let apply = move |_| {
+        let Some(bytes) = file.get_untracked() else {
+            return;
+        };
+        let mut query = mapping
+            .get_untracked()
+            .map(|m| mapping_query(&m))
+            .unwrap_or_default();
+        if archive_missing.get_untracked() {
+            query.push_str("&archive_missing=true");
+        }
+        busy.set(true);
+        spawn_local(async move {
+            match api::sync_start(bytes.to_vec(), &query).await {
+                Ok(r) => {
+                    let id = r.id;
+                    let running = r.state == RunState::Running;
+                    run.set(Some(r));
+                    error.set(None);
+                    if running {
+                        follow.with_value(|f| f(id));
+                    }
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section aria-labelledby="sync-h">
+            <div class="page-head">
+                <h1 id="sync-h">{tx!("sync.title")}</h1>
+            </div>
+            <p class="muted">{tx!("sync.intro")}</p>
+            <Show when=may_sync>
+                <div class="field">
+                    <label for="sync-file">{tx!("sync.file")}</label>
+                    <input id="sync-file" type="file" accept=".csv,text/csv,text/plain"
+                           on:change=on_file/>
+                    <p class="muted">{tx!("sync.file_hint")}</p>
+                </div>
+            </Show>
+            {move || error.get().map(|e| view! {
+                <ErrorPanel message=e retry=Callback::new(move |_| check.with_value(|c| c()))/>
+            })}
+            {move || busy.get().then(|| view! { <p role="status">{tx!("sync.checking")}</p> })}
+            {move || run.get().map(|r| view! {
+                <RunPanel run=r follow=Callback::new(move |id| follow.with_value(|f| f(id))) error=error/>
+            })}
+            {move || dry.get().map(|d| {
+                let missing = d.counts.missing;
+                let writes = d.counts.writes();
+                view! {
+                    <h2>{move || t_with("sync.heading", &[("title", &t("sync.dry_run")), ("file", &file_name.get())])}</h2>
+                    <MappingEditor dry=d.clone() mapping=mapping recheck=Callback::new(move |_| check.with_value(|c| c()))/>
+                    <DiffView dry=d/>
+                    <Show when=may_sync>
+                        <div class="actions">
+                            <label>
+                                <input type="checkbox"
+                                       prop:checked=move || archive_missing.get()
+                                       on:change=move |ev| archive_missing.set(event_target_checked(&ev))/>
+                                {t_with("sync.archive_missing", &[("count", &count(missing))])}
+                            </label>
+                            <button type="button" class="primary" data-testid="sync-apply"
+                                    disabled=move || busy.get() || run.get().is_some_and(|r| r.state != RunState::Done)
+                                    on:click=apply>
+                                {t_with("sync.apply", &[("count", &count(writes))])}
+                            </button>
+                        </div>
+                    </Show>
+                }
+            })}
+            <QualitySection/>
+        </section>
+    }
+}
+
+/// A run's progress bar, counts, pause/resume and report.
+#[component]
+fn RunPanel(
+    run: SyncRun,
+    follow: Callback<uuid::Uuid>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let id = run.id;
+    let toggle = move |pause: bool| {
+        spawn_local(async move {
+            match api::sync_pause(id, pause).await {
+                Ok(r) => {
+                    let running = r.state == RunState::Running;
+                    if running {
+                        follow.run(id);
+                    }
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            follow.run(id);
+        });
+    };
+    let state = match run.state {
+        RunState::Running => t("sync.run_running"),
+        RunState::Paused => t("sync.run_paused"),
+        RunState::Done if run.writes == 0 => t("sync.nothing_to_do"),
+        RunState::Done => t("sync.run_done"),
+    };
+    let progress = t_with(
+        "sync.progress",
+        &[
+            ("written", &count(run.written)),
+            ("writes", &count(run.writes)),
+            ("created", &count(run.created)),
+            ("updated", &count(run.updated)),
+            ("archived", &count(run.archived)),
+            ("failed", &count(run.failed)),
+            ("skipped", &count(run.skipped)),
+            ("rate", &run.rate.to_string()),
+        ],
+    );
+    view! {
+        <div class="panel" data-testid="sync-run" aria-live="polite">
+            <h2>{tx!("sync.run")}</h2>
+            <p data-testid="sync-run-state">{state}</p>
+            <progress max=run.writes.max(1) value=run.written aria-label=t("sync.run")></progress>
+            <p data-testid="sync-progress">{progress}</p>
+            <div class="actions">
+                {(run.state == RunState::Running).then(|| view! {
+                    <button type="button" on:click=move |_| toggle(true)>{tx!("sync.pause")}</button>
+                })}
+                {(run.state == RunState::Paused).then(|| view! {
+                    <button type="button" on:click=move |_| toggle(false)>{tx!("sync.resume")}</button>
+                })}
+                <a href=api::sync_report_url(id) download="">{tx!("sync.report")}</a>
+            </div>
+        </div>
+    }
+}
+
+/// The column of each field; changing one runs the dry run again.
+#[component]
+fn MappingEditor(
+    dry: DryRun,
+    mapping: RwSignal<Option<Vec<ColumnMapping>>>,
+    recheck: Callback<()>,
+) -> impl IntoView {
+    let headers = dry.headers.clone();
+    view! {
+        <details class="mapping">
+            <summary>{tx!("sync.mapping")}</summary>
+            <div class="mapping-grid">
+                {SyncField::ALL.into_iter().map(|field| {
+                    let id = format!("map-{}", field.as_str());
+                    let current = dry.mapping.iter().find(|m| m.field == field).and_then(|m| m.column.clone());
+                    let headers = headers.clone();
+                    view! {
+                        <label for=id.clone()>{t(&format!("sync.field.{}", field.as_str()))}</label>
+                        <select id=id on:change=move |ev| {
+                            let value = event_target_value(&ev);
+                            mapping.update(|m| {
+                                if let Some(m) = m {
+                                    if let Some(c) = m.iter_mut().find(|c| c.field == field) {
+                                        c.column = (!value.is_empty()).then_some(value.clone());
+                                    }
+                                }
+                            });
+                            recheck.run(());
+                        }>
+                            <option value="" selected=current.is_none()>{tx!("sync.not_in_file")}</option>
+                            {headers.into_iter().map(|h| {
+                                let selected = current.as_deref() == Some(h.as_str());
+                                view! { <option value=h.clone() selected=selected>{h.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                    }
+                }).collect_view()}
+            </div>
+        </details>
+    }
+}
+
+fn kind_label(kind: DiffKind) -> String {
+    t(&format!("sync.kind.{}", kind.as_str()))
+}
+
+/// Counts (each a filter) and the rows of the chosen kind.
+#[component]
+fn DiffView(dry: DryRun) -> impl IntoView {
+    let filter = RwSignal::new(None::<DiffKind>);
+    let counts = dry.counts;
+    let rows = StoredValue::new(dry.rows);
+    view! {
+        <div class="counts" role="group" aria-label=t("sync.counts")>
+            {DiffKind::ALL.into_iter().map(|k| view! {
+                <button type="button" data-testid=format!("count-{}", k.as_str())
+                        aria-pressed=move || (filter.get() == Some(k)).to_string()
+                        on:click=move |_| filter.update(|f| *f = if *f == Some(k) { None } else { Some(k) })>
+                    {move || t_with("sync.count", &[("label", &kind_label(k)), ("count", &count(counts.get(k)))])}
+                </button>
+            }).collect_view()}
+        </div>
+        <table class="diff">
+            <thead><tr>
+                <th>{tx!("sync.col_line")}</th>
+                <th>{tx!("sync.col_kind")}</th>
+                <th>{tx!("sync.col_customer")}</th>
+                <th>{tx!("sync.col_email")}</th>
+                <th>{tx!("sync.col_details")}</th>
+            </tr></thead>
+            <tbody>
+                {move || rows.with_value(|rows| rows.iter()
+                    .filter(|r| filter.get().is_none_or(|k| r.kind == k))
+                    .take(500)
+                    .map(|r| view! { <DiffLine row=r.clone()/> })
+                    .collect_view())}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn DiffLine(row: DiffRow) -> impl IntoView {
+    let line = if row.line == 0 {
+        String::new()
+    } else {
+        row.line.to_string()
+    };
+    let user_link = row.user_id.map(|id| format!("/users/{id}"));
+    view! {
+        <tr data-kind=row.kind.as_str()>
+            <td>{line}</td>
+            <td>{kind_label(row.kind)}</td>
+            <td>{match user_link {
+                Some(href) => view! { <a href=href>{row.external_user_id.clone().unwrap_or_default()}</a> }.into_any(),
+                None => view! { <span>{row.external_user_id.clone().unwrap_or_default()}</span> }.into_any(),
+            }}</td>
+            <td>{row.email.clone().unwrap_or_default()}</td>
+            <td>
+                <ul class="plain">
+                    {row.changes.iter().map(|c| view! {
+                        <li>{t_with("sync.change", &[("field", &t(&format!("sync.field.{}", c.field))), ("from", &show(&c.from)), ("to", &show(&c.to))])}</li>
+                    }).collect_view()}
+                    {row.problems.iter().map(|p| {
+                        let text = if p.column.is_empty() { p.error.message.clone() } else { format!("{}: {}", p.column, p.error.message) };
+                        view! { <li class="error">{text}</li> }
+                    }).collect_view()}
+                    {row.quality.iter().map(|q| view! {
+                        <li class="muted">{quality_label(&q.problem)}</li>
+                    }).collect_view()}
+                </ul>
+            </td>
+        </tr>
+    }
+}
+
+/// A data-quality problem's name (from the shared catalog).
+fn quality_label(p: &QualityProblem) -> String {
+    shared::tr(lang(), &p.label_key(), &[])
+}
+
+/// A JSON value as text ("—" for none).
+fn show(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "—".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The data-quality report: counts per problem, a filter, the users.
+#[component]
+fn QualitySection() -> impl IntoView {
+    let problem = RwSignal::new(String::new());
+    let q = RwSignal::new(String::new());
+    let query = move || {
+        format!(
+            "problem={}&q={}&per_page=100",
+            problem.get(),
+            shared::directory::percent_encode(&q.get())
+        )
+    };
+    let report = LocalResource::new(move || {
+        let query = query();
+        async move { api::quality(&query).await }
+    });
+    view! {
+        <section aria-labelledby="quality-h">
+            <h2 id="quality-h">{tx!("sync.quality_title")}</h2>
+            <p class="muted">{tx!("sync.quality_intro")}</p>
+            <div class="filters">
+                <label for="quality-problem">{tx!("sync.quality_problem")}</label>
+                <select id="quality-problem" on:change=move |ev| problem.set(event_target_value(&ev))>
+                    <option value="">{tx!("sync.quality_all")}</option>
+                    {QualityProblem::ALL.into_iter().map(|p| view! {
+                        <option value=p.as_str()>{quality_label(&p)}</option>
+                    }).collect_view()}
+                </select>
+                <label for="quality-q">{tx!("sync.quality_search")}</label>
+                <input id="quality-q" type="search" on:change=move |ev| q.set(event_target_value(&ev))/>
+                <a href=move || api::quality_csv_url(&query()) download="">{tx!("sync.quality_csv")}</a>
+            </div>
+            {move || report.get().map(|r| match r {
+                Err(e) => view! { <p class="error">{e.message()}</p> }.into_any(),
+                Ok(r) => view! { <QualityTable report=r/> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn QualityTable(report: QualityReport) -> impl IntoView {
+    view! {
+        <ul class="counts">
+            {report.counts.iter().map(|c| view! {
+                <li>{t_with("sync.count", &[("label", &quality_label(&c.problem)), ("count", &count(c.count))])}</li>
+            }).collect_view()}
+        </ul>
+        <p class="muted">{t_with("sync.quality_total", &[("total", &count(report.total)), ("checked", &count(report.checked))])}</p>
+        <table>
+            <thead><tr>
+                <th>{tx!("sync.col_name")}</th>
+                <th>{tx!("sync.col_customer")}</th>
+                <th>{tx!("sync.col_address")}</th>
+                <th>{tx!("sync.col_problems")}</th>
+            </tr></thead>
+            <tbody>
+                {report.rows.into_iter().map(|r| {
+                    let problems = r.issues.iter().map(|i| {
+                        let label = quality_label(&i.problem);
+                        if i.detail.is_empty() { label } else { format!("{label} ({})", i.detail) }
+                    }).collect::<Vec<_>>().join("; ");
+                    let address = [r.zip_code.clone(), r.town.clone(), r.country.clone()]
+                        .into_iter().flatten().collect::<Vec<_>>().join(" ");
+                    view! {
+                        <tr>
+                            <td><a href=format!("/users/{}/edit", r.user_id)>{r.name.clone()}</a></td>
+                            <td>{r.external_user_id.clone().unwrap_or_default()}</td>
+                            <td>{address}</td>
+                            <td>{problems}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

@@ -1,0 +1,222 @@
+//! The sync job: works through the active run's pending rows, once per
+//! cluster (the lease [`JOB`]), at most [`Pace`] writes per second
+//! (`GATEWAY_SYNC_RPS`), through the organisation-bound Podero client.
+//!
+//! Per row: the audit intent (the run's starter as actor, the route
+//! `/api/sync/runs/{id}`, the row's line in the detail), the row marked
+//! *sent*, the write, its outcome recorded in the audit trail and in the
+//! row. A row whose outcome is stored is never written again; a row that
+//! was sent but has no outcome (the gateway stopped in between) is sent
+//! again, which is harmless: an update sets the same values, an archive
+//! of an archived user is a 404 taken as done, and a create that Podero
+//! refuses as a duplicate (409) was made before the restart. The run's state
+//! is read every 200 ms, so a pause takes effect within that; when the
+//! lease is lost the job stops and the next holder continues. At the end
+//! the users read model is refreshed (so the next dry run sees the
+//! writes) and the run is marked done.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use serde_json::Value;
+use shared::sync::{RowOutcome, RunState};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::store::{Op, StoredRow, StoredRun, SyncStore};
+use crate::audit::{AuditLog, Record};
+use crate::database::now_ms;
+use crate::directory::Directory;
+use crate::error::GatewayError;
+use crate::jobs::lease::Lease;
+use crate::podero::{ApiRoute, Podero};
+
+/// The job's lease name.
+pub const JOB: &str = "sync";
+/// How often the job looks for a run to work on.
+pub const EVERY: Duration = Duration::from_secs(1);
+/// Rows read from the database at a time.
+const BATCH: i64 = 100;
+/// How often the run's state (paused?) is read while rows are written.
+const CHECK_EVERY: Duration = Duration::from_millis(200);
+
+/// What the job needs.
+#[derive(Debug, Clone)]
+pub struct SyncJob {
+    pub store: SyncStore,
+    pub podero: Podero,
+    pub audit: AuditLog,
+    pub directory: Arc<Directory>,
+    /// Writes per second.
+    pub rps: u32,
+}
+
+/// The request budget: one write per `1 / rps` seconds.
+struct Pace(tokio::time::Interval);
+
+impl Pace {
+    fn new(rps: u32) -> Self {
+        let mut i = tokio::time::interval(Duration::from_secs(1) / rps.max(1));
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Pace(i)
+    }
+
+    async fn next(&mut self) {
+        self.0.tick().await;
+    }
+}
+
+/// The run's audit route.
+pub fn run_route(id: Uuid) -> String {
+    format!("/api/sync/runs/{id}")
+}
+
+impl SyncJob {
+    /// One turn of the job: work on the active run while it runs and the
+    /// lease is held.
+    pub async fn work(&self, lease: Lease) -> Result<(), GatewayError> {
+        let mut pace = Pace::new(self.rps);
+        // The run's state was read just now (below); again every
+        // CHECK_EVERY.
+        let mut checked = Instant::now();
+        loop {
+            let Some(run) = self.store.active().await? else {
+                return Ok(());
+            };
+            if run.state != RunState::Running {
+                return Ok(());
+            }
+            let rows = self.store.pending(run.id, BATCH).await?;
+            if rows.is_empty() {
+                if !self
+                    .directory
+                    .refreshed(self.podero.request_timeout())
+                    .await
+                {
+                    tracing::warn!("the users snapshot did not refresh in time after a sync run");
+                }
+                self.store.finish(run.id).await?;
+                tracing::info!(run = %run.id, "sync run done");
+                continue;
+            }
+            for row in rows {
+                if !lease.is_held() {
+                    return Ok(());
+                }
+                if checked.elapsed() >= CHECK_EVERY {
+                    checked = Instant::now();
+                    let still = self.store.get(run.id).await?;
+                    if still.map(|r| r.state) != Some(RunState::Running) {
+                        return Ok(());
+                    }
+                }
+                pace.next().await;
+                self.write(&run, row).await?;
+            }
+        }
+    }
+
+    /// Write one row and record its outcome. A failure to reach Podero
+    /// leaves the row pending (sent) and ends this turn.
+    async fn write(&self, run: &StoredRun, row: StoredRow) -> Result<(), GatewayError> {
+        let Some(op) = row.op else {
+            return self
+                .store
+                .finish_row(run.id, row.seq, RowOutcome::Skipped, None, None)
+                .await;
+        };
+        let (method, route) = match (op, row.user_id) {
+            (Op::Create, _) => (Method::POST, ApiRoute::Users),
+            (Op::Update, Some(u)) => (Method::PUT, ApiRoute::User(u)),
+            (Op::Archive, Some(u)) => (Method::DELETE, ApiRoute::User(u)),
+            (_, None) => {
+                return self
+                    .store
+                    .finish_row(run.id, row.seq, RowOutcome::Failed, None, None)
+                    .await
+            }
+        };
+        let starter = &run.starter;
+        let base = Record {
+            at: now_ms(),
+            actor_id: starter.actor_id,
+            actor_email: Some(starter.actor_email.clone()),
+            client_addr: starter.client_addr.clone(),
+            method: method.to_string(),
+            route: run_route(run.id),
+            action: route.action(&method).to_string(),
+            target_user_id: row.user_id,
+            status: 0,
+            is_change: true,
+            changes: row.changes.clone(),
+            detail: Some(format!("sync {} line {}", run.id, row.line)),
+            count: 1,
+            outcome_of: None,
+        };
+        let intent = self.audit.append(base.clone()).await?;
+        self.store.mark_sent(run.id, row.seq).await?;
+        let sent = self.podero.send(method, &route, row.body.as_ref()).await;
+        let (outcome, reason, status, user_id) = match sent {
+            Ok(answer) => {
+                let created = answer
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Uuid::parse_str(s).ok());
+                let outcome = match op {
+                    Op::Create => RowOutcome::Created,
+                    Op::Update => RowOutcome::Updated,
+                    Op::Archive => RowOutcome::Archived,
+                };
+                (outcome, None, 200, created.filter(|_| op == Op::Create))
+            }
+            Err(GatewayError::Podero { status, .. })
+                if row.sent && op == Op::Create && status == StatusCode::CONFLICT =>
+            {
+                (
+                    RowOutcome::Created,
+                    Some("sync.run.created_before_restart".to_string()),
+                    status.as_u16(),
+                    None,
+                )
+            }
+            Err(GatewayError::Podero { status, .. })
+                if op == Op::Archive && status == StatusCode::NOT_FOUND =>
+            {
+                (
+                    RowOutcome::Archived,
+                    Some("sync.run.archived_before".to_string()),
+                    status.as_u16(),
+                    None,
+                )
+            }
+            Err(e @ GatewayError::Podero { .. }) => {
+                let status = e.status().as_u16();
+                (RowOutcome::Failed, Some(e.to_string()), status, None)
+            }
+            Err(e) => {
+                // Podero not reached (or its answer unreadable): the row
+                // stays pending and is sent again at the next turn.
+                let mut outcome = base;
+                outcome.at = now_ms();
+                outcome.status = e.status().as_u16();
+                outcome.detail = Some(format!("sync {} line {}: {e}", run.id, row.line));
+                outcome.outcome_of = Some(intent);
+                self.audit.append(outcome).await?;
+                return Err(e);
+            }
+        };
+        let mut record = base;
+        record.at = now_ms();
+        record.status = status;
+        record.outcome_of = Some(intent);
+        record.target_user_id = record.target_user_id.or(user_id);
+        if let Some(r) = &reason {
+            record.detail = Some(format!("sync {} line {}: {r}", run.id, row.line));
+        }
+        self.audit.append(record).await?;
+        self.store
+            .finish_row(run.id, row.seq, outcome, reason, user_id)
+            .await
+    }
+}
