@@ -30,7 +30,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::process::Command;
 
@@ -261,20 +261,8 @@ pub async fn run() {
         .spawn()
         .expect("start the gateway");
     let gw_pid = gateway.id().expect("gateway pid");
+    super::wait_healthy(&base).await;
     let plain = reqwest::Client::new();
-    let started = Instant::now();
-    while !plain
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the gateway did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let session = signed_in(&base).await;
     let http = session.client.clone();
     let api = format!("/api/partners/v2.0/org/{org}");

@@ -184,10 +184,16 @@ async fn banner_org(child: &mut Child) -> String {
 /// The release emulator with its data in `data/emulator`, seeded with
 /// `users`, on a free port: the process, its port and its organisation.
 async fn spawn_emulator(data: &Path, users: usize) -> (Child, u16, String) {
+    spawn_emulator_with(data, users, &[]).await
+}
+
+/// [`spawn_emulator`] with more flags (e.g. `--churn-per-hour`).
+async fn spawn_emulator_with(data: &Path, users: usize, extra: &[&str]) -> (Child, u16, String) {
     let port = free_port();
     let mut emulator = Command::new(release_bin("podero-emulator"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--users", &users.to_string()])
+        .args(extra)
         .arg("--data-dir")
         .arg(data.join("emulator"))
         .args(["--client-secret", SECRET])
@@ -219,6 +225,24 @@ fn gateway_command(data: &Path, emu_port: u16, org: &str) -> (Command, u16) {
         .env_remove("DATABASE_URL")
         .kill_on_drop(true);
     (command, port)
+}
+
+/// Wait until the gateway at `base` answers `/healthz` (30 s at most).
+async fn wait_healthy(base: &str) {
+    let plain = reqwest::Client::new();
+    let started = Instant::now();
+    while !plain
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the gateway did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The first admin's password (replaced at sign-in, as the gateway asks).

@@ -15,11 +15,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::process::Command;
 
-use super::{
-    banner_org, free_port, memory_mb, release_bin, sign_in, Report, ADMIN_FIRST_PASSWORD, SECRET,
-};
+use super::{gateway_command, memory_mb, sign_in, spawn_emulator_with, wait_healthy, Report};
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()
@@ -46,54 +43,21 @@ pub async fn run(args: &[String]) {
     println!(
         "Fleet-watch benchmark: {users} users, budget {rps} requests/s, churn {churn} per 1,000 devices and hour\n"
     );
-    let emu_port = free_port();
+    let churn_flag = churn.to_string();
+    let (emulator, emu_port, org) =
+        spawn_emulator_with(&data, users, &["--churn-per-hour", &churn_flag]).await;
     let emu = format!("http://127.0.0.1:{emu_port}");
-    let mut emulator = Command::new(release_bin("podero-emulator"))
-        .args(["--listen", &format!("127.0.0.1:{emu_port}")])
-        .args(["--users", &users.to_string()])
-        .args(["--churn-per-hour", &churn.to_string()])
-        .arg("--data-dir")
-        .arg(data.join("emulator"))
-        .args(["--client-secret", SECRET])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the emulator");
-    let org = banner_org(&mut emulator).await;
-    let gw_port = free_port();
+    let (mut command, gw_port) = gateway_command(&data, emu_port, &org);
     let base = format!("http://127.0.0.1:{gw_port}");
-    let gateway = Command::new(release_bin("gateway"))
-        .env("PODERO_BASE_URL", &emu)
-        .env("PODERO_CLIENT_ID", "podero-emulator")
-        .env("PODERO_CLIENT_SECRET", SECRET)
-        .env("PODERO_ORG_ID", &org)
-        .env("GATEWAY_LISTEN", format!("127.0.0.1:{gw_port}"))
-        .env("GATEWAY_FRONTEND_DIR", data.join("no-frontend"))
-        .env("GATEWAY_DATA_DIR", data.join("gateway"))
-        .env("GATEWAY_USERS_REFRESH_SECS", "3600")
+    let gateway = command
         .env("GATEWAY_WATCH_RPS", rps.to_string())
-        .env("GATEWAY_ADMIN_PASSWORD", ADMIN_FIRST_PASSWORD)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .expect("start the gateway");
     let pid = gateway.id().expect("gateway pid");
+    wait_healthy(&base).await;
     let plain = reqwest::Client::new();
-    let started = Instant::now();
-    while !plain
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "gateway did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let http = sign_in(&base).await;
     // The read model first (the watch walks it).
     json(&http, &format!("{base}/api/directory/users")).await;
