@@ -306,7 +306,7 @@ fn MappingEditor(
                     let current = dry.mapping.iter().find(|m| m.field == field).and_then(|m| m.column.clone());
                     let headers = headers.clone();
                     view! {
-                        <label for=id.clone()>{t(&format!("sync.field.{}", field.as_str()))}</label>
+                        <label for=id.clone()>{field_label(field.as_str())}</label>
                         <select id=id on:change=move |ev| {
                             let value = event_target_value(&ev);
                             mapping.update(|m| {
@@ -332,7 +332,35 @@ fn MappingEditor(
 }
 
 fn kind_label(kind: DiffKind) -> String {
-    t(&format!("sync.kind.{}", kind.as_str()))
+    t(match kind {
+        DiffKind::New => "sync.kind.new",
+        DiffKind::Changed => "sync.kind.changed",
+        DiffKind::Unchanged => "sync.kind.unchanged",
+        DiffKind::Invalid => "sync.kind.invalid",
+        DiffKind::Conflict => "sync.kind.conflict",
+        DiffKind::Missing => "sync.kind.missing",
+    })
+}
+
+/// A user field's label, by its wire name (a mapped column or a changed
+/// field); an unknown name is shown as it is.
+fn field_label(name: &str) -> String {
+    let key = match name {
+        "external_user_id" => "sync.field.external_user_id",
+        "email" => "sync.field.email",
+        "first_name" => "sync.field.first_name",
+        "last_name" => "sync.field.last_name",
+        "street_and_number" => "sync.field.street_and_number",
+        "street_add_info" => "sync.field.street_add_info",
+        "zip_code" => "sync.field.zip_code",
+        "town" => "sync.field.town",
+        "country_iso2" => "sync.field.country_iso2",
+        "latitude" => "sync.field.latitude",
+        "longitude" => "sync.field.longitude",
+        "role" => "sync.field.role",
+        other => return other.to_string(),
+    };
+    t(key)
 }
 
 /// Counts (each a filter) and the rows of the chosen kind.
@@ -390,7 +418,7 @@ fn DiffLine(row: DiffRow) -> impl IntoView {
             <td>
                 <ul class="plain">
                     {row.changes.iter().map(|c| view! {
-                        <li>{t_with("sync.change", &[("field", &t(&format!("sync.field.{}", c.field))), ("from", &show(&c.from)), ("to", &show(&c.to))])}</li>
+                        <li>{t_with("sync.change", &[("field", &field_label(&c.field)), ("from", &show(&c.from)), ("to", &show(&c.to))])}</li>
                     }).collect_view()}
                     {row.problems.iter().map(|p| {
                         let text = if p.column.is_empty() { p.error.message.clone() } else { format!("{}: {}", p.column, p.error.message) };
