@@ -49,14 +49,22 @@ fn case_id(id: &str) -> Result<i64, GatewayError> {
         .ok_or_else(|| GatewayError::BadPath(Msg::new("error.path.case_id")))
 }
 
+/// Viewers read only: refused before anything else is looked at.
+fn refuse_viewer(actor: &Actor) -> Result<(), GatewayError> {
+    if actor.role() == StaffRole::Viewer {
+        return Err(GatewayError::Forbidden(Msg::new(
+            "error.forbidden.viewer_reads_only",
+        )));
+    }
+    Ok(())
+}
+
 /// May `actor` work cases of `user`? Viewers never; staff only end-users'
 /// (the role read from Podero, failing closed); admins always.
 async fn may_work(podero: &Podero, actor: &Actor, user: Uuid) -> Result<(), GatewayError> {
+    refuse_viewer(actor)?;
     match actor.role() {
-        StaffRole::Admin => Ok(()),
-        StaffRole::Viewer => Err(GatewayError::Forbidden(Msg::new(
-            "error.forbidden.viewer_reads_only",
-        ))),
+        StaffRole::Admin | StaffRole::Viewer => Ok(()),
         StaffRole::Staff => match podero.role_of(user).await? {
             Some(role) if role.is_team() => Err(GatewayError::Forbidden(
                 Msg::new("error.forbidden.staff_cases_of_team").with("role", role.as_str()),
@@ -213,11 +221,7 @@ pub async fn open(
     actor: Actor,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    if actor.role() == StaffRole::Viewer {
-        return Err(GatewayError::Forbidden(Msg::new(
-            "error.forbidden.viewer_reads_only",
-        )));
-    }
+    refuse_viewer(&actor)?;
     let new: NewCase = read_json(body).await?;
     new.validate().map_err(GatewayError::InvalidBody)?;
     note.target(new.user_id);
@@ -336,11 +340,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Json<CaseDetail>, GatewayError> {
-    if actor.role() == StaffRole::Viewer {
-        return Err(GatewayError::Forbidden(Msg::new(
-            "error.forbidden.viewer_reads_only",
-        )));
-    }
+    refuse_viewer(&actor)?;
     let id = case_id(&id)?;
     let change: CaseUpdate = read_json(body).await?;
     change.validate().map_err(GatewayError::InvalidBody)?;
@@ -401,11 +401,7 @@ pub async fn comment(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    if actor.role() == StaffRole::Viewer {
-        return Err(GatewayError::Forbidden(Msg::new(
-            "error.forbidden.viewer_reads_only",
-        )));
-    }
+    refuse_viewer(&actor)?;
     let id = case_id(&id)?;
     let new: NewComment = read_json(body).await?;
     new.validate().map_err(GatewayError::InvalidBody)?;
