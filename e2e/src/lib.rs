@@ -443,6 +443,37 @@ impl Harness {
         }
     }
 
+    /// The customer's side of a reconnection: open `link` (the emulator's
+    /// `/connect` page) in another tab, press Connect, wait for the
+    /// manufacturer's confirmation, and return to the agent's tab.
+    pub async fn connect_as_customer(&self, link: &str) {
+        let agent = self.browser.window().await.expect("the agent's tab");
+        let customer = self.browser.new_window(true).await.expect("a new tab");
+        self.browser
+            .switch_to_window(customer.handle)
+            .await
+            .expect("switch to the customer's tab");
+        self.browser.goto(link).await.expect("open the link");
+        self.click("[data-testid=emulator-connect]").await;
+        self.eventually("the manufacturer page to confirm", || async {
+            let title = self
+                .browser
+                .find(Locator::Css("h1"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            title.contains("connected").then_some(())
+        })
+        .await;
+        self.browser.close_window().await.expect("close the tab");
+        self.browser
+            .switch_to_window(agent)
+            .await
+            .expect("back to the agent's tab");
+    }
+
     /// All elements matching `css` now.
     pub async fn all(&self, css: &str) -> Vec<Element> {
         self.browser

@@ -89,29 +89,7 @@ async fn lost_connection_reconnect_and_verify() {
 
     // The customer opens it (another tab) and connects at the (simulated)
     // manufacturer, while the agent's page stays open.
-    let agent = h.browser.window().await.unwrap();
-    let customer = h.browser.new_window(true).await.unwrap();
-    h.browser.switch_to_window(customer.handle).await.unwrap();
-    h.browser.goto(&fresh).await.unwrap();
-    h.wait_for("[data-testid=emulator-connect]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    h.eventually("the manufacturer page to confirm", || async {
-        let body = h
-            .browser
-            .find(Locator::Css("h1"))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        body.contains("connected").then_some(())
-    })
-    .await;
-    h.browser.close_window().await.unwrap();
-    h.browser.switch_to_window(agent).await.unwrap();
+    h.connect_as_customer(&fresh).await;
 
     // "Verify connection" re-reads the device and says it is back.
     let card = h.wait_for(&card_css).await;

@@ -155,25 +155,7 @@ async fn a_lost_device_is_a_case_that_resolves_itself_after_the_reconnection() {
         .await;
 
     // The customer opens it and connects.
-    let agent = h.browser.window().await.unwrap();
-    let customer = h.browser.new_window(true).await.unwrap();
-    h.browser.switch_to_window(customer.handle).await.unwrap();
-    h.browser.goto(&link).await.unwrap();
-    h.click("[data-testid=emulator-connect]").await;
-    h.eventually("the manufacturer page to confirm", || async {
-        let title = h
-            .browser
-            .find(Locator::Css("h1"))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        title.contains("connected").then_some(())
-    })
-    .await;
-    h.browser.close_window().await.unwrap();
-    h.browser.switch_to_window(agent).await.unwrap();
+    h.connect_as_customer(&link).await;
 
     // The watch sees the device back and resolves the case by itself.
     h.eventually_within("the case to resolve itself", WATCH_DEADLINE, || async {
@@ -316,6 +298,28 @@ async fn a_case_opened_by_hand_is_on_the_customers_page_and_in_the_queue() {
         serde_json::Value::Bool(true),
         "wider than 360 px: {shot}"
     );
+    h.browser.set_window_size(1280, 900).await.unwrap();
+
+    // A viewer reads the queue and the case, with nothing to change.
+    let (viewer, _client) = h.colleague("viewer").await;
+    let case_path = row
+        .find(Locator::Css("[data-testid=case-link]"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    h.sign_out().await;
+    h.sign_in(&viewer, e2e::COLLEAGUE_PASSWORD).await;
+    h.open("/cases?kind=question").await;
+    h.wait_for("[data-testid=case-row]").await;
+    assert!(h.all("[data-testid=take-case]").await.is_empty());
+    h.open(&case_path).await;
+    assert_eq!(h.text("[data-testid=case-subject]").await, subject);
+    h.wait_for("[data-testid=timeline]").await;
+    assert!(h.all("[data-testid=case-state-select]").await.is_empty());
+    assert!(h.all("[data-testid=comment-form]").await.is_empty());
     h.finish().await;
 }
 
