@@ -17,6 +17,11 @@
 //!
 //! Exits non-zero when a target is missed. Binaries are expected in
 //! `target/release` (`cargo xtask bench` builds them first).
+//!
+//! `bench emulator-seed [--users N]` measures the emulator alone at a
+//! million users instead (see `emulator_seed`).
+
+mod emulator_seed;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -110,6 +115,16 @@ impl Report {
             ),
             target_p95.map(|t| (s.p95, t, "ms p95")),
         );
+    }
+
+    /// Say whether every target was met; exit non-zero if not.
+    fn finish(self) {
+        if self.missed.is_empty() {
+            println!("\nAll targets met.");
+        } else {
+            println!("\nMissed: {}", self.missed.join(", "));
+            std::process::exit(1);
+        }
     }
 
     fn line(&mut self, what: &str, value: String, target: Option<(f64, f64, &str)>) {
@@ -209,11 +224,16 @@ async fn sign_in(base: &str) -> reqwest::Client {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let users: usize = std::env::args()
+    let users_arg: Option<usize> = std::env::args()
         .skip_while(|a| a != "--users")
         .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100_000);
+        .and_then(|n| n.parse().ok());
+    if std::env::args().nth(1).as_deref() == Some("emulator-seed") {
+        let report = emulator_seed::run(users_arg.unwrap_or(1_000_000)).await;
+        report.finish();
+        return;
+    }
+    let users = users_arg.unwrap_or(100_000);
     let data = std::env::temp_dir().join(format!("podero-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).expect("temp dir");
@@ -408,10 +428,5 @@ async fn main() {
     drop(gateway);
     drop(emulator);
     let _ = std::fs::remove_dir_all(&data);
-    if report.missed.is_empty() {
-        println!("\nAll targets met.");
-    } else {
-        println!("\nMissed: {}", report.missed.join(", "));
-        std::process::exit(1);
-    }
+    report.finish();
 }
