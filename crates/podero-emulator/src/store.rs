@@ -585,16 +585,11 @@ impl<'c> Reads<'c> {
         &mut self,
         ext: &str,
     ) -> Result<Vec<User>, StoreError> {
-        let bodies: Vec<String> = sqlx::query_scalar(
+        self.bodies(
             "SELECT body FROM users WHERE external_user_id = ? AND deleted_at IS NOT NULL",
+            ext.to_string(),
         )
-        .bind(ext)
-        .fetch_all(&mut *self.c)
-        .await?;
-        bodies
-            .iter()
-            .map(|b| Ok(serde_json::from_str(b)?))
-            .collect()
+        .await
     }
 
     /// Users (archived ones with `include_deleted`) after the row `after`,
@@ -637,15 +632,11 @@ impl<'c> Reads<'c> {
 
     /// The user's devices, in the order they were registered.
     pub async fn devices_of(&mut self, user_id: Uuid) -> Result<Vec<Device>, StoreError> {
-        let bodies: Vec<String> =
-            sqlx::query_scalar("SELECT body FROM devices WHERE user_id = ? ORDER BY rowid")
-                .bind(user_id.to_string())
-                .fetch_all(&mut *self.c)
-                .await?;
-        bodies
-            .iter()
-            .map(|b| Ok(serde_json::from_str(b)?))
-            .collect()
+        self.bodies(
+            "SELECT body FROM devices WHERE user_id = ? ORDER BY rowid",
+            user_id.to_string(),
+        )
+        .await
     }
 
     /// A device and its owner.
@@ -673,15 +664,11 @@ impl<'c> Reads<'c> {
     }
 
     pub async fn buildings_of(&mut self, user_id: Uuid) -> Result<Vec<Building>, StoreError> {
-        let bodies: Vec<String> =
-            sqlx::query_scalar("SELECT body FROM buildings WHERE user_id = ? ORDER BY rowid")
-                .bind(user_id.to_string())
-                .fetch_all(&mut *self.c)
-                .await?;
-        bodies
-            .iter()
-            .map(|b| Ok(serde_json::from_str(b)?))
-            .collect()
+        self.bodies(
+            "SELECT body FROM buildings WHERE user_id = ? ORDER BY rowid",
+            user_id.to_string(),
+        )
+        .await
     }
 
     /// A building and its owner.
@@ -696,6 +683,22 @@ impl<'c> Reads<'c> {
     pub async fn session(&mut self, id: Uuid) -> Result<Option<AuthSession>, StoreError> {
         self.body("SELECT body FROM auth_sessions WHERE id = ?", id)
             .await
+    }
+
+    /// Every body `sql` selects for `key`, parsed.
+    async fn bodies<T: serde::de::DeserializeOwned>(
+        &mut self,
+        sql: &str,
+        key: String,
+    ) -> Result<Vec<T>, StoreError> {
+        let bodies: Vec<String> = sqlx::query_scalar(sql)
+            .bind(key)
+            .fetch_all(&mut *self.c)
+            .await?;
+        bodies
+            .iter()
+            .map(|b| Ok(serde_json::from_str(b)?))
+            .collect()
     }
 
     async fn owned<T, K>(&mut self, sql: &str, key: K) -> Result<Option<(Uuid, T)>, StoreError>
