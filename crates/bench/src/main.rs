@@ -24,6 +24,11 @@
 //!
 //! Exits non-zero when a target is missed. Binaries are expected in
 //! `target/release` (`cargo xtask bench` builds them first).
+//!
+//! `bench emulator-seed [--users N]` measures the emulator alone at a
+//! million users instead (see `emulator_seed`).
+
+mod emulator_seed;
 
 mod forwarding;
 
@@ -132,6 +137,16 @@ impl Report {
             ),
             target_p95.map(|t| (s.p95, t, "ms p95")),
         );
+    }
+
+    /// Say whether every target was met; exit non-zero if not.
+    fn finish(self) {
+        if self.missed.is_empty() {
+            println!("\nAll targets met.");
+        } else {
+            println!("\nMissed: {}", self.missed.join(", "));
+            std::process::exit(1);
+        }
     }
 
     fn line(&mut self, what: &str, value: String, target: Option<(f64, f64, &str)>) {
@@ -308,20 +323,25 @@ async fn signed_in(base: &str) -> SignedIn {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let users_arg: Option<usize> = args
+        .iter()
+        .skip_while(|a| *a != "--users")
+        .nth(1)
+        .and_then(|n| n.parse().ok());
     match args.first().map(String::as_str) {
         Some("watch") => watch::run(&args[1..]).await,
         Some("forwarding") => forwarding::run().await,
-        _ => users_list().await,
+        Some("emulator-seed") => {
+            emulator_seed::run(users_arg.unwrap_or(1_000_000))
+                .await
+                .finish();
+        }
+        _ => users_list(users_arg.unwrap_or(100_000)).await,
     }
 }
 
 /// The users-list benchmark.
-async fn users_list() {
-    let users: usize = std::env::args()
-        .skip_while(|a| a != "--users")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100_000);
+async fn users_list(users: usize) {
     let data = std::env::temp_dir().join(format!("podero-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).expect("temp dir");
@@ -497,10 +517,5 @@ async fn users_list() {
     drop(gateway);
     drop(emulator);
     let _ = std::fs::remove_dir_all(&data);
-    if report.missed.is_empty() {
-        println!("\nAll targets met.");
-    } else {
-        println!("\nMissed: {}", report.missed.join(", "));
-        std::process::exit(1);
-    }
+    report.finish();
 }

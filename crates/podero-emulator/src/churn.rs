@@ -49,7 +49,13 @@ impl Churn {
                     _ = stopped.changed() => break,
                     _ = interval.tick() => {}
                 }
-                let devices = emulator.device_count().await;
+                let devices = match emulator.device_count().await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = ?e, "churn: devices not counted");
+                        continue;
+                    }
+                };
                 let events = events_due(&mut rng, per_hour, devices, tick);
                 if events == 0 {
                     continue;

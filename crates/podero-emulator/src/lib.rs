@@ -5,19 +5,22 @@
 //! It implements the token endpoint, users, the four device types,
 //! buildings and device re-authentication as REFERENCE.md describes them;
 //! every choice made where Podero's behaviour is not public is listed in this
-//! crate's README. State lives in memory for reads and is made durable in
-//! SQLite (`<data_dir>/emulator.sqlite`) before any write is acknowledged.
+//! crate's README. State lives in SQLite (`<data_dir>/emulator.sqlite`),
+//! read from there for every request and written there before any write is
+//! acknowledged, so a million users cost disk rather than memory.
 //!
 //! Modules: `config` (how to start it), `auth` (client credentials and
-//! bearer tokens), `state` (the organisation in memory and every operation
-//! on it), `store` (SQLite persistence), `seed` (deterministic demo data),
-//! `churn` (connections that change by themselves), `routes` (HTTP: token,
+//! bearer tokens), `state` (every operation on the organisation), `store`
+//! (SQLite: schema, reads, writes, seeding), `seed` (deterministic demo
+//! data), `connection` (a device's manufacturer connection: lost, regained,
+//! last data), `churn` (connections that change by themselves), `routes` (HTTP: token,
 //! users, devices, buildings, connect pages, test hooks), `error` (JSON
 //! error bodies and the 422-producing body extractor).
 
 mod auth;
 mod churn;
 mod config;
+mod connection;
 mod error;
 mod routes;
 mod seed;
@@ -51,13 +54,19 @@ pub struct RunningEmulator {
 }
 
 impl RunningEmulator {
-    /// Stop serving and wait until in-flight requests are done.
-    /// The database is closed afterwards, so the same data directory can be
-    /// opened again at once (e.g. a restart in the same process).
-    pub async fn shutdown(mut self) {
+    /// Stop churn (connections that change by themselves) after the round
+    /// under way, and keep serving: from now on the data holds still.
+    pub async fn stop_churn(&mut self) {
         if let Some(churn) = self.churn.take() {
             churn.stop().await;
         }
+    }
+
+    /// Stop churn and serving, and wait until in-flight requests are done.
+    /// The database is closed afterwards, so the same data directory can be
+    /// opened again at once (e.g. a restart in the same process).
+    pub async fn shutdown(mut self) {
+        self.stop_churn().await;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -12,15 +12,17 @@
 //! and carries a reconnection link, so the support journey has something to
 //! work on from the first start.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
-use shared::{Building, Device, DeviceKind, Role, User};
+use shared::{Building, Device, DeviceKind, HealthStatus, Role, User};
 use uuid::Uuid;
 
-use crate::state::{connect_path, disconnect, AuthSession};
-use crate::store::{Record, FORMAT};
+use crate::connection::{connect_path, device_common_mut, disconnect, is_lost, AuthSession};
+use crate::store::{OrgMeta, Record, Rows, Seeder, StoreError};
 
 /// Small, fast, deterministic PRNG (splitmix64).
 pub struct Rng(u64);
@@ -346,21 +348,64 @@ fn device_from(kind: DeviceKind, v: Value) -> Device {
     serde_json::from_value(tagged).expect("seed device shape matches shared::Device")
 }
 
-/// Generate a whole organisation as storage records.
-pub fn generate(seed: u64, n_users: usize, now: DateTime<Utc>) -> Vec<Record> {
-    let mut rng = Rng::new(seed);
-    let org_id = rng.uuid();
-    let mut records = Vec::with_capacity(n_users * 3 + 1);
-    records.push(Record::Meta {
-        org_id,
-        seed,
-        format: FORMAT,
-    });
-    let mut emails = HashSet::with_capacity(n_users);
-    let mut devices = Vec::new();
-    let mut buildings = Vec::new();
-    let mut sessions = Vec::new();
-    for i in 0..n_users {
+/// The demo organisation, generated a chunk of users at a time (each user
+/// with its building, devices and reconnection sessions), so a million
+/// users never need to be in memory at once.
+pub struct Generator {
+    rng: Rng,
+    meta: OrgMeta,
+    n_users: usize,
+    next: usize,
+    /// How often each `name@domain` has been given so far: the n-th user
+    /// with it gets `name{n}@domain` (names hold no digits, so these never
+    /// clash with another name's).
+    emails: HashMap<String, u32>,
+    now: DateTime<Utc>,
+}
+
+impl Generator {
+    /// `n_users` users from `seed`, timestamps relative to `now`.
+    pub fn new(seed: u64, n_users: usize, now: DateTime<Utc>) -> Self {
+        let mut rng = Rng::new(seed);
+        let org_id = rng.uuid();
+        Generator {
+            rng,
+            meta: OrgMeta { org_id, seed },
+            n_users,
+            next: 0,
+            emails: HashMap::new(),
+            now,
+        }
+    }
+
+    pub fn meta(&self) -> OrgMeta {
+        self.meta
+    }
+
+    /// The next (up to) `max` users' records; `None` once all are made.
+    pub fn next_chunk(&mut self, max: usize) -> Option<Vec<Record>> {
+        if self.next >= self.n_users {
+            return None;
+        }
+        let end = (self.next + max.max(1)).min(self.n_users);
+        let mut records = Vec::with_capacity((end - self.next) * 4);
+        while self.next < end {
+            self.user(self.next, &mut records);
+            self.next += 1;
+        }
+        Some(records)
+    }
+
+    /// The `i`-th user (0-based) and what belongs to it.
+    fn user(&mut self, i: usize, records: &mut Vec<Record>) {
+        let Generator {
+            rng,
+            meta,
+            emails,
+            now,
+            ..
+        } = self;
+        let (org_id, now) = (meta.org_id, *now);
         let role = match i {
             0..=2 => Role::Admin,
             3..=10 => Role::Staff,
@@ -374,12 +419,12 @@ pub fn generate(seed: u64, n_users: usize, now: DateTime<Utc>) -> Vec<Record> {
         } else {
             rng.pick(DOMAINS)
         };
-        let mut email = format!("{base}@{domain}");
-        let mut k = 2;
-        while !emails.insert(email.clone()) {
-            email = format!("{base}{k}@{domain}");
-            k += 1;
-        }
+        let given = emails.entry(format!("{base}@{domain}")).or_insert(0);
+        *given += 1;
+        let email = match *given {
+            1 => format!("{base}@{domain}"),
+            n => format!("{base}{n}@{domain}"),
+        };
         let &(town, zip, lat, lon, country) = rng.pick(TOWNS);
         let street = format!("{} {}", rng.pick(STREETS), 1 + rng.below(120));
         let joined = now
@@ -457,30 +502,195 @@ pub fn generate(seed: u64, n_users: usize, now: DateTime<Utc>) -> Vec<Record> {
             let mut home = home;
             home.photovoltaic = Some(kinds.contains(&DeviceKind::Inverter));
             for kind in kinds {
-                let (device, session) =
-                    seeded_device(&mut rng, kind, user_id, home.id, now, joined);
+                let (device, session) = seeded_device(rng, kind, user_id, home.id, now, joined);
                 match kind {
                     DeviceKind::HeatPump => user.num_heat_pumps += 1,
                     DeviceKind::ElectricVehicle => user.num_electric_vehicles += 1,
                     DeviceKind::Wallbox => user.num_wallboxes += 1,
                     DeviceKind::Inverter => user.num_inverters += 1,
                 }
-                devices.push(Record::Device { user_id, device });
+                records.push(Record::Device { user_id, device });
                 if let Some(s) = session {
-                    sessions.push(Record::Session { session: s });
+                    records.push(Record::Session { session: s });
                 }
             }
-            buildings.push(Record::Building {
+            records.push(Record::Building {
                 user_id,
                 building: home,
             });
         }
         records.push(Record::User { user });
     }
-    records.extend(buildings);
-    records.extend(devices);
-    records.extend(sessions);
-    records
+}
+
+/// Generate a whole organisation as storage records (tests; seeding a data
+/// directory goes chunk by chunk: [`seed_fresh`]).
+#[cfg(test)]
+pub fn generate(seed: u64, n_users: usize, now: DateTime<Utc>) -> (OrgMeta, Vec<Record>) {
+    let mut generator = Generator::new(seed, n_users, now);
+    let mut records = Vec::new();
+    while let Some(chunk) = generator.next_chunk(1000) {
+        records.extend(chunk);
+    }
+    (generator.meta(), records)
+}
+
+/// Users per chunk while seeding.
+const SEED_CHUNK: usize = 2000;
+
+/// Seed a fresh database under `dir`: the demo organisation of `n_users`
+/// users from `seed`. Generating (and turning records into rows) runs on a
+/// blocking thread while the rows of the chunk before go into SQLite, a few
+/// chunks in flight at most, so memory stays small at any size.
+pub async fn seed_fresh(dir: &Path, seed: u64, n_users: usize) -> Result<OrgMeta, StoreError> {
+    tracing::info!(users = n_users, seed, dir = %dir.display(), "seeding a fresh emulator organisation");
+    let started = std::time::Instant::now();
+    let mut seeder = Seeder::start(dir).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Rows, StoreError>>(2);
+    let generator = tokio::task::spawn_blocking(move || {
+        let mut generator = Generator::new(seed, n_users, reference_time());
+        let issued = Utc::now();
+        let mut devices = 0usize;
+        while let Some(mut records) = generator.next_chunk(SEED_CHUNK) {
+            devices += move_to_now(&mut records, issued);
+            if tx.blocking_send(Rows::of(&records)).is_err() {
+                break; // the writer failed; its error is reported
+            }
+        }
+        (generator.meta(), devices)
+    });
+    while let Some(rows) = rx.recv().await {
+        seeder.add(&rows?).await?;
+    }
+    let (meta, devices) = generator
+        .await
+        .map_err(|e| StoreError::Invalid(format!("seeding: {e}")))?;
+    let rows_ms = started.elapsed().as_millis() as u64;
+    seeder.finish(meta).await?;
+    tracing::info!(
+        users = n_users,
+        devices,
+        rows_ms,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "seeded (rows_ms: rows stored; the rest: indexes built, file synced)"
+    );
+    Ok(meta)
+}
+
+/// The few demo facts that follow the clock rather than the reference
+/// instant, moved to `issued` (the moment of seeding): the reconnection
+/// sessions are issued then, so their links work for their 48 hours from
+/// the first start; the moments the lost devices lost their connection
+/// (hours to days before the reference instant) move by as much, so "lost
+/// since" reads plausibly. Returns how many devices there are.
+fn move_to_now(records: &mut [Record], issued: DateTime<Utc>) -> usize {
+    let shift = issued - reference_time();
+    let mut devices = 0;
+    for r in records {
+        match r {
+            Record::Session { session } => session.created_at = issued,
+            Record::Device { device, .. } => {
+                devices += 1;
+                if is_lost(device) {
+                    let c = device_common_mut(device);
+                    for t in [
+                        &mut c.current_state_last_updated_at,
+                        &mut c.last_monitoring_executed_at,
+                        &mut c.updated_at,
+                    ] {
+                        *t = t.map(|t| t + shift);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    devices
+}
+
+/// The seeded device of `kind` with its fixed fields set (connected,
+/// statuses ok, the kind's settings); [`seeded_device`] fills in the rest.
+/// Built once from JSON, then cloned: a million devices do not each pay for
+/// building and reading a JSON tree.
+fn template(kind: DeviceKind) -> &'static Device {
+    static TEMPLATES: OnceLock<[Device; 4]> = OnceLock::new();
+    &TEMPLATES.get_or_init(|| DeviceKind::ALL.map(template_of))[kind as usize]
+}
+
+fn template_of(kind: DeviceKind) -> Device {
+    let mut v = json!({
+        "id": Uuid::nil(),
+        "connection_status": "ok",
+        "monitoring_status": "ok",
+        "steering_status": "ok",
+        "device_model": {
+            "device_type": {"short_name": kind.short_name(), "long_name": long_name(kind)},
+            "manufacturer": null,
+            "model": null,
+            "cloud_service_instructions": null,
+            "cloud_service_signup_link": null,
+            "year": null,
+            "cloud_service": null
+        },
+        "created_at": null,
+        "updated_at": null,
+        "price_zone": "AT",
+        "deleted_at": null,
+        "lifecycle_state": "authenticated",
+        "lifecycle_error": null,
+        "building": null,
+        "pause_power_until": null,
+        "is_pause_power_active": false,
+        "external_device_id": "",
+        "is_authenticated": true,
+        "is_smart_optimization_active": false,
+        "optimization_score": null,
+        "current_mode": null,
+        "comment": null,
+        "current_state_last_updated_at": null,
+        "last_monitoring_executed_at": null,
+        "is_inverter_forced_mode_enabled": false,
+        "is_inverter_forced_mode_active": false,
+        "inverter_forced_mode_since": null,
+        "is_trading_enabled": false,
+        "actual_steering_state": "unknown",
+        "authorization_url": null,
+        "action_needed": false,
+    });
+    let fixed = match kind {
+        DeviceKind::HeatPump => json!({
+            "indoor_target_temperature": 21.5,
+            "indoor_target_temperature_offset": 0.0,
+            "dhw_standard_temperature": 50.0,
+            "is_hot_water_heating_enabled": true,
+            "is_space_heating_enabled": true,
+            "is_pool_heating_enabled": false,
+            "is_space_cooling_enabled": false,
+            "is_heating_policy_enabled": false,
+            "minimum_temperature_limit": 19.5,
+            "maximum_temperature_limit": 23.5,
+            "is_away_mode_enabled": false,
+        }),
+        DeviceKind::ElectricVehicle => json!({
+            "charge_target_min": 50,
+            "charge_deadline_at": "07:00",
+            "minimum_charge_limit": 40,
+        }),
+        DeviceKind::Wallbox => json!({
+            "charge_target_min": 50,
+            "charge_target_max": 80,
+            "is_charge_policy_enabled": false,
+            "minimum_charge_limit": 80,
+            "charge_deadline_at": "07:00",
+            "is_over_charge_allowed": false,
+            "is_charging": false,
+        }),
+        DeviceKind::Inverter => json!({}),
+    };
+    if let (Some(o), Value::Object(e)) = (v.as_object_mut(), fixed) {
+        o.extend(e);
+    }
+    device_from(kind, v)
 }
 
 fn seeded_device(
@@ -512,127 +722,91 @@ fn seeded_device(
     } else {
         now - Duration::minutes(1 + rng.below(15) as i64)
     };
-    let long_name = long_name(kind);
-    let mut v = json!({
-        "id": id,
-        "connection_status": "ok",
-        "monitoring_status": "ok",
-        "steering_status": if rng.chance(0.95) { "ok" } else { "warning" },
-        "device_model": {
-            "device_type": {"short_name": kind.short_name(), "long_name": long_name},
-            "manufacturer": manufacturer,
-            "model": model,
-            "cloud_service_instructions": format!("Sign in with your {manufacturer} account to connect the device."),
-            "cloud_service_signup_link": null,
-            "year": 2018 + rng.below(8) as i64,
-            "cloud_service": null
-        },
-        "created_at": ts(created),
-        "updated_at": ts(last_data),
-        "price_zone": "AT",
-        "deleted_at": null,
-        "lifecycle_state": "authenticated",
-        "lifecycle_error": null,
-        "building": building,
-        "pause_power_until": null,
-        "is_pause_power_active": false,
-        "external_device_id": "",
-        "is_authenticated": true,
-        "is_smart_optimization_active": rng.chance(0.85),
-        "optimization_score": (rng.range(40.0, 98.0) * 10.0).round() / 10.0,
-        "current_mode": null,
-        "comment": null,
-        "current_state_last_updated_at": ts(last_data),
-        "last_monitoring_executed_at": ts(last_data),
-        "is_inverter_forced_mode_enabled": false,
-        "is_inverter_forced_mode_active": false,
-        "inverter_forced_mode_since": null,
-        "is_trading_enabled": false,
-        "actual_steering_state": "unknown",
-        "authorization_url": null,
-        "action_needed": false,
-    });
-    let extra = match kind {
-        DeviceKind::HeatPump => json!({
-            "current_mode": rng.pick(&["min", "low", "mid", "max"]),
-            "optimization_level": rng.pick(&["Low", "Mid", "Max"]),
-            "current_power_consumption_w": 300 + rng.below(2500) as i64,
-            "outdoor_temperature": (rng.range(-8.0, 14.0) * 10.0).round() / 10.0,
-            "indoor_actual_temperature": (rng.range(19.5, 23.0) * 10.0).round() / 10.0,
-            "indoor_target_temperature": 21.5,
-            "indoor_target_temperature_offset": 0.0,
-            "inlet_temperature": (rng.range(28.0, 40.0) * 10.0).round() / 10.0,
-            "outlet_temperature": (rng.range(32.0, 48.0) * 10.0).round() / 10.0,
-            "dhw_temperature": (rng.range(42.0, 55.0) * 10.0).round() / 10.0,
-            "dhw_standard_temperature": 50.0,
-            "is_hot_water_heating_enabled": true,
-            "is_space_heating_enabled": true,
-            "is_pool_heating_enabled": false,
-            "is_space_cooling_enabled": false,
-            "is_heating_policy_enabled": false,
-            "minimum_temperature_limit": 19.5,
-            "maximum_temperature_limit": 23.5,
-            "is_away_mode_enabled": false,
-        }),
-        DeviceKind::ElectricVehicle => {
-            let plugged = rng.chance(0.4);
-            let level = 20 + rng.below(80) as i64;
-            json!({
-                "charge_target_min": 50,
-                "charge_target_max": 80 + 10 * rng.below(3) as i64,
-                "is_charge_policy_enabled": rng.chance(0.5),
-                "charge_deadline_at": "07:00",
-                "minimum_charge_limit": 40,
-                "is_plugged_in": plugged,
-                "is_charging": plugged && level < 80 && rng.chance(0.5),
-                "charge_rate_w": if plugged { 11000 } else { 0 },
-                "battery_level": level,
-                "battery_capacity_kwh": *rng.pick(&[58.0, 64.0, 77.0, 82.0]),
-                "is_fully_charged": level >= 100,
-                "driving_range": level * 4,
-                "boost_state": if plugged { "available" } else { "unavailable" },
-            })
-        }
-        DeviceKind::Wallbox => {
-            let plugged = rng.chance(0.4);
-            json!({
-                "charge_target_min": 50,
-                "charge_target_max": 80,
-                "charge_power_max_w": *rng.pick(&[7400, 11000, 22000]),
-                "is_charge_policy_enabled": false,
-                "minimum_charge_limit": 80,
-                "charge_deadline_at": "07:00",
-                "is_over_charge_allowed": false,
-                "is_plugged_in": plugged,
-                "is_charging": false,
-                "is_ocpp_connected": !lost,
-                "mode": if lost { "UNAVAILABLE" } else if plugged { "PLUGGED_IN" } else { "READY" },
-                "connection": if lost { "offline" } else { "online" },
-            })
-        }
-        DeviceKind::Inverter => {
-            let battery = rng.chance(0.5);
-            let production = rng.below(8000) as i64;
-            let household = 300 + rng.below(2500) as i64;
-            json!({
-                "solar_power_rating_kw": *rng.pick(&[5.0, 7.5, 9.9, 12.0]),
-                "is_battery_connected": battery,
-                "battery_capacity_kwh": if battery { json!(10.0) } else { Value::Null },
-                "min_battery_charge": if battery { json!(10.0) } else { Value::Null },
-                "max_battery_charge": if battery { json!(95.0) } else { Value::Null },
-                "current_solar_production_w": production,
-                "household_consumption_w": household,
-                "solar_surplus_w": production - household,
-                "current_power_to_grid_w": production - household,
-                "battery_charge_level_percent": if battery { json!(rng.below(100)) } else { Value::Null },
-                "battery_charge_discharge_power_w": if battery { json!(0) } else { Value::Null },
-            })
-        }
-    };
-    if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
-        o.extend(e);
+    // The fixed fields come from the kind's template; the rest is set here,
+    // drawing from `rng` in a fixed order (the same organisation for a seed).
+    let mut device = template(kind).clone();
+    let steering_ok = rng.chance(0.95);
+    let year = 2018 + rng.below(8) as i32;
+    let smart = rng.chance(0.85);
+    let score = (rng.range(40.0, 98.0) * 10.0).round() / 10.0;
+    let c = device_common_mut(&mut device);
+    c.id = id;
+    if !steering_ok {
+        c.steering_status = HealthStatus::Warning;
     }
-    let mut device = device_from(kind, v);
+    if let Some(m) = c.device_model.as_mut() {
+        m.manufacturer = Some(manufacturer.to_string());
+        m.model = Some(model.to_string());
+        m.cloud_service_instructions = Some(format!(
+            "Sign in with your {manufacturer} account to connect the device."
+        ));
+        m.year = Some(year);
+    }
+    c.created_at = Some(created);
+    c.updated_at = Some(last_data);
+    c.building = Some(building);
+    c.is_smart_optimization_active = smart;
+    c.optimization_score = Some(score);
+    c.current_state_last_updated_at = Some(last_data);
+    c.last_monitoring_executed_at = Some(last_data);
+    let tenth = |x: f64| Some((x * 10.0).round() / 10.0);
+    match &mut device {
+        Device::HeatPump(d) => {
+            d.common.current_mode = Some(rng.pick(&["min", "low", "mid", "max"]).to_string());
+            d.optimization_level = Some(rng.pick(&["Low", "Mid", "Max"]).to_string());
+            d.current_power_consumption_w = Some((300 + rng.below(2500)) as f64);
+            d.outdoor_temperature = tenth(rng.range(-8.0, 14.0));
+            d.indoor_actual_temperature = tenth(rng.range(19.5, 23.0));
+            d.inlet_temperature = tenth(rng.range(28.0, 40.0));
+            d.outlet_temperature = tenth(rng.range(32.0, 48.0));
+            d.dhw_temperature = tenth(rng.range(42.0, 55.0));
+        }
+        Device::ElectricVehicle(d) => {
+            let plugged = rng.chance(0.4);
+            let level = 20 + rng.below(80);
+            d.charge_target_max = Some((80 + 10 * rng.below(3)) as f64);
+            d.is_charge_policy_enabled = Some(rng.chance(0.5));
+            d.is_plugged_in = Some(plugged);
+            d.is_charging = Some(plugged && level < 80 && rng.chance(0.5));
+            d.charge_rate_w = Some(if plugged { 11000.0 } else { 0.0 });
+            d.battery_level = Some(level as f64);
+            d.battery_capacity_kwh = Some(*rng.pick(&[58.0, 64.0, 77.0, 82.0]));
+            d.is_fully_charged = Some(level >= 100);
+            d.driving_range = Some((level * 4) as f64);
+            d.boost_state = Some(if plugged { "available" } else { "unavailable" }.into());
+        }
+        Device::Wallbox(d) => {
+            let plugged = rng.chance(0.4);
+            d.charge_power_max_w = Some(*rng.pick(&[7400.0, 11000.0, 22000.0]));
+            d.is_plugged_in = Some(plugged);
+            d.is_ocpp_connected = Some(!lost);
+            let mode = if lost {
+                "UNAVAILABLE"
+            } else if plugged {
+                "PLUGGED_IN"
+            } else {
+                "READY"
+            };
+            d.mode = Some(mode.into());
+            d.connection = Some(if lost { "offline" } else { "online" }.into());
+        }
+        Device::Inverter(d) => {
+            let battery = rng.chance(0.5);
+            let production = rng.below(8000) as f64;
+            let household = (300 + rng.below(2500)) as f64;
+            d.solar_power_rating_kw = Some(*rng.pick(&[5.0, 7.5, 9.9, 12.0]));
+            d.is_battery_connected = Some(battery);
+            d.battery_capacity_kwh = battery.then_some(10.0);
+            d.min_battery_charge = battery.then_some(10.0);
+            d.max_battery_charge = battery.then_some(95.0);
+            d.current_solar_production_w = Some(production);
+            d.household_consumption_w = Some(household);
+            d.solar_surplus_w = Some(production - household);
+            d.current_power_to_grid_w = Some(production - household);
+            d.battery_charge_level_percent = battery.then(|| rng.below(100) as f64);
+            d.battery_charge_discharge_power_w = battery.then_some(0.0);
+        }
+    }
     let session = if lost {
         let session = AuthSession {
             id: rng.uuid(),
@@ -655,20 +829,37 @@ fn seeded_device(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
     fn same_seed_same_organisation() {
-        let a = serde_json::to_string(&generate(7, 50, reference_time())).unwrap();
-        let b = serde_json::to_string(&generate(7, 50, reference_time())).unwrap();
+        let a = serde_json::to_string(&generate(7, 50, reference_time()).1).unwrap();
+        let b = serde_json::to_string(&generate(7, 50, reference_time()).1).unwrap();
         assert_eq!(a, b);
-        let c = serde_json::to_string(&generate(8, 50, reference_time())).unwrap();
+        let c = serde_json::to_string(&generate(8, 50, reference_time()).1).unwrap();
         assert_ne!(a, c);
     }
 
     #[test]
+    fn chunks_make_the_same_organisation() {
+        let (meta, whole) = generate(5, 120, reference_time());
+        let mut g = Generator::new(5, 120, reference_time());
+        assert_eq!(g.meta(), meta);
+        let mut chunked = Vec::new();
+        while let Some(c) = g.next_chunk(7) {
+            chunked.extend(c);
+        }
+        assert_eq!(
+            serde_json::to_string(&whole).unwrap(),
+            serde_json::to_string(&chunked).unwrap()
+        );
+    }
+
+    #[test]
     fn emails_unique_and_some_devices_lost() {
-        let records = generate(42, 2000, reference_time());
+        let (_, records) = generate(42, 2000, reference_time());
         let mut emails = HashSet::new();
         let (mut devices, mut lost) = (0, 0);
         for r in &records {

@@ -1,255 +1,253 @@
-//! The organisation's state in memory, and every operation on it.
+//! The organisation's operations: users, devices, buildings, reconnection
+//! sessions, connection changes, each checked as Podero would.
 //!
-//! Reads are served from memory; each write is first committed to SQLite
-//! (see `store`) and then applied to memory, while one async lock is held,
-//! so the order on disk is the order of acknowledgement. Device counters (`num_*`) are
-//! recomputed for the touched user on every device change, so they stay true.
+//! The state itself lives in SQLite (see `store`): reads take a connection
+//! of the readers' pool; every write holds the one write lock, reads what it
+//! depends on through the writer connection and commits its records in one
+//! transaction before it answers, so the order on disk is the order of
+//! acknowledgement. Device counters (`num_*`) are recounted for the owner
+//! whenever a write touches a device, in the same transaction, so they stay
+//! true.
 //!
-//! A connected device's "last data" (`current_state_last_updated_at`,
-//! `last_monitoring_executed_at`) is not stored but derived when it is read:
-//! the device's manufacturer data refreshes every 5 to 15 minutes (a period
-//! and phase fixed per device id), so a connected device always shows data
-//! minutes old. A device that lost its connection keeps the stored moment it
-//! was lost. Connections change through the customer's `/connect` page, the
-//! test hook ([`Emulator::set_connection`]) and churn ([`Emulator::churn`]).
+//! A connected device's "last data" is derived when it is read (see
+//! `connection`). Connections change through the customer's `/connect`
+//! page, the test hook ([`Emulator::set_connection`]) and churn
+//! ([`Emulator::churn`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::sync::Arc;
 
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
 use serde_json::Value;
 use shared::{
     AuthSessionRequest, AuthSessionResponse, Building, BuildingWrite, CountryCode, CreateUser,
-    Device, DeviceAction, DeviceKind, DeviceOwner, ElectricVehicleWrite, Email, ExternalUserId,
-    FieldError, HealthStatus, HeatPumpWrite, InverterWrite, ResolutionLink, UpdateUser, User,
-    WallboxWrite,
+    Device, DeviceKind, DeviceOwner, ElectricVehicleWrite, Email, ExternalUserId, FieldError,
+    HeatPumpWrite, InverterWrite, UpdateUser, User, WallboxWrite,
 };
+use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
 use crate::auth::Tokens;
+pub use crate::connection::AuthSession;
+use crate::connection::{
+    connect_path, device_common_mut, disconnect, is_lost, last_refresh, lose, reconnect,
+    set_actions,
+};
 use crate::error::EmuError;
-use crate::store::{Record, Store};
+use crate::store::{Reads, Record, Store, StoreError};
 use crate::{seed, EmulatorConfig, StartError};
 
-/// A re-authentication session created by `auth_session`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AuthSession {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub device_id: Uuid,
-    pub kind: DeviceKind,
-    pub success_url: Option<String>,
-    pub cancel_url: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// `Some(true)` connected, `Some(false)` cancelled, `None` open.
-    pub outcome: Option<bool>,
+/// Users per piece of the streamed users list.
+const LIST_PAGE: i64 = 2000;
+
+impl From<StoreError> for EmuError {
+    fn from(e: StoreError) -> Self {
+        EmuError::Internal(format!("storage: {e}"))
+    }
 }
 
-/// How long a reconnection link stays usable (Podero: UNKNOWN; see README).
-pub const SESSION_VALIDITY_HOURS: i64 = 48;
-
-#[derive(Default)]
-pub(crate) struct Org {
-    pub org_id: Uuid,
-    pub seed: u64,
-    pub users: Vec<User>,
-    pub user_index: HashMap<Uuid, usize>,
-    /// Lower-cased e-mail of not-deleted users.
-    pub emails: HashMap<String, Uuid>,
-    /// External ids of not-deleted users.
-    pub external_ids: HashMap<String, Uuid>,
-    pub devices: HashMap<Uuid, (Uuid, Device)>,
-    pub devices_by_user: HashMap<Uuid, Vec<Uuid>>,
-    /// Every device id in the order devices were added (churn picks from it).
-    pub device_order: Vec<Uuid>,
-    pub buildings: HashMap<Uuid, (Uuid, Building)>,
-    pub buildings_by_user: HashMap<Uuid, Vec<Uuid>>,
-    pub sessions: HashMap<Uuid, AuthSession>,
+/// The emulator: one organisation, its client and its storage.
+pub struct Emulator {
+    /// The writer connection; holding the lock is holding the right to write.
+    writer: tokio::sync::Mutex<Store>,
+    readers: SqlitePool,
+    pub(crate) tokens: Tokens,
+    public_url: String,
+    org_id: Uuid,
 }
 
-impl Org {
-    fn apply(&mut self, record: Record) {
-        match record {
-            Record::Meta { org_id, seed, .. } => {
-                self.org_id = org_id;
-                self.seed = seed;
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// The user `id` (an archived one only with `include_deleted`), or 404.
+async fn user_of(r: &mut Reads<'_>, id: Uuid, include_deleted: bool) -> Result<User, EmuError> {
+    match r.user(id).await? {
+        Some(u) if include_deleted || u.deleted_at.is_none() => Ok(u),
+        _ => Err(EmuError::NotFound),
+    }
+}
+
+/// The device `id` of `user_id` and of `kind` (a deleted one only with
+/// `include_deleted`), or 404.
+async fn device_of(
+    r: &mut Reads<'_>,
+    user_id: Uuid,
+    kind: DeviceKind,
+    id: Uuid,
+    include_deleted: bool,
+) -> Result<Device, EmuError> {
+    match r.device(id).await? {
+        Some((owner, d))
+            if owner == user_id
+                && d.kind() == kind
+                && (include_deleted || d.common().deleted_at.is_none()) =>
+        {
+            Ok(d)
+        }
+        _ => Err(EmuError::NotFound),
+    }
+}
+
+/// 409 if another not-archived user has this e-mail or external id.
+async fn check_unique(
+    r: &mut Reads<'_>,
+    me: Option<Uuid>,
+    email: Option<&Email>,
+    ext: Option<&ExternalUserId>,
+) -> Result<(), EmuError> {
+    if let Some(email) = email {
+        if let Some(other) = r.active_user_by_email(&email.normalized()).await? {
+            if Some(other) != me {
+                return Err(EmuError::Conflict(FieldError::new(
+                    "email",
+                    format!(
+                        "A user with the e-mail {} already exists in this organisation.",
+                        email.as_str()
+                    ),
+                )));
             }
-            Record::User { user } => {
-                let id = user.id;
-                self.put_user(user);
-                self.index_user(id);
-                self.refresh_counts(id);
+        }
+    }
+    if let Some(ext) = ext {
+        if let Some(other) = r.active_user_by_external_id(ext.as_str()).await? {
+            if Some(other) != me {
+                return Err(EmuError::Conflict(FieldError::new(
+                    "external_user_id",
+                    format!("The external user id {} is already used by another user of this organisation.", ext.as_str()),
+                )));
             }
-            Record::Device { user_id, device } => {
-                let id = device.common().id;
-                if self.devices.insert(id, (user_id, device)).is_none() {
-                    self.devices_by_user.entry(user_id).or_default().push(id);
-                    self.device_order.push(id);
-                }
-                self.refresh_counts(user_id);
+        }
+    }
+    Ok(())
+}
+
+/// Make `records` durable in one transaction: the one way state changes.
+/// The owner of every device written gets its counters recounted (from its
+/// stored devices with this write's versions in place), in the same write.
+async fn commit(store: &mut Store, mut records: Vec<Record>) -> Result<(), EmuError> {
+    let mut owners: Vec<Uuid> = Vec::new();
+    for r in &records {
+        if let Record::Device { user_id, .. } = r {
+            if !owners.contains(user_id) {
+                owners.push(*user_id);
             }
-            Record::Building { user_id, building } => {
-                let id = building.id;
-                if self.buildings.insert(id, (user_id, building)).is_none() {
-                    self.buildings_by_user.entry(user_id).or_default().push(id);
-                }
-            }
-            Record::RemoveBuilding { id } => {
-                if let Some((user_id, _)) = self.buildings.remove(&id) {
-                    if let Some(list) = self.buildings_by_user.get_mut(&user_id) {
-                        list.retain(|b| *b != id);
+        }
+    }
+    for owner in owners {
+        let mut devices = store.writer()?.devices_of(owner).await?;
+        for r in &records {
+            if let Record::Device { user_id, device } = r {
+                if *user_id == owner {
+                    let id = device.common().id;
+                    match devices.iter_mut().find(|d| d.common().id == id) {
+                        Some(d) => *d = device.clone(),
+                        None => devices.push(device.clone()),
                     }
                 }
             }
-            Record::Session { session } => {
-                self.sessions.insert(session.id, session);
-            }
         }
-    }
-
-    /// Insert or replace a user, dropping its old uniqueness entries.
-    fn put_user(&mut self, user: User) {
-        if let Some(&i) = self.user_index.get(&user.id) {
-            let old = &self.users[i];
-            self.emails.remove(&old.email.to_lowercase());
-            if let Some(ext) = &old.external_user_id {
-                self.external_ids.remove(ext);
-            }
-            self.users[i] = user;
-        } else {
-            self.user_index.insert(user.id, self.users.len());
-            self.users.push(user);
-        }
-    }
-
-    /// Add the uniqueness entries of a user that is not deleted.
-    fn index_user(&mut self, id: Uuid) {
-        let user = &self.users[self.user_index[&id]];
-        if user.deleted_at.is_none() {
-            self.emails.insert(user.email.to_lowercase(), id);
-            if let Some(ext) = &user.external_user_id {
-                self.external_ids.insert(ext.clone(), id);
-            }
-        }
-    }
-
-    fn user(&self, id: Uuid, include_deleted: bool) -> Result<&User, EmuError> {
-        let user = self
-            .user_index
-            .get(&id)
-            .map(|&i| &self.users[i])
-            .ok_or(EmuError::NotFound)?;
-        if user.deleted_at.is_some() && !include_deleted {
-            return Err(EmuError::NotFound);
-        }
-        Ok(user)
-    }
-
-    /// Recount the user's not-deleted devices per kind.
-    fn refresh_counts(&mut self, user_id: Uuid) {
         let mut counts = [0u32; 4];
-        for id in self.devices_by_user.get(&user_id).into_iter().flatten() {
-            if let Some((_, d)) = self.devices.get(id) {
-                if d.common().deleted_at.is_none() {
-                    counts[d.kind() as usize] += 1;
+        for d in devices.iter().filter(|d| d.common().deleted_at.is_none()) {
+            counts[d.kind() as usize] += 1;
+        }
+        let pending = records.iter_mut().find_map(|r| match r {
+            Record::User { user } if user.id == owner => Some(user),
+            _ => None,
+        });
+        match pending {
+            Some(user) => {
+                set_counts(user, counts);
+            }
+            None => {
+                if let Some(mut user) = store.writer()?.user(owner).await? {
+                    if set_counts(&mut user, counts) {
+                        records.push(Record::User { user });
+                    }
                 }
             }
         }
-        if let Some(&i) = self.user_index.get(&user_id) {
-            let u = &mut self.users[i];
-            u.num_heat_pumps = counts[DeviceKind::HeatPump as usize];
-            u.num_electric_vehicles = counts[DeviceKind::ElectricVehicle as usize];
-            u.num_wallboxes = counts[DeviceKind::Wallbox as usize];
-            u.num_inverters = counts[DeviceKind::Inverter as usize];
-        }
     }
+    store.write(&records).await?;
+    Ok(())
+}
 
-    fn device(
-        &self,
-        user_id: Uuid,
-        kind: DeviceKind,
-        id: Uuid,
-        include_deleted: bool,
-    ) -> Result<&Device, EmuError> {
-        match self.devices.get(&id) {
-            Some((owner, d))
-                if *owner == user_id
-                    && d.kind() == kind
-                    && (include_deleted || d.common().deleted_at.is_none()) =>
-            {
-                Ok(d)
-            }
-            _ => Err(EmuError::NotFound),
-        }
+/// Set the device counters; true if any changed.
+fn set_counts(u: &mut User, counts: [u32; 4]) -> bool {
+    let new = [
+        (&mut u.num_heat_pumps, counts[DeviceKind::HeatPump as usize]),
+        (
+            &mut u.num_electric_vehicles,
+            counts[DeviceKind::ElectricVehicle as usize],
+        ),
+        (&mut u.num_wallboxes, counts[DeviceKind::Wallbox as usize]),
+        (&mut u.num_inverters, counts[DeviceKind::Inverter as usize]),
+    ];
+    let mut changed = false;
+    for (field, n) in new {
+        changed |= *field != n;
+        *field = n;
     }
+    changed
+}
 
-    /// The records that reconnect `device` at `t`, as the customer's
-    /// completed `/connect` page does: the device connected with fresh data,
-    /// its owner onboarded.
-    fn reconnected(&self, user_id: Uuid, mut device: Device, t: DateTime<Utc>) -> Vec<Record> {
-        reconnect(&mut device, t);
-        let mut records = vec![Record::Device { user_id, device }];
-        if let Ok(u) = self.user(user_id, true) {
-            if u.is_onboarded != Some(true) {
-                let mut u = u.clone();
-                u.is_onboarded = Some(true);
-                records.push(Record::User { user: u });
-            }
-        }
-        records
+/// The records that reconnect `device` at `t`, as the customer's completed
+/// `/connect` page does: the device connected with fresh data, its owner
+/// onboarded.
+fn reconnected(
+    owner: Option<User>,
+    user_id: Uuid,
+    mut device: Device,
+    t: DateTime<Utc>,
+) -> Vec<Record> {
+    reconnect(&mut device, t);
+    let mut records = vec![Record::Device { user_id, device }];
+    if let Some(mut u) = owner.filter(|u| u.is_onboarded != Some(true)) {
+        u.is_onboarded = Some(true);
+        records.push(Record::User { user: u });
     }
+    records
+}
 
-    /// The records that make `device` lose its manufacturer connection at
-    /// `t`: a fresh reconnection session and the device pointing at it.
-    fn disconnected(&self, user_id: Uuid, mut device: Device, t: DateTime<Utc>) -> Vec<Record> {
-        let c = device.common();
-        let mut session = new_session(user_id, c.id, device.kind(), None, None);
-        session.created_at = t;
-        lose(&mut device, &connect_path(session.id), t);
-        vec![
-            Record::Session { session },
-            Record::Device { user_id, device },
-        ]
+/// The records that make `device` lose its manufacturer connection at `t`:
+/// a fresh reconnection session and the device pointing at it.
+fn disconnected(user_id: Uuid, mut device: Device, t: DateTime<Utc>) -> Vec<Record> {
+    let session = AuthSession::new(user_id, device.common().id, device.kind(), None, None, t);
+    lose(&mut device, &connect_path(session.id), t);
+    vec![
+        Record::Session { session },
+        Record::Device { user_id, device },
+    ]
+}
+
+/// The device as Podero shows it at `now`: the type's own object, `owner`
+/// filled in, a connected device's last data minutes old (see
+/// [`last_refresh`]), and its stored reconnection paths made absolute with
+/// the URL the emulator serves on now (the embedded one gets a new port
+/// each start).
+fn device_json(owner: &User, device: &Device, public_url: &str, now: DateTime<Utc>) -> Value {
+    let mut value = match device {
+        Device::HeatPump(d) => serde_json::to_value(d),
+        Device::ElectricVehicle(d) => serde_json::to_value(d),
+        Device::Wallbox(d) => serde_json::to_value(d),
+        Device::Inverter(d) => serde_json::to_value(d),
     }
-
-    fn owner_block(&self, user_id: Uuid) -> Option<DeviceOwner> {
-        let u = self.user_index.get(&user_id).map(|&i| &self.users[i])?;
-        Some(DeviceOwner {
-            id: u.id,
-            email: Some(u.email.clone()),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
-            external_id: u.external_user_id.clone(),
-        })
-    }
-
-    /// The device as Podero shows it at `now`: the type's own object, owner
-    /// filled in, a connected device's last data minutes old (see
-    /// [`last_refresh`]), and its stored reconnection paths made absolute
-    /// with the URL the emulator serves on now (the embedded one gets a new
-    /// port each start).
-    fn device_json(
-        &self,
-        user_id: Uuid,
-        device: &Device,
-        public_url: &str,
-        now: DateTime<Utc>,
-    ) -> Value {
-        let mut value = match device {
-            Device::HeatPump(d) => serde_json::to_value(d),
-            Device::ElectricVehicle(d) => serde_json::to_value(d),
-            Device::Wallbox(d) => serde_json::to_value(d),
-            Device::Inverter(d) => serde_json::to_value(d),
-        }
-        .unwrap_or(Value::Null);
-        if let (Some(obj), Some(owner)) = (value.as_object_mut(), self.owner_block(user_id)) {
-            obj.insert(
-                "owner".into(),
-                serde_json::to_value(owner).unwrap_or(Value::Null),
-            );
-        }
-        let c = device.common();
-        if let (true, None, Some(obj)) = (c.is_authenticated, c.deleted_at, value.as_object_mut()) {
+    .unwrap_or(Value::Null);
+    let c = device.common();
+    if let Some(obj) = value.as_object_mut() {
+        let block = DeviceOwner {
+            id: owner.id,
+            email: Some(owner.email.clone()),
+            first_name: owner.first_name.clone(),
+            last_name: owner.last_name.clone(),
+            external_id: owner.external_user_id.clone(),
+        };
+        obj.insert(
+            "owner".into(),
+            serde_json::to_value(block).unwrap_or(Value::Null),
+        );
+        if c.is_authenticated && c.deleted_at.is_none() {
             // Data arrives while connected: the latest refresh, or the
             // (re)connection itself if that was later.
             let fresh =
@@ -258,131 +256,63 @@ impl Org {
             obj.insert("current_state_last_updated_at".into(), fresh.clone());
             obj.insert("last_monitoring_executed_at".into(), fresh);
         }
-        let absolute = |v: &mut Value| {
-            if let Some(path) = v.as_str().filter(|p| p.starts_with('/')) {
-                *v = Value::String(format!("{public_url}{path}"));
-            }
-        };
-        if let Some(link) = value.get_mut("authorization_url") {
-            absolute(link);
-        }
-        if let Some(actions) = value.get_mut("actions").and_then(Value::as_array_mut) {
-            for action in actions {
-                if let Some(url) = action.pointer_mut("/resolution_link/url") {
-                    absolute(url);
-                }
-            }
-        }
-        value
     }
-}
-
-/// The emulator: one organisation, its client and its storage.
-pub struct Emulator {
-    inner: tokio::sync::Mutex<Inner>,
-    pub(crate) tokens: Tokens,
-    public_url: String,
-    org_id: Uuid,
-}
-
-struct Inner {
-    org: Org,
-    store: Store,
-}
-
-impl Inner {
-    /// Make `records` durable, then apply them: the one way state changes.
-    async fn commit(&mut self, records: Vec<Record>) -> Result<(), EmuError> {
-        self.store
-            .write(&records)
-            .await
-            .map_err(|e| EmuError::Internal(format!("storage: {e}")))?;
-        for r in records {
-            self.org.apply(r);
+    let absolute = |v: &mut Value| {
+        if let Some(path) = v.as_str().filter(|p| p.starts_with('/')) {
+            *v = Value::String(format!("{public_url}{path}"));
         }
-        Ok(())
+    };
+    if let Some(link) = value.get_mut("authorization_url") {
+        absolute(link);
     }
-}
-
-fn now() -> DateTime<Utc> {
-    Utc::now()
+    if let Some(actions) = value.get_mut("actions").and_then(Value::as_array_mut) {
+        for action in actions {
+            if let Some(url) = action.pointer_mut("/resolution_link/url") {
+                absolute(url);
+            }
+        }
+    }
+    value
 }
 
 impl Emulator {
-    /// Load the state under the data directory, or seed a fresh one.
+    /// Open the state under the data directory, or seed a fresh one.
     pub async fn open(config: &EmulatorConfig, public_url: String) -> Result<Emulator, StartError> {
         let dir = &config.data_dir;
-        let db = |e: crate::store::StoreError| {
+        let db = |e: StoreError| {
             StartError::Database(format!(
                 "{}: {e}",
                 dir.join(crate::store::DB_FILE).display()
             ))
         };
-        let (mut store, records) = Store::open(dir).await.map_err(db)?;
-        let mut org = Org::default();
-        if records.is_empty() {
-            if dir.join("snapshot.jsonl").exists() {
-                tracing::warn!(dir = %dir.display(), "snapshot.jsonl/journal.jsonl of an earlier emulator version are ignored; seeding emulator.sqlite afresh (delete the old files to silence this)");
+        let (store, meta) = match Store::open(dir).await.map_err(db)? {
+            Some((mut store, meta)) => {
+                let users = store.writer().map_err(db)?.user_count().await.map_err(db)?;
+                tracing::info!(users, dir = %dir.display(), "opened the emulator's organisation (--users and --seed apply only to a fresh data directory)");
+                (store, meta)
             }
-            tracing::info!(users = config.seed_users, seed = config.seed, dir = %dir.display(), "seeding a fresh emulator organisation");
-            let started = std::time::Instant::now();
-            let (seed, n) = (config.seed, config.seed_users);
-            let mut records = tokio::task::spawn_blocking(move || {
-                seed::generate(seed, n, seed::reference_time())
-            })
-            .await
-            .map_err(|e| StartError::Database(format!("seeding: {e}")))?;
-            // The demo's reconnection links are issued now, so they work for
-            // their 48 hours from the first start (the rest of the demo data
-            // stays relative to the fixed reference instant).
-            // Likewise the moments the demo's lost devices lost their
-            // connection (hours to days before the reference instant) move
-            // to as long before now, so "lost since" reads plausibly.
-            let issued = now();
-            let shift = issued - seed::reference_time();
-            for r in &mut records {
-                match r {
-                    Record::Session { session } => session.created_at = issued,
-                    Record::Device { device, .. } if is_lost(device) => {
-                        let c = device_common_mut(device);
-                        for t in [
-                            &mut c.current_state_last_updated_at,
-                            &mut c.last_monitoring_executed_at,
-                            &mut c.updated_at,
-                        ] {
-                            *t = t.map(|t| t + shift);
-                        }
-                    }
-                    _ => {}
+            None => {
+                if dir.join("snapshot.jsonl").exists() {
+                    tracing::warn!(dir = %dir.display(), "snapshot.jsonl/journal.jsonl of an earlier emulator version are ignored; seeding emulator.sqlite afresh (delete the old files to silence this)");
                 }
+                seed::seed_fresh(dir, config.seed, config.seed_users)
+                    .await
+                    .map_err(db)?;
+                Store::open(dir).await.map_err(db)?.ok_or_else(|| {
+                    StartError::Database(format!("{}: seeded, but not found", dir.display()))
+                })?
             }
-            // One transaction: a crash while seeding leaves an empty database.
-            store.write(&records).await.map_err(db)?;
-            for r in records {
-                org.apply(r);
-            }
-            tracing::info!(
-                users = org.users.len(),
-                devices = org.devices.len(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "seeded"
-            );
-        } else {
-            for r in records {
-                org.apply(r);
-            }
-            tracing::info!(users = org.users.len(), devices = org.devices.len(), dir = %dir.display(), "loaded emulator state (--users and --seed apply only to a fresh data directory)");
-        }
-        let org_id = org.org_id;
+        };
         Ok(Emulator {
-            inner: tokio::sync::Mutex::new(Inner { org, store }),
+            readers: store.readers(),
+            writer: tokio::sync::Mutex::new(store),
             tokens: Tokens::new(
                 config.client_id.clone(),
                 config.client_secret.clone(),
                 config.token_ttl,
             ),
             public_url,
-            org_id,
+            org_id: meta.org_id,
         })
     }
 
@@ -399,41 +329,77 @@ impl Emulator {
         self.tokens.issued()
     }
 
-    async fn lock(&self) -> tokio::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().await
+    async fn lock(&self) -> tokio::sync::MutexGuard<'_, Store> {
+        self.writer.lock().await
+    }
+
+    /// A reader connection (its [`Reads`] via `Reads::on(&mut conn)`).
+    async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, EmuError> {
+        Ok(Store::reader(&self.readers).await?)
     }
 
     /// Close the database (used by `RunningEmulator::shutdown`).
     pub async fn close(&self) {
-        self.lock().await.store.close().await;
+        self.lock().await.close().await;
     }
 
-    /// Number of devices (including deleted ones).
-    pub async fn device_count(&self) -> usize {
-        self.lock().await.org.devices.len()
+    /// Number of devices ever registered (deleted ones included).
+    pub async fn device_count(&self) -> Result<usize, EmuError> {
+        let mut conn = self.read().await?;
+        Ok(Reads::on(&mut conn).device_rows().await? as usize)
     }
 
     /// Number of users (including archived ones).
-    pub async fn user_count(&self) -> usize {
-        self.lock().await.org.users.len()
+    pub async fn user_count(&self) -> Result<usize, EmuError> {
+        let mut conn = self.read().await?;
+        Ok(Reads::on(&mut conn).user_count().await?)
     }
 
     // ---- users -------------------------------------------------------------
 
-    /// The whole list as JSON bytes (serialised under the lock, no copies).
-    pub async fn list_users_json(&self, include_deleted: bool) -> Result<Vec<u8>, EmuError> {
-        let inner = self.lock().await;
-        let users: Vec<&User> = inner
-            .org
-            .users
-            .iter()
-            .filter(|u| include_deleted || u.deleted_at.is_none())
-            .collect();
-        serde_json::to_vec(&users).map_err(|e| EmuError::Internal(e.to_string()))
+    /// The whole list as a JSON array, streamed in pieces of a few thousand
+    /// users read from the database as the client takes them: memory stays
+    /// small however large the organisation. Users created while it streams
+    /// may appear at its end.
+    pub fn users_json(
+        self: &Arc<Self>,
+        include_deleted: bool,
+    ) -> impl Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+        // None: the closing bracket is sent.
+        let start: Option<(Arc<Emulator>, Option<i64>)> = Some((self.clone(), None));
+        futures_util::stream::unfold(start, move |state| async move {
+            let (emu, after) = state?;
+            let page = async {
+                let mut conn = emu.read().await?;
+                Ok::<_, EmuError>(
+                    Reads::on(&mut conn)
+                        .users_json_after(after.unwrap_or(0), LIST_PAGE, include_deleted)
+                        .await?,
+                )
+            };
+            match page.await {
+                Err(e) => Some((Err(std::io::Error::other(format!("{e:?}"))), None)),
+                Ok((json, last, n)) => {
+                    let mut out = Vec::with_capacity(json.len() + 2);
+                    if after.is_none() {
+                        out.push(b'[');
+                    } else if n > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(&json);
+                    let more = n as i64 == LIST_PAGE;
+                    if !more {
+                        out.push(b']');
+                    }
+                    Some((Ok(out), more.then_some((emu, Some(last)))))
+                }
+            }
+        })
     }
 
     pub async fn get_user(&self, id: Uuid, include_deleted: bool) -> Result<User, EmuError> {
-        self.lock().await.org.user(id, include_deleted).cloned()
+        let mut conn = self.read().await?;
+        user_of(&mut Reads::on(&mut conn), id, include_deleted).await
     }
 
     pub async fn user_by_external_id(
@@ -441,20 +407,20 @@ impl Emulator {
         ext: &str,
         include_deleted: bool,
     ) -> Result<User, EmuError> {
-        let inner = self.lock().await;
-        if let Some(id) = inner.org.external_ids.get(ext) {
-            return inner.org.user(*id, false).cloned();
+        let mut conn = self.read().await?;
+        let mut r = Reads::on(&mut conn);
+        if let Some(id) = r.active_user_by_external_id(ext).await? {
+            return user_of(&mut r, id, false).await;
         }
         if include_deleted {
             // Most recently archived first.
-            if let Some(u) = inner
-                .org
-                .users
-                .iter()
-                .filter(|u| u.deleted_at.is_some() && u.external_user_id.as_deref() == Some(ext))
+            if let Some(u) = r
+                .archived_users_by_external_id(ext)
+                .await?
+                .into_iter()
                 .max_by_key(|u| u.deleted_at)
             {
-                return Ok(u.clone());
+                return Ok(u);
             }
         }
         Err(EmuError::NotFound)
@@ -462,7 +428,6 @@ impl Emulator {
 
     pub async fn create_user(&self, body: CreateUser) -> Result<User, EmuError> {
         body.validate().map_err(EmuError::fields)?;
-        let mut inner = self.lock().await;
         let email = Email::parse(&body.email).map_err(|e| EmuError::fields(vec![e]))?;
         let ext = body
             .external_user_id
@@ -470,10 +435,11 @@ impl Emulator {
             .map(ExternalUserId::parse)
             .transpose()
             .map_err(|e| EmuError::fields(vec![e]))?;
-        check_unique(&inner.org, None, Some(&email), ext.as_ref())?;
+        let mut store = self.lock().await;
+        check_unique(&mut store.writer()?, None, Some(&email), ext.as_ref()).await?;
         let user = User {
             id: Uuid::new_v4(),
-            organization_id: Some(inner.org.org_id),
+            organization_id: Some(self.org_id),
             role: body.role,
             email: email.as_str().to_string(),
             num_inverters: 0,
@@ -496,16 +462,12 @@ impl Emulator {
             location_last_updated: body.latitude.map(|_| now()),
             deleted_at: None,
         };
-        inner
-            .commit(vec![Record::User { user: user.clone() }])
-            .await?;
+        commit(&mut store, vec![Record::User { user: user.clone() }]).await?;
         Ok(user)
     }
 
     pub async fn update_user(&self, id: Uuid, body: UpdateUser) -> Result<User, EmuError> {
         body.validate().map_err(EmuError::fields)?;
-        let mut inner = self.lock().await;
-        let mut user = inner.org.user(id, false)?.clone();
         let email = body
             .email
             .as_deref()
@@ -516,7 +478,10 @@ impl Emulator {
             Some(Some(e)) => Some(ExternalUserId::parse(e).map_err(|e| EmuError::fields(vec![e]))?),
             _ => None,
         };
-        check_unique(&inner.org, Some(id), email.as_ref(), ext.as_ref())?;
+        let mut store = self.lock().await;
+        let mut r = store.writer()?;
+        let mut user = user_of(&mut r, id, false).await?;
+        check_unique(&mut r, Some(id), email.as_ref(), ext.as_ref()).await?;
         if let Some(role) = body.role {
             user.role = role;
         }
@@ -547,19 +512,16 @@ impl Emulator {
         if moved {
             user.location_last_updated = Some(now());
         }
-        inner
-            .commit(vec![Record::User { user: user.clone() }])
-            .await?;
+        commit(&mut store, vec![Record::User { user: user.clone() }]).await?;
         Ok(user)
     }
 
     /// Soft delete: the user is hidden unless `include_deleted` is asked for.
     pub async fn delete_user(&self, id: Uuid) -> Result<(), EmuError> {
-        let mut inner = self.lock().await;
-        let mut user = inner.org.user(id, false)?.clone();
+        let mut store = self.lock().await;
+        let mut user = user_of(&mut store.writer()?, id, false).await?;
         user.deleted_at = Some(now());
-        inner.commit(vec![Record::User { user }]).await?;
-        Ok(())
+        commit(&mut store, vec![Record::User { user }]).await
     }
 
     // ---- devices -----------------------------------------------------------
@@ -570,24 +532,16 @@ impl Emulator {
         kind: DeviceKind,
         include_deleted: bool,
     ) -> Result<Vec<Value>, EmuError> {
-        let inner = self.lock().await;
-        inner.org.user(user_id, include_deleted)?;
+        let mut conn = self.read().await?;
+        let mut r = Reads::on(&mut conn);
+        let owner = user_of(&mut r, user_id, include_deleted).await?;
         let t = now();
-        let mut out = Vec::new();
-        for id in inner
-            .org
-            .devices_by_user
-            .get(&user_id)
-            .into_iter()
-            .flatten()
-        {
-            if let Some((_, d)) = inner.org.devices.get(id) {
-                if d.kind() == kind && (include_deleted || d.common().deleted_at.is_none()) {
-                    out.push(inner.org.device_json(user_id, d, &self.public_url, t));
-                }
-            }
-        }
-        Ok(out)
+        Ok(r.devices_of(user_id)
+            .await?
+            .iter()
+            .filter(|d| d.kind() == kind && (include_deleted || d.common().deleted_at.is_none()))
+            .map(|d| device_json(&owner, d, &self.public_url, t))
+            .collect())
     }
 
     pub async fn get_device(
@@ -597,10 +551,11 @@ impl Emulator {
         id: Uuid,
         include_deleted: bool,
     ) -> Result<Value, EmuError> {
-        let inner = self.lock().await;
-        inner.org.user(user_id, include_deleted)?;
-        let d = inner.org.device(user_id, kind, id, include_deleted)?;
-        Ok(inner.org.device_json(user_id, d, &self.public_url, now()))
+        let mut conn = self.read().await?;
+        let mut r = Reads::on(&mut conn);
+        let owner = user_of(&mut r, user_id, include_deleted).await?;
+        let d = device_of(&mut r, user_id, kind, id, include_deleted).await?;
+        Ok(device_json(&owner, &d, &self.public_url, now()))
     }
 
     /// Register a device: it starts unauthenticated, with its reconnection link.
@@ -611,27 +566,29 @@ impl Emulator {
         body: &[u8],
     ) -> Result<Value, EmuError> {
         let write = parse_write(kind, body)?;
-        let mut inner = self.lock().await;
-        inner.org.user(user_id, false)?;
+        let mut store = self.lock().await;
+        let mut r = store.writer()?;
+        let owner = user_of(&mut r, user_id, false).await?;
+        let buildings = building_ids(&mut r, user_id).await?;
         let id = Uuid::new_v4();
-        let session = new_session(user_id, id, kind, None, None);
-        let link = connect_path(session.id);
         let t = now();
+        let session = AuthSession::new(user_id, id, kind, None, None, t);
+        let link = connect_path(session.id);
         let mut base = seed::blank_device(kind, id, t);
         disconnect(&mut base, &link, "created", None);
-        let device = merge_write(&inner.org, user_id, base, write, t)?;
-        inner
-            .commit(vec![
+        let device = merge_write(&buildings, base, write, t)?;
+        commit(
+            &mut store,
+            vec![
                 Record::Session { session },
                 Record::Device {
                     user_id,
                     device: device.clone(),
                 },
-            ])
-            .await?;
-        Ok(inner
-            .org
-            .device_json(user_id, &device, &self.public_url, now()))
+            ],
+        )
+        .await?;
+        Ok(device_json(&owner, &device, &self.public_url, now()))
     }
 
     pub async fn update_device(
@@ -642,19 +599,21 @@ impl Emulator {
         body: &[u8],
     ) -> Result<Value, EmuError> {
         let write = parse_write(kind, body)?;
-        let mut inner = self.lock().await;
-        inner.org.user(user_id, false)?;
-        let current = inner.org.device(user_id, kind, id, false)?.clone();
-        let device = merge_write(&inner.org, user_id, current, write, now())?;
-        inner
-            .commit(vec![Record::Device {
+        let mut store = self.lock().await;
+        let mut r = store.writer()?;
+        let owner = user_of(&mut r, user_id, false).await?;
+        let current = device_of(&mut r, user_id, kind, id, false).await?;
+        let buildings = building_ids(&mut r, user_id).await?;
+        let device = merge_write(&buildings, current, write, now())?;
+        commit(
+            &mut store,
+            vec![Record::Device {
                 user_id,
                 device: device.clone(),
-            }])
-            .await?;
-        Ok(inner
-            .org
-            .device_json(user_id, &device, &self.public_url, now()))
+            }],
+        )
+        .await?;
+        Ok(device_json(&owner, &device, &self.public_url, now()))
     }
 
     pub async fn delete_device(
@@ -663,11 +622,12 @@ impl Emulator {
         kind: DeviceKind,
         id: Uuid,
     ) -> Result<(), EmuError> {
-        let mut inner = self.lock().await;
-        inner.org.user(user_id, false)?;
-        let mut device = inner.org.device(user_id, kind, id, false)?.clone();
+        let mut store = self.lock().await;
+        let mut r = store.writer()?;
+        user_of(&mut r, user_id, false).await?;
+        let mut device = device_of(&mut r, user_id, kind, id, false).await?;
         device_common_mut(&mut device).deleted_at = Some(now());
-        inner.commit(vec![Record::Device { user_id, device }]).await
+        commit(&mut store, vec![Record::Device { user_id, device }]).await
     }
 
     /// `POST .../{device_id}/auth_session`: a fresh reconnection link.
@@ -691,10 +651,11 @@ impl Emulator {
                 }
             }
         }
-        let mut inner = self.lock().await;
-        inner.org.user(user_id, false)?;
-        let mut device = inner.org.device(user_id, kind, id, false)?.clone();
-        let session = new_session(user_id, id, kind, req.success_url, req.cancel_url);
+        let mut store = self.lock().await;
+        let mut r = store.writer()?;
+        user_of(&mut r, user_id, false).await?;
+        let mut device = device_of(&mut r, user_id, kind, id, false).await?;
+        let session = AuthSession::new(user_id, id, kind, req.success_url, req.cancel_url, now());
         if !device.common().is_authenticated {
             let path = connect_path(session.id);
             let c = device_common_mut(&mut device);
@@ -703,12 +664,14 @@ impl Emulator {
         }
         let link = self.connect_url(session.id);
         let session_id = session.id;
-        inner
-            .commit(vec![
+        commit(
+            &mut store,
+            vec![
                 Record::Session { session },
                 Record::Device { user_id, device },
-            ])
-            .await?;
+            ],
+        )
+        .await?;
         Ok(AuthSessionResponse {
             authentication_url: Some(link),
             device_id: Some(id),
@@ -723,15 +686,16 @@ impl Emulator {
 
     /// What the simulated manufacturer sign-in page shows.
     pub async fn session_view(&self, session_id: Uuid) -> Option<SessionView> {
-        let inner = self.lock().await;
-        let s = inner.org.sessions.get(&session_id)?;
-        let (_, device) = inner.org.devices.get(&s.device_id)?;
-        let user = inner.org.user(s.user_id, true).ok()?;
+        let mut conn = self.read().await.ok()?;
+        let mut r = Reads::on(&mut conn);
+        let s = r.session(session_id).await.ok()??;
+        let (_, device) = r.device(s.device_id).await.ok()??;
+        let user = r.user(s.user_id).await.ok()??;
         Some(SessionView {
             kind: device.kind(),
             model: device.common().model_name(),
             owner: user.display_name(),
-            expired: s.created_at + ChronoDuration::hours(SESSION_VALIDITY_HOURS) < now(),
+            expired: s.expired(now()),
             outcome: s.outcome,
         })
     }
@@ -743,29 +707,23 @@ impl Emulator {
         session_id: Uuid,
         connect: bool,
     ) -> Result<Option<String>, EmuError> {
-        let mut inner = self.lock().await;
-        let mut session = inner
-            .org
-            .sessions
-            .get(&session_id)
-            .cloned()
-            .ok_or(EmuError::NotFound)?;
-        if session.created_at + ChronoDuration::hours(SESSION_VALIDITY_HOURS) < now()
-            || session.outcome.is_some()
-        {
+        let mut store = self.lock().await;
+        let mut r = store.writer()?;
+        let mut session = r.session(session_id).await?.ok_or(EmuError::NotFound)?;
+        if session.expired(now()) || session.outcome.is_some() {
             return Err(EmuError::NotFound);
         }
         session.outcome = Some(connect);
         let mut records = vec![Record::Session {
             session: session.clone(),
         }];
-        let user_id = session.user_id;
         if connect {
-            if let Some((_, d)) = inner.org.devices.get(&session.device_id) {
-                records.extend(inner.org.reconnected(user_id, d.clone(), now()));
+            if let Some((user_id, d)) = r.device(session.device_id).await? {
+                let owner = r.user(user_id).await?;
+                records.extend(reconnected(owner, user_id, d, now()));
             }
         }
-        inner.commit(records).await?;
+        commit(&mut store, records).await?;
         Ok(if connect {
             session.success_url
         } else {
@@ -786,26 +744,29 @@ impl Emulator {
         device_id: Uuid,
         authenticated: bool,
     ) -> Result<Value, EmuError> {
-        let mut inner = self.lock().await;
-        let (user_id, device) = match inner.org.devices.get(&device_id) {
-            Some((u, d)) if d.common().deleted_at.is_none() => (*u, d.clone()),
+        let mut store = self.lock().await;
+        let mut r = store.writer()?;
+        let (user_id, device) = match r.device(device_id).await? {
+            Some((u, d)) if d.common().deleted_at.is_none() => (u, d),
             _ => return Err(EmuError::NotFound),
         };
+        let owner = r.user(user_id).await?.ok_or(EmuError::NotFound)?;
         let t = now();
-        if device.common().is_authenticated != authenticated {
-            let records = if authenticated {
-                inner.org.reconnected(user_id, device, t)
-            } else {
-                inner.org.disconnected(user_id, device, t)
-            };
-            inner.commit(records).await?;
+        if device.common().is_authenticated == authenticated {
+            return Ok(device_json(&owner, &device, &self.public_url, t));
         }
-        let (_, device) = inner
-            .org
-            .devices
-            .get(&device_id)
-            .ok_or(EmuError::NotFound)?;
-        Ok(inner.org.device_json(user_id, device, &self.public_url, t))
+        let records = if authenticated {
+            reconnected(Some(owner.clone()), user_id, device, t)
+        } else {
+            disconnected(user_id, device, t)
+        };
+        let changed = records.iter().find_map(|r| match r {
+            Record::Device { device, .. } => Some(device.clone()),
+            _ => None,
+        });
+        commit(&mut store, records).await?;
+        let device = changed.ok_or_else(|| EmuError::Internal("no device written".into()))?;
+        Ok(device_json(&owner, &device, &self.public_url, t))
     }
 
     /// One round of churn: up to `events` connection changes, each a loss
@@ -820,9 +781,10 @@ impl Emulator {
         events: usize,
     ) -> Result<usize, EmuError> {
         const TRIES: usize = 32;
-        let mut inner = self.lock().await;
-        let org = &inner.org;
-        if org.device_order.is_empty() {
+        let mut store = self.lock().await;
+        let mut r = store.writer()?;
+        let rows = r.device_rows().await?;
+        if rows == 0 {
             return Ok(0);
         }
         let t = now();
@@ -831,34 +793,34 @@ impl Emulator {
         for _ in 0..events {
             let lose_one = rng.chance(0.5);
             for _ in 0..TRIES {
-                let id = org.device_order[rng.below(org.device_order.len() as u64) as usize];
-                let Some((user_id, d)) = org.devices.get(&id) else {
+                let rowid = 1 + rng.below(rows as u64) as i64;
+                let Some((user_id, d)) = r.device_at(rowid).await? else {
                     continue;
                 };
                 let c = d.common();
                 let fits = if lose_one {
                     c.is_authenticated
                 } else {
-                    is_lost(d)
+                    is_lost(&d)
                 };
-                if !fits
-                    || c.deleted_at.is_some()
-                    || org.user(*user_id, false).is_err()
-                    || !picked.insert(id)
-                {
+                if !fits || c.deleted_at.is_some() || picked.contains(&c.id) {
                     continue;
                 }
-                tracing::debug!(device = %id, lost = lose_one, "churn: device connection changed");
+                let Some(owner) = r.user(user_id).await?.filter(|u| u.deleted_at.is_none()) else {
+                    continue;
+                };
+                picked.insert(c.id);
+                tracing::debug!(device = %c.id, lost = lose_one, "churn: device connection changed");
                 records.extend(if lose_one {
-                    org.disconnected(*user_id, d.clone(), t)
+                    disconnected(user_id, d, t)
                 } else {
-                    org.reconnected(*user_id, d.clone(), t)
+                    reconnected(Some(owner), user_id, d, t)
                 });
                 break;
             }
         }
         if !records.is_empty() {
-            inner.commit(records).await?;
+            commit(&mut store, records).await?;
         }
         Ok(picked.len())
     }
@@ -866,23 +828,18 @@ impl Emulator {
     // ---- buildings ---------------------------------------------------------
 
     pub async fn list_buildings(&self, user_id: Uuid) -> Result<Vec<Building>, EmuError> {
-        let inner = self.lock().await;
-        inner.org.user(user_id, false)?;
-        Ok(inner
-            .org
-            .buildings_by_user
-            .get(&user_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| inner.org.buildings.get(id).map(|(_, b)| b.clone()))
-            .collect())
+        let mut conn = self.read().await?;
+        let mut r = Reads::on(&mut conn);
+        user_of(&mut r, user_id, false).await?;
+        Ok(r.buildings_of(user_id).await?)
     }
 
     pub async fn get_building(&self, user_id: Uuid, id: Uuid) -> Result<Building, EmuError> {
-        let inner = self.lock().await;
-        inner.org.user(user_id, false)?;
-        match inner.org.buildings.get(&id) {
-            Some((owner, b)) if *owner == user_id => Ok(b.clone()),
+        let mut conn = self.read().await?;
+        let mut r = Reads::on(&mut conn);
+        user_of(&mut r, user_id, false).await?;
+        match r.building(id).await? {
+            Some((owner, b)) if owner == user_id => Ok(b),
             _ => Err(EmuError::NotFound),
         }
     }
@@ -1001,44 +958,39 @@ impl Emulator {
         if let Some(c) = w.country {
             b.country = country(c.as_deref());
         }
-        let mut inner = self.lock().await;
-        inner.org.user(user_id, false)?;
-        if !create && !matches!(inner.org.buildings.get(&b.id), Some((o, _)) if *o == user_id) {
+        let mut store = self.lock().await;
+        let mut r = store.writer()?;
+        user_of(&mut r, user_id, false).await?;
+        if !create && !matches!(r.building(b.id).await?, Some((o, _)) if o == user_id) {
             return Err(EmuError::NotFound);
         }
-        inner
-            .commit(vec![Record::Building {
+        commit(
+            &mut store,
+            vec![Record::Building {
                 user_id,
                 building: b.clone(),
-            }])
-            .await?;
+            }],
+        )
+        .await?;
         Ok(b)
     }
 
     /// Hard delete (Podero: INFERRED); devices linked to it lose the link.
     pub async fn delete_building(&self, user_id: Uuid, id: Uuid) -> Result<(), EmuError> {
-        let mut inner = self.lock().await;
-        inner.org.user(user_id, false)?;
-        if !matches!(inner.org.buildings.get(&id), Some((o, _)) if *o == user_id) {
+        let mut store = self.lock().await;
+        let mut r = store.writer()?;
+        user_of(&mut r, user_id, false).await?;
+        if !matches!(r.building(id).await?, Some((o, _)) if o == user_id) {
             return Err(EmuError::NotFound);
         }
         let mut records = vec![Record::RemoveBuilding { id }];
-        for did in inner
-            .org
-            .devices_by_user
-            .get(&user_id)
-            .into_iter()
-            .flatten()
-        {
-            if let Some((_, d)) = inner.org.devices.get(did) {
-                if d.common().building == Some(id) {
-                    let mut d = d.clone();
-                    device_common_mut(&mut d).building = None;
-                    records.push(Record::Device { user_id, device: d });
-                }
+        for mut d in r.devices_of(user_id).await? {
+            if d.common().building == Some(id) {
+                device_common_mut(&mut d).building = None;
+                records.push(Record::Device { user_id, device: d });
             }
         }
-        inner.commit(records).await
+        commit(&mut store, records).await
     }
 }
 
@@ -1065,38 +1017,6 @@ impl SessionView {
     }
 }
 
-fn check_unique(
-    org: &Org,
-    me: Option<Uuid>,
-    email: Option<&Email>,
-    ext: Option<&ExternalUserId>,
-) -> Result<(), EmuError> {
-    if let Some(email) = email {
-        if let Some(other) = org.emails.get(&email.normalized()) {
-            if Some(*other) != me {
-                return Err(EmuError::Conflict(FieldError::new(
-                    "email",
-                    format!(
-                        "A user with the e-mail {} already exists in this organisation.",
-                        email.as_str()
-                    ),
-                )));
-            }
-        }
-    }
-    if let Some(ext) = ext {
-        if let Some(other) = org.external_ids.get(ext.as_str()) {
-            if Some(*other) != me {
-                return Err(EmuError::Conflict(FieldError::new(
-                    "external_user_id",
-                    format!("The external user id {} is already used by another user of this organisation.", ext.as_str()),
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 fn clean(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
@@ -1110,122 +1030,6 @@ fn set(field: &mut Option<String>, patch: Option<Option<String>>) {
 fn country(v: Option<&str>) -> Option<String> {
     v.and_then(|c| CountryCode::parse(c).ok())
         .map(|c| c.as_str().to_string())
-}
-
-fn new_session(
-    user_id: Uuid,
-    device_id: Uuid,
-    kind: DeviceKind,
-    success_url: Option<String>,
-    cancel_url: Option<String>,
-) -> AuthSession {
-    AuthSession {
-        id: Uuid::new_v4(),
-        user_id,
-        device_id,
-        kind,
-        success_url,
-        cancel_url,
-        created_at: now(),
-        outcome: None,
-    }
-}
-
-/// Where a reconnection session's page is, relative to the emulator's URL.
-/// Devices store this path; answers carry it made absolute.
-pub(crate) fn connect_path(session_id: Uuid) -> String {
-    format!("/connect/{session_id}")
-}
-
-pub(crate) fn device_common_mut(d: &mut Device) -> &mut shared::DeviceCommon {
-    match d {
-        Device::HeatPump(x) => &mut x.common,
-        Device::ElectricVehicle(x) => &mut x.common,
-        Device::Wallbox(x) => &mut x.common,
-        Device::Inverter(x) => &mut x.common,
-    }
-}
-
-pub(crate) fn set_actions(c: &mut shared::DeviceCommon, link: &str) {
-    c.action_needed = Some(true);
-    c.actions = vec![DeviceAction {
-        code: "reauthenticate".into(),
-        resolution_link: Some(ResolutionLink {
-            url: link.to_string(),
-            required_parameters: Some(serde_json::json!(["successUrl", "cancelUrl"])),
-        }),
-    }];
-}
-
-/// A device that lost its manufacturer connection (not one waiting for its
-/// first connection, which is `created`).
-pub(crate) fn is_lost(d: &Device) -> bool {
-    let c = d.common();
-    !c.is_authenticated && c.lifecycle_state.as_deref() == Some("error")
-}
-
-/// When a connected device's manufacturer data last arrived, seen at `now`:
-/// its data refreshes every 5 to 15 minutes, period and phase fixed by its
-/// id, so the answer is at most 15 minutes old and advances with the clock.
-pub(crate) fn last_refresh(id: Uuid, now: DateTime<Utc>) -> DateTime<Utc> {
-    let (hi, lo) = id.as_u64_pair();
-    let h = hi ^ lo.rotate_left(17);
-    let period = 300 + (h % 601) as i64;
-    let phase = ((h >> 20) % period as u64) as i64;
-    let age = (now.timestamp() - phase).rem_euclid(period);
-    DateTime::from_timestamp(now.timestamp() - age, 0).unwrap_or(now)
-}
-
-/// Lose the manufacturer connection at `t`: reconnection through `link`,
-/// the last data stays at `t`.
-pub(crate) fn lose(d: &mut Device, link: &str, t: DateTime<Utc>) {
-    disconnect(d, link, "error", Some("auth_expired"));
-    if let Device::Wallbox(w) = d {
-        w.is_ocpp_connected = Some(false);
-        w.mode = Some("UNAVAILABLE".into());
-        w.connection = Some("offline".into());
-    }
-    let c = device_common_mut(d);
-    c.current_state_last_updated_at = Some(t);
-    c.last_monitoring_executed_at = Some(t);
-    c.updated_at = Some(t);
-}
-
-/// Connected again at `t` (the customer signed in with the manufacturer).
-pub(crate) fn reconnect(d: &mut Device, t: DateTime<Utc>) {
-    if let Device::Wallbox(w) = d {
-        w.is_ocpp_connected = Some(true);
-        w.connection = Some("online".into());
-        if w.mode.as_deref() == Some("UNAVAILABLE") {
-            w.mode = Some("READY".into());
-        }
-    }
-    let c = device_common_mut(d);
-    c.is_authenticated = true;
-    c.lifecycle_state = Some("authenticated".into());
-    c.lifecycle_error = None;
-    c.connection_status = HealthStatus::Ok;
-    c.monitoring_status = HealthStatus::Ok;
-    c.steering_status = HealthStatus::Ok;
-    c.authorization_url = None;
-    c.action_needed = Some(false);
-    c.actions.clear();
-    c.current_state_last_updated_at = Some(t);
-    c.last_monitoring_executed_at = Some(t);
-    c.updated_at = Some(t);
-}
-
-/// Mark a device as needing (re-)authentication through `link`.
-pub(crate) fn disconnect(d: &mut Device, link: &str, lifecycle: &str, error: Option<&str>) {
-    let c = device_common_mut(d);
-    c.is_authenticated = false;
-    c.lifecycle_state = Some(lifecycle.into());
-    c.lifecycle_error = error.map(str::to_string);
-    c.connection_status = HealthStatus::Error;
-    c.steering_status = HealthStatus::Unknown;
-    c.monitoring_status = HealthStatus::Warning;
-    c.authorization_url = Some(link.to_string());
-    set_actions(c, link);
 }
 
 /// Parse a register/update body with the kind's write type (422 on bad
@@ -1252,11 +1056,20 @@ fn parse_write(kind: DeviceKind, body: &[u8]) -> Result<serde_json::Map<String, 
     }
 }
 
-/// Apply a write body to a device: `building_id` → `building`,
-/// `device_model.cloud_service_id` → `cloud_service`, other fields as named.
+/// The ids of the user's buildings (what `building_id` may name).
+async fn building_ids(r: &mut Reads<'_>, user_id: Uuid) -> Result<Vec<Uuid>, EmuError> {
+    Ok(r.buildings_of(user_id)
+        .await?
+        .iter()
+        .map(|b| b.id)
+        .collect())
+}
+
+/// Apply a write body to a device: `building_id` → `building` (one of
+/// `buildings`), `device_model.cloud_service_id` → `cloud_service`, other
+/// fields as named.
 fn merge_write(
-    org: &Org,
-    user_id: Uuid,
+    buildings: &[Uuid],
     device: Device,
     write: serde_json::Map<String, Value>,
     t: DateTime<Utc>,
@@ -1272,7 +1085,7 @@ fn merge_write(
                 if let Some(b) = v.as_str() {
                     let id = Uuid::parse_str(b)
                         .map_err(|_| EmuError::field("building_id", "Not a building id."))?;
-                    if !matches!(org.buildings.get(&id), Some((o, _)) if *o == user_id) {
+                    if !buildings.contains(&id) {
                         return Err(EmuError::field(
                             "building_id",
                             "This user has no building with that id; create it first.",

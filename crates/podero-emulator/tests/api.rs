@@ -728,7 +728,7 @@ async fn hundred_thousand_users() {
     let started = Instant::now();
     let (running, _, _) = start_in(dir.path(), 100_000).await;
     println!(
-        "restart: loaded 100000 users from SQLite in {:?}",
+        "restart: opened 100000 users in SQLite in {:?}",
         started.elapsed()
     );
     running.shutdown().await;

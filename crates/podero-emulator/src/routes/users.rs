@@ -1,6 +1,7 @@
 //! Users of the organisation: list, create, get, partial update, soft
 //! delete, and lookup by external id.
 
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,8 +16,12 @@ pub(crate) async fn list_users(
     _s: Scope,
     Query(f): Query<Flags>,
 ) -> Result<Response, EmuError> {
-    let bytes = emu.list_users_json(f.include_deleted()?).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+    let stream = emu.users_json(f.include_deleted()?);
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 pub(crate) async fn create_user(
