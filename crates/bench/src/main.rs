@@ -15,7 +15,8 @@
 //! * the gateway's resident memory (VmRSS, and the peak VmHWM) with the
 //!   snapshot loaded, and again after a refresh replaced it.
 //!
-//! `bench watch` is the fleet-watch benchmark instead ([`watch`]).
+//! `bench watch` is the fleet-watch benchmark instead ([`watch`]);
+//! `bench bundle` measures what a first visit downloads ([`bundle`]).
 //!
 //! Exits non-zero when a target is missed. Binaries are expected in
 //! `target/release` (`cargo xtask bench` builds them first).
@@ -28,6 +29,7 @@ use shared::directory::UserPage;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod bundle;
 mod watch;
 
 const SECRET: &str = "bench-secret-not-used-elsewhere";
@@ -216,6 +218,9 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("watch") {
         return watch::run(&args[1..]).await;
+    }
+    if args.first().map(String::as_str) == Some("bundle") {
+        return bundle::run().await;
     }
     let users: usize = std::env::args()
         .skip_while(|a| a != "--users")

@@ -70,6 +70,8 @@ usage: cargo xtask <command>
              release gateway in front of it; prints latency and memory against the targets
              bench watch: the fleet watch at 100,000 users with connection churn (--users N,
              --rps R budget, default 300; --churn C per 1,000 devices and hour, default 30)
+             bench bundle: build the frontend, then what a first visit downloads from the release
+             gateway (each file stored and on the wire) against the 250 KiB target
 ";
 
 fn main() {
@@ -352,6 +354,10 @@ fn run(extra: &[String]) -> Result<(), String> {
 
 /// Build the release binaries, then run the benchmark (it prints the figures).
 fn bench(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("bundle") {
+        install(false)?;
+        build_frontend()?;
+    }
     step(
         "build release binaries",
         "cargo",
