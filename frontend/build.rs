@@ -7,13 +7,6 @@
 mod source;
 
 fn main() {
-    println!("cargo:rerun-if-changed=locales");
     println!("cargo:rerun-if-changed=../shared/src/i18n/source.rs");
-    let read = |file: &str| {
-        std::fs::read_to_string(format!("locales/{file}"))
-            .unwrap_or_else(|e| panic!("locales/{file}: {e}"))
-    };
-    let code = source::catalog_source(&read("en.yml"), &read("de.yml"), "shared::i18n::Catalog");
-    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
-    std::fs::write(out.join("catalog.rs"), code).expect("write catalog.rs");
+    source::write_catalog("shared::i18n::Catalog");
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 
-use crate::{free_port, release_bin};
+use crate::{free_port, release_bin, wait_for_gateway};
 
 /// Everything a first visit loads, compressed as served, at most this.
 const TARGET_KIB: f64 = 250.0;
@@ -104,19 +104,7 @@ pub async fn run() {
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the gateway did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_gateway(&http, &base, Duration::from_secs(60)).await;
     // The gateway's start-up precompression, done.
     let waiting = Instant::now();
     while !hashed

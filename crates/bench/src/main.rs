@@ -150,6 +150,20 @@ async fn timed(http: &reqwest::Client, url: &str) -> (f64, Vec<u8>) {
     (t.elapsed().as_secs_f64() * 1000.0, body)
 }
 
+/// Poll the gateway's `/healthz` until it answers, or fail after `within`.
+async fn wait_for_gateway(http: &reqwest::Client, base: &str, within: Duration) {
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(started.elapsed() < within, "the gateway did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Read the emulator's banner until it names its organisation.
 async fn banner_org(child: &mut Child) -> String {
     let out = child.stdout.take().expect("stdout");
@@ -277,19 +291,7 @@ async fn main() {
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "gateway did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_gateway(&http, &base, Duration::from_secs(30)).await;
     // Every request is a signed-in admin's, with its audit record.
     let http = sign_in(&base).await;
     let list = format!("{base}/api/directory/users");

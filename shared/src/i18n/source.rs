@@ -95,3 +95,18 @@ pub fn catalog_source(en: &str, de: &str, catalog_type: &str) -> String {
         list(de_texts),
     )
 }
+
+/// For the build scripts: compile `locales/en.yml` and `de.yml` of the
+/// crate being built into `$OUT_DIR/catalog.rs`, and rebuild when they
+/// change.
+#[allow(dead_code)] // used by build.rs, not by the library
+pub fn write_catalog(catalog_type: &str) {
+    println!("cargo:rerun-if-changed=locales");
+    let read = |file: &str| {
+        std::fs::read_to_string(format!("locales/{file}"))
+            .unwrap_or_else(|e| panic!("locales/{file}: {e}"))
+    };
+    let code = catalog_source(&read("en.yml"), &read("de.yml"), catalog_type);
+    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(out.join("catalog.rs"), code).expect("write catalog.rs");
+}
