@@ -1,5 +1,11 @@
-//! Rebuild when a translation file changes: `rust_i18n::i18n!` reads
-//! `locales/` at compile time, and Cargo does not know that on its own.
+//! Compiles `locales/en.yml` and `de.yml` into `$OUT_DIR/catalog.rs`
+//! (`static CATALOG: Catalog`, included by `src/i18n.rs`), and rebuilds
+//! when a translation file changes.
+
+#[path = "src/i18n/source.rs"]
+mod source;
+
 fn main() {
-    println!("cargo:rerun-if-changed=locales");
+    println!("cargo:rerun-if-changed=src/i18n/source.rs");
+    source::write_catalog("Catalog");
 }

@@ -507,9 +507,18 @@ impl Harness {
     }
 
     /// Make the page see `prefers-color-scheme: <scheme>` (`light`,
-    /// `dark`; `""` for the system's again), through chromedriver's
-    /// Chrome DevTools command.
+    /// `dark`; `""` for the system's again).
     pub async fn emulate_color_scheme(&self, scheme: &str) {
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        )
+        .await;
+    }
+
+    /// Run a Chrome DevTools command (`Network.clearBrowserCache`, ...)
+    /// through chromedriver; its result. Fails the test when refused.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
         let session = self
             .browser
             .session_id()
@@ -521,18 +530,17 @@ impl Harness {
                 "{}/session/{session}/goog/cdp/execute",
                 self.driver
             ))
-            .json(&serde_json::json!({
-                "cmd": "Emulation.setEmulatedMedia",
-                "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
-            }))
+            .json(&serde_json::json!({"cmd": cmd, "params": params}))
             .send()
             .await
             .expect("chromedriver answers");
         assert!(
             r.status().is_success(),
-            "chromedriver refused the colour scheme {scheme:?}: {}",
+            "chromedriver refused {cmd}: {}",
             r.text().await.unwrap_or_default()
         );
+        let answer: serde_json::Value = r.json().await.expect("chromedriver's JSON");
+        answer["value"].clone()
     }
 
     /// What [`Harness::assert_accessible`] fails with, if anything: the

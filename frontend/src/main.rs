@@ -23,9 +23,6 @@ mod paging;
 mod session;
 mod timer;
 
-// The app's texts in German and English (`frontend/locales/`).
-rust_i18n::i18n!("locales", fallback = "en");
-
 fn main() {
     console_error_panic_hook::set_once();
     if let Some(boot) = web_sys::window()

@@ -486,6 +486,9 @@ impl Application {
             tracing::info!("Prometheus metrics at http://{}/metrics", m.addr());
             tokio::spawn(m.serve(signal.clone()))
         });
+        // The app's files at Brotli's best quality, written once per build.
+        let frontend_dir = self.state.settings.frontend_dir.clone();
+        tokio::task::spawn_blocking(move || routes::frontend::precompress(&frontend_dir));
         let directory = tokio::spawn(Directory::run(
             self.state.directory.clone(),
             self.state.podero.clone(),

@@ -7,10 +7,6 @@
 //! time); request bodies serialise only what is set, so a partial `PUT`
 //! changes exactly the fields the caller meant to change.
 
-// The catalog (shared/locales/*.yml), compiled in; `rust_i18n::t!` looks it
-// up at the crate root, so the macro is called here (see `i18n`).
-rust_i18n::i18n!("locales", fallback = "en");
-
 pub mod app;
 pub mod auth;
 pub mod building;

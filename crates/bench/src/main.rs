@@ -20,7 +20,8 @@
 //! Then the sync benchmark ([`sync`]): the dry run of a customer file as
 //! large as the organisation, and a run's write rate.
 //!
-//! `bench watch` is the fleet-watch benchmark instead ([`watch`]).
+//! `bench watch` is the fleet-watch benchmark instead ([`watch`]);
+//! `bench bundle` measures what a first visit downloads ([`bundle`]).
 //!
 //! Exits non-zero when a target is missed. Binaries are expected in
 //! `target/release` (`cargo xtask bench` builds them first).
@@ -42,6 +43,7 @@ mod sync;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod bundle;
 mod watch;
 
 const SECRET: &str = "bench-secret-not-used-elsewhere";
@@ -179,6 +181,20 @@ async fn timed(http: &reqwest::Client, url: &str) -> (f64, Vec<u8>) {
     let (_, r) = get(http, url).await;
     let body = r.bytes().await.expect("body").to_vec();
     (t.elapsed().as_secs_f64() * 1000.0, body)
+}
+
+/// Poll the gateway's `/healthz` until it answers, or fail after `within`.
+async fn wait_for_gateway(http: &reqwest::Client, base: &str, within: Duration) {
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(started.elapsed() < within, "the gateway did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Read the emulator's banner until it names its organisation.
@@ -331,6 +347,7 @@ async fn main() {
     match args.first().map(String::as_str) {
         Some("watch") => watch::run(&args[1..]).await,
         Some("forwarding") => forwarding::run().await,
+        Some("bundle") => bundle::run().await,
         Some("emulator-seed") => {
             emulator_seed::run(users_arg.unwrap_or(1_000_000))
                 .await
@@ -371,19 +388,7 @@ async fn users_list(users: usize) {
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "gateway did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_gateway(&http, &base, Duration::from_secs(30)).await;
     // Every request is a signed-in admin's, with its audit record.
     let http = sign_in(&base).await;
     let list = format!("{base}/api/directory/users");

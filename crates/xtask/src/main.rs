@@ -81,6 +81,9 @@ usage: cargo xtask <command>
   bench emulator-seed
              the emulator alone seeding 1,000,000 users (--users N), its whole users list and
              a restart; prints time and memory against the targets
+  bench bundle
+             build the frontend, then what a first visit downloads from the release gateway
+             (each file stored and on the wire) against the 250 KiB target
 ";
 
 fn main() {
@@ -383,6 +386,10 @@ fn bench(args: &[String]) -> Result<(), String> {
             Err(_) => missing.push("nginx-light"),
         }
         apt_get_install(&missing)?;
+    }
+    if args.first().map(String::as_str) == Some("bundle") {
+        install(false)?;
+        build_frontend()?;
     }
     let mut build = vec![
         "build",

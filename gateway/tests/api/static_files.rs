@@ -2,7 +2,9 @@
 
 use std::io::Read;
 
-use crate::helpers::{spawn_app, spawn_app_with, Options};
+use std::time::Duration;
+
+use crate::helpers::{eventually, spawn_app, spawn_app_with, Options};
 
 const JS: &str = "frontend-0123456789abcdef.js";
 const WASM: &str = "frontend-0123456789abcdef_bg.wasm";
@@ -119,6 +121,59 @@ async fn compresses_html_js_and_wasm() {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-encoding"), Some("gzip"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn hashed_assets_are_served_precompressed_at_brotli_best() {
+    let dist = write_dist();
+    let app = spawn_app_with(Options {
+        frontend_dir: Some(dist.path().to_path_buf()),
+        ..Options::default()
+    })
+    .await;
+    // The gateway writes `<file>.br` for the hashed script and WebAssembly
+    // when it starts (not for index.html, which is no-cache and small).
+    for file in [JS, WASM] {
+        let br = dist.path().join(format!("{file}.br"));
+        eventually(Duration::from_secs(30), || async {
+            br.exists().then_some(())
+        })
+        .await;
+    }
+    assert!(!dist.path().join("index.html.br").exists());
+    let c = &app.client;
+    for file in [JS, WASM] {
+        let url = format!("{}/{file}", app.address);
+        let precompressed = std::fs::read(dist.path().join(format!("{file}.br"))).unwrap();
+        let r = c.send(c.get(&url).header("accept-encoding", "br")).await;
+        assert_eq!(r.status, 200, "{file}");
+        assert_eq!(r.header("content-encoding"), Some("br"), "{file}");
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=31536000, immutable"),
+            "{file}"
+        );
+        // The very bytes written at start, not a fresh on-the-fly stream.
+        assert_eq!(r.body, precompressed, "{file}");
+        let mut plain = Vec::new();
+        brotli_decompressor::Decompressor::new(&r.body[..], 4096)
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(
+            plain,
+            std::fs::read(dist.path().join(file)).unwrap(),
+            "{file}"
+        );
+        // Without `br` accepted, the file itself (or gzip made on the fly).
+        let r = c.send(c.get(&url)).await;
+        assert_eq!(r.header("content-encoding"), None, "{file}");
+        assert_eq!(
+            r.body,
+            std::fs::read(dist.path().join(file)).unwrap(),
+            "{file}"
+        );
+    }
     app.shutdown().await;
 }
 
