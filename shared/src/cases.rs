@@ -108,8 +108,13 @@ wire_enum!(
         PriorityChanged = "priority_changed",
         /// A reconnection link (`auth_session`) was created for the device.
         LinkCreated = "link_created",
-        /// A message to the customer (`to` is the address).
+        /// A message to the customer went out (`to` is the address).
         EmailSent = "email_sent",
+        /// A message to the customer could not be sent (`text` says why).
+        EmailFailed = "email_failed",
+        /// A message to the customer waits in the outbox: no mail server
+        /// is configured (`to` is the address).
+        EmailHeld = "email_held",
         /// The device is connected again; `duration_secs` it was lost.
         DeviceReconnected = "device_reconnected",
         /// The device lost its connection again while the case was open.

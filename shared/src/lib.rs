@@ -17,6 +17,7 @@ pub mod directory;
 pub mod error;
 pub mod i18n;
 pub mod patch;
+pub mod self_service;
 pub mod staff;
 pub mod sync;
 pub mod user;
