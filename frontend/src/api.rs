@@ -27,6 +27,10 @@ use shared::directory::{
     self, Freshness, ReconnectionReport, UserPage, UserQuery, DIRECTORY_CSV_PATH,
     DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
 };
+use shared::self_service::{
+    email_path, link_path, links_path, revoke_path, LinkInfo, NewLink, Outbox, SendLink, SentLink,
+    OUTBOX_PATH,
+};
 use shared::staff::{
     team_member_path, team_password_path, team_sessions_path, user_history_path, AuditEntry,
     AuditPage, AuditQuery, ChangePassword, Invite, Invited, LanguageChoice, RoleChange,
@@ -666,4 +670,31 @@ pub async fn watched_user(user: Uuid) -> Result<WatchedUser, ApiFailure> {
 /// The outgoing webhook's deliveries (admins only).
 pub async fn webhook_deliveries() -> Result<Vec<WebhookDelivery>, ApiFailure> {
     get(WEBHOOK_DELIVERIES_PATH).await
+}
+
+/// A new self-service link for an end-user: its address is in this answer
+/// only (the gateway keeps a hash).
+pub async fn create_self_service_link(user: Uuid) -> Result<NewLink, ApiFailure> {
+    post(&link_path(user), &serde_json::json!({})).await
+}
+
+/// The end-user's self-service links, newest first.
+pub async fn self_service_links(user: Uuid) -> Result<Vec<LinkInfo>, ApiFailure> {
+    get(&links_path(user)).await
+}
+
+/// Revoke one self-service link (it stops working at once).
+pub async fn revoke_self_service_link(user: Uuid, link: i64) -> Result<(), ApiFailure> {
+    delete(&revoke_path(user, link)).await
+}
+
+/// Create a self-service link and e-mail it to the end-user (422 with
+/// field errors: `language`, `email`, `case_id`).
+pub async fn send_self_service_link(user: Uuid, body: &SendLink) -> Result<SentLink, ApiFailure> {
+    post(&email_path(user), body).await
+}
+
+/// The messages to customers, newest first (admins only).
+pub async fn outbox() -> Result<Outbox, ApiFailure> {
+    get(OUTBOX_PATH).await
 }

@@ -33,6 +33,7 @@ use crate::i18n::{self, lang, provide_lang, t, t_with, tx, LanguageSwitch};
 use crate::pages::audit::AuditPage;
 use crate::pages::case_detail::CaseDetailPage;
 use crate::pages::cases::CasesPage;
+use crate::pages::outbox::OutboxPage;
 use crate::pages::password::PasswordPage;
 use crate::pages::reconnection::ReconnectionPage;
 use crate::pages::sign_in::SignInPage;
@@ -205,6 +206,7 @@ fn SignedIn() -> impl IntoView {
                     <Route path=path!("/cases") view=CasesPage/>
                     <Route path=path!("/cases/:id") view=CaseDetailPage/>
                     <Route path=path!("/webhooks") view=WebhooksPage/>
+                    <Route path=path!("/outbox") view=OutboxPage/>
                     <Route path=path!("/sync") view=SyncPage/>
                     <Route path=path!("/team") view=TeamPage/>
                     <Route path=path!("/audit") view=AuditPage/>
@@ -248,8 +250,9 @@ fn Brand() -> impl IntoView {
     }
 }
 
-/// Product name, navigation (Team and Audit trail for admins only), the
-/// organisation served, whether it is the emulator, and the account.
+/// Product name, navigation (Team, Audit trail and Outbox for admins
+/// only), the organisation served, whether it is the emulator, and the
+/// account.
 #[component]
 fn TopBar() -> impl IntoView {
     let info = expect_context::<AppInfoResource>();
@@ -266,6 +269,7 @@ fn TopBar() -> impl IntoView {
                 <Show when=admin>
                     <A href="/team">{tx!("app.nav_team")}</A>
                     <A href="/audit">{tx!("app.nav_audit")}</A>
+                    <A href="/outbox">{tx!("app.nav_outbox")}</A>
                 </Show>
             </nav>
             <div class="org" aria-live="polite">

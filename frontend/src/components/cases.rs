@@ -171,6 +171,11 @@ pub fn event_text(e: &CaseEvent) -> String {
         ),
         CaseEventKind::LinkCreated => t("cases.event.link_created"),
         CaseEventKind::EmailSent => t_with("cases.event.email_sent", &[("to", to.unwrap_or("—"))]),
+        CaseEventKind::EmailFailed => t_with(
+            "cases.event.email_failed",
+            &[("error", e.text.as_deref().unwrap_or("—"))],
+        ),
+        CaseEventKind::EmailHeld => t_with("cases.event.email_held", &[("to", to.unwrap_or("—"))]),
         CaseEventKind::DeviceReconnected => match e.duration_secs {
             Some(secs) => t_with(
                 "cases.event.device_reconnected_after",

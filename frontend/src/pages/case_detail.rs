@@ -1,8 +1,10 @@
 //! One support case (`/cases/:id`): what it is about (customer, device
 //! and since when it is lost, kind, priority, state, assignee, who opened
 //! it and when), the controls to work it (state, assignee with "Take it",
-//! priority; roles that may work cases only), its timeline oldest first
-//! with a readable sentence per event, and the comment form.
+//! priority; roles that may work cases only), "Send to customer" (the
+//! customer's self-service link by e-mail, filed on this case), its
+//! timeline oldest first with a readable sentence per event, and the
+//! comment form.
 //!
 //! Every change answers with the whole case, which replaces the one shown;
 //! the top bar's count is asked again right after. Nothing typed is lost:
@@ -24,6 +26,7 @@ use crate::components::cases::{
 };
 use crate::components::feedback::{ErrorPanel, Loading};
 use crate::components::form::{clear_error, error_for, server_field_errors};
+use crate::components::self_service::SendToCustomer;
 use crate::components::toast::use_toasts;
 use crate::drafts;
 use crate::format::{ago, duration, stamp};
@@ -78,6 +81,7 @@ fn CaseView(detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
         detail.with(|d| d.as_ref().map(|d| d.events.clone()).unwrap_or_default())
     });
     let can_work = move || session.can_change_users();
+    let who = Memo::new(move |_| detail.with(|d| d.as_ref().map(|d| (d.case.id, d.case.user_id))));
     view! {
         {move || case.get().map(|c| {
             // Built anew on a change and on a language switch.
@@ -86,6 +90,9 @@ fn CaseView(detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
         })}
         <Show when=can_work>
             {move || case.get().map(|c| view! { <Controls case=c detail/> })}
+            // Built once per case, so the outcome of a send stays shown
+            // while the timeline takes the new events.
+            {move || who.get().map(|(id, user_id)| view! { <SendLinkForCase id user_id detail/> })}
         </Show>
         <section class="timeline" aria-labelledby="timeline-h">
             <h2 id="timeline-h">{tx!("case_page.timeline")}</h2>
@@ -101,6 +108,33 @@ fn CaseView(detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
         <Show when=can_work>
             {move || case.with(|c| c.as_ref().map(|c| c.id)).map(|id| view! { <CommentForm id detail/> })}
         </Show>
+    }
+}
+
+/// "Send to customer" for the case's user, filed on this case: the
+/// timeline is read again afterwards (the message's outcome is on it).
+/// Offered when the signed-in role may change that user.
+#[component]
+fn SendLinkForCase(id: i64, user_id: Uuid, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
+    let session = use_session();
+    let user = LocalResource::new(move || api::get_user(user_id));
+    let sent = Callback::new(move |_| {
+        spawn_local(async move {
+            // A failure keeps the timeline shown; the next change reads it.
+            if let Ok(d) = api::case(id).await {
+                detail.set(Some(d));
+            }
+        });
+    });
+    move || match user.get() {
+        Some(Ok(u)) if session.can_change_user_of_role(u.role) && u.deleted_at.is_none() => {
+            Some(view! {
+                <section class="case-send" data-testid="case-send">
+                    <SendToCustomer user_id email=u.email.clone() case_id=Some(id) sent/>
+                </section>
+            })
+        }
+        _ => None,
     }
 }
 

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod case_detail;
 pub mod cases;
 pub mod not_found;
+pub mod outbox;
 pub mod password;
 pub mod reconnection;
 pub mod sign_in;

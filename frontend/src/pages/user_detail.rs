@@ -3,8 +3,9 @@
 //! connections first) with its statuses and the reconnection journey, the
 //! user's buildings, the user's support cases with "Open a case" (and
 //! when the fleet watch last read the devices, and since when each lost
-//! device is lost), and the change history (what the back-office changed
-//! for this user, from the audit trail).
+//! device is lost), the customer's self-service links ("Create link",
+//! "Send to customer", the links with "Revoke"), and the change history
+//! (what the back-office changed for this user, from the audit trail).
 //!
 //! The user, the devices, the buildings and the history load
 //! independently: each shows its own skeleton, error panel (with Retry) or
@@ -30,6 +31,7 @@ use crate::components::audit::{
 use crate::components::confirm::ConfirmDialog;
 use crate::components::device_card::DeviceCard;
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
+use crate::components::self_service::SelfServiceLinks;
 use crate::components::toast::use_toasts;
 use crate::components::user_cases::UserCases;
 use crate::format::{ago, count, decimal, or_dash, stamp};
@@ -159,6 +161,13 @@ pub fn UserDetail() -> impl IntoView {
         {move || match (id(), user.get()) {
             (Some(user_id), Some(Ok(_))) => Some(view! {
                 <UserCases user_id devices watched can_work=session.can_change_users()/>
+            }),
+            _ => None,
+        }}
+        {move || match (id(), user.get()) {
+            (Some(user_id), Some(Ok(u))) => Some(view! {
+                <SelfServiceLinks user_id email=u.email.clone()
+                    can_act=session.can_change_user_of_role(u.role) && u.deleted_at.is_none()/>
             }),
             _ => None,
         }}
