@@ -11,7 +11,9 @@
 //! Each test builds its own [`Harness`] (gateway with a 60-user emulator in a
 //! temp directory, its own chromedriver and browser profile) and ends it
 //! with [`Harness::finish`]; chromedriver is killed on drop even when a
-//! test panics. The gateway's first admin gets a known password; the
+//! test panics. [`Harness::fresh_session`] opens a second browser with an
+//! empty profile (a customer without a back-office session). The
+//! gateway's first admin gets a known password; the
 //! harness replaces it over HTTP, keeps that session for set-up calls
 //! ([`Harness::http`]), and signs the browser in on the sign-in page, so
 //! every test starts in the app as an admin. Tool lookup: `CHROMEDRIVER` / `CHROME_BIN`, then
@@ -55,8 +57,13 @@ pub struct Harness {
     chromedriver: Driver,
     /// chromedriver's address, for its Chromium-only commands.
     driver: String,
+    /// The Chromium binary and the browser's language, for
+    /// [`Harness::fresh_session`].
+    chrome: PathBuf,
+    language: String,
     _data: tempfile::TempDir,
-    _profile: tempfile::TempDir,
+    /// The first session's profile, then those of fresh sessions.
+    profiles: Vec<tempfile::TempDir>,
 }
 
 fn find_tool(env: &str, candidates: &[&str]) -> Option<PathBuf> {
@@ -186,31 +193,7 @@ impl Harness {
         }
 
         let profile = tempfile::tempdir().expect("temp dir");
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": chrome,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--window-size=1280,900",
-                    format!("--lang={language}"),
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-                "prefs": { "intl.accept_languages": accept_languages(language) },
-            }),
-        );
-        // Both ring and aws-lc-rs are linked (reqwest, fantoccini): choose one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let browser = ClientBuilder::rustls()
-            .expect("TLS setup")
-            .capabilities(caps)
-            .connect(&driver)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("could not open a Chromium session through chromedriver: {e}")
-            });
+        let browser = open_browser(&driver, &chrome, language, profile.path()).await;
         // The admin's one-time password is replaced over HTTP; the
         // browser then signs in like a person does.
         let http = session_client(
@@ -226,11 +209,33 @@ impl Harness {
             http,
             chromedriver: Driver(child),
             driver,
+            chrome,
+            language: language.to_string(),
             _data: data,
-            _profile: profile,
+            profiles: vec![profile],
         };
         h.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
         h
+    }
+
+    /// Open another browser session through the same chromedriver, with
+    /// a new, empty profile (no cookie, no storage: someone who never
+    /// signed in to the back-office, such as a customer on their phone),
+    /// in the same language, and make it the one every helper drives.
+    /// Returns the session it replaces; [`Harness::resume_session`] goes
+    /// back to it.
+    pub async fn fresh_session(&mut self) -> Client {
+        let profile = tempfile::tempdir().expect("temp dir");
+        let fresh = open_browser(&self.driver, &self.chrome, &self.language, profile.path()).await;
+        self.profiles.push(profile);
+        std::mem::replace(&mut self.browser, fresh)
+    }
+
+    /// End the session opened by [`Harness::fresh_session`] and drive
+    /// `previous` again.
+    pub async fn resume_session(&mut self, previous: Client) {
+        let fresh = std::mem::replace(&mut self.browser, previous);
+        let _ = fresh.close().await;
     }
 
     /// Sign the browser in on the sign-in page and wait for the app.
@@ -624,6 +629,34 @@ impl Harness {
         drop(self.chromedriver);
         self.gateway.shutdown().await;
     }
+}
+
+/// A headless Chromium session through the chromedriver at `driver`,
+/// speaking `language`, with its profile in `profile`.
+async fn open_browser(driver: &str, chrome: &Path, language: &str, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chrome,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,900",
+                format!("--lang={language}"),
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "prefs": { "intl.accept_languages": accept_languages(language) },
+        }),
+    );
+    // Both ring and aws-lc-rs are linked (reqwest, fantoccini): choose one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    ClientBuilder::rustls()
+        .expect("TLS setup")
+        .capabilities(caps)
+        .connect(driver)
+        .await
+        .unwrap_or_else(|e| panic!("could not open a Chromium session through chromedriver: {e}"))
 }
 
 /// Where `npm ci --prefix e2e` puts axe-core.

@@ -1,0 +1,356 @@
+//! Customer self-service in real browsers: a device is lost and the fleet
+//! watch opens its case; the agent presses "Send to customer" on the case
+//! (no mail server: the message waits in the outbox, where the admin reads
+//! the link); the customer opens the link in a fresh browser (no
+//! back-office session, a phone's 360 px), sees the lost device, presses
+//! "Reconnect", connects on the manufacturer's (emulator's) page and is
+//! back on their page, which says all devices are connected; the case
+//! resolves itself and its timeline shows what the customer did. The
+//! agent then revokes the link on the user's page and it stops working.
+//! A viewer reads the links but is offered nothing to change.
+
+use std::time::Duration;
+
+use e2e::{user_with_device, Harness};
+use fantoccini::elements::Element;
+use fantoccini::Locator;
+use shared::cases::{CaseDetail, CaseList};
+use uuid::Uuid;
+
+/// How long the fleet watch may take to notice a change (a round at the
+/// test's budget plus the pause between rounds).
+const WATCH_DEADLINE: Duration = Duration::from_secs(60);
+
+async fn get_json<T: serde::de::DeserializeOwned>(h: &Harness, path: &str) -> T {
+    let r = h
+        .http
+        .get(h.url(path))
+        .send()
+        .await
+        .expect("gateway answers");
+    assert!(r.status().is_success(), "GET {path}: {}", r.status());
+    r.json().await.expect("JSON")
+}
+
+/// An XPath literal for `text` (no text here holds both quote kinds).
+fn literal(text: &str) -> String {
+    if text.contains('\'') {
+        format!("\"{text}\"")
+    } else {
+        format!("'{text}'")
+    }
+}
+
+/// The control whose visible label is `label` (its `<label for>`).
+async fn by_label(h: &Harness, label: &str) -> Element {
+    let xpath = format!("//label[normalize-space()={}]", literal(label));
+    let id = h
+        .eventually(&format!("the label {label:?}"), || async {
+            let l = h.browser.find(Locator::XPath(&xpath)).await.ok()?;
+            l.attr("for").await.ok()?
+        })
+        .await;
+    h.wait_for(&format!("#{id}")).await
+}
+
+/// The first button or link whose visible text is `text`, if shown now.
+async fn find_action(h: &Harness, text: &str) -> Option<Element> {
+    let xpath = format!(
+        "//*[self::button or self::a][normalize-space()={}]",
+        literal(text)
+    );
+    h.browser.find(Locator::XPath(&xpath)).await.ok()
+}
+
+/// Click the button or link whose visible text is `text`, waiting for it.
+async fn press(h: &Harness, text: &str) {
+    h.eventually(&format!("a click on {text:?}"), || async {
+        find_action(h, text).await?.click().await.ok()
+    })
+    .await;
+}
+
+/// The page's visible text now.
+async fn page_text(h: &Harness) -> String {
+    h.browser
+        .find(Locator::Css("body"))
+        .await
+        .expect("a body")
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
+/// The page fits the window's width (nothing to scroll sideways).
+async fn assert_fits(h: &Harness, what: &str) {
+    let fits = h
+        .browser
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .expect("script runs");
+    let shot = h.screenshot(what).await;
+    assert_eq!(
+        fits,
+        serde_json::Value::Bool(true),
+        "{what} is wider than the window: {shot}"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_reconnects_through_the_link_the_agent_sent() {
+    let mut h = Harness::start_with(|c| c.watch_rps = 1000.0).await;
+    let (user, _kind, device) = user_with_device(&h, true).await;
+    let device_id: Uuid = device["id"].as_str().unwrap().parse().unwrap();
+    let model = device["device_model"]["model"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    // The device loses its manufacturer connection; the watch opens a case.
+    let r = h
+        .http
+        .post(format!(
+            "{}/_emulator/devices/{device_id}/connection",
+            h.gateway.upstream_base_url()
+        ))
+        .json(&serde_json::json!({"authenticated": false}))
+        .send()
+        .await
+        .expect("emulator answers");
+    assert!(r.status().is_success(), "emulator hook: {}", r.status());
+    let case = h
+        .eventually_within(
+            "the watch to open a case for the device",
+            WATCH_DEADLINE,
+            || async {
+                let list: CaseList =
+                    get_json(&h, &format!("/api/cases?device_id={device_id}&state=open")).await;
+                list.cases.into_iter().next()
+            },
+        )
+        .await;
+
+    // On the case: "Send to customer", in English, to the customer's address.
+    h.open(&format!("/cases/{}", case.id)).await;
+    h.wait_for("[data-testid=case-send]").await;
+    let to = h.text("[data-testid=ss-send-to]").await;
+    assert_eq!(to.trim(), user.email, "the message goes to the customer");
+    let language = by_label(&h, "Language of the message").await;
+    assert_eq!(
+        language.prop("value").await.unwrap().as_deref(),
+        Some("de"),
+        "German unless chosen otherwise"
+    );
+    language.select_by_value("en").await.unwrap();
+    press(&h, "Send to customer").await;
+
+    // No mail server in the test: it says the message waits in the outbox,
+    // and so does the case's timeline.
+    let outcome = h
+        .wait_for("[data-testid=ss-sent][data-will-be-sent=false]")
+        .await;
+    let said = outcome.text().await.unwrap();
+    assert!(said.contains("waits in the outbox"), "{said}");
+    assert!(said.contains(&user.email), "{said}");
+    let shown_link = h
+        .text("[data-testid=ss-sent-link] [data-testid=ss-link-url]")
+        .await;
+    h.wait_for("[data-testid=case-event][data-kind=email_held]")
+        .await;
+    h.assert_accessible("a case after sending the link").await;
+
+    // The admin reads the message in the outbox: the link is in it.
+    press(&h, "Outbox").await;
+    h.wait_for("[data-testid=outbox-no-smtp]").await;
+    let row_css = format!(
+        "[data-testid=outbox-row][data-case-id='{}'][data-state=held]",
+        case.id
+    );
+    h.wait_for(&row_css).await;
+    assert_eq!(
+        h.text(&format!("{row_css} [data-testid=outbox-to]")).await,
+        user.email
+    );
+    h.click(&format!("{row_css} [data-testid=outbox-subject]"))
+        .await;
+    let body = h
+        .text(&format!("{row_css} [data-testid=outbox-body]"))
+        .await;
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains(shared::self_service::PAGE_PREFIX))
+        .unwrap_or_else(|| panic!("no self-service link in the message:\n{body}"))
+        .to_string();
+    assert_eq!(link, shown_link.trim(), "the outbox holds the link sent");
+    h.assert_accessible("the outbox").await;
+    let link = if link.starts_with('/') {
+        h.url(&link)
+    } else {
+        link
+    };
+
+    // The customer: a fresh browser without any back-office cookie, 360 px wide.
+    let agent = h.fresh_session().await;
+    h.browser.set_window_size(360, 800).await.unwrap();
+    h.browser.goto(&link).await.expect("open the link");
+    let reconnect = h
+        .eventually("the customer's page to list the lost device", || async {
+            let text = page_text(&h).await;
+            let listed = model.is_empty() || text.contains(&model);
+            if listed {
+                find_action(&h, "Reconnect").await
+            } else {
+                None
+            }
+        })
+        .await;
+    assert!(
+        h.browser
+            .get_all_cookies()
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| !c.name().contains("podero_session")),
+        "no back-office session cookie on the customer's page"
+    );
+    assert_fits(&h, "the customer's page at 360 px").await;
+    reconnect.click().await.unwrap();
+
+    // On to the manufacturer's sign-in (by itself, or with the link).
+    h.eventually("the manufacturer's page", || async {
+        if h.browser
+            .find(Locator::Css("[data-testid=emulator-connect]"))
+            .await
+            .is_ok()
+        {
+            return Some(());
+        }
+        if let Some(go) = find_action(&h, "Continue to sign-in").await {
+            let _ = go.click().await;
+        }
+        None
+    })
+    .await;
+    h.click("[data-testid=emulator-connect]").await;
+    h.eventually("the customer's page to say all is connected", || async {
+        page_text(&h)
+            .await
+            .contains("All your devices are connected")
+            .then_some(())
+    })
+    .await;
+    assert!(
+        h.browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with(shared::self_service::PAGE_PREFIX),
+        "back on the customer's page"
+    );
+    assert_fits(&h, "the customer's page, all connected, at 360 px").await;
+    h.resume_session(agent).await;
+
+    // The agent sees the case resolve itself, with the customer's steps.
+    h.eventually_within("the case to be resolved", WATCH_DEADLINE, || async {
+        h.open(&format!("/cases/{}", case.id)).await;
+        h.browser
+            .wait()
+            .at_most(Duration::from_secs(5))
+            .for_element(Locator::Css("[data-testid=case-head][data-state=resolved]"))
+            .await
+            .ok()
+            .map(drop)
+    })
+    .await;
+    for kind in [
+        "email_held",
+        "customer_opened_page",
+        "customer_reconnect_pressed",
+        "device_reconnected",
+    ] {
+        h.wait_for(&format!("[data-testid=case-event][data-kind={kind}]"))
+            .await;
+    }
+    let timeline = h.text("[data-testid=timeline]").await;
+    assert!(
+        timeline.contains("The customer opened their self-service page"),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("The customer pressed “Reconnect” on their self-service page"),
+        "{timeline}"
+    );
+    let resolved: CaseDetail = get_json(&h, &format!("/api/cases/{}", case.id)).await;
+    assert!(resolved.case.resolved_at.is_some());
+
+    // On the user's page: the link, sent to the customer and used; the
+    // agent revokes it and it stops working.
+    h.open(&format!("/users/{}", user.id)).await;
+    let row = h
+        .wait_for("[data-testid=ss-link-row][data-state=active]")
+        .await;
+    let text = row.text().await.unwrap();
+    assert!(text.contains(&user.email), "sent to: {text}");
+    assert!(text.contains(e2e::ADMIN_EMAIL), "created by: {text}");
+    h.assert_accessible("the user's self-service links").await;
+    h.click("[data-testid=ss-link-row][data-state=active] [data-testid=ss-revoke]")
+        .await;
+    let confirm = h.text("[data-testid=confirm-message]").await;
+    assert!(confirm.contains("stops working"), "{confirm}");
+    h.click("[data-testid=confirm-ok]").await;
+    h.wait_for("[data-testid=ss-link-row][data-state=revoked]")
+        .await;
+    assert!(h
+        .all("[data-testid=ss-link-row][data-state=active]")
+        .await
+        .is_empty());
+    let status = reqwest::get(&link).await.expect("gateway answers").status();
+    assert!(
+        status == 404 || status == 410,
+        "a revoked link is refused: {status}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn the_agent_creates_a_link_and_a_viewer_only_reads_the_list() {
+    let h = Harness::start().await;
+    let (user, _kind, _device) = user_with_device(&h, false).await;
+
+    // The admin creates a link: shown once, with Copy and its expiry.
+    h.open(&format!("/users/{}", user.id)).await;
+    h.wait_for("[data-testid=self-service] [data-testid=empty-state]")
+        .await;
+    press(&h, "Create link").await;
+    let url = h
+        .text("[data-testid=ss-new-link] [data-testid=ss-link-url]")
+        .await;
+    assert!(
+        url.contains(shared::self_service::PAGE_PREFIX),
+        "a self-service address: {url}"
+    );
+    let panel = h.text("[data-testid=ss-new-link]").await;
+    assert!(panel.contains("shown only this once"), "{panel}");
+    assert!(panel.contains("Works until"), "{panel}");
+    h.wait_for("[data-testid=ss-link-row][data-state=active]")
+        .await;
+
+    // A viewer: the list, nothing to create, send or revoke; no outbox.
+    let (viewer, _client) = h.colleague("viewer").await;
+    h.sign_out().await;
+    h.sign_in(&viewer, e2e::COLLEAGUE_PASSWORD).await;
+    h.open(&format!("/users/{}", user.id)).await;
+    h.wait_for("[data-testid=ss-link-row][data-state=active]")
+        .await;
+    assert!(h.all("[data-testid=ss-create-link]").await.is_empty());
+    assert!(h.all("[data-testid=ss-send-form]").await.is_empty());
+    assert!(h.all("[data-testid=ss-revoke]").await.is_empty());
+    assert!(find_action(&h, "Outbox").await.is_none());
+    h.open("/outbox").await;
+    h.wait_for("[data-testid=admin-only]").await;
+    h.finish().await;
+}
