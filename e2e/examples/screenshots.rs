@@ -71,6 +71,11 @@ async fn main() {
             "/webhooks".to_string(),
             "[data-testid=webhooks-reload]",
         ),
+        (
+            "outbox",
+            "/outbox".to_string(),
+            "[data-testid=outbox-reload]",
+        ),
     ];
     for (w, hgt) in [(1024u32, 768u32), (1600, 1000)] {
         h.browser.set_window_size(w, hgt).await.unwrap();
