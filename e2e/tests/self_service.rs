@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use e2e::{user_with_device, Harness};
+use e2e::{user_with_device, Harness, DEADLINE};
 use fantoccini::elements::Element;
 use fantoccini::Locator;
 use shared::cases::{CaseDetail, CaseList};
@@ -99,6 +99,22 @@ async fn assert_fits(h: &Harness, what: &str) {
     );
 }
 
+/// Open `path` again and again until it shows `css` (what the gateway
+/// records on its own schedule), or fail after `deadline`.
+async fn reload_until(h: &Harness, path: &str, css: &str, deadline: Duration) {
+    h.eventually_within(&format!("{css} on {path}"), deadline, || async {
+        h.open(path).await;
+        h.browser
+            .wait()
+            .at_most(Duration::from_secs(5))
+            .for_element(Locator::Css(css))
+            .await
+            .ok()
+            .map(drop)
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_customer_reconnects_through_the_link_the_agent_sent() {
     let mut h = Harness::start_with(|c| c.watch_rps = 1000.0).await;
@@ -134,7 +150,8 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
         .await;
 
     // On the case: "Send to customer", in English, to the customer's address.
-    h.open(&format!("/cases/{}", case.id)).await;
+    let case_path = format!("/cases/{}", case.id);
+    h.open(&case_path).await;
     h.wait_for("[data-testid=case-send]").await;
     let to = h.text("[data-testid=ss-send-to]").await;
     assert_eq!(to.trim(), user.email, "the message goes to the customer");
@@ -158,9 +175,14 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
     let shown_link = h
         .text("[data-testid=ss-sent-link] [data-testid=ss-link-url]")
         .await;
-    h.wait_for("[data-testid=case-event][data-kind=email_held]")
-        .await;
     h.assert_accessible("a case after sending the link").await;
+    reload_until(
+        &h,
+        &case_path,
+        "[data-testid=case-event][data-kind=email_held]",
+        DEADLINE,
+    )
+    .await;
 
     // The admin reads the message in the outbox: the link is in it.
     press(&h, "Outbox").await;
@@ -256,16 +278,12 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
     h.resume_session(agent).await;
 
     // The agent sees the case resolve itself, with the customer's steps.
-    h.eventually_within("the case to be resolved", WATCH_DEADLINE, || async {
-        h.open(&format!("/cases/{}", case.id)).await;
-        h.browser
-            .wait()
-            .at_most(Duration::from_secs(5))
-            .for_element(Locator::Css("[data-testid=case-head][data-state=resolved]"))
-            .await
-            .ok()
-            .map(drop)
-    })
+    reload_until(
+        &h,
+        &case_path,
+        "[data-testid=case-head][data-state=resolved]",
+        WATCH_DEADLINE,
+    )
     .await;
     for kind in [
         "email_held",
