@@ -267,6 +267,13 @@ async fn every_page_accessible_in(lang: Lang) {
     .await;
     h.assert_accessible(&format!("a user with a new reconnection link ({code})"))
         .await;
+    // ...and a self-service link for the customer, shown once, in the list.
+    h.click("[data-testid=ss-create-link]").await;
+    h.wait_for("[data-testid=ss-new-link]").await;
+    h.wait_for("[data-testid=ss-link-row][data-state=active]")
+        .await;
+    h.assert_accessible(&format!("a user with a new self-service link ({code})"))
+        .await;
 
     // Create, with an error shown next to a field.
     h.open("/users/new").await;
@@ -324,6 +331,13 @@ async fn every_page_accessible_in(lang: Lang) {
     h.wait_for("[data-testid=audit-row]").await;
     h.assert_accessible(&format!("the audit trail ({code})"))
         .await;
+
+    // The outbox, without a mail server.
+    h.open("/outbox").await;
+    h.wait_for("[data-testid=outbox-no-smtp]").await;
+    h.wait_for("[data-testid=empty-state], [data-testid=outbox-table]")
+        .await;
+    h.assert_accessible(&format!("the outbox ({code})")).await;
 
     // Needs reconnection, once the check is done.
     h.open("/reconnection").await;
