@@ -28,6 +28,12 @@ pub const ADMIN_PASSWORD_VAR: &str = "GATEWAY_ADMIN_PASSWORD";
 /// Environment variable choosing the database (environment only: a
 /// PostgreSQL URL may hold a password). Unset: SQLite in the data dir.
 pub const DATABASE_URL_VAR: &str = "DATABASE_URL";
+/// Environment variable naming the mail server (environment only: the URL
+/// may hold a password).
+pub const SMTP_URL_VAR: &str = "GATEWAY_SMTP_URL";
+/// Sender of messages to customers unless `GATEWAY_MAIL_FROM` says otherwise.
+pub const DEFAULT_MAIL_FROM: &str = "Customer service <service@localhost>";
+
 /// Environment variable with the webhook's signing key (environment only).
 pub const WEBHOOK_SECRET_VAR: &str = "GATEWAY_WEBHOOK_SECRET";
 
@@ -170,6 +176,15 @@ pub struct Cli {
     /// Where case events are posted as signed JSON (case opened, case resolved). Unset: no webhook.
     #[arg(long, env = "GATEWAY_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
+    /// Days a customer's self-service link works (1 to 90).
+    #[arg(long, env = "GATEWAY_SELF_SERVICE_DAYS", default_value_t = shared::self_service::DEFAULT_LINK_DAYS)]
+    pub self_service_days: u32,
+    /// The address people reach the back-office at, e.g. https://backoffice.utility.example; self-service links start with it. Unset: the address the creating request came to.
+    #[arg(long, env = "GATEWAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Sender of messages to customers, e.g. "Customer service <service@utility.example>".
+    #[arg(long, env = "GATEWAY_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
     /// Embedded emulator only: devices losing or regaining their connection per 1,000 devices per hour (0: never).
     #[arg(long, env = "GATEWAY_EMULATOR_CHURN_PER_HOUR", default_value_t = 3.0)]
     pub emulator_churn_per_hour: f64,
@@ -225,6 +240,17 @@ pub struct Config {
     pub watch_rps: f64,
     /// The outgoing webhook (`None`: off).
     pub webhook: Option<WebhookConfig>,
+    /// How long a self-service link works.
+    pub self_service_lifetime: Duration,
+    /// Refused self-service links per client address and minute (then 429).
+    pub self_service_refusals_per_minute: u32,
+    /// `GATEWAY_PUBLIC_URL`, without a trailing `/`.
+    pub public_url: Option<String>,
+    /// `GATEWAY_MAIL_FROM`.
+    pub mail_from: String,
+    /// `GATEWAY_SMTP_URL` (environment only: it may hold a password).
+    /// `None`: messages are held in the outbox.
+    pub smtp_url: Option<Secret>,
 }
 
 /// Where and how case events are posted.
@@ -337,6 +363,12 @@ pub enum ConfigError {
     BadChurn,
     #[error("GATEWAY_WEBHOOK_URL must start with http:// or https://, got {0:?}")]
     BadWebhookUrl(String),
+    #[error("GATEWAY_SELF_SERVICE_DAYS must be a whole number of days from 1 to 90")]
+    BadSelfServiceDays,
+    #[error("GATEWAY_PUBLIC_URL must be the back-office's address starting with https:// (or http://), got '{0}'")]
+    BadPublicUrl(String),
+    #[error("{0}")]
+    Mail(#[from] crate::mail::MailConfigError),
     #[error("GATEWAY_WEBHOOK_URL is set but GATEWAY_WEBHOOK_SECRET is not: set the key receivers check the signature with (environment only)")]
     WebhookSecretMissing,
 }
@@ -371,6 +403,13 @@ impl Config {
             log_format: LogFormat::Text,
             watch_rps: 5.0,
             webhook: None,
+            self_service_lifetime: Duration::from_secs(
+                u64::from(shared::self_service::DEFAULT_LINK_DAYS) * 86_400,
+            ),
+            self_service_refusals_per_minute: 20,
+            public_url: None,
+            mail_from: DEFAULT_MAIL_FROM.into(),
+            smtp_url: None,
         }
     }
 
@@ -387,6 +426,13 @@ impl Config {
             .filter(|u| !u.trim().is_empty())
             .map(Secret::new);
         config.store()?;
+        config.smtp_url = std::env::var(SMTP_URL_VAR)
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| Secret::new(u.trim()));
+        if let Some(url) = &config.smtp_url {
+            crate::mail::transport(url)?;
+        }
         if let Some(w) = config.webhook.as_mut() {
             match std::env::var(WEBHOOK_SECRET_VAR)
                 .ok()
@@ -527,6 +573,26 @@ impl Config {
                 }
                 Some(url) => return Err(ConfigError::BadWebhookUrl(url)),
             },
+            self_service_lifetime: match cli.self_service_days {
+                1..=90 => Duration::from_secs(u64::from(cli.self_service_days) * 86_400),
+                _ => return Err(ConfigError::BadSelfServiceDays),
+            },
+            self_service_refusals_per_minute: 20,
+            public_url: match non_empty(cli.public_url) {
+                None => None,
+                Some(url)
+                    if (url.starts_with("http://") || url.starts_with("https://"))
+                        && !url.contains(char::is_whitespace) =>
+                {
+                    Some(url.trim_end_matches('/').to_string())
+                }
+                Some(url) => return Err(ConfigError::BadPublicUrl(url)),
+            },
+            mail_from: {
+                crate::mail::parse_from(&cli.mail_from)?;
+                cli.mail_from
+            },
+            smtp_url: None,
         })
     }
 }

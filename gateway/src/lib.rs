@@ -24,7 +24,9 @@
 //! the outgoing webhook), [`watch`] (the fleet watch that opens and
 //! resolves device-connection cases), [`database`] (the gateway's
 //! own SQLite), [`hardening`] (security headers), [`csv`] (exports),
-//! [`lang`] (the language of a request's answers), [`routes`] (handlers),
+//! [`lang`] (the language of a request's answers), [`self_service`]
+//! (customers' self-service links and page), [`mail`] (the outbox of
+//! messages to customers and its SMTP sender), [`routes`] (handlers),
 //! [`openapi`] (the description of the gateway's own endpoints)
 //! and [`error`] (the one error type every handler answers with). Data
 //! flows one way: route handler → guard's facts → [`podero::Podero`].
@@ -41,12 +43,14 @@ pub mod error;
 pub mod hardening;
 pub mod jobs;
 pub mod lang;
+pub mod mail;
 pub mod memory;
 pub mod metrics;
 pub mod openapi;
 pub mod podero;
 pub mod request;
 pub mod routes;
+pub mod self_service;
 pub mod startup;
 pub mod sync;
 pub mod telemetry;

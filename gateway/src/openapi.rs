@@ -64,13 +64,14 @@ that), so there is always an admin left.";
 pub const NO_MEMBER: &str = "`not_found`: no team member has this id.";
 
 /// The tags, in the order the document lists them.
-const TAGS: [(&str, &str); 7] = [
+const TAGS: [(&str, &str); 8] = [
     ("session", "Signing in and out, the signed-in account's password and language"),
     ("app", "What the browser app needs to know about the gateway"),
     ("directory", "The users list, its CSV export and the reconnection report, answered from the gateway's read model of the organisation's users"),
     ("team", "Colleagues: a back-office account and, for admins and staff, a Podero team member"),
     ("audit", "The append-only audit trail of every operation made through the gateway"),
     ("cases", "Support cases linked to end-users, the fleet watch that opens and resolves device-connection cases, and the outgoing webhook's log"),
+    ("self_service", "Customers' self-service reconnection links, the e-mail that carries them, and the outbox of messages to customers"),
     ("meta", "The gateway itself: liveness and this description"),
 ];
 

@@ -66,6 +66,10 @@ pub struct Settings {
     pub verify_secs: u32,
     /// Writes per second of a sync run (`GATEWAY_SYNC_RPS`).
     pub sync_rps: u32,
+    /// `GATEWAY_PUBLIC_URL`: where self-service links point.
+    pub public_url: Option<String>,
+    /// The gateway is reached over HTTPS (its cookie is `Secure`).
+    pub https: bool,
 }
 
 impl Settings {
@@ -94,6 +98,12 @@ pub struct AppState {
     pub watch: Watch,
     /// Sync runs and their rows.
     pub sync: crate::sync::store::SyncStore,
+    /// Customers' self-service links.
+    pub links: crate::self_service::Links,
+    /// The outbox of messages to customers.
+    pub mail: crate::mail::Mail,
+    /// Refused self-service links per client address.
+    pub customer_refusals: Arc<crate::auth::throttle::RateLimit>,
 }
 
 impl AppState {
@@ -111,6 +121,17 @@ impl AppState {
             auth: Auth::new(db.clone(), config),
             audit,
             sync: crate::sync::store::SyncStore::new(db.clone()),
+            links: crate::self_service::Links::new(db.clone(), config.self_service_lifetime),
+            mail: crate::mail::Mail::new(db.clone(), config.smtp_url.as_ref(), &config.mail_from)
+                .unwrap_or_else(|e| {
+                    // Config::from_env checked both; a Config built in code
+                    // with bad ones holds messages instead.
+                    tracing::error!("messages to customers are held in the outbox: {e}");
+                    crate::mail::Mail::held(db.clone())
+                }),
+            customer_refusals: Arc::new(crate::auth::throttle::RateLimit::new(
+                config.self_service_refusals_per_minute,
+            )),
             leases: Leases::new(db, &config.replica_id),
             settings: Settings {
                 frontend_dir: config.frontend_dir.clone(),
@@ -118,6 +139,8 @@ impl AppState {
                 request_timeout: config.request_timeout,
                 verify_secs: config.verify_secs,
                 sync_rps: config.sync_rps,
+                public_url: config.public_url.clone(),
+                https: config.secure_cookie(),
             },
             security: Security::new(&config.frontend_dir, config.secure_cookie()),
         }
@@ -156,8 +179,10 @@ fn has_body(
 
 /// The span of one request in the logs, so what is logged while answering
 /// it says which request: method and path (not the query, never headers).
+/// A self-service link's token is cut from the path.
 fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+    let path = crate::self_service::redacted(req.uri().path());
+    tracing::info_span!("request", method = %req.method(), path = %path)
 }
 
 /// The gateway's own `/api` endpoints. Each is registered with utoipa-axum's
@@ -168,7 +193,7 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
 /// into one `routes!`, handlers on different paths never do (it would
 /// route each of them on every path).
 fn own_routes() -> OpenApiRouter<AppState> {
-    use routes::{app_info, audit, cases, directory, session, team, watch};
+    use routes::{app_info, audit, cases, directory, self_service, session, team, watch};
     OpenApiRouter::default()
         .routes(routes!(
             session::current,
@@ -198,6 +223,11 @@ fn own_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(watch::status))
         .routes(routes!(watch::user))
         .routes(routes!(watch::deliveries))
+        .routes(routes!(self_service::create))
+        .routes(routes!(self_service::list))
+        .routes(routes!(self_service::revoke))
+        .routes(routes!(self_service::email))
+        .routes(routes!(self_service::outbox))
 }
 
 /// The sync endpoints: described and guarded like [`own_routes`], but
@@ -256,6 +286,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(public.layer(Extension(document)))
         .merge(api)
+        .merge(routes::customer::routes())
         .with_state(state.clone())
         .fallback_service(frontend)
         .layer(from_fn_with_state(
@@ -527,6 +558,21 @@ impl Application {
             }
             None => None,
         };
+        let mail = {
+            let mail = self.state.mail.clone();
+            let cases = self.state.cases.clone();
+            mail.configured().then(|| {
+                crate::jobs::spawn_once_per_cluster(
+                    self.state.leases.clone(),
+                    crate::mail::JOB,
+                    crate::mail::EVERY,
+                    move |_| {
+                        let (mail, cases) = (mail.clone(), cases.clone());
+                        async move { mail.run_once(&cases).await }
+                    },
+                )
+            })
+        };
         let sync_job = crate::sync::apply::SyncJob {
             store: self.state.sync.clone(),
             podero: self.state.podero.clone(),
@@ -559,7 +605,7 @@ impl Application {
         directory.abort();
         folds.abort();
         housekeeping.abort();
-        for job in [watch, webhook].into_iter().flatten() {
+        for job in [watch, webhook, mail].into_iter().flatten() {
             job.abort();
         }
         sync.abort();

@@ -200,6 +200,17 @@ impl RateLimit {
             Err(Duration::from_secs_f64((1.0 - *tokens) / per_sec).max(Duration::from_secs(1)))
         }
     }
+
+    /// Return a request [`RateLimit::take`] took (it turned out to be one
+    /// that does not count): taking before the work and giving back after
+    /// it bounds even a burst of simultaneous requests.
+    pub fn give_back(&self, client: &str) {
+        let capacity = f64::from(self.per_minute);
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((tokens, _)) = map.get_mut(client) {
+            *tokens = (*tokens + 1.0).min(capacity);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -291,6 +302,10 @@ mod tests {
         }
         assert!(r.take("a", now).is_err());
         assert!(r.take("b", now).is_ok());
+        assert!(r.take("a", now + Duration::from_secs(1)).is_ok());
+        assert!(r.take("a", now + Duration::from_secs(1)).is_err());
+        // A request given back can be taken again, once.
+        r.give_back("a");
         assert!(r.take("a", now + Duration::from_secs(1)).is_ok());
         assert!(r.take("a", now + Duration::from_secs(1)).is_err());
     }

@@ -38,6 +38,8 @@ pub enum By {
     Staff { id: Uuid, email: String },
     /// The fleet watch (or another part of the gateway acting by itself).
     System,
+    /// The customer, on their self-service page.
+    Customer,
 }
 
 impl By {
@@ -45,6 +47,7 @@ impl By {
         match self {
             By::Staff { email, .. } => Some(email.clone()),
             By::System => None,
+            By::Customer => Some(crate::self_service::CUSTOMER_ACTOR.into()),
         }
     }
 }
@@ -257,7 +260,7 @@ impl Cases {
         };
         let first = match by {
             By::System => CaseEventKind::OpenedByWatch,
-            By::Staff { .. } => CaseEventKind::Opened,
+            By::Staff { .. } | By::Customer => CaseEventKind::Opened,
         };
         add_event(&mut tx, id, now, by.actor().as_deref(), NewEvent::of(first))
             .await
@@ -618,6 +621,26 @@ impl Cases {
 
     /// Add a comment.
     pub async fn comment(&self, id: i64, text: &str, by: &By) -> Result<(), GatewayError> {
+        self.note(
+            id,
+            CaseEventKind::Comment,
+            by,
+            None,
+            Some(text.trim().to_string()),
+        )
+        .await
+    }
+
+    /// Note on case `id`'s timeline that something happened (a message to
+    /// the customer went out, failed or waits in the outbox).
+    pub async fn note(
+        &self,
+        id: i64,
+        kind: CaseEventKind,
+        by: &By,
+        to: Option<String>,
+        text: Option<String>,
+    ) -> Result<(), GatewayError> {
         let mut tx = begin_write(&self.db).await?;
         add_event(
             &mut tx,
@@ -625,8 +648,9 @@ impl Cases {
             now_ms(),
             by.actor().as_deref(),
             NewEvent {
-                text: Some(text.trim().to_string()),
-                ..NewEvent::of(CaseEventKind::Comment)
+                to,
+                text,
+                ..NewEvent::of(kind)
             },
         )
         .await

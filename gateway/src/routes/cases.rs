@@ -50,7 +50,7 @@ fn case_id(id: &str) -> Result<i64, GatewayError> {
 }
 
 /// Viewers read only: refused before anything else is looked at.
-fn refuse_viewer(actor: &Actor) -> Result<(), GatewayError> {
+pub fn refuse_viewer(actor: &Actor) -> Result<(), GatewayError> {
     if actor.role() == StaffRole::Viewer {
         return Err(GatewayError::Forbidden(Msg::new(
             "error.forbidden.viewer_reads_only",

@@ -6,7 +6,9 @@
 //! read model, [`team`] manages colleagues (back-office account and Podero
 //! team member together), [`audit`] reads the audit trail, [`cases`]
 //! works support cases, [`watch`] answers the fleet watch's coverage and
-//! the webhook's log, [`sync`] compares and applies customer files and
+//! the webhook's log, [`self_service`] creates, revokes and e-mails
+//! customers' self-service links and reads the outbox, [`customer`] serves
+//! the customer's own page (no staff session), [`sync`] compares and applies customer files and
 //! reports data quality, [`proxy`] checks
 //! and forwards allow-listed Partner API calls, [`openapi`] serves the
 //! description of the gateway's own endpoints, and [`frontend`] serves the
@@ -15,11 +17,13 @@
 pub mod app_info;
 pub mod audit;
 pub mod cases;
+pub mod customer;
 pub mod directory;
 pub mod frontend;
 pub mod health;
 pub mod openapi;
 pub mod proxy;
+pub mod self_service;
 pub mod session;
 pub mod sync;
 pub mod team;

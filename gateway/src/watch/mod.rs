@@ -89,7 +89,7 @@ impl Pacer {
 }
 
 /// The device-list reads a user costs.
-fn kinds_of(u: &User) -> Vec<DeviceKind> {
+pub fn kinds_of(u: &User) -> Vec<DeviceKind> {
     DeviceKind::ALL
         .into_iter()
         .filter(|k| u.count_of(*k) > 0)

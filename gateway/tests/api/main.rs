@@ -17,6 +17,7 @@ mod replicas;
 mod resilience;
 mod roles;
 mod security;
+mod self_service;
 mod static_files;
 mod support_desk;
 mod sync;

@@ -502,3 +502,101 @@ async fn sync_endpoints_by_role() {
     }
     app.shutdown().await;
 }
+
+/// The self-service endpoints: every role reads a user's links; admins
+/// create, revoke and send links for anyone, staff for end-users only
+/// (not for a team member), viewers never; the outbox is for admins.
+#[tokio::test]
+async fn self_service_endpoints_by_role() {
+    let app = spawn_app().await;
+    let (staff, _) = app.member("staff").await;
+    let (viewer, _) = app.member("viewer").await;
+    let a = &app.address;
+    let (end_user, _, _) = target(&app, "user").await;
+    let (team_member, _, _) = target(&app, "staff").await;
+    // A link per target for the revoke cells.
+    let mut link_of = std::collections::HashMap::new();
+    for u in [&end_user, &team_member] {
+        let r = app
+            .client
+            .send(
+                app.client
+                    .http
+                    .post(format!("{a}/api/users/{u}/self-service-link"))
+                    .json(&json!({})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        link_of.insert(u.clone(), r.json()["id"].as_i64().unwrap());
+    }
+    for (role, c) in [
+        ("viewer", &viewer),
+        ("staff", &staff),
+        ("admin", &app.client),
+    ] {
+        for (whose, u) in [("end-user", &end_user), ("team member", &team_member)] {
+            // (method, path, body, who may: viewer, staff on end-users, admin)
+            let link = link_of[u];
+            let cells = [
+                (
+                    "GET",
+                    format!("{a}/api/users/{u}/self-service-links"),
+                    None,
+                    true,
+                ),
+                (
+                    "POST",
+                    format!("{a}/api/users/{u}/self-service-link"),
+                    Some(json!({})),
+                    false,
+                ),
+                (
+                    "POST",
+                    format!("{a}/api/users/{u}/self-service-email"),
+                    Some(json!({"language": "en"})),
+                    false,
+                ),
+                (
+                    "DELETE",
+                    format!("{a}/api/users/{u}/self-service-links/{link}"),
+                    None,
+                    false,
+                ),
+            ];
+            for (method, url, body, viewer_may) in cells {
+                let mut req = c.http.request(method.parse().unwrap(), &url);
+                if let Some(b) = body {
+                    req = req.json(&b);
+                }
+                let r = c.send(req).await;
+                let may = match role {
+                    "admin" => true,
+                    "staff" => viewer_may || whose == "end-user",
+                    _ => viewer_may,
+                };
+                if may {
+                    assert!(
+                        r.status.is_success(),
+                        "{role} {method} {url} ({whose}): {} {}",
+                        r.status,
+                        r.text()
+                    );
+                } else {
+                    assert!(
+                        refused(&r),
+                        "{role} {method} {url} ({whose}): {} {}",
+                        r.status,
+                        r.text()
+                    );
+                }
+            }
+        }
+        let r = c.send(c.get(&format!("{a}/api/outbox"))).await;
+        if role == "admin" {
+            assert_eq!(r.status, 200, "{}", r.text());
+        } else {
+            assert!(refused(&r), "{role} outbox: {} {}", r.status, r.text());
+        }
+    }
+    app.shutdown().await;
+}
