@@ -56,9 +56,12 @@ pub fn CaseDetailPage() -> impl IntoView {
             detail.set(Some(d));
         }
     });
+    // Which case is shown: the view below is built once per case, and
+    // each change's answer flows into it (a form's state survives it).
+    let shown = Memo::new(move |_| detail.with(|d| d.as_ref().map(|d| d.case.id)));
     view! {
         <p class="crumbs"><a href="/cases">{tx!("case_page.back_to_queue")}</a></p>
-        {move || match (loaded.get(), detail.with(|d| d.as_ref().map(|d| d.case.id))) {
+        {move || match (loaded.get(), shown.get()) {
             (_, Some(_)) => view! { <CaseView detail/> }.into_any(),
             (None, None) => view! { <Loading text=tx!("case_page.loading")/> }.into_any(),
             (Some(Err(e)), None) if e.is_not_found() => view! {
