@@ -38,7 +38,7 @@ use crate::database::now_ms;
 use crate::error::GatewayError;
 use crate::podero::{ApiRoute, Podero};
 use crate::request::{client_addr, client_key};
-use crate::self_service::page::{self, STYLESHEET, STYLESHEET_PATH};
+use crate::self_service::page::{self, STYLESHEET};
 use crate::self_service::{
     lost, page_url, read_devices, redacted, Link, Links, LostDevice, Refusal, Token, CUSTOMER_ACTOR,
 };
@@ -82,7 +82,7 @@ impl FromRef<AppState> for CustomerState {
 /// The routes of the customer's page.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(STYLESHEET_PATH, get(stylesheet))
+        .route("/self-service.css", get(stylesheet))
         .route("/self-service/{token}", get(page_get).post(not_here))
         .route(
             "/self-service/{token}/reconnect",
