@@ -23,7 +23,7 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, FromRef, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use serde_json::json;
 use shared::cases::CaseEventKind;
@@ -88,6 +88,9 @@ pub fn routes() -> Router<AppState> {
             "/self-service/{token}/reconnect",
             get(not_here).post(reconnect),
         )
+        // A cut or padded link: the page that says so, not the staff app.
+        .route("/self-service/", any(no_link))
+        .route("/self-service/{token}/{*rest}", any(no_link))
 }
 
 /// `GET /self-service.css`.
@@ -197,6 +200,18 @@ async fn audit(audit: &AuditLog, record: Record, refused: bool) {
             tracing::error!("could not write the audit record of a self-service request: {e}");
         }
     }
+}
+
+/// An address below `/self-service/` that cannot be a link.
+async fn no_link(headers: HeaderMap) -> Response {
+    let lang = crate::lang::from_headers(&headers);
+    refusal_page(
+        lang,
+        StatusCode::NOT_FOUND,
+        "self_service.invalid_title",
+        "self_service.invalid_text",
+        &[],
+    )
 }
 
 /// Any other method on a page address.
