@@ -11,6 +11,7 @@ use shared::cases::{
 use shared::directory::{
     DIRECTORY_CSV_PATH, DIRECTORY_RECONNECTION_PATH, DIRECTORY_REFRESH_PATH, DIRECTORY_USERS_PATH,
 };
+use shared::self_service::OUTBOX_PATH;
 use shared::staff::{
     AUDIT_CSV_PATH, AUDIT_PATH, LANGUAGE_PATH, PASSWORD_PATH, SESSION_PATH, TEAM_PATH,
 };
@@ -65,6 +66,7 @@ pub fn classify(method: &Method, path: &str, route: Option<&ApiRoute>) -> Classi
         CASES_ASSIGNEES_PATH => c("case.assignees", None, false),
         WATCH_PATH => c("case.watch_status", None, false),
         WEBHOOK_DELIVERIES_PATH => c("case.webhook_deliveries", None, false),
+        OUTBOX_PATH => c("device.self_service_outbox", None, false),
         _ => classify_nested(method, get, path, route),
     }
 }
@@ -93,6 +95,9 @@ fn classify_nested(m: &Method, get: bool, path: &str, route: Option<&ApiRoute>) 
     if let Some(rest) = path.strip_prefix("/api/watch/users/") {
         return c("case.watch_user", Uuid::parse_str(rest).ok(), false);
     }
+    if let Some(rest) = path.strip_prefix("/api/users/") {
+        return classify_self_service(m, rest);
+    }
     if let Some(rest) = path.strip_prefix("/api/sync/") {
         return classify_sync(get, rest);
     }
@@ -105,6 +110,21 @@ fn classify_nested(m: &Method, get: bool, path: &str, route: Option<&ApiRoute>) 
     // A method the route does not have is refused, not a change.
     let change = !get && route.methods().contains(m);
     c(route.action(m), route.user_id(), change)
+}
+
+/// `/api/users/{id}/self-service-…`: a user's self-service links.
+fn classify_self_service(m: &Method, rest: &str) -> Classified {
+    let (user, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let user = Uuid::parse_str(user).ok();
+    match (tail, m) {
+        ("self-service-link", &Method::POST) => c("device.self_service_link", user, true),
+        ("self-service-email", &Method::POST) => c("device.self_service_email", user, true),
+        ("self-service-links", &Method::GET) => c("device.self_service_links", user, false),
+        (t, &Method::DELETE) if t.starts_with("self-service-links/") => {
+            c("device.self_service_revoke", user, true)
+        }
+        _ => c("api.refused", None, false),
+    }
 }
 
 /// `/api/sync/{rest}`: the dry run and the data-quality report read;
@@ -234,6 +254,41 @@ mod tests {
             (
                 Method::GET,
                 "/api/nothing".into(),
+                "api.refused",
+                None,
+                false,
+            ),
+            (
+                Method::POST,
+                format!("/api/users/{u}/self-service-link"),
+                "device.self_service_link",
+                Some(u),
+                true,
+            ),
+            (
+                Method::DELETE,
+                format!("/api/users/{u}/self-service-links/7"),
+                "device.self_service_revoke",
+                Some(u),
+                true,
+            ),
+            (
+                Method::POST,
+                format!("/api/users/{u}/self-service-email"),
+                "device.self_service_email",
+                Some(u),
+                true,
+            ),
+            (
+                Method::GET,
+                format!("/api/users/{u}/self-service-links"),
+                "device.self_service_links",
+                Some(u),
+                false,
+            ),
+            (
+                Method::PUT,
+                format!("/api/users/{u}/self-service-link"),
                 "api.refused",
                 None,
                 false,

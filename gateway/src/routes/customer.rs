@@ -23,7 +23,7 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, FromRef, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use serde_json::json;
 use shared::cases::CaseEventKind;
@@ -38,7 +38,7 @@ use crate::database::now_ms;
 use crate::error::GatewayError;
 use crate::podero::{ApiRoute, Podero};
 use crate::request::{client_addr, client_key};
-use crate::self_service::page::{self, STYLESHEET, STYLESHEET_PATH};
+use crate::self_service::page::{self, STYLESHEET};
 use crate::self_service::{
     lost, page_url, read_devices, redacted, Link, Links, LostDevice, Refusal, Token, CUSTOMER_ACTOR,
 };
@@ -82,12 +82,15 @@ impl FromRef<AppState> for CustomerState {
 /// The routes of the customer's page.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(STYLESHEET_PATH, get(stylesheet))
+        .route("/self-service.css", get(stylesheet))
         .route("/self-service/{token}", get(page_get).post(not_here))
         .route(
             "/self-service/{token}/reconnect",
             get(not_here).post(reconnect),
         )
+        // A cut or padded link: the page that says so, not the staff app.
+        .route("/self-service/", any(no_link))
+        .route("/self-service/{token}/{*rest}", any(no_link))
 }
 
 /// `GET /self-service.css`.
@@ -197,6 +200,18 @@ async fn audit(audit: &AuditLog, record: Record, refused: bool) {
             tracing::error!("could not write the audit record of a self-service request: {e}");
         }
     }
+}
+
+/// An address below `/self-service/` that cannot be a link.
+async fn no_link(headers: HeaderMap) -> Response {
+    let lang = crate::lang::from_headers(&headers);
+    refusal_page(
+        lang,
+        StatusCode::NOT_FOUND,
+        "self_service.invalid_title",
+        "self_service.invalid_text",
+        &[],
+    )
 }
 
 /// Any other method on a page address.

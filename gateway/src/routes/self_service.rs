@@ -200,6 +200,7 @@ pub async fn revoke(
     actor: Actor,
     Path((id, link)): Path<(String, String)>,
 ) -> Result<StatusCode, GatewayError> {
+    crate::routes::cases::refuse_viewer(&actor)?;
     let id = user_id(&id)?;
     let link = link
         .parse::<i64>()
@@ -208,7 +209,6 @@ pub async fn revoke(
         .ok_or_else(|| GatewayError::BadPath(Msg::new("error.path.link_id")))?;
     note.target(id);
     note.detail(format!("self-service link {link}"));
-    crate::routes::cases::refuse_viewer(&actor)?;
     if !actor.role().is_admin() {
         // Archived users' links can still be revoked; only the role counts.
         if let Some(role) = podero.role_of(id).await?.filter(|r| r.is_team()) {
@@ -272,6 +272,7 @@ pub async fn email(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Json<SentLink>, GatewayError> {
+    crate::routes::cases::refuse_viewer(&actor)?;
     let id = user_id(&id)?;
     note.target(id);
     let send: SendLink = read_json(body).await?;

@@ -14,7 +14,8 @@ use shared::{tr, Lang};
 
 use super::{day, LostDevice, Token};
 
-/// Where the page's stylesheet is served.
+/// Where the page's stylesheet is served (routed in
+/// [`crate::routes::customer::routes`]).
 pub const STYLESHEET_PATH: &str = "/self-service.css";
 
 /// The stylesheet (small, phone first).

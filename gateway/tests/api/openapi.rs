@@ -333,13 +333,25 @@ async fn the_roles_described_are_the_roles_let_through() {
 /// instead this reads the gateway's source and allows exactly the plain
 /// registrations that are deliberately not described: `/api` and `/api/`
 /// (refused like any path off the allow-list), `/api/{*rest}` (the
-/// forwarded Partner API calls, which are Podero's) and `/metrics` (on
-/// its own listener, for operations).
+/// forwarded Partner API calls, which are Podero's), `/metrics` (on
+/// its own listener, for operations) and the customer's self-service page
+/// (HTML for a person with a link, like the app's files; described in
+/// gateway/README.md).
 #[test]
 fn no_route_is_registered_without_its_description() {
     // The last one is `/metrics`, on the separate metrics listener
     // (`metrics.rs`): for operations, not part of the app's API.
-    const UNDESCRIBED: [&str; 4] = ["\"/api\"", "\"/api/\"", "\"/api/{*rest}\"", "\"/metrics\""];
+    const UNDESCRIBED: [&str; 9] = [
+        "\"/api\"",
+        "\"/api/\"",
+        "\"/api/{*rest}\"",
+        "\"/metrics\"",
+        "\"/self-service.css\"",
+        "\"/self-service/{token}\"",
+        "\"/self-service/{token}/reconnect\"",
+        "\"/self-service/\"",
+        "\"/self-service/{token}/{*rest}\"",
+    ];
     const PLAIN: [&str; 4] = [".route(", ".route_service(", ".nest(", ".nest_service("];
     fn walk(dir: &std::path::Path, found: &mut Vec<(String, String)>) {
         for entry in std::fs::read_dir(dir).unwrap() {

@@ -645,3 +645,83 @@ async fn without_a_mail_server_messages_wait_in_the_outbox() {
     assert!(events.iter().any(|(k, _)| k == "email_held"), "{events:?}");
     app.shutdown().await;
 }
+
+/// What attackers and odd clients send to the customer's page: path
+/// tricks, bad escapes, a huge token, other methods, gzip and brotli. No
+/// answer is a 5xx, none sets a cookie, and the gzip'd page decodes.
+#[tokio::test]
+async fn malformed_requests_get_plain_answers() {
+    let app = spawn_app_with(Options::default()).await;
+    let a = &app.address;
+    let long = "A".repeat(10_000);
+    for path in [
+        "/self-service/".to_string(),
+        "/self-service/..".into(),
+        "/self-service/%2e%2e/api/cases".into(),
+        "/self-service/%ff%fe".into(),
+        "/self-service/%00".into(),
+        format!("/self-service/{long}"),
+        format!("/self-service/{long}/reconnect"),
+        "/self-service/a/b/c".into(),
+    ] {
+        for method in ["GET", "POST", "PUT", "DELETE", "HEAD"] {
+            let (status, _) = crate::helpers::raw_request(a, method, &path, None).await;
+            assert!(
+                (200..500).contains(&status),
+                "{method} {:.60}: {status}",
+                path
+            );
+        }
+    }
+    let (uid, _, _, _) = customer_with_lost_device(&app).await;
+    let url = create_link(&app, &uid).await["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for encoding in ["gzip", "br", "gzip, deflate, br"] {
+        let r = customer()
+            .get(&url)
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{encoding}");
+        assert!(r.headers().get("set-cookie").is_none());
+        let used = r
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = r.bytes().await.unwrap();
+        let mut html = String::new();
+        use std::io::Read;
+        match used.as_str() {
+            "gzip" => {
+                flate2::read::GzDecoder::new(&bytes[..])
+                    .read_to_string(&mut html)
+                    .unwrap();
+            }
+            "br" => {
+                brotli_decompressor::Decompressor::new(&bytes[..], 4096)
+                    .read_to_string(&mut html)
+                    .unwrap();
+            }
+            _ => html = String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+        assert!(
+            html.contains("</html>"),
+            "{encoding} ({used}): decodes whole"
+        );
+    }
+    let css = customer()
+        .get(format!("{a}/self-service.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(css.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    app.shutdown().await;
+}
