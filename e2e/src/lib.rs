@@ -12,7 +12,9 @@
 //! temp directory, its own chromedriver and browser profile) and ends it
 //! with [`Harness::finish`]; chromedriver is killed on drop even when a
 //! test panics. [`Harness::fresh_session`] opens a second browser with an
-//! empty profile (a customer without a back-office session). The
+//! empty profile (a customer without a back-office session);
+//! [`Harness::lose_connection`] and [`Harness::watch_case`] make a device
+//! lose its connection and wait for the fleet watch's case. The
 //! gateway's first admin gets a known password; the
 //! harness replaces it over HTTP, keeps that session for set-up calls
 //! ([`Harness::http`]), and signs the browser in on the sign-in page, so
@@ -40,6 +42,11 @@ use uuid::Uuid;
 
 /// How long any wait in a browser test may take.
 pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// How long the fleet watch may take to notice a change (a round at the
+/// highest budget, well under a second for the seeded users, plus the
+/// pause between rounds).
+pub const WATCH_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The first admin of every test gateway, and the password the harness
 /// sets at the first sign-in (replacing [`ADMIN_FIRST_PASSWORD`]).
@@ -341,6 +348,51 @@ impl Harness {
         resp.json().await.expect("JSON")
     }
 
+    /// GET one of the gateway's own paths (`/api/cases/7`) with the
+    /// admin's session and read its JSON; fails on an error status.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> T {
+        let r = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("gateway answers");
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.expect("JSON")
+    }
+
+    /// The device loses its manufacturer connection (the emulator's hook).
+    pub async fn lose_connection(&self, device: Uuid) {
+        let r = self
+            .http
+            .post(format!(
+                "{}/_emulator/devices/{device}/connection",
+                self.gateway.upstream_base_url()
+            ))
+            .json(&serde_json::json!({"authenticated": false}))
+            .send()
+            .await
+            .expect("emulator answers");
+        assert!(r.status().is_success(), "emulator hook: {}", r.status());
+    }
+
+    /// The open case the fleet watch opened for `device`, waiting up to
+    /// [`WATCH_DEADLINE`] for it (the gateway must run its watch:
+    /// `watch_rps` above 0).
+    pub async fn watch_case(&self, device: Uuid) -> shared::cases::Case {
+        self.eventually_within(
+            "the watch to open a case for the device",
+            WATCH_DEADLINE,
+            || async {
+                let list: shared::cases::CaseList = self
+                    .get_json(&format!("/api/cases?device_id={device}&state=open"))
+                    .await;
+                list.cases.into_iter().next()
+            },
+        )
+        .await
+    }
+
     /// Gateway URL of a Partner API path of the served organisation.
     pub fn api_url(&self, path: &str) -> String {
         self.url(&format!(
@@ -477,6 +529,24 @@ impl Harness {
             .switch_to_window(agent)
             .await
             .expect("back to the agent's tab");
+    }
+
+    /// Fail, naming `what` (with a screenshot), if the page shown is
+    /// wider than the window (something to scroll sideways, e.g. at a
+    /// phone's 360 px).
+    pub async fn assert_fits_window(&self, what: &str) {
+        let fits = self
+            .browser
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth;",
+                vec![],
+            )
+            .await
+            .expect("script runs");
+        if fits != serde_json::Value::Bool(true) {
+            let shot = self.screenshot(what).await;
+            panic!("{what} is wider than the window (screenshot: {shot})");
+        }
     }
 
     /// All elements matching `css` now.

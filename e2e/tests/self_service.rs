@@ -11,26 +11,11 @@
 
 use std::time::Duration;
 
-use e2e::{user_with_device, Harness, DEADLINE};
+use e2e::{user_with_device, Harness, DEADLINE, WATCH_DEADLINE};
 use fantoccini::elements::Element;
 use fantoccini::Locator;
-use shared::cases::{CaseDetail, CaseList};
+use shared::cases::CaseDetail;
 use uuid::Uuid;
-
-/// How long the fleet watch may take to notice a change (a round at the
-/// test's budget plus the pause between rounds).
-const WATCH_DEADLINE: Duration = Duration::from_secs(60);
-
-async fn get_json<T: serde::de::DeserializeOwned>(h: &Harness, path: &str) -> T {
-    let r = h
-        .http
-        .get(h.url(path))
-        .send()
-        .await
-        .expect("gateway answers");
-    assert!(r.status().is_success(), "GET {path}: {}", r.status());
-    r.json().await.expect("JSON")
-}
 
 /// An XPath literal for `text` (no text here holds both quote kinds).
 fn literal(text: &str) -> String {
@@ -81,24 +66,6 @@ async fn page_text(h: &Harness) -> String {
         .unwrap_or_default()
 }
 
-/// The page fits the window's width (nothing to scroll sideways).
-async fn assert_fits(h: &Harness, what: &str) {
-    let fits = h
-        .browser
-        .execute(
-            "return document.documentElement.scrollWidth <= window.innerWidth;",
-            vec![],
-        )
-        .await
-        .expect("script runs");
-    let shot = h.screenshot(what).await;
-    assert_eq!(
-        fits,
-        serde_json::Value::Bool(true),
-        "{what} is wider than the window: {shot}"
-    );
-}
-
 /// Open `path` again and again until it shows `css` (what the gateway
 /// records on its own schedule), or fail after `deadline`.
 async fn reload_until(h: &Harness, path: &str, css: &str, deadline: Duration) {
@@ -126,28 +93,8 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
         .to_string();
 
     // The device loses its manufacturer connection; the watch opens a case.
-    let r = h
-        .http
-        .post(format!(
-            "{}/_emulator/devices/{device_id}/connection",
-            h.gateway.upstream_base_url()
-        ))
-        .json(&serde_json::json!({"authenticated": false}))
-        .send()
-        .await
-        .expect("emulator answers");
-    assert!(r.status().is_success(), "emulator hook: {}", r.status());
-    let case = h
-        .eventually_within(
-            "the watch to open a case for the device",
-            WATCH_DEADLINE,
-            || async {
-                let list: CaseList =
-                    get_json(&h, &format!("/api/cases?device_id={device_id}&state=open")).await;
-                list.cases.into_iter().next()
-            },
-        )
-        .await;
+    h.lose_connection(device_id).await;
+    let case = h.watch_case(device_id).await;
 
     // On the case: "Send to customer", in English, to the customer's address.
     let case_path = format!("/cases/{}", case.id);
@@ -239,7 +186,7 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
             .all(|c| !c.name().contains("podero_session")),
         "no back-office session cookie on the customer's page"
     );
-    assert_fits(&h, "the customer's page at 360 px").await;
+    h.assert_fits_window("the customer's page at 360 px").await;
     reconnect.click().await.unwrap();
 
     // On to the manufacturer's sign-in (by itself, or with the link).
@@ -274,7 +221,8 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
             .starts_with(shared::self_service::PAGE_PREFIX),
         "back on the customer's page"
     );
-    assert_fits(&h, "the customer's page, all connected, at 360 px").await;
+    h.assert_fits_window("the customer's page, all connected, at 360 px")
+        .await;
     h.resume_session(agent).await;
 
     // The agent sees the case resolve itself, with the customer's steps.
@@ -303,7 +251,7 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
         timeline.contains("The customer pressed “Reconnect” on their self-service page"),
         "{timeline}"
     );
-    let resolved: CaseDetail = get_json(&h, &format!("/api/cases/{}", case.id)).await;
+    let resolved: CaseDetail = h.get_json(&format!("/api/cases/{}", case.id)).await;
     assert!(resolved.case.resolved_at.is_some());
 
     // On the user's page: the link, sent to the customer and used; the

@@ -5,32 +5,14 @@
 //! opened by hand on a customer's page, with comments, in the customer's
 //! cases and in the queue; and the webhook's delivery log.
 
-use std::time::Duration;
-
-use e2e::{user_with_device, Harness};
+use e2e::{user_with_device, Harness, WATCH_DEADLINE};
 use fantoccini::Locator;
-use shared::cases::{CaseCounts, CaseDetail, CaseList, CaseState};
+use shared::cases::{CaseCounts, CaseDetail, CaseState};
 use uuid::Uuid;
-
-/// How long the fleet watch may take to notice a change (a round at the
-/// test's budget, well under a second for the seeded users, plus the
-/// pause between rounds).
-const WATCH_DEADLINE: Duration = Duration::from_secs(60);
 
 /// A gateway whose fleet watch runs at the highest budget it takes.
 async fn start() -> Harness {
     Harness::start_with(|c| c.watch_rps = 1000.0).await
-}
-
-async fn get_json<T: serde::de::DeserializeOwned>(h: &Harness, path: &str) -> T {
-    let r = h
-        .http
-        .get(h.url(path))
-        .send()
-        .await
-        .expect("gateway answers");
-    assert!(r.status().is_success(), "GET {path}: {}", r.status());
-    r.json().await.expect("JSON")
 }
 
 /// The count the top bar's badge shows (0 when it shows none).
@@ -53,7 +35,7 @@ async fn badge_matches_summary(h: &Harness) -> u64 {
         "the badge to count the open unassigned cases",
         WATCH_DEADLINE,
         || async {
-            let summary: CaseCounts = get_json(h, "/api/cases/summary").await;
+            let summary: CaseCounts = h.get_json("/api/cases/summary").await;
             let shown = badge(h).await?;
             (shown == summary.open_unassigned).then_some(shown)
         },
@@ -67,31 +49,10 @@ async fn a_lost_device_is_a_case_that_resolves_itself_after_the_reconnection() {
     let (user, _kind, device) = user_with_device(&h, true).await;
     let device_id: Uuid = device["id"].as_str().unwrap().parse().unwrap();
 
-    // The device loses its manufacturer connection (the emulator's hook).
-    let r = h
-        .http
-        .post(format!(
-            "{}/_emulator/devices/{device_id}/connection",
-            h.gateway.upstream_base_url()
-        ))
-        .json(&serde_json::json!({"authenticated": false}))
-        .send()
-        .await
-        .expect("emulator answers");
-    assert!(r.status().is_success(), "emulator hook: {}", r.status());
-
-    // The fleet watch opens a device-connection case for it.
-    let case = h
-        .eventually_within(
-            "the watch to open a case for the device",
-            WATCH_DEADLINE,
-            || async {
-                let list: CaseList =
-                    get_json(&h, &format!("/api/cases?device_id={device_id}&state=open")).await;
-                list.cases.into_iter().next()
-            },
-        )
-        .await;
+    // The device loses its manufacturer connection (the emulator's hook);
+    // the fleet watch opens a device-connection case for it.
+    h.lose_connection(device_id).await;
+    let case = h.watch_case(device_id).await;
     assert_eq!(case.user_id, user.id);
     assert!(case.assignee.is_none());
     assert!(case.lost_since.is_some());
@@ -123,7 +84,7 @@ async fn a_lost_device_is_a_case_that_resolves_itself_after_the_reconnection() {
         (!cell.contains("Unassigned")).then_some(())
     })
     .await;
-    let taken: CaseDetail = get_json(&h, &format!("/api/cases/{}", case.id)).await;
+    let taken: CaseDetail = h.get_json(&format!("/api/cases/{}", case.id)).await;
     assert_eq!(
         taken.case.assignee.map(|a| a.email).as_deref(),
         Some(e2e::ADMIN_EMAIL)
@@ -159,7 +120,7 @@ async fn a_lost_device_is_a_case_that_resolves_itself_after_the_reconnection() {
 
     // The watch sees the device back and resolves the case by itself.
     h.eventually_within("the case to resolve itself", WATCH_DEADLINE, || async {
-        let d: CaseDetail = get_json(&h, &format!("/api/cases/{}", case.id)).await;
+        let d: CaseDetail = h.get_json(&format!("/api/cases/{}", case.id)).await;
         (d.case.state == CaseState::Resolved).then_some(())
     })
     .await;
@@ -284,20 +245,7 @@ async fn a_case_opened_by_hand_is_on_the_customers_page_and_in_the_queue() {
     // At 360 px the queue still fits the screen (its table scrolls).
     h.browser.set_window_size(360, 800).await.unwrap();
     h.wait_for("[data-testid=case-row]").await;
-    let fits = h
-        .browser
-        .execute(
-            "return document.documentElement.scrollWidth <= window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let shot = h.screenshot("cases-360").await;
-    assert_eq!(
-        fits,
-        serde_json::Value::Bool(true),
-        "wider than 360 px: {shot}"
-    );
+    h.assert_fits_window("the cases queue at 360 px").await;
     h.browser.set_window_size(1280, 900).await.unwrap();
 
     // A viewer reads the queue and the case, with nothing to change.
@@ -364,8 +312,7 @@ async fn the_webhook_delivery_log_shows_each_message() {
     })
     .await;
     h.eventually("the delivery to be recorded as delivered", || async {
-        let log: Vec<shared::cases::WebhookDelivery> =
-            get_json(&h, "/api/webhooks/deliveries").await;
+        let log: Vec<shared::cases::WebhookDelivery> = h.get_json("/api/webhooks/deliveries").await;
         log.iter()
             .any(|d| {
                 d.case_id == case.case.id
