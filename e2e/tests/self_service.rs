@@ -7,7 +7,9 @@
 //! back on their page, which says all devices are connected; the case
 //! resolves itself and its timeline shows what the customer did. The
 //! agent then revokes the link on the user's page and it stops working.
-//! A viewer reads the links but is offered nothing to change.
+//! An admin creates a link (shown once); staff may act for end-users but
+//! not for Podero team members; a viewer reads the links but is offered
+//! nothing to change, and only admins have the outbox.
 
 use std::time::Duration;
 
@@ -284,7 +286,7 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
 }
 
 #[tokio::test]
-async fn the_agent_creates_a_link_and_a_viewer_only_reads_the_list() {
+async fn the_agent_creates_a_link_staff_only_for_end_users_a_viewer_only_reads() {
     let h = Harness::start().await;
     let (user, _kind, _device) = user_with_device(&h, false).await;
 
@@ -305,6 +307,27 @@ async fn the_agent_creates_a_link_and_a_viewer_only_reads_the_list() {
     assert!(panel.contains("Works until"), "{panel}");
     h.wait_for("[data-testid=ss-link-row][data-state=active]")
         .await;
+
+    // Staff: links for end-users, none for Podero team members; no outbox.
+    let users: Vec<shared::User> = h.api("/users").await;
+    let member = users
+        .iter()
+        .find(|u| matches!(u.role, shared::Role::Admin | shared::Role::Staff))
+        .expect("a Podero admin or staff user");
+    let (staff, _client) = h.colleague("staff").await;
+    h.sign_out().await;
+    h.sign_in(&staff, e2e::COLLEAGUE_PASSWORD).await;
+    h.open(&format!("/users/{}", user.id)).await;
+    h.wait_for("[data-testid=ss-link-row][data-state=active] [data-testid=ss-revoke]")
+        .await;
+    h.wait_for("[data-testid=ss-send-form]").await;
+    h.wait_for("[data-testid=ss-create-link]").await;
+    assert!(find_action(&h, "Outbox").await.is_none());
+    h.open(&format!("/users/{}", member.id)).await;
+    h.wait_for("[data-testid=self-service] [data-testid=empty-state]")
+        .await;
+    assert!(h.all("[data-testid=ss-create-link]").await.is_empty());
+    assert!(h.all("[data-testid=ss-send-form]").await.is_empty());
 
     // A viewer: the list, nothing to create, send or revoke; no outbox.
     let (viewer, _client) = h.colleague("viewer").await;
