@@ -182,6 +182,9 @@ pub struct Cli {
     /// The address people reach the back-office at, e.g. https://backoffice.utility.example; self-service links start with it. Unset: the address the creating request came to.
     #[arg(long, env = "GATEWAY_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Whom customers ask, shown on their self-service page, e.g. "0800 123 456 or service@utility.example" (at most 200 characters). Unset: "your energy provider's customer service".
+    #[arg(long, env = "GATEWAY_SELF_SERVICE_CONTACT")]
+    pub self_service_contact: Option<String>,
     /// Sender of messages to customers, e.g. "Customer service <service@utility.example>".
     #[arg(long, env = "GATEWAY_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
     pub mail_from: String,
@@ -248,6 +251,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `GATEWAY_MAIL_FROM`.
     pub mail_from: String,
+    /// `GATEWAY_SELF_SERVICE_CONTACT`.
+    pub support_contact: Option<String>,
     /// `GATEWAY_SMTP_URL` (environment only: it may hold a password).
     /// `None`: messages are held in the outbox.
     pub smtp_url: Option<Secret>,
@@ -369,6 +374,8 @@ pub enum ConfigError {
     BadPublicUrl(String),
     #[error("{0}")]
     Mail(#[from] crate::mail::MailConfigError),
+    #[error("GATEWAY_SELF_SERVICE_CONTACT is longer than 200 characters; give a phone number or an address")]
+    BadContact,
     #[error("GATEWAY_WEBHOOK_URL is set but GATEWAY_WEBHOOK_SECRET is not: set the key receivers check the signature with (environment only)")]
     WebhookSecretMissing,
 }
@@ -409,6 +416,7 @@ impl Config {
             self_service_refusals_per_minute: 20,
             public_url: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
+            support_contact: None,
             smtp_url: None,
         }
     }
@@ -591,6 +599,10 @@ impl Config {
             mail_from: {
                 crate::mail::parse_from(&cli.mail_from)?;
                 cli.mail_from
+            },
+            support_contact: match non_empty(cli.self_service_contact) {
+                Some(c) if c.chars().count() > 200 => return Err(ConfigError::BadContact),
+                c => c,
             },
             smtp_url: None,
         })

@@ -70,6 +70,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// The gateway is reached over HTTPS (its cookie is `Secure`).
     pub https: bool,
+    /// `GATEWAY_SELF_SERVICE_CONTACT`: whom customers ask, on their page.
+    pub support_contact: Option<String>,
 }
 
 impl Settings {
@@ -141,6 +143,7 @@ impl AppState {
                 sync_rps: config.sync_rps,
                 public_url: config.public_url.clone(),
                 https: config.secure_cookie(),
+                support_contact: config.support_contact.clone(),
             },
             security: Security::new(&config.frontend_dir, config.secure_cookie()),
         }

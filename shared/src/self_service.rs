@@ -91,7 +91,9 @@ pub struct LinkInfo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendLink {
-    /// The message's language: `de` or `en`.
+    /// The message's language: `de` or `en`; empty or absent: the
+    /// customer's ([`language_of_country`]).
+    #[serde(default)]
     pub language: String,
     /// The case the message belongs to (its timeline records the outcome).
     #[serde(default)]
@@ -99,15 +101,32 @@ pub struct SendLink {
 }
 
 impl SendLink {
-    /// The language, or what is wrong with it.
-    pub fn parse_language(&self) -> Result<Lang, FieldError> {
-        Lang::parse(self.language.trim()).ok_or_else(|| {
+    /// The language asked for (`None`: the customer's), or what is wrong
+    /// with it.
+    pub fn parse_language(&self) -> Result<Option<Lang>, FieldError> {
+        if self.language.trim().is_empty() {
+            return Ok(None);
+        }
+        Lang::parse(self.language.trim()).map(Some).ok_or_else(|| {
             FieldError::keyed(
                 "language",
                 "validation.self_service.language",
                 &[("value", &self.language.chars().take(20).collect::<String>())],
             )
         })
+    }
+}
+
+/// The language to write to a customer in, from their country (ISO
+/// alpha-2): German where it is spoken (Germany, Austria, Switzerland,
+/// Liechtenstein, Luxembourg) and when the country is unknown (the
+/// utilities' customers are in Germany and Austria), English elsewhere.
+pub fn language_of_country(country: Option<&str>) -> Lang {
+    match country.map(|c| c.trim().to_ascii_uppercase()) {
+        None => Lang::De,
+        Some(c) if c.is_empty() => Lang::De,
+        Some(c) if ["DE", "AT", "CH", "LI", "LU"].contains(&c.as_str()) => Lang::De,
+        Some(_) => Lang::En,
     }
 }
 
@@ -172,6 +191,26 @@ pub struct Message {
     pub attempts: i64,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_is_asked_for_or_the_customers() {
+        let send = |l: &str| SendLink {
+            language: l.into(),
+            case_id: None,
+        };
+        assert_eq!(send("de").parse_language(), Ok(Some(Lang::De)));
+        assert_eq!(send(" en ").parse_language(), Ok(Some(Lang::En)));
+        assert_eq!(send("").parse_language(), Ok(None));
+        assert_eq!(send("fr").parse_language().unwrap_err().field, "language");
+        assert_eq!(language_of_country(Some("at")), Lang::De);
+        assert_eq!(language_of_country(None), Lang::De);
+        assert_eq!(language_of_country(Some("SE")), Lang::En);
+    }
 }
 
 /// Answer of `GET /api/outbox`.

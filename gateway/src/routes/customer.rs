@@ -113,10 +113,13 @@ struct Visit {
     route: String,
     /// When the request came (ms).
     started: i64,
+    /// Whom the customer asks (`GATEWAY_SELF_SERVICE_CONTACT`).
+    contact: Option<String>,
 }
 
 impl Visit {
-    fn new(method: Method, path: &str, req: &Request, auth: &Auth) -> Self {
+    fn new(method: Method, path: &str, req: &Request, s: &CustomerState) -> Self {
+        let auth = &s.auth;
         let peer = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
@@ -128,6 +131,7 @@ impl Visit {
             method,
             route: redacted(path),
             started: now_ms(),
+            contact: s.settings.support_contact.clone(),
         }
     }
 
@@ -179,12 +183,13 @@ fn html(status: StatusCode, body: String) -> Response {
 
 fn refusal_page(
     lang: Lang,
+    who: Option<&str>,
     status: StatusCode,
     title: &str,
     text: &str,
     args: &[(&str, &str)],
 ) -> Response {
-    html(status, page::refusal(lang, title, text, args))
+    html(status, page::refusal(lang, who, title, text, args))
 }
 
 /// Append `record`; refusals from one client are folded like the
@@ -203,10 +208,11 @@ async fn audit(audit: &AuditLog, record: Record, refused: bool) {
 }
 
 /// An address below `/self-service/` that cannot be a link.
-async fn no_link(headers: HeaderMap) -> Response {
+async fn no_link(State(s): State<CustomerState>, headers: HeaderMap) -> Response {
     let lang = crate::lang::from_headers(&headers);
     refusal_page(
         lang,
+        s.settings.support_contact.as_deref(),
         StatusCode::NOT_FOUND,
         "self_service.invalid_title",
         "self_service.invalid_text",
@@ -245,7 +251,10 @@ async fn admit(s: &CustomerState, v: &Visit, token: &str) -> Result<(Token, Link
         } else {
             ("self_service.invalid_title", "self_service.invalid_text")
         };
-        (record, refusal_page(v.lang, status, title, text, &[]))
+        (
+            record,
+            refusal_page(v.lang, v.contact.as_deref(), status, title, text, &[]),
+        )
     };
     let (record, page) = match Token::parse(token) {
         None => refused(StatusCode::NOT_FOUND, "not a link", None),
@@ -285,6 +294,7 @@ async fn limited(s: &CustomerState, v: &Visit, secs: u64) -> Response {
     audit(&s.audit, record, true).await;
     let mut r = refusal_page(
         v.lang,
+        v.contact.as_deref(),
         StatusCode::TOO_MANY_REQUESTS,
         "self_service.limited_title",
         "self_service.limited_text",
@@ -309,6 +319,7 @@ async fn failed(s: &CustomerState, v: &Visit, user: Option<Uuid>, e: GatewayErro
     audit(&s.audit, record, false).await;
     refusal_page(
         v.lang,
+        v.contact.as_deref(),
         StatusCode::BAD_GATEWAY,
         "self_service.failed_title",
         "self_service.failed_text",
@@ -369,6 +380,7 @@ async fn devices_page(
             status,
             page::devices(
                 v.lang,
+                v.contact.as_deref(),
                 user.first_name.as_deref(),
                 &lost,
                 crate::database::to_time(link.expires_at),
@@ -385,12 +397,7 @@ async fn page_get(
     Path(token): Path<String>,
     req: Request,
 ) -> Response {
-    let v = Visit::new(
-        Method::GET,
-        &format!("/self-service/{token}"),
-        &req,
-        &s.auth,
-    );
+    let v = Visit::new(Method::GET, &format!("/self-service/{token}"), &req, &s);
     let (token, link, user) = match admit(&s, &v, &token).await {
         Ok(a) => a,
         Err(page) => return page,
@@ -429,6 +436,7 @@ async fn page_get(
         StatusCode::OK,
         page::devices(
             v.lang,
+            v.contact.as_deref(),
             user.first_name.as_deref(),
             &lost,
             crate::database::to_time(link.expires_at),
@@ -462,7 +470,7 @@ async fn reconnect(
         Method::POST,
         &format!("/self-service/{token}/reconnect"),
         &req,
-        &s.auth,
+        &s,
     );
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
@@ -481,6 +489,7 @@ async fn reconnect(
         audit(&s.audit, record, true).await;
         return refusal_page(
             v.lang,
+            v.contact.as_deref(),
             StatusCode::FORBIDDEN,
             "self_service.invalid_title",
             "self_service.invalid_text",
@@ -614,6 +623,6 @@ async fn reconnect(
     audit(&s.audit, record, false).await;
     html(
         StatusCode::OK,
-        page::continue_to(v.lang, &name, &url, &token),
+        page::continue_to(v.lang, v.contact.as_deref(), &name, &url, &token),
     )
 }

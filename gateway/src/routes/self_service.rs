@@ -241,7 +241,8 @@ pub async fn revoke(
     summary = "Send a self-service link to the customer",
     description = "Creates a link and writes an e-mail with it to the customer's address in \
         Podero, in the language chosen: subject, greeting, the devices that need reconnecting, \
-        the link and its expiry. With GATEWAY_SMTP_URL the mail job sends it (retrying); \
+        the link and its expiry. Without `language`, the customer's: German for Germany, \
+        Austria, Switzerland, Liechtenstein, Luxembourg or no country, English otherwise. With GATEWAY_SMTP_URL the mail job sends it (retrying); \
         without, it waits in the outbox (`will_be_sent: false`). With `case_id`, the case's \
         timeline records the message and its outcome.",
     params(("id" = Uuid, Path, description = "The Podero user's id.")),
@@ -299,6 +300,8 @@ pub async fn email(
     let (Some(lang), true) = (lang, errors.is_empty()) else {
         return Err(GatewayError::InvalidBody(errors));
     };
+    let lang =
+        lang.unwrap_or_else(|| shared::self_service::language_of_country(user.country.as_deref()));
     // The devices to name in the message (a failed read names none: the
     // page shows them anyway).
     let lost = match links::read_devices(&podero, &user).await {

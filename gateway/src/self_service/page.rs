@@ -41,8 +41,17 @@ fn t(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     escape(&tr(lang, key, args))
 }
 
+/// Whom the customer asks: `GATEWAY_SELF_SERVICE_CONTACT` (e.g. "0800 123 456,
+/// service@utility.example"), else the customer service in general.
+fn contact(lang: Lang, who: Option<&str>) -> String {
+    match who.map(str::trim).filter(|w| !w.is_empty()) {
+        Some(w) => t(lang, "self_service.contact_named", &[("contact", w)]),
+        None => t(lang, "self_service.contact", &[]),
+    }
+}
+
 /// A whole page: `head_extra` goes into `<head>` (already safe HTML).
-fn document(lang: Lang, title: &str, head_extra: &str, main: &str) -> String {
+fn document(lang: Lang, who: Option<&str>, title: &str, head_extra: &str, main: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -50,7 +59,7 @@ fn document(lang: Lang, title: &str, head_extra: &str, main: &str) -> String {
          <title>{title}</title><link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head>\
          <body><main>{main}<p class=\"contact\">{contact}</p></main></body></html>\n",
         lang = lang.code(),
-        contact = t(lang, "self_service.contact", &[]),
+        contact = contact(lang, who),
     )
 }
 
@@ -63,6 +72,7 @@ pub fn reconnect_action(token: &Token) -> String {
 /// connected; `notice`: a message above the list (a failed reconnect).
 pub fn devices(
     lang: Lang,
+    who: Option<&str>,
     first_name: Option<&str>,
     lost: &[LostDevice],
     expires: DateTime<Utc>,
@@ -128,11 +138,17 @@ pub fn devices(
             &[("date", &day(lang, expires))]
         )
     ));
-    document(lang, &title, "", &main)
+    document(lang, who, &title, "", &main)
 }
 
 /// The step between "Reconnect" and the manufacturer's sign-in at `url`.
-pub fn continue_to(lang: Lang, device: &str, url: &str, token: &Token) -> String {
+pub fn continue_to(
+    lang: Lang,
+    who: Option<&str>,
+    device: &str,
+    url: &str,
+    token: &Token,
+) -> String {
     let title = t(lang, "self_service.continue_title", &[]);
     let url = escape(url);
     let refresh = format!("<meta http-equiv=\"refresh\" content=\"0; url={url}\">");
@@ -144,15 +160,21 @@ pub fn continue_to(lang: Lang, device: &str, url: &str, token: &Token) -> String
         back = escape(&format!("{PAGE_PREFIX}{}", token.expose())),
         back_text = t(lang, "self_service.back", &[]),
     );
-    document(lang, &title, &refresh, &main)
+    document(lang, who, &title, &refresh, &main)
 }
 
 /// A page that says why there is nothing to show (the `*_title` and
 /// `*_text` keys of the catalog), with `args` for the text.
-pub fn refusal(lang: Lang, title_key: &str, text_key: &str, args: &[(&str, &str)]) -> String {
+pub fn refusal(
+    lang: Lang,
+    who: Option<&str>,
+    title_key: &str,
+    text_key: &str,
+    args: &[(&str, &str)],
+) -> String {
     let title = t(lang, title_key, &[]);
     let main = format!("<h1>{title}</h1><p>{}</p>", t(lang, text_key, args));
-    document(lang, &title, "", &main)
+    document(lang, who, &title, "", &main)
 }
 
 #[cfg(test)]
@@ -172,6 +194,7 @@ mod tests {
         }];
         let html = devices(
             Lang::En,
+            Some("0800 <123>"),
             Some("\"Anna\" <b>"),
             &lost,
             "2026-12-05T00:00:00Z".parse().unwrap(),
@@ -186,8 +209,10 @@ mod tests {
             "action=\"/self-service/{}/reconnect\"",
             "a".repeat(43)
         )));
+        assert!(html.contains("0800 &lt;123&gt;"), "the contact, escaped");
         let none = devices(
             Lang::De,
+            None,
             None,
             &[],
             "2026-12-05T00:00:00Z".parse().unwrap(),

@@ -613,7 +613,13 @@ async fn send_to_customer_reaches_a_real_smtp_server() {
 
 #[tokio::test]
 async fn without_a_mail_server_messages_wait_in_the_outbox() {
-    let app = spawn_app_with(Options::default()).await;
+    let app = spawn_app_with(Options {
+        adjust: Some(Box::new(|c: &mut Config| {
+            c.support_contact = Some("0800 123 456".into())
+        })),
+        ..Default::default()
+    })
+    .await;
     let c = &app.client;
     let a = &app.address;
     let (uid, _, _, case) = customer_with_lost_device(&app).await;
@@ -643,6 +649,37 @@ async fn without_a_mail_server_messages_wait_in_the_outbox() {
     );
     let events = case_events(&app, case).await;
     assert!(events.iter().any(|(k, _)| k == "email_held"), "{events:?}");
+
+    // Without a language, the customer's (from their country).
+    let user = c
+        .send(c.get(&app.api(&format!("/users/{uid}"))))
+        .await
+        .json();
+    let r = c
+        .send(
+            c.http
+                .post(format!("{a}/api/users/{uid}/self-service-email"))
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let outbox = c.send(c.get(&format!("{a}/api/outbox"))).await.json();
+    let expected = match user["country"].as_str() {
+        Some("DE" | "AT" | "CH" | "LI" | "LU") | None => "de",
+        Some(_) => "en",
+    };
+    assert_eq!(outbox["messages"][0]["language"], expected, "{user}");
+
+    // The configured contact is on the customer's pages, also a refusal.
+    let html = customer()
+        .get(format!("{a}/self-service/{}", "A".repeat(43)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Questions? Contact 0800 123 456."), "{html}");
     app.shutdown().await;
 }
 
