@@ -68,6 +68,21 @@ impl CsvWriter {
     }
 }
 
+/// Bytes a streamed export hands on at a time.
+pub const CHUNK: usize = 64 * 1024;
+
+/// A streamed export: the producer sends chunks into the channel (at most
+/// four wait, so a slow download holds its producer back instead of the
+/// file piling up in memory); the stream is the download's body. A send
+/// fails when the download was abandoned: the producer stops.
+pub fn channel() -> (
+    tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>,
+    impl futures::Stream<Item = Result<axum::body::Bytes, std::io::Error>>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    (tx, futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
 /// The `Content-Type` of a CSV download.
 pub const CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 

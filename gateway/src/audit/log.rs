@@ -18,7 +18,6 @@ use axum::body::Bytes;
 use futures::Stream;
 use shared::staff::{AuditEntry, AuditPage, AuditQuery, FieldChange};
 use shared::{tr, Lang};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::refusals::Refusals;
@@ -446,8 +445,7 @@ impl AuditLog {
         q: &AuditQuery,
         lang: Lang,
     ) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
-        const CHUNK: usize = 64 * 1024;
-        let (tx, mut rx) = mpsc::channel(4);
+        let (tx, stream) = crate::csv::channel();
         let pool = self.pool.clone();
         let q = q.clone();
         tokio::spawn(async move {
@@ -484,7 +482,9 @@ impl AuditLog {
                 after = last;
                 for row in rows {
                     csv_row(&mut out, row.into(), lang);
-                    if out.len() >= CHUNK && tx.send(Ok(Bytes::from(out.take()))).await.is_err() {
+                    if out.len() >= crate::csv::CHUNK
+                        && tx.send(Ok(Bytes::from(out.take()))).await.is_err()
+                    {
                         return; // the download was abandoned
                     }
                 }
@@ -493,7 +493,7 @@ impl AuditLog {
                 let _ = tx.send(Ok(Bytes::from(out.take()))).await;
             }
         });
-        futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+        stream
     }
 
     /// The changes made to one end-user (and their devices and buildings),

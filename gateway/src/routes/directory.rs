@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -126,24 +127,32 @@ pub async fn users_csv(
 ) -> Result<Response, GatewayError> {
     let q = parse(query)?;
     let header = csv_header(crate::lang::current());
-    let body = blocking(dir, &podero, move |dir, snapshot| {
-        dir.scanner().with_lost(|lost| {
-            let m = snapshot.query(&q, lost, true);
-            let header: Vec<&str> = header.iter().map(String::as_str).collect();
-            let mut out = CsvWriter::new(&header);
-            let scanned = !lost.is_empty();
-            for u in m.users() {
-                csv_row(
-                    &mut out,
-                    &u,
-                    scanned.then(|| lost.get(&u.id).copied().unwrap_or(0)),
-                );
+    let snapshot = dir.snapshot(podero.request_timeout()).await?;
+    // The few users with lost devices, copied: the scan goes on meanwhile.
+    let lost = dir.scanner().with_lost(|lost| lost.clone());
+    let (tx, body) = crate::csv::channel();
+    // Written while it is downloaded, a chunk at a time: a million users
+    // never sit in memory as one file.
+    tokio::task::spawn_blocking(move || {
+        let m = snapshot.query(&q, &lost, true);
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut out = CsvWriter::new(&header);
+        let scanned = !lost.is_empty();
+        for u in m.users() {
+            csv_row(
+                &mut out,
+                &u,
+                scanned.then(|| lost.get(&u.id).copied().unwrap_or(0)),
+            );
+            if out.len() >= crate::csv::CHUNK
+                && tx.blocking_send(Ok(Bytes::from(out.take()))).is_err()
+            {
+                return; // the download was abandoned
             }
-            out.take()
-        })
-    })
-    .await?;
-    Ok(crate::csv::download("users", body))
+        }
+        let _ = tx.blocking_send(Ok(Bytes::from(out.take())));
+    });
+    Ok(crate::csv::download("users", Body::from_stream(body)))
 }
 
 /// `POST /api/directory/refresh`: take a new snapshot now (202; the answer
