@@ -33,6 +33,8 @@ pub fn SelfServiceLinks(
     user_id: Uuid,
     /// The customer's e-mail (where "Send to customer" sends).
     email: String,
+    /// The customer's country (the message's language by default).
+    country: Option<String>,
     /// The signed-in role may create, send and revoke for this user.
     can_act: bool,
 ) -> impl IntoView {
@@ -45,7 +47,7 @@ pub fn SelfServiceLinks(
             {can_act.then(|| view! {
                 <div class="self-service-actions">
                     <CreateLink user_id created=reload/>
-                    <SendToCustomer user_id email case_id=None sent=Callback::new(move |_| links.refetch())/>
+                    <SendToCustomer user_id email country=country.clone() case_id=None sent=Callback::new(move |_| links.refetch())/>
                 </div>
             })}
             <h3>{tx!("self_service.links")}</h3>
@@ -132,17 +134,23 @@ fn OneTimeLink(link: NewLink, testid: &'static str) -> impl IntoView {
     }
 }
 
-/// "Send to customer": the language of the message (German unless chosen
-/// otherwise), the address it goes to, and the outcome. `case_id` files
+/// "Send to customer": the language of the message (the customer's, from
+/// their country, unless chosen otherwise), the address it goes to, and
+/// the outcome. `case_id` files
 /// the outcome on that case's timeline; `sent` runs after a success.
 #[component]
 pub fn SendToCustomer(
     user_id: Uuid,
     email: String,
+    country: Option<String>,
     case_id: Option<i64>,
     sent: Callback<SentLink>,
 ) -> impl IntoView {
-    let language = RwSignal::new(Lang::De.code().to_string());
+    let language = RwSignal::new(
+        shared::self_service::language_of_country(country.as_deref())
+            .code()
+            .to_string(),
+    );
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let general = RwSignal::new(None::<String>);
     let outcome = RwSignal::new(None::<SentLink>);

@@ -133,7 +133,7 @@ fn SendLinkForCase(id: i64, user_id: Uuid, detail: RwSignal<Option<CaseDetail>>)
         Some(Ok(u)) if session.can_change_user_of_role(u.role) && u.deleted_at.is_none() => {
             Some(view! {
                 <section class="case-send" data-testid="case-send">
-                    <SendToCustomer user_id email=u.email.clone() case_id=Some(id) sent/>
+                    <SendToCustomer user_id email=u.email.clone() country=u.country.clone() case_id=Some(id) sent/>
                 </section>
             })
         }

@@ -166,7 +166,7 @@ pub fn UserDetail() -> impl IntoView {
         }}
         {move || match (id(), user.get()) {
             (Some(user_id), Some(Ok(u))) => Some(view! {
-                <SelfServiceLinks user_id email=u.email.clone()
+                <SelfServiceLinks user_id email=u.email.clone() country=u.country.clone()
                     can_act=session.can_change_user_of_role(u.role) && u.deleted_at.is_none()/>
             }),
             _ => None,
