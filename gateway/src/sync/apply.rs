@@ -3,17 +3,20 @@
 //! (`GATEWAY_SYNC_RPS`), through the organisation-bound Podero client.
 //!
 //! Per row: the audit intent (the run's starter as actor, the route
-//! `/api/sync/runs/{id}`, the row's line in the detail), the row marked
-//! *sent*, the write, its outcome recorded in the audit trail and in the
-//! row. A row whose outcome is stored is never written again; a row that
-//! was sent but has no outcome (the gateway stopped in between) is sent
-//! again, which is harmless: an update sets the same values, an archive
-//! of an archived user is a 404 taken as done, and a create that Podero
-//! refuses as a duplicate (409) was made before the restart. The run's state
-//! is read every 200 ms, so a pause takes effect within that; when the
-//! lease is lost the job stops and the next holder continues. At the end
-//! the users read model is refreshed (so the next dry run sees the
-//! writes) and the run is marked done.
+//! `/api/sync/runs/{id}`, the row's line in the detail) and the row marked
+//! *sent*, the write, its outcome in the audit trail and in the row. The
+//! outcome of one row and the intent of the next are one transaction,
+//! made while the job waits for the next row's slot in the budget, so a
+//! row costs one durable write and that write does not slow the pace. A
+//! row whose outcome is stored is never written again; a row that was
+//! sent but has no outcome (the gateway stopped in between: at most the
+//! row written last) is sent again, which is harmless: an update sets the
+//! same values, an archive of an archived user is a 404 taken as done,
+//! and a create that Podero refuses as a duplicate (409) was made before
+//! the restart. The run's state is read every 200 ms, so a pause takes
+//! effect within that; when the lease is lost the job stops and the next
+//! holder continues. At the end the users read model is refreshed (so the
+//! next dry run sees the writes) and the run is marked done.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,8 +27,8 @@ use shared::sync::{RowOutcome, RunState};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::store::{Op, StoredRow, StoredRun, SyncStore};
-use crate::audit::{AuditLog, Record};
+use super::store::{Finished, Op, Sending, StoredRow, StoredRun, SyncStore};
+use crate::audit::Record;
 use crate::database::now_ms;
 use crate::directory::Directory;
 use crate::error::GatewayError;
@@ -46,7 +49,6 @@ const CHECK_EVERY: Duration = Duration::from_millis(200);
 pub struct SyncJob {
     pub store: SyncStore,
     pub podero: Podero,
-    pub audit: AuditLog,
     pub directory: Arc<Directory>,
     /// Writes per second.
     pub rps: u32,
@@ -70,6 +72,30 @@ impl Pace {
 /// The run's audit route.
 pub fn run_route(id: Uuid) -> String {
     format!("/api/sync/runs/{id}")
+}
+
+/// How a row is written: its method, Podero route and kind; `None` for a
+/// row that cannot be (an update or archive without a user).
+fn request(row: &StoredRow) -> Option<(Method, ApiRoute, Op)> {
+    match (row.op?, row.user_id) {
+        (Op::Create, _) => Some((Method::POST, ApiRoute::Users, Op::Create)),
+        (Op::Update, Some(u)) => Some((Method::PUT, ApiRoute::User(u), Op::Update)),
+        (Op::Archive, Some(u)) => Some((Method::DELETE, ApiRoute::User(u), Op::Archive)),
+        (_, None) => None,
+    }
+}
+
+/// Why a turn over a batch of rows ended early.
+enum Stop {
+    /// Paused, done elsewhere, or the lease lost: end the turn.
+    Quiet,
+    Failed(GatewayError),
+}
+
+impl From<GatewayError> for Stop {
+    fn from(e: GatewayError) -> Self {
+        Stop::Failed(e)
+    }
 }
 
 impl SyncJob {
@@ -100,52 +126,185 @@ impl SyncJob {
                 tracing::info!(run = %run.id, "sync run done");
                 continue;
             }
-            for row in rows {
-                if !lease.is_held() {
-                    return Ok(());
+            // Outcomes not recorded yet: recorded with the next row's
+            // intent, and whatever ends the batch, here.
+            let mut done = Vec::new();
+            let result = self
+                .write_rows(&lease, &mut pace, &mut checked, &run, rows, &mut done)
+                .await;
+            let recorded = if done.is_empty() {
+                Ok(None)
+            } else {
+                self.store.step(run.id, &done, None).await
+            };
+            match result {
+                Ok(()) => {
+                    recorded?;
                 }
-                if checked.elapsed() >= CHECK_EVERY {
-                    checked = Instant::now();
-                    let still = self.store.get(run.id).await?;
-                    if still.map(|r| r.state) != Some(RunState::Running) {
-                        return Ok(());
+                Err(Stop::Quiet) => return recorded.map(drop),
+                Err(Stop::Failed(e)) => {
+                    if let Err(r) = recorded {
+                        tracing::error!(run = %run.id, "sync row outcomes not recorded: {r}");
                     }
+                    return Err(e);
                 }
-                pace.next().await;
-                self.write(&run, row).await?;
             }
         }
     }
 
-    /// Write one row and record its outcome. A failure to reach Podero
-    /// leaves the row pending (sent) and ends this turn.
-    async fn write(&self, run: &StoredRun, row: StoredRow) -> Result<(), GatewayError> {
-        let Some(op) = row.op else {
-            return self
-                .store
-                .finish_row(run.id, row.seq, RowOutcome::Skipped, None, None)
-                .await;
-        };
-        let (method, route) = match (op, row.user_id) {
-            (Op::Create, _) => (Method::POST, ApiRoute::Users),
-            (Op::Update, Some(u)) => (Method::PUT, ApiRoute::User(u)),
-            (Op::Archive, Some(u)) => (Method::DELETE, ApiRoute::User(u)),
-            (_, None) => {
-                return self
-                    .store
-                    .finish_row(run.id, row.seq, RowOutcome::Failed, None, None)
-                    .await
+    /// Write `rows` in order, one per slot of the budget. While the job
+    /// waits for a row's slot, one transaction records the outcome of the
+    /// row before and marks this one sent with its audit intent (the
+    /// database's work overlaps the wait instead of adding to it); a row's
+    /// outcome is left in `done` for the caller to record when the batch
+    /// ends. A failure to reach Podero leaves the row pending (sent) and
+    /// ends the turn.
+    async fn write_rows(
+        &self,
+        lease: &Lease,
+        pace: &mut Pace,
+        checked: &mut Instant,
+        run: &StoredRun,
+        rows: Vec<StoredRow>,
+        done: &mut Vec<Finished>,
+    ) -> Result<(), Stop> {
+        for row in rows {
+            if !lease.is_held() {
+                return Err(Stop::Quiet);
             }
-        };
+            let Some((method, route, op)) = request(&row) else {
+                let outcome = if row.op.is_none() {
+                    RowOutcome::Skipped
+                } else {
+                    RowOutcome::Failed
+                };
+                done.push(Finished {
+                    seq: row.seq,
+                    outcome,
+                    reason: None,
+                    user_id: None,
+                    audit: None,
+                });
+                continue;
+            };
+            let base = self.record(run, &row, &method, &route);
+            let sending = Sending {
+                seq: row.seq,
+                intent: base.clone(),
+            };
+            let check = checked.elapsed() >= CHECK_EVERY;
+            if check {
+                *checked = Instant::now();
+            }
+            let (_, stepped) = tokio::join!(pace.next(), async {
+                if check {
+                    let still = self.store.get(run.id).await?;
+                    if still.map(|r| r.state) != Some(RunState::Running) {
+                        return Ok(None);
+                    }
+                }
+                self.store.step(run.id, done, Some(&sending)).await
+            });
+            let Some(intent) = stepped? else {
+                return Err(Stop::Quiet);
+            };
+            done.clear();
+            let sent = self
+                .podero
+                .send(method.clone(), &route, row.body.as_ref())
+                .await;
+            let (outcome, reason, status, user_id) = match sent {
+                Ok(answer) => {
+                    let created = answer
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|s| Uuid::parse_str(s).ok());
+                    let outcome = match op {
+                        Op::Create => RowOutcome::Created,
+                        Op::Update => RowOutcome::Updated,
+                        Op::Archive => RowOutcome::Archived,
+                    };
+                    (outcome, None, 200, created.filter(|_| op == Op::Create))
+                }
+                Err(GatewayError::Podero { status, .. })
+                    if row.sent && op == Op::Create && status == StatusCode::CONFLICT =>
+                {
+                    (
+                        RowOutcome::Created,
+                        Some("sync.run.created_before_restart".to_string()),
+                        status.as_u16(),
+                        None,
+                    )
+                }
+                Err(GatewayError::Podero { status, .. })
+                    if op == Op::Archive && status == StatusCode::NOT_FOUND =>
+                {
+                    (
+                        RowOutcome::Archived,
+                        Some("sync.run.archived_before".to_string()),
+                        status.as_u16(),
+                        None,
+                    )
+                }
+                Err(e @ GatewayError::Podero { .. }) => {
+                    let status = e.status().as_u16();
+                    (RowOutcome::Failed, Some(e.to_string()), status, None)
+                }
+                Err(e) => {
+                    // Podero not reached (or its answer unreadable): the
+                    // row stays pending and is sent again at the next turn.
+                    let mut record = base;
+                    record.at = now_ms();
+                    record.status = e.status().as_u16();
+                    record.detail = Some(format!("sync {} line {}: {e}", run.id, row.line));
+                    record.outcome_of = Some(intent);
+                    done.push(Finished {
+                        seq: row.seq,
+                        outcome: RowOutcome::Pending,
+                        reason: None,
+                        user_id: None,
+                        audit: Some(record),
+                    });
+                    return Err(Stop::Failed(e));
+                }
+            };
+            let mut record = base;
+            record.at = now_ms();
+            record.status = status;
+            record.outcome_of = Some(intent);
+            record.target_user_id = record.target_user_id.or(user_id);
+            if let Some(r) = &reason {
+                record.detail = Some(format!("sync {} line {}: {r}", run.id, row.line));
+            }
+            done.push(Finished {
+                seq: row.seq,
+                outcome,
+                reason,
+                user_id,
+                audit: Some(record),
+            });
+        }
+        Ok(())
+    }
+
+    /// The audit intent of a row's write: the run's starter as actor, the
+    /// run's route, the row's line in the detail.
+    fn record(
+        &self,
+        run: &StoredRun,
+        row: &StoredRow,
+        method: &Method,
+        route: &ApiRoute,
+    ) -> Record {
         let starter = &run.starter;
-        let base = Record {
+        Record {
             at: now_ms(),
             actor_id: starter.actor_id,
             actor_email: Some(starter.actor_email.clone()),
             client_addr: starter.client_addr.clone(),
             method: method.to_string(),
             route: run_route(run.id),
-            action: route.action(&method).to_string(),
+            action: route.action(method).to_string(),
             target_user_id: row.user_id,
             status: 0,
             is_change: true,
@@ -153,70 +312,6 @@ impl SyncJob {
             detail: Some(format!("sync {} line {}", run.id, row.line)),
             count: 1,
             outcome_of: None,
-        };
-        let intent = self.audit.append(base.clone()).await?;
-        self.store.mark_sent(run.id, row.seq).await?;
-        let sent = self.podero.send(method, &route, row.body.as_ref()).await;
-        let (outcome, reason, status, user_id) = match sent {
-            Ok(answer) => {
-                let created = answer
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .and_then(|s| Uuid::parse_str(s).ok());
-                let outcome = match op {
-                    Op::Create => RowOutcome::Created,
-                    Op::Update => RowOutcome::Updated,
-                    Op::Archive => RowOutcome::Archived,
-                };
-                (outcome, None, 200, created.filter(|_| op == Op::Create))
-            }
-            Err(GatewayError::Podero { status, .. })
-                if row.sent && op == Op::Create && status == StatusCode::CONFLICT =>
-            {
-                (
-                    RowOutcome::Created,
-                    Some("sync.run.created_before_restart".to_string()),
-                    status.as_u16(),
-                    None,
-                )
-            }
-            Err(GatewayError::Podero { status, .. })
-                if op == Op::Archive && status == StatusCode::NOT_FOUND =>
-            {
-                (
-                    RowOutcome::Archived,
-                    Some("sync.run.archived_before".to_string()),
-                    status.as_u16(),
-                    None,
-                )
-            }
-            Err(e @ GatewayError::Podero { .. }) => {
-                let status = e.status().as_u16();
-                (RowOutcome::Failed, Some(e.to_string()), status, None)
-            }
-            Err(e) => {
-                // Podero not reached (or its answer unreadable): the row
-                // stays pending and is sent again at the next turn.
-                let mut outcome = base;
-                outcome.at = now_ms();
-                outcome.status = e.status().as_u16();
-                outcome.detail = Some(format!("sync {} line {}: {e}", run.id, row.line));
-                outcome.outcome_of = Some(intent);
-                self.audit.append(outcome).await?;
-                return Err(e);
-            }
-        };
-        let mut record = base;
-        record.at = now_ms();
-        record.status = status;
-        record.outcome_of = Some(intent);
-        record.target_user_id = record.target_user_id.or(user_id);
-        if let Some(r) = &reason {
-            record.detail = Some(format!("sync {} line {}: {r}", run.id, row.line));
         }
-        self.audit.append(record).await?;
-        self.store
-            .finish_row(run.id, row.seq, outcome, reason, user_id)
-            .await
     }
 }
