@@ -5,18 +5,21 @@
 //! Per row: the audit intent (the run's starter as actor, the route
 //! `/api/sync/runs/{id}`, the row's line in the detail) and the row marked
 //! *sent*, the write, its outcome in the audit trail and in the row. The
-//! outcome of one row and the intent of the next are one transaction,
-//! made while the job waits for the next row's slot in the budget, so a
-//! row costs one durable write and that write does not slow the pace. A
-//! row whose outcome is stored is never written again; a row that was
-//! sent but has no outcome (the gateway stopped in between: at most the
-//! row written last) is sent again, which is harmless: an update sets the
-//! same values, an archive of an archived user is a 404 taken as done,
-//! and a create that Podero refuses as a duplicate (409) was made before
-//! the restart. The run's state is read every 200 ms, so a pause takes
-//! effect within that; when the lease is lost the job stops and the next
-//! holder continues. At the end the users read model is refreshed (so the
-//! next dry run sees the writes) and the run is marked done.
+//! outcomes of rows answered and the intent of the next row are one
+//! transaction, made while the job waits for that row's slot in the
+//! budget, and the write of the row before runs meanwhile: a row costs one
+//! durable write, and neither it nor Podero's answer slows the pace while
+//! each takes less than a slot. A row whose outcome is stored is never
+//! written again; a row marked sent without an outcome (the gateway
+//! stopped in between: at most the last two rows) is sent again, which is
+//! harmless: an update sets the same values, an archive of an archived
+//! user is a 404 taken as done, and a create that Podero refuses as a
+//! duplicate (409) was made before the restart (or, rarely, by someone
+//! else meanwhile: the next dry run shows it). The run's state is read
+//! every 200 ms, so a pause takes effect within that; when the lease is
+//! lost the job stops and the next holder continues. At the end the users
+//! read model is refreshed (so the next dry run sees the writes) and the
+//! run is marked done.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,8 +40,10 @@ use crate::podero::{ApiRoute, Podero};
 
 /// The job's lease name.
 pub const JOB: &str = "sync";
-/// How often the job looks for a run to work on.
-pub const EVERY: Duration = Duration::from_secs(1);
+/// How often the job looks for a run to work on (a run just started, or
+/// resumed, waits at most this long for its first write; the look is one
+/// read of an indexed column).
+pub const EVERY: Duration = Duration::from_millis(250);
 /// Rows read from the database at a time.
 const BATCH: i64 = 100;
 /// How often the run's state (paused?) is read while rows are written.
@@ -83,6 +88,17 @@ fn request(row: &StoredRow) -> Option<(Method, ApiRoute, Op)> {
         (Op::Archive, Some(u)) => Some((Method::DELETE, ApiRoute::User(u), Op::Archive)),
         (_, None) => None,
     }
+}
+
+/// A row whose intent is recorded (the row marked sent), to be written.
+struct Ready {
+    row: StoredRow,
+    op: Op,
+    method: Method,
+    route: ApiRoute,
+    base: Record,
+    /// The intent's audit id.
+    intent: i64,
 }
 
 /// Why a turn over a batch of rows ended early.
@@ -153,12 +169,14 @@ impl SyncJob {
     }
 
     /// Write `rows` in order, one per slot of the budget. While the job
-    /// waits for a row's slot, one transaction records the outcome of the
-    /// row before and marks this one sent with its audit intent (the
-    /// database's work overlaps the wait instead of adding to it); a row's
-    /// outcome is left in `done` for the caller to record when the batch
-    /// ends. A failure to reach Podero leaves the row pending (sent) and
-    /// ends the turn.
+    /// waits for a row's slot, two things run: the write of the row
+    /// before (its slot has come) and one transaction recording the
+    /// outcomes of the rows answered so far and marking this row sent with
+    /// its audit intent. Neither the database nor Podero adds its time to
+    /// the pace as long as each takes less than a slot; one write is in
+    /// flight at a time. Outcomes not recorded yet are left in `done` for
+    /// the caller to record when the batch ends. A failure to reach Podero
+    /// leaves the row pending (sent) and ends the turn.
     async fn write_rows(
         &self,
         lease: &Lease,
@@ -168,6 +186,8 @@ impl SyncJob {
         rows: Vec<StoredRow>,
         done: &mut Vec<Finished>,
     ) -> Result<(), Stop> {
+        // The row whose intent is recorded and whose slot has come.
+        let mut ready: Option<Ready> = None;
         for row in rows {
             if !lease.is_held() {
                 return Err(Stop::Quiet);
@@ -196,95 +216,148 @@ impl SyncJob {
             if check {
                 *checked = Instant::now();
             }
-            let (_, stepped) = tokio::join!(pace.next(), async {
-                if check {
-                    let still = self.store.get(run.id).await?;
-                    if still.map(|r| r.state) != Some(RunState::Running) {
-                        return Ok(None);
+            let previous = ready.take();
+            let recorded = done.len();
+            let (_, stepped, answered) = tokio::join!(
+                pace.next(),
+                async {
+                    if check {
+                        let still = self.store.get(run.id).await?;
+                        if still.map(|r| r.state) != Some(RunState::Running) {
+                            return Ok(None);
+                        }
+                    }
+                    self.store.step(run.id, done, Some(&sending)).await
+                },
+                async {
+                    match previous {
+                        Some(r) => Some(self.send(run, r).await),
+                        None => None,
                     }
                 }
-                self.store.step(run.id, done, Some(&sending)).await
-            });
+            );
+            if matches!(stepped, Ok(Some(_))) {
+                done.drain(..recorded);
+            }
+            match answered {
+                Some(Ok(f)) => done.push(f),
+                Some(Err((f, e))) => {
+                    done.push(f);
+                    return Err(Stop::Failed(e));
+                }
+                None => {}
+            }
             let Some(intent) = stepped? else {
                 return Err(Stop::Quiet);
             };
-            done.clear();
-            let sent = self
-                .podero
-                .send(method.clone(), &route, row.body.as_ref())
-                .await;
-            let (outcome, reason, status, user_id) = match sent {
-                Ok(answer) => {
-                    let created = answer
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .and_then(|s| Uuid::parse_str(s).ok());
-                    let outcome = match op {
-                        Op::Create => RowOutcome::Created,
-                        Op::Update => RowOutcome::Updated,
-                        Op::Archive => RowOutcome::Archived,
-                    };
-                    (outcome, None, 200, created.filter(|_| op == Op::Create))
-                }
-                Err(GatewayError::Podero { status, .. })
-                    if row.sent && op == Op::Create && status == StatusCode::CONFLICT =>
-                {
-                    (
-                        RowOutcome::Created,
-                        Some("sync.run.created_before_restart".to_string()),
-                        status.as_u16(),
-                        None,
-                    )
-                }
-                Err(GatewayError::Podero { status, .. })
-                    if op == Op::Archive && status == StatusCode::NOT_FOUND =>
-                {
-                    (
-                        RowOutcome::Archived,
-                        Some("sync.run.archived_before".to_string()),
-                        status.as_u16(),
-                        None,
-                    )
-                }
-                Err(e @ GatewayError::Podero { .. }) => {
-                    let status = e.status().as_u16();
-                    (RowOutcome::Failed, Some(e.to_string()), status, None)
-                }
-                Err(e) => {
-                    // Podero not reached (or its answer unreadable): the
-                    // row stays pending and is sent again at the next turn.
-                    let mut record = base;
-                    record.at = now_ms();
-                    record.status = e.status().as_u16();
-                    record.detail = Some(format!("sync {} line {}: {e}", run.id, row.line));
-                    record.outcome_of = Some(intent);
-                    done.push(Finished {
-                        seq: row.seq,
-                        outcome: RowOutcome::Pending,
-                        reason: None,
-                        user_id: None,
-                        audit: Some(record),
-                    });
-                    return Err(Stop::Failed(e));
-                }
-            };
-            let mut record = base;
-            record.at = now_ms();
-            record.status = status;
-            record.outcome_of = Some(intent);
-            record.target_user_id = record.target_user_id.or(user_id);
-            if let Some(r) = &reason {
-                record.detail = Some(format!("sync {} line {}: {r}", run.id, row.line));
-            }
-            done.push(Finished {
-                seq: row.seq,
-                outcome,
-                reason,
-                user_id,
-                audit: Some(record),
+            ready = Some(Ready {
+                row,
+                op,
+                method,
+                route,
+                base,
+                intent,
             });
         }
+        // The last row's slot has come too.
+        if let Some(r) = ready {
+            match self.send(run, r).await {
+                Ok(f) => done.push(f),
+                Err((f, e)) => {
+                    done.push(f);
+                    return Err(Stop::Failed(e));
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Send a row's write; its outcome to record, or (with the record to
+    /// keep) the error when Podero was not reached.
+    async fn send(
+        &self,
+        run: &StoredRun,
+        r: Ready,
+    ) -> Result<Finished, (Finished, GatewayError)> {
+        let Ready {
+            row,
+            op,
+            method,
+            route,
+            base,
+            intent,
+        } = r;
+        let sent = self.podero.send(method, &route, row.body.as_ref()).await;
+        let (outcome, reason, status, user_id) = match sent {
+            Ok(answer) => {
+                let created = answer
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Uuid::parse_str(s).ok());
+                let outcome = match op {
+                    Op::Create => RowOutcome::Created,
+                    Op::Update => RowOutcome::Updated,
+                    Op::Archive => RowOutcome::Archived,
+                };
+                (outcome, None, 200, created.filter(|_| op == Op::Create))
+            }
+            Err(GatewayError::Podero { status, .. })
+                if row.sent && op == Op::Create && status == StatusCode::CONFLICT =>
+            {
+                (
+                    RowOutcome::Created,
+                    Some("sync.run.created_before_restart".to_string()),
+                    status.as_u16(),
+                    None,
+                )
+            }
+            Err(GatewayError::Podero { status, .. })
+                if op == Op::Archive && status == StatusCode::NOT_FOUND =>
+            {
+                (
+                    RowOutcome::Archived,
+                    Some("sync.run.archived_before".to_string()),
+                    status.as_u16(),
+                    None,
+                )
+            }
+            Err(e @ GatewayError::Podero { .. }) => {
+                let status = e.status().as_u16();
+                (RowOutcome::Failed, Some(e.to_string()), status, None)
+            }
+            Err(e) => {
+                // Podero not reached (or its answer unreadable): the row
+                // stays pending and is sent again at the next turn.
+                let mut record = base;
+                record.at = now_ms();
+                record.status = e.status().as_u16();
+                record.detail = Some(format!("sync {} line {}: {e}", run.id, row.line));
+                record.outcome_of = Some(intent);
+                let kept = Finished {
+                    seq: row.seq,
+                    outcome: RowOutcome::Pending,
+                    reason: None,
+                    user_id: None,
+                    audit: Some(record),
+                };
+                return Err((kept, e));
+            }
+        };
+        let mut record = base;
+        record.at = now_ms();
+        record.status = status;
+        record.outcome_of = Some(intent);
+        record.target_user_id = record.target_user_id.or(user_id);
+        if let Some(r) = &reason {
+            record.detail = Some(format!("sync {} line {}: {r}", run.id, row.line));
+        }
+        Ok(Finished {
+            seq: row.seq,
+            outcome,
+            reason,
+            user_id,
+            audit: Some(record),
+        })
     }
 
     /// The audit intent of a row's write: the run's starter as actor, the
