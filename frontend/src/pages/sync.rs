@@ -113,14 +113,19 @@ pub fn SyncPage() -> impl IntoView {
             }
         }
     });
-    let check = move || {
-        let Some(bytes) = file.get_untracked() else {
-            return;
-        };
+    // The chosen file and the query of its column mapping.
+    let chosen = move || {
+        let bytes = file.get_untracked()?;
         let query = mapping
             .get_untracked()
             .map(|m| mapping_query(&m))
             .unwrap_or_default();
+        Some((bytes, query))
+    };
+    let check = move || {
+        let Some((bytes, query)) = chosen() else {
+            return;
+        };
         busy.set(true);
         spawn_local(async move {
             match api::sync_dry_run(bytes.to_vec(), &query).await {
@@ -155,13 +160,9 @@ pub fn SyncPage() -> impl IntoView {
         });
     };
     let apply = move |_| {
-        let Some(bytes) = file.get_untracked() else {
+        let Some((bytes, mut query)) = chosen() else {
             return;
         };
-        let mut query = mapping
-            .get_untracked()
-            .map(|m| mapping_query(&m))
-            .unwrap_or_default();
         if archive_missing.get_untracked() {
             query.push_str("&archive_missing=true");
         }
@@ -184,13 +185,9 @@ pub fn SyncPage() -> impl IntoView {
     };
     // The full diff as a CSV file: the same dry run, answered as CSV.
     let download_csv = move |_| {
-        let Some(bytes) = file.get_untracked() else {
+        let Some((bytes, query)) = chosen() else {
             return;
         };
-        let query = mapping
-            .get_untracked()
-            .map(|m| mapping_query(&m))
-            .unwrap_or_default();
         downloading.set(true);
         spawn_local(async move {
             match api::sync_dry_run_csv(bytes.to_vec(), &query).await {

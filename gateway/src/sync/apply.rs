@@ -114,6 +114,24 @@ impl From<GatewayError> for Stop {
     }
 }
 
+/// Keep a write's outcome in `done`; a failure to reach Podero (its
+/// record kept too) ends the turn.
+fn keep(
+    done: &mut Vec<Finished>,
+    answered: Result<Finished, (Finished, GatewayError)>,
+) -> Result<(), Stop> {
+    match answered {
+        Ok(f) => {
+            done.push(f);
+            Ok(())
+        }
+        Err((f, e)) => {
+            done.push(f);
+            Err(Stop::Failed(e))
+        }
+    }
+}
+
 impl SyncJob {
     /// One turn of the job: work on the active run while it runs and the
     /// lease is held.
@@ -239,13 +257,8 @@ impl SyncJob {
             if matches!(stepped, Ok(Some(_))) {
                 done.drain(..recorded);
             }
-            match answered {
-                Some(Ok(f)) => done.push(f),
-                Some(Err((f, e))) => {
-                    done.push(f);
-                    return Err(Stop::Failed(e));
-                }
-                None => {}
+            if let Some(answered) = answered {
+                keep(done, answered)?;
             }
             let Some(intent) = stepped? else {
                 return Err(Stop::Quiet);
@@ -260,34 +273,20 @@ impl SyncJob {
             });
         }
         // The last row's slot has come too.
-        if let Some(r) = ready {
-            match self.send(run, r).await {
-                Ok(f) => done.push(f),
-                Err((f, e)) => {
-                    done.push(f);
-                    return Err(Stop::Failed(e));
-                }
-            }
+        match ready {
+            Some(r) => keep(done, self.send(run, r).await),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Send a row's write; its outcome to record, or (with the record to
     /// keep) the error when Podero was not reached.
-    async fn send(
-        &self,
-        run: &StoredRun,
-        r: Ready,
-    ) -> Result<Finished, (Finished, GatewayError)> {
-        let Ready {
-            row,
-            op,
-            method,
-            route,
-            base,
-            intent,
-        } = r;
-        let sent = self.podero.send(method, &route, row.body.as_ref()).await;
+    async fn send(&self, run: &StoredRun, r: Ready) -> Result<Finished, (Finished, GatewayError)> {
+        let (row, op, intent) = (&r.row, r.op, r.intent);
+        let sent = self
+            .podero
+            .send(r.method.clone(), &r.route, row.body.as_ref())
+            .await;
         let (outcome, reason, status, user_id) = match sent {
             Ok(answer) => {
                 let created = answer
@@ -328,7 +327,7 @@ impl SyncJob {
             Err(e) => {
                 // Podero not reached (or its answer unreadable): the row
                 // stays pending and is sent again at the next turn.
-                let mut record = base;
+                let mut record = r.base;
                 record.at = now_ms();
                 record.status = e.status().as_u16();
                 record.detail = Some(format!("sync {} line {}: {e}", run.id, row.line));
@@ -343,7 +342,7 @@ impl SyncJob {
                 return Err((kept, e));
             }
         };
-        let mut record = base;
+        let mut record = r.base;
         record.at = now_ms();
         record.status = status;
         record.outcome_of = Some(intent);
