@@ -591,6 +591,33 @@ impl Harness {
         .await;
     }
 
+    /// Let the browser save downloads into `dir` without asking (for a
+    /// test that checks a file the page offers; see
+    /// [`Harness::downloaded`]).
+    pub async fn allow_downloads(&self, dir: &Path) {
+        self.cdp(
+            "Browser.setDownloadBehavior",
+            serde_json::json!({"behavior": "allow", "downloadPath": dir.display().to_string()}),
+        )
+        .await;
+    }
+
+    /// The file named `prefix…suffix` that the browser downloaded into
+    /// `dir`, once complete (Chromium writes `….crdownload` until then):
+    /// its name and bytes.
+    pub async fn downloaded(&self, dir: &Path, prefix: &str, suffix: &str) -> (String, Vec<u8>) {
+        self.eventually(&format!("a download {prefix}…{suffix}"), || async {
+            let entries = std::fs::read_dir(dir).ok()?;
+            entries.flatten().find_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name.starts_with(prefix) && name.ends_with(suffix))
+                    .then(|| std::fs::read(e.path()).ok().map(|bytes| (name, bytes)))
+                    .flatten()
+            })
+        })
+        .await
+    }
+
     /// Run a Chrome DevTools command (`Network.clearBrowserCache`, ...)
     /// through chromedriver; its result. Fails the test when refused.
     pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {

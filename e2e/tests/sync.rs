@@ -1,7 +1,7 @@
 //! The sync journey in a real browser: upload a customer file, the dry
 //! run shows one new, one changed (with its from → to) and one invalid
-//! row, apply it, the users list shows the change, and applying the same
-//! file again has nothing to do.
+//! row, its full comparison downloads as CSV, apply it, the users list
+//! shows the change, and applying the same file again has nothing to do.
 
 use e2e::Harness;
 use shared::{Role, User};
@@ -81,6 +81,30 @@ async fn upload_dry_run_apply_and_nothing_left_to_do() {
     assert!(
         invalid.contains("E-Mail:") && invalid.contains("@"),
         "{invalid}"
+    );
+
+    // The full comparison as a CSV file: every row, each with its result.
+    let downloads = tempfile::tempdir().unwrap();
+    h.allow_downloads(downloads.path()).await;
+    h.click("[data-testid=sync-diff-csv]").await;
+    let (name, csv) = h
+        .downloaded(downloads.path(), "sync-dry-run-", ".csv")
+        .await;
+    let csv = String::from_utf8(csv).expect("UTF-8");
+    for expected in [
+        "\"Result\"",
+        "\"new\"",
+        "\"changed\"",
+        "\"invalid\"",
+        "\"missing\"",
+        "E2E-NEU-1",
+        "Synchronträger",
+    ] {
+        assert!(csv.contains(expected), "{name} lacks {expected}: {csv}");
+    }
+    assert!(
+        csv.contains(&format!("\"{ext}\"")),
+        "{name} lacks the changed customer {ext}"
     );
 
     // Apply: the run's progress ends done.

@@ -398,6 +398,23 @@ pub async fn sync_dry_run(file: Vec<u8>, query: &str) -> Result<DryRun, ApiFailu
     json(exchange_body(Method::Post, &url, Some(Body::Csv(file))).await?).await
 }
 
+/// The dry run's full diff (every row, unchanged ones too) as a CSV file:
+/// its name (from the answer's `Content-Disposition`) and bytes.
+pub async fn sync_dry_run_csv(file: Vec<u8>, query: &str) -> Result<(String, Vec<u8>), ApiFailure> {
+    let url = format!("{SYNC_DRY_RUN_PATH}?{query}&format=csv");
+    let resp = exchange_body(Method::Post, &url, Some(Body::Csv(file))).await?;
+    let name = resp
+        .headers()
+        .get("content-disposition")
+        .and_then(|h| crate::download::attachment_name(&h))
+        .unwrap_or_else(|| "sync-dry-run.csv".to_string());
+    let bytes = resp
+        .binary()
+        .await
+        .map_err(|e| ApiFailure::Decode(e.to_string()))?;
+    Ok((name, bytes))
+}
+
 /// Apply a customer file: a run the gateway works through in the background.
 pub async fn sync_start(file: Vec<u8>, query: &str) -> Result<SyncRun, ApiFailure> {
     let url = format!("{SYNC_RUNS_PATH}?{query}");

@@ -5,7 +5,7 @@
 //! Where things are: `app.rs` (session gate, routes and top bar), `api.rs`
 //! (every HTTP call), `session.rs` (who is signed in, as context),
 //! `drafts.rs` (half-typed forms kept in `sessionStorage` across a
-//! sign-in),
+//! sign-in), `download.rs` (fetched bytes saved as a file),
 //! `i18n.rs` (German and English: the language, its texts from
 //! `locales/*.yml`, the switch), `pages/` (one module per page), `components/` (shared pieces),
 //! `paging.rs` (list pages: filter in the address, last page kept while
@@ -15,6 +15,7 @@
 mod api;
 mod app;
 mod components;
+mod download;
 mod drafts;
 mod format;
 mod i18n;

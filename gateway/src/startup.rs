@@ -579,7 +579,6 @@ impl Application {
         let sync_job = crate::sync::apply::SyncJob {
             store: self.state.sync.clone(),
             podero: self.state.podero.clone(),
-            audit: self.state.audit.clone(),
             directory: self.state.directory.clone(),
             rps: self.state.settings.sync_rps,
         };

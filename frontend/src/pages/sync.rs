@@ -6,7 +6,8 @@
 //! changes from → to, invalid cells with the validator's message, conflicts
 //! and the users missing from the file, filtered by kind. The column
 //! mapping the gateway guessed can be changed per field (the dry run runs
-//! again). "Apply" starts a run that the gateway works through in the
+//! again). The full diff, unchanged rows too, downloads as CSV (the same
+//! dry run, answered as a file). "Apply" starts a run that the gateway works through in the
 //! background; its progress bar is read from the gateway, so it survives a
 //! reload of the page, and the run can be paused, resumed and its report
 //! downloaded. Below, the data-quality report lists the users whose data
@@ -26,6 +27,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::components::feedback::ErrorPanel;
+use crate::download;
 use crate::format::count;
 use crate::i18n::{lang, t, t_with, tx};
 use crate::session::use_session;
@@ -65,6 +67,7 @@ pub fn SyncPage() -> impl IntoView {
     let dry = RwSignal::new(None::<DryRun>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let downloading = RwSignal::new(false);
     let archive_missing = RwSignal::new(false);
     let run = RwSignal::new(None::<SyncRun>);
     let alive = Arc::new(AtomicBool::new(true));
@@ -110,14 +113,19 @@ pub fn SyncPage() -> impl IntoView {
             }
         }
     });
-    let check = move || {
-        let Some(bytes) = file.get_untracked() else {
-            return;
-        };
+    // The chosen file and the query of its column mapping.
+    let chosen = move || {
+        let bytes = file.get_untracked()?;
         let query = mapping
             .get_untracked()
             .map(|m| mapping_query(&m))
             .unwrap_or_default();
+        Some((bytes, query))
+    };
+    let check = move || {
+        let Some((bytes, query)) = chosen() else {
+            return;
+        };
         busy.set(true);
         spawn_local(async move {
             match api::sync_dry_run(bytes.to_vec(), &query).await {
@@ -152,13 +160,9 @@ pub fn SyncPage() -> impl IntoView {
         });
     };
     let apply = move |_| {
-        let Some(bytes) = file.get_untracked() else {
+        let Some((bytes, mut query)) = chosen() else {
             return;
         };
-        let mut query = mapping
-            .get_untracked()
-            .map(|m| mapping_query(&m))
-            .unwrap_or_default();
         if archive_missing.get_untracked() {
             query.push_str("&archive_missing=true");
         }
@@ -177,6 +181,24 @@ pub fn SyncPage() -> impl IntoView {
                 Err(e) => error.set(Some(e.message())),
             }
             busy.set(false);
+        });
+    };
+    // The full diff as a CSV file: the same dry run, answered as CSV.
+    let download_csv = move |_| {
+        let Some((bytes, query)) = chosen() else {
+            return;
+        };
+        downloading.set(true);
+        spawn_local(async move {
+            match api::sync_dry_run_csv(bytes.to_vec(), &query).await {
+                Ok((name, csv)) => {
+                    if !download::save(&name, "text/csv", &csv) {
+                        error.set(Some(t("sync.diff_csv_failed")));
+                    }
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            downloading.set(false);
         });
     };
     view! {
@@ -206,6 +228,13 @@ pub fn SyncPage() -> impl IntoView {
                 view! {
                     <h2>{move || t_with("sync.heading", &[("title", &t("sync.dry_run")), ("file", &file_name.get())])}</h2>
                     <MappingEditor dry=d.clone() mapping=mapping recheck=Callback::new(move |_| check.with_value(|c| c()))/>
+                    <div class="actions">
+                        <button type="button" data-testid="sync-diff-csv"
+                                disabled=move || busy.get() || downloading.get()
+                                on:click=download_csv>
+                            {tx!("sync.diff_csv")}
+                        </button>
+                    </div>
                     <DiffView dry=d/>
                     <Show when=may_sync>
                         <div class="actions">

@@ -8,7 +8,11 @@
 //! (one `fsync`) instead of taking turns for one each; each caller is
 //! answered after that commit, so a record is on disk before the answer
 //! it belongs to, as before. If a batch fails, its records are tried one
-//! by one, so one bad record cannot take others down with it. Lists show one entry per operation: an intent whose outcome
+//! by one, so one bad record cannot take others down with it. A caller
+//! whose records must commit together with its own write inserts them in
+//! its transaction instead ([`insert_in`]).
+//!
+//! Lists show one entry per operation: an intent whose outcome
 //! was recorded is shown through its outcome; an intent without one is
 //! shown with status 0 ("outcome not recorded").
 
@@ -222,6 +226,38 @@ where
     Ok(ids)
 }
 
+/// `records` cut into [`ROWS_PER_INSERT`]'s sizes, largest first.
+fn chunks(records: &[Record]) -> Vec<&[Record]> {
+    let mut chunks = Vec::new();
+    let mut rest = records;
+    while !rest.is_empty() {
+        let n = ROWS_PER_INSERT
+            .iter()
+            .copied()
+            .find(|&n| n <= rest.len())
+            .unwrap_or(1);
+        let (chunk, tail) = rest.split_at(n);
+        chunks.push(chunk);
+        rest = tail;
+    }
+    chunks
+}
+
+/// Insert `records` (strings capped) in the transaction `tx`, for records
+/// that must be durable together with another write of the caller's (a
+/// sync row marked sent with its intent, say); their ids, in order. They
+/// are on disk when the caller commits `tx`.
+pub async fn insert_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    records: &[Record],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut ids = Vec::with_capacity(records.len());
+    for chunk in chunks(records) {
+        ids.extend(insert(&mut **tx, chunk).await?);
+    }
+    Ok(ids)
+}
+
 /// The writer's work: every record of a batch committed together (one
 /// statement, or a few of [`ROWS_PER_INSERT`]'s sizes in one
 /// transaction), their ids once committed. If that fails, each record on
@@ -229,26 +265,11 @@ where
 /// written).
 async fn write_batch(pool: &Db, records: Vec<Record>) -> Vec<Result<i64, String>> {
     async fn together(pool: &Db, records: &[Record]) -> Result<Vec<i64>, sqlx::Error> {
-        let mut chunks = Vec::new();
-        let mut rest = records;
-        while !rest.is_empty() {
-            let n = ROWS_PER_INSERT
-                .iter()
-                .copied()
-                .find(|&n| n <= rest.len())
-                .unwrap_or(1);
-            let (chunk, tail) = rest.split_at(n);
-            chunks.push(chunk);
-            rest = tail;
-        }
-        if let [only] = chunks[..] {
+        if let [only] = chunks(records)[..] {
             return insert(pool, only).await;
         }
         let mut tx = pool.begin().await?;
-        let mut ids = Vec::with_capacity(records.len());
-        for chunk in chunks {
-            ids.extend(insert(&mut *tx, chunk).await?);
-        }
+        let ids = insert_in(&mut tx, records).await?;
         tx.commit().await?;
         Ok(ids)
     }
