@@ -179,6 +179,24 @@ pub async fn spawn_gateway_for(base_url: &str, request_timeout: Duration) -> Run
     Application::build(config).await.unwrap().spawn()
 }
 
+impl TestApp {
+    /// Make the emulator's device lose (`false`) or regain its
+    /// manufacturer connection (its test hook).
+    pub async fn set_connection(&self, device: &str, authenticated: bool) {
+        let url = format!(
+            "{}/_emulator/devices/{device}/connection",
+            self.emulator.as_ref().unwrap().base_url
+        );
+        let r = reqwest::Client::new()
+            .post(url)
+            .json(&serde_json::json!({ "authenticated": authenticated }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "emulator hook: {}", r.status());
+    }
+}
+
 /// Organisation used with fake upstreams.
 pub const FAKE_ORG: Uuid = Uuid::from_u128(0x7f8a3c1e_0000_4000_8000_000000000001);
 

@@ -141,7 +141,7 @@ async fn customer_with_lost_device(app: &TestApp) -> (String, String, String, i6
                 continue;
             };
             let device = d["id"].as_str().unwrap().to_string();
-            set_connection(app, &device, false).await;
+            app.set_connection(&device, false).await;
             let wire_kind = match kind {
                 "heat-pumps" => "heat_pump",
                 "wallboxes" => "wallbox",
@@ -160,20 +160,6 @@ async fn customer_with_lost_device(app: &TestApp) -> (String, String, String, i6
         }
     }
     panic!("no end-user with a device");
-}
-
-async fn set_connection(app: &TestApp, device: &str, authenticated: bool) {
-    let url = format!(
-        "{}/_emulator/devices/{device}/connection",
-        app.emulator.as_ref().unwrap().base_url
-    );
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(&json!({ "authenticated": authenticated }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "emulator hook: {}", r.status());
 }
 
 /// A browser without any cookie, not following redirects.
@@ -380,7 +366,7 @@ async fn a_link_opens_its_customers_page_and_nothing_else() {
     }
 
     // The device is back: the page says so and the case is resolved.
-    set_connection(&app, &device, true).await;
+    app.set_connection(&device, true).await;
     let html = customer()
         .get(&url)
         .send()

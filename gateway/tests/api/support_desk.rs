@@ -242,20 +242,6 @@ async fn cases_by_hand_timeline_rules_and_audit() {
 }
 
 /// Set one device's manufacturer connection on the emulator.
-async fn set_connection(app: &TestApp, device: &str, authenticated: bool) {
-    let url = format!(
-        "{}/_emulator/devices/{device}/connection",
-        app.emulator.as_ref().unwrap().base_url
-    );
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(&json!({ "authenticated": authenticated }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "emulator hook: {}", r.status());
-}
-
 async fn watch_status(app: &TestApp) -> Value {
     let c = &app.client;
     c.send(c.get(&format!("{}/api/watch", app.address)))
@@ -310,7 +296,7 @@ async fn the_watch_opens_a_case_for_a_lost_device_and_resolves_it() {
     })
     .await;
     let (device, kind) = device;
-    set_connection(&app, &device, false).await;
+    app.set_connection(&device, false).await;
     let case = eventually(WAIT, || async {
         let found = cases_of(&app, &format!("device_id={device}&state=open")).await;
         found["cases"].as_array().unwrap().first().cloned()
@@ -351,7 +337,7 @@ async fn the_watch_opens_a_case_for_a_lost_device_and_resolves_it() {
     assert!(event_kinds(&detail).contains(&"link_created".to_string()));
 
     // The device comes back: the case resolves itself.
-    set_connection(&app, &device, true).await;
+    app.set_connection(&device, true).await;
     let resolved = eventually(WAIT, || async {
         let d = c.send(c.get(&format!("{a}/api/cases/{id}"))).await.json();
         (d["case"]["state"] == "resolved").then_some(d)
