@@ -30,6 +30,7 @@ use chrono::Utc;
 use shared::cases::{CaseEventKind, CaseKind, Priority, TransitionKind, WatchStatus};
 use shared::{DeviceCommon, DeviceKind, User};
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use crate::cases::{By, Cases, Opening};
 use crate::database::{now_ms, to_time, Db};
@@ -213,14 +214,17 @@ impl Watch {
         lease: &Lease,
         pacer: &mut Pacer,
     ) -> Result<(), GatewayError> {
+        // The round's users as ids only (16 bytes each; whole users would be
+        // hundreds of MB at a million, held for the whole round): each is
+        // read from the newest snapshot when its turn comes.
         let snapshot = directory.snapshot(podero.request_timeout()).await?;
-        let mut users: Vec<User> = snapshot
+        let mut ids: Vec<Uuid> = snapshot
             .users()
             .filter(|u| !u.is_archived() && u.num_devices() > 0)
-            .map(|u| u.to_user())
+            .map(|u| u.id())
             .collect();
         drop(snapshot);
-        users.sort_by_key(|u| u.id);
+        ids.sort_unstable();
         let mut progress = self.store.progress().await?;
         if progress.round_started_at.is_none() {
             progress.round_started_at = Some(now_ms());
@@ -229,12 +233,22 @@ impl Watch {
             self.store.save_progress(&progress).await?;
         }
         let start = match progress.cursor {
-            Some(c) => users.partition_point(|u| u.id <= c),
+            Some(c) => ids.partition_point(|id| *id <= c),
             None => 0,
         };
         let mut backoff = Duration::from_secs(2);
         let mut saved = Instant::now();
-        for user in &users[start..] {
+        for id in &ids[start..] {
+            // Archived, left without devices or gone since the round began:
+            // nothing to read.
+            let Some(user) = directory
+                .current()
+                .and_then(|s| s.get(*id))
+                .filter(|u| u.deleted_at.is_none() && !kinds_of(u).is_empty())
+            else {
+                continue;
+            };
+            let user = &user;
             let reads = 'user: loop {
                 if !lease.is_held() {
                     self.store.save_progress(&progress).await?;
@@ -293,7 +307,7 @@ impl Watch {
         progress.round_users_checked = 0;
         self.store.save_progress(&progress).await?;
         tracing::info!(
-            users = users.len(),
+            users = ids.len(),
             secs = progress.last_round_ms.unwrap_or(0) / 1000,
             "fleet watch: round complete"
         );
