@@ -166,16 +166,24 @@ impl Scanner {
                 return;
             }
         };
-        let users: Vec<User> = snapshot
+        // Ids only (16 bytes a user): each user is read from the newest
+        // snapshot when its turn comes, never all of them at once.
+        let ids: Vec<Uuid> = snapshot
             .users()
             .filter(|u| !u.is_archived() && u.num_devices() > 0)
-            .map(|u| u.to_user())
+            .map(|u| u.id())
             .collect();
         drop(snapshot);
-        self.found().progress.users_total = users.len();
+        self.found().progress.users_total = ids.len();
         let mut lost_by_user = HashMap::new();
-        let mut results = stream::iter(users)
-            .map(|u| scan_user(podero, u))
+        let mut results = stream::iter(ids)
+            .map(|id| async move {
+                match directory.current().and_then(|s| s.get(id)) {
+                    Some(u) => scan_user(podero, u).await,
+                    // Gone since the scan began: nothing lost.
+                    None => (id, Vec::new(), None),
+                }
+            })
             .buffer_unordered(self.concurrency);
         while let Some((user_id, lost, error)) = results.next().await {
             if !lost.is_empty() {
