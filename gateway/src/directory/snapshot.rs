@@ -286,8 +286,21 @@ impl Snapshot {
             while self.hay_ends[row] as usize <= at {
                 row += 1;
             }
+            let end = self.hay_ends[row] as usize;
+            if at + longest.len() > end {
+                // Runs into the next user's text (only a word holding the
+                // separator can): not a match here; look further.
+                from = at + 1;
+                continue;
+            }
+            // The longest word is in this user's text; the others are
+            // checked.
             let text = self.haystack(row as u32);
-            if words.iter().all(|w| text.contains(w.as_str())) {
+            if words
+                .iter()
+                .filter(|w| !std::ptr::eq(*w, longest))
+                .all(|w| text.contains(w.as_str()))
+            {
                 bits.set(row);
             }
             // This user is decided: go on with the next one.
@@ -652,6 +665,7 @@ mod tests {
             "wien",
             "u1",
             "n\u{1f}",
+            "\u{1f}a",
             "ra",
             "zzz",
             "muller graz",
