@@ -40,7 +40,8 @@ use crate::podero::{ApiRoute, Podero};
 use crate::request::{client_addr, client_key};
 use crate::self_service::page::{self, STYLESHEET};
 use crate::self_service::{
-    lost, page_url, read_devices, redacted, Link, Links, LostDevice, Refusal, Token, CUSTOMER_ACTOR,
+    base_url, lost, page_url, read_devices, redacted, Link, Links, LostDevice, Refusal, Token,
+    CUSTOMER_ACTOR,
 };
 use crate::startup::{AppState, Settings};
 use crate::watch::Watch;
@@ -327,27 +328,6 @@ async fn failed(s: &CustomerState, v: &Visit, user: Option<Uuid>, e: GatewayErro
     )
 }
 
-/// The page's own address (what Podero sends the customer back to).
-fn own_url(settings: &Settings, headers: &HeaderMap, token: &Token) -> String {
-    let base = match &settings.public_url {
-        Some(url) => url.clone(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .filter(|h| {
-                    h.len() <= 255
-                        && h.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-                })
-                .unwrap_or("localhost");
-            let scheme = if settings.https { "https" } else { "http" };
-            format!("{scheme}://{host}")
-        }
-    };
-    page_url(&base, token)
-}
-
 /// The devices of `user` that need reconnecting, read from Podero now
 /// (the fleet watch sees the reads too, so a device the customer has
 /// reconnected resolves its case); the failure page otherwise.
@@ -376,19 +356,30 @@ async fn devices_page(
 ) -> Response {
     match lost_devices(s, v, user).await {
         Err(page) => page,
-        Ok(lost) => html(
-            status,
-            page::devices(
-                v.lang,
-                v.contact.as_deref(),
-                user.first_name.as_deref(),
-                &lost,
-                crate::database::to_time(link.expires_at),
-                token,
-                notice.as_deref(),
-            ),
-        ),
+        Ok(lost) => render(v, (token, link, user), &lost, status, notice),
     }
+}
+
+/// The devices page of `lost`.
+fn render(
+    v: &Visit,
+    (token, link, user): (&Token, &Link, &User),
+    lost: &[LostDevice],
+    status: StatusCode,
+    notice: Option<String>,
+) -> Response {
+    html(
+        status,
+        page::devices(
+            v.lang,
+            v.contact.as_deref(),
+            user.first_name.as_deref(),
+            lost,
+            crate::database::to_time(link.expires_at),
+            token,
+            notice.as_deref(),
+        ),
+    )
 }
 
 /// `GET /self-service/{token}`.
@@ -432,18 +423,7 @@ async fn page_get(
         format!("self-service link {}", link.id),
     );
     audit(&s.audit, record, false).await;
-    html(
-        StatusCode::OK,
-        page::devices(
-            v.lang,
-            v.contact.as_deref(),
-            user.first_name.as_deref(),
-            &lost,
-            crate::database::to_time(link.expires_at),
-            &token,
-            None,
-        ),
-    )
+    render(&v, (&token, &link, &user), &lost, StatusCode::OK, None)
 }
 
 /// The reconnect form's fields.
@@ -548,7 +528,8 @@ async fn reconnect(
         )
         .await;
     };
-    let back = own_url(&s.settings, &headers, &token);
+    // What Podero sends the customer back to: this page.
+    let back = page_url(&base_url(&s.settings, &headers), &token);
     let name = device.model_name().unwrap_or_else(|| kind.label_in(v.lang));
     let body = json!({ "success_url": back, "cancel_url": back });
     let session = s

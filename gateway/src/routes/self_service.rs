@@ -11,7 +11,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
@@ -66,35 +66,6 @@ async fn actionable(podero: &Podero, actor: &Actor, id: Uuid) -> Result<User, Ga
     Ok(user)
 }
 
-/// The address links start with: `GATEWAY_PUBLIC_URL`, else the origin
-/// the app called from (`Origin`, which a browser sets on every `POST`),
-/// else `Host`.
-fn base_url(settings: &Settings, headers: &HeaderMap) -> String {
-    if let Some(url) = &settings.public_url {
-        return url.clone();
-    }
-    let sane = |s: &&str| {
-        !s.is_empty()
-            && s.len() <= 255
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-    };
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        if let Some((scheme @ ("http" | "https"), host)) = origin.split_once("://") {
-            if sane(&host) {
-                return format!("{scheme}://{host}");
-            }
-        }
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(sane)
-        .unwrap_or("localhost");
-    let scheme = if settings.https { "https" } else { "http" };
-    format!("{scheme}://{host}")
-}
-
 /// `POST /api/users/{id}/self-service-link`.
 #[utoipa::path(
     post,
@@ -138,7 +109,7 @@ pub async fn create(
         .create(
             id,
             &actor.account.email,
-            &base_url(&settings, &headers),
+            &links::base_url(&settings, &headers),
             None,
             None,
         )
@@ -322,7 +293,7 @@ pub async fn email(
         .create(
             id,
             &actor.account.email,
-            &base_url(&settings, &headers),
+            &links::base_url(&settings, &headers),
             Some(&to),
             send.case_id,
         )

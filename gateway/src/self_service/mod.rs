@@ -16,6 +16,7 @@ pub mod page;
 
 use std::time::Duration;
 
+use axum::http::{header, HeaderMap};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use shared::self_service::{LinkInfo, LinkState, NewLink, PAGE_PREFIX};
@@ -28,6 +29,7 @@ use crate::auth::sessions::token_hash;
 use crate::database::{begin_write, failed, now_ms, to_time, Db};
 use crate::error::GatewayError;
 use crate::podero::{ApiRoute, Podero};
+use crate::startup::Settings;
 use crate::watch::store::Read;
 
 /// The name customer actions carry in the audit trail and on case
@@ -318,6 +320,35 @@ pub fn day(lang: Lang, at: DateTime<Utc>) -> String {
         Lang::De => at.format("%-d.%-m.%Y").to_string(),
         Lang::En => at.format("%-d %b %Y").to_string(),
     }
+}
+
+/// The address links start with: `GATEWAY_PUBLIC_URL`, else the origin
+/// the app called from (`Origin`, which a browser sets on every `POST`),
+/// else `Host`.
+pub fn base_url(settings: &Settings, headers: &HeaderMap) -> String {
+    if let Some(url) = &settings.public_url {
+        return url.clone();
+    }
+    let sane = |s: &&str| {
+        !s.is_empty()
+            && s.len() <= 255
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    };
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if let Some((scheme @ ("http" | "https"), host)) = origin.split_once("://") {
+            if sane(&host) {
+                return format!("{scheme}://{host}");
+            }
+        }
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(sane)
+        .unwrap_or("localhost");
+    let scheme = if settings.https { "https" } else { "http" };
+    format!("{scheme}://{host}")
 }
 
 /// The customer's address of `token` under `base_url` (no trailing `/`).
