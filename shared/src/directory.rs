@@ -379,6 +379,12 @@ impl UserQuery {
 /// searched text and the search words.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    fold_into(text, &mut out);
+    out
+}
+
+/// [`fold`], appended to `out` (no allocation of its own).
+pub fn fold_into(text: &str, out: &mut String) {
     for c in text.chars() {
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
@@ -412,7 +418,6 @@ pub fn fold(text: &str) -> String {
             other => out.extend(other.to_lowercase()),
         }
     }
-    out
 }
 
 /// The `key=value` pairs of a query string (a leading `?` is ignored),

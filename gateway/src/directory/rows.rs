@@ -18,7 +18,8 @@ use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use shared::{DeviceKind, Role, User};
 use uuid::Uuid;
 
-/// A text field of a user, as an index into [`Row::texts`].
+/// A text field of a user, as an index into [`Row::lens`]. A row's texts
+/// are stored one after the other in this order from [`Row::text_start`].
 #[derive(Debug, Clone, Copy)]
 enum Text {
     Email,
@@ -34,34 +35,44 @@ enum Text {
 
 const TEXTS: usize = 9;
 
-/// Where a text field sits in [`Rows::text`]; `len == u32::MAX` is `None`.
+/// [`Row::lens`]: the field is `None`.
+const ABSENT: u16 = u16::MAX;
+/// [`Row::lens`]: the field is 65,534 bytes or longer; its length is in
+/// [`Rows::long`].
+const LONG: u16 = u16::MAX - 1;
+
+/// [`Row::nanos`]: the time is `None`.
+const NO_TIME: u32 = u32::MAX;
+
+/// The times of a user, as an index into [`Row::secs`].
 #[derive(Debug, Clone, Copy)]
-struct Span {
-    start: u32,
-    len: u32,
+enum Time {
+    LastLogin,
+    JoinedAt,
+    LocationLastUpdated,
+    DeletedAt,
 }
 
-const ABSENT: Span = Span {
-    start: 0,
-    len: u32::MAX,
-};
-
-/// One user without heap allocations of its own.
+/// One user without heap allocations of its own, in 128 bytes: texts as
+/// lengths from one start, times as seconds and nanoseconds, coordinates
+/// with `NaN` for none (JSON has no `NaN`), the organisation as an index.
 #[derive(Debug)]
 struct Row {
     id: Uuid,
-    organization_id: Option<Uuid>,
-    texts: [Span; TEXTS],
-    /// Device counters in the order of [`DeviceKind::ALL`].
-    counts: [u32; 4],
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    last_login: Option<DateTime<Utc>>,
-    joined_at: Option<DateTime<Utc>>,
-    location_last_updated: Option<DateTime<Utc>>,
-    deleted_at: Option<DateTime<Utc>>,
+    /// Index into [`Rows::orgs`]; `u32::MAX` is `None`.
+    org: u32,
+    text_start: u32,
+    lens: [u16; TEXTS],
     role: Role,
     is_onboarded: Option<bool>,
+    /// Device counters in the order of [`DeviceKind::ALL`].
+    counts: [u32; 4],
+    latitude: f64,
+    longitude: f64,
+    /// Seconds since the epoch, per [`Time`].
+    secs: [i64; 4],
+    /// Nanoseconds of the second, per [`Time`]; [`NO_TIME`] is `None`.
+    nanos: [u32; 4],
 }
 
 /// All users of one snapshot, in Podero's order.
@@ -69,6 +80,11 @@ struct Row {
 pub struct Rows {
     rows: Vec<Row>,
     text: String,
+    /// The organisations named (normally one), and where each is in it.
+    orgs: Vec<Uuid>,
+    org_index: std::collections::HashMap<Uuid, u32>,
+    /// Field lengths of the rows with a [`LONG`] text, by row index.
+    long: std::collections::HashMap<u32, [u32; TEXTS]>,
 }
 
 impl Rows {
@@ -82,39 +98,69 @@ impl Rows {
 
     /// Append one user.
     pub fn push(&mut self, u: User) {
-        let mut texts = [ABSENT; TEXTS];
-        let mut put = |field: Text, value: Option<&str>| {
+        let index = self.rows.len() as u32;
+        let text_start = self.text.len() as u32;
+        let mut lens = [ABSENT; TEXTS];
+        let mut long = [0u32; TEXTS];
+        let fields = [
+            (Text::Email, Some(u.email.as_str())),
+            (Text::ExternalUserId, u.external_user_id.as_deref()),
+            (Text::FirstName, u.first_name.as_deref()),
+            (Text::LastName, u.last_name.as_deref()),
+            (Text::StreetAndNumber, u.street_and_number.as_deref()),
+            (Text::StreetAddInfo, u.street_add_info.as_deref()),
+            (Text::ZipCode, u.zip_code.as_deref()),
+            (Text::Town, u.town.as_deref()),
+            (Text::Country, u.country.as_deref()),
+        ];
+        let mut any_long = false;
+        for (field, value) in fields {
             if let Some(v) = value {
-                let start = self.text.len();
                 self.text.push_str(v);
-                texts[field as usize] = Span {
-                    start: start as u32,
-                    len: v.len() as u32,
+                long[field as usize] = v.len() as u32;
+                lens[field as usize] = if v.len() >= usize::from(LONG) {
+                    any_long = true;
+                    LONG
+                } else {
+                    v.len() as u16
                 };
             }
+        }
+        if any_long {
+            self.long.insert(index, long);
+        }
+        let org = match u.organization_id {
+            None => u32::MAX,
+            Some(o) => *self.org_index.entry(o).or_insert_with(|| {
+                self.orgs.push(o);
+                self.orgs.len() as u32 - 1
+            }),
         };
-        put(Text::Email, Some(&u.email));
-        put(Text::ExternalUserId, u.external_user_id.as_deref());
-        put(Text::FirstName, u.first_name.as_deref());
-        put(Text::LastName, u.last_name.as_deref());
-        put(Text::StreetAndNumber, u.street_and_number.as_deref());
-        put(Text::StreetAddInfo, u.street_add_info.as_deref());
-        put(Text::ZipCode, u.zip_code.as_deref());
-        put(Text::Town, u.town.as_deref());
-        put(Text::Country, u.country.as_deref());
+        let mut secs = [0i64; 4];
+        let mut nanos = [NO_TIME; 4];
+        for (time, value) in [
+            (Time::LastLogin, u.last_login),
+            (Time::JoinedAt, u.joined_at),
+            (Time::LocationLastUpdated, u.location_last_updated),
+            (Time::DeletedAt, u.deleted_at),
+        ] {
+            if let Some(t) = value {
+                secs[time as usize] = t.timestamp();
+                nanos[time as usize] = t.timestamp_subsec_nanos();
+            }
+        }
         self.rows.push(Row {
             id: u.id,
-            organization_id: u.organization_id,
-            texts,
-            counts: DeviceKind::ALL.map(|k| u.count_of(k)),
-            latitude: u.latitude,
-            longitude: u.longitude,
-            last_login: u.last_login,
-            joined_at: u.joined_at,
-            location_last_updated: u.location_last_updated,
-            deleted_at: u.deleted_at,
+            org,
+            text_start,
+            lens,
             role: u.role,
             is_onboarded: u.is_onboarded,
+            counts: DeviceKind::ALL.map(|k| u.count_of(k)),
+            latitude: u.latitude.unwrap_or(f64::NAN),
+            longitude: u.longitude.unwrap_or(f64::NAN),
+            secs,
+            nanos,
         });
     }
 
@@ -128,15 +174,17 @@ impl Rows {
     /// this snapshot's own indexes).
     pub fn get(&self, index: u32) -> RowRef<'_> {
         RowRef {
+            index,
             row: &self.rows[index as usize],
-            text: &self.text,
+            rows: self,
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = RowRef<'_>> {
-        self.rows.iter().map(|row| RowRef {
+        self.rows.iter().enumerate().map(|(index, row)| RowRef {
+            index: index as u32,
             row,
-            text: &self.text,
+            rows: self,
         })
     }
 }
@@ -175,15 +223,37 @@ impl<'de> Deserialize<'de> for Rows {
 /// A borrowed view of one stored user.
 #[derive(Clone, Copy)]
 pub struct RowRef<'a> {
+    index: u32,
     row: &'a Row,
-    text: &'a str,
+    rows: &'a Rows,
 }
 
 impl<'a> RowRef<'a> {
     fn text(self, field: Text) -> Option<&'a str> {
-        let span = self.row.texts[field as usize];
-        (span.len != u32::MAX)
-            .then(|| &self.text[span.start as usize..(span.start + span.len) as usize])
+        let len = |f: usize| match self.row.lens[f] {
+            ABSENT => 0,
+            LONG => self.rows.long[&self.index][f] as usize,
+            n => usize::from(n),
+        };
+        if self.row.lens[field as usize] == ABSENT {
+            return None;
+        }
+        let start = self.row.text_start as usize + (0..field as usize).map(len).sum::<usize>();
+        Some(&self.rows.text[start..start + len(field as usize)])
+    }
+
+    /// A time as seconds and nanoseconds, which order as the time does
+    /// (for sorting without building a `DateTime` per comparison).
+    fn time_key(self, time: Time) -> Option<(i64, u32)> {
+        let nanos = self.row.nanos[time as usize];
+        (nanos != NO_TIME).then(|| (self.row.secs[time as usize], nanos))
+    }
+
+    fn time(self, time: Time) -> Option<DateTime<Utc>> {
+        match self.row.nanos[time as usize] {
+            NO_TIME => None,
+            nanos => DateTime::from_timestamp(self.row.secs[time as usize], nanos),
+        }
     }
 
     pub fn id(self) -> Uuid {
@@ -211,13 +281,19 @@ impl<'a> RowRef<'a> {
         self.row.is_onboarded
     }
     pub fn joined_at(self) -> Option<DateTime<Utc>> {
-        self.row.joined_at
+        self.time(Time::JoinedAt)
     }
     pub fn last_login(self) -> Option<DateTime<Utc>> {
-        self.row.last_login
+        self.time(Time::LastLogin)
+    }
+    pub fn joined_key(self) -> Option<(i64, u32)> {
+        self.time_key(Time::JoinedAt)
+    }
+    pub fn last_login_key(self) -> Option<(i64, u32)> {
+        self.time_key(Time::LastLogin)
     }
     pub fn is_archived(self) -> bool {
-        self.row.deleted_at.is_some()
+        self.row.nanos[Time::DeletedAt as usize] != NO_TIME
     }
     /// The device counter of one type (as [`User::count_of`]).
     pub fn count_of(self, kind: DeviceKind) -> u32 {
@@ -233,7 +309,7 @@ impl<'a> RowRef<'a> {
         let owned = |field| self.text(field).map(str::to_string);
         User {
             id: self.row.id,
-            organization_id: self.row.organization_id,
+            organization_id: self.rows.orgs.get(self.row.org as usize).copied(),
             role: self.row.role,
             email: self.email().to_string(),
             num_inverters: self.count_of(DeviceKind::Inverter),
@@ -249,12 +325,12 @@ impl<'a> RowRef<'a> {
             zip_code: owned(Text::ZipCode),
             town: owned(Text::Town),
             country: owned(Text::Country),
-            latitude: self.row.latitude,
-            longitude: self.row.longitude,
-            last_login: self.row.last_login,
-            joined_at: self.row.joined_at,
-            location_last_updated: self.row.location_last_updated,
-            deleted_at: self.row.deleted_at,
+            latitude: Some(self.row.latitude).filter(|v| !v.is_nan()),
+            longitude: Some(self.row.longitude).filter(|v| !v.is_nan()),
+            last_login: self.last_login(),
+            joined_at: self.joined_at(),
+            location_last_updated: self.time(Time::LocationLastUpdated),
+            deleted_at: self.time(Time::DeletedAt),
         }
     }
 }
@@ -294,6 +370,35 @@ mod tests {
         assert_eq!(rows.get(1).last_name(), None);
         assert_eq!(rows.get(0).num_devices(), 10);
         assert!(rows.get(0).is_archived());
+    }
+
+    /// What the compact row stores differently comes back exactly: texts
+    /// longer than a `u16` length, nanoseconds, several organisations,
+    /// missing coordinates.
+    #[test]
+    fn compact_fields_round_trip() {
+        let mut long = full_user();
+        long.id = Uuid::from_u128(10);
+        long.first_name = Some("ä".repeat(40_000));
+        long.street_add_info = Some(String::new());
+        long.organization_id = Some(Uuid::from_u128(11));
+        long.last_login = Some("2026-11-01T10:00:00.123456789Z".parse().unwrap());
+        long.latitude = None;
+        long.longitude = Some(-0.0);
+        let rows: Rows = [full_user(), long.clone(), full_user()]
+            .into_iter()
+            .collect();
+        assert_eq!(rows.get(0).to_user(), full_user());
+        assert_eq!(rows.get(1).to_user(), long);
+        assert_eq!(rows.get(2).to_user(), full_user());
+        assert_eq!(rows.get(1).first_name().map(str::len), Some(80_000));
+        assert_eq!(rows.get(1).last_name(), Some(""));
+        assert_eq!(rows.orgs.len(), 2);
+        assert!(
+            std::mem::size_of::<Row>() <= 128,
+            "{}",
+            std::mem::size_of::<Row>()
+        );
     }
 
     #[test]

@@ -8,12 +8,16 @@
 //! that a million users cost milliseconds, not a walk of every row:
 //!
 //! 1. search words: one `memmem` pass of the longest word over the whole
-//!    search text (all users' texts one after the other) marks the users
-//!    whose text has it and the other words too, in a bit set;
-//! 2. the total: the facts (and the bit set) of every user, in storage
-//!    order — a sequential scan of two bytes per user;
+//!    search text (all users' texts one after the other; split over the
+//!    cores when large) marks the users whose text has it and the other
+//!    words too, in a bit set; a word of one letter is answered from the
+//!    per-byte bit sets made at build time (it is in nearly every user);
+//! 2. the total: with no filter but the archived one, a count of the set
+//!    bits of (matches AND archived-or-not); otherwise the facts (and the
+//!    bit set) of every user, in storage order — two bytes per user;
 //! 3. the page: walk the precomputed sort order, skipping users that do
-//!    not match, and stop as soon as the page is full.
+//!    not match, and stop as soon as the page is full (or the last match
+//!    is on it).
 //!
 //! No sorting and no allocation per user at request time.
 
@@ -21,7 +25,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use shared::directory::{fold, Archived, SortKey, UserQuery};
+use shared::directory::{fold, fold_into, Archived, SortKey, UserQuery};
 use shared::User;
 use uuid::Uuid;
 
@@ -41,7 +45,16 @@ pub struct Snapshot {
     /// Ascending order of user indexes per [`SortKey`] (index = position
     /// in [`SortKey::ALL`]).
     orders: Vec<Box<[u32]>>,
-    by_id: HashMap<Uuid, u32>,
+    /// User indexes in the order of their ids (for [`Snapshot::get`]).
+    by_id: Box<[u32]>,
+    /// Per byte value: the users whose search text holds it (only the
+    /// bytes that occur).
+    by_byte: Vec<Option<Bits>>,
+    /// The archived users.
+    archived_bits: Bits,
+    /// The last searches with few matches (newest first): a keystroke that
+    /// adds to their words is looked for only in their matches.
+    recent: std::sync::Mutex<std::collections::VecDeque<Narrow>>,
     pub loaded_at: DateTime<Utc>,
     pub active: usize,
     pub archived: usize,
@@ -102,6 +115,7 @@ impl Facts {
 }
 
 /// One bit per user.
+#[derive(Debug, Clone)]
 struct Bits(Vec<u64>);
 
 impl Bits {
@@ -114,6 +128,40 @@ impl Bits {
     fn get(&self, i: usize) -> bool {
         self.0[i / 64] & (1 << (i % 64)) != 0
     }
+    /// Keep only the bits also set in `other`.
+    fn and(&mut self, other: &Bits) {
+        self.0.iter_mut().zip(&other.0).for_each(|(a, b)| *a &= b);
+    }
+}
+
+/// A search's words and the users it matched, in storage order.
+#[derive(Debug)]
+struct Narrow {
+    words: Vec<String>,
+    users: std::sync::Arc<[u32]>,
+}
+
+/// How many searches [`Snapshot::search`] remembers.
+const RECENT: usize = 32;
+
+/// A search with at most this many matches (of `n` users) is remembered:
+/// 1/16 of the users (at a million, at most 32 × 250 KB).
+#[cfg(not(test))]
+fn narrow_limit(n: usize) -> usize {
+    n / 16
+}
+
+/// In tests: every search, so that small snapshots narrow too.
+#[cfg(test)]
+fn narrow_limit(n: usize) -> usize {
+    n
+}
+
+/// Set bit `i` of a bit set's words `words` whose first bit is user
+/// `first` (a multiple of 64).
+fn set_in(words: &mut [u64], first: usize, i: usize) {
+    let i = i - first;
+    words[i / 64] |= 1 << (i % 64);
 }
 
 /// `None` sorts after every value, in both directions of the key itself.
@@ -163,8 +211,16 @@ fn sort_order(users: &Rows, key: SortKey) -> Box<[u32]> {
         }
         SortKey::Role => idx.sort_by_key(|i| u(i).role()),
         SortKey::Devices => idx.sort_by_key(|i| u(i).num_devices()),
-        SortKey::Joined => idx.sort_by(|a, b| opt_cmp(&u(a).joined_at(), &u(b).joined_at())),
-        SortKey::LastLogin => idx.sort_by(|a, b| opt_cmp(&u(a).last_login(), &u(b).last_login())),
+        SortKey::Joined | SortKey::LastLogin => {
+            let keys: Vec<Option<(i64, u32)>> = users
+                .iter()
+                .map(|u| match key {
+                    SortKey::Joined => u.joined_key(),
+                    _ => u.last_login_key(),
+                })
+                .collect();
+            idx.sort_by(|a, b| opt_cmp(&keys[*a as usize], &keys[*b as usize]));
+        }
     }
     idx.into_boxed_slice()
 }
@@ -181,13 +237,25 @@ fn push_haystack(hay: &mut String, u: RowRef) {
     .into_iter()
     .flatten()
     {
-        hay.push_str(&fold(part));
+        fold_into(part, hay);
         hay.push('\u{1f}');
     }
-    // "First Last" as typed together also matches across the two names.
-    if let (Some(f), Some(l)) = (u.first_name(), u.last_name()) {
-        hay.push_str(&fold(&format!("{f} {l}")));
+}
+
+/// How many threads search a text of `len` bytes: one below 4 MiB (about
+/// 60,000 users), else one per core, at most four.
+#[cfg(not(test))]
+fn search_threads(len: usize) -> usize {
+    if len < 4 << 20 {
+        return 1;
     }
+    std::thread::available_parallelism().map_or(1, |p| p.get().min(4))
+}
+
+/// In tests: always three, so that small snapshots cross part borders.
+#[cfg(test)]
+fn search_threads(_len: usize) -> usize {
+    3
 }
 
 /// The result of a query: how many match and the page's users.
@@ -208,28 +276,39 @@ impl Matches<'_> {
 }
 
 impl Snapshot {
-    /// Index `users` (Podero's list with `include_deleted=true`).
+    /// Index `users` (Podero's list with `include_deleted=true`). The sort
+    /// orders are made on two threads.
     pub fn build(users: Rows, loaded_at: DateTime<Utc>) -> Snapshot {
-        let mut hay = String::new();
-        let mut hay_ends = Vec::with_capacity(users.len());
-        for u in users.iter() {
-            push_haystack(&mut hay, u);
-            // A user's text ends with a separator, so no word matches
-            // across two users.
-            hay.push('\u{1f}');
-            hay_ends.push(hay.len() as u32);
-        }
-        hay.shrink_to_fit();
+        let (first, rest) = SortKey::ALL.split_at(SortKey::ALL.len() / 2);
+        let (mut orders, (hay, hay_ends, by_byte)) = std::thread::scope(|s| {
+            let other = s.spawn(|| {
+                first
+                    .iter()
+                    .map(|k| sort_order(&users, *k))
+                    .collect::<Vec<_>>()
+            });
+            let text = search_text(&users);
+            let mut orders = rest
+                .iter()
+                .map(|k| sort_order(&users, *k))
+                .collect::<Vec<_>>();
+            let mut all = other
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            all.append(&mut orders);
+            (all, text)
+        });
+        orders.shrink_to_fit();
         let facts = users.iter().map(Facts::of).collect();
-        let orders = SortKey::ALL
-            .iter()
-            .map(|k| sort_order(&users, *k))
-            .collect();
-        let by_id = users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.id(), i as u32))
-            .collect();
+        let mut ids: Vec<(Uuid, u32)> = users.iter().map(|u| u.id()).zip(0..).collect();
+        ids.sort_unstable();
+        let by_id = ids.into_iter().map(|(_, i)| i).collect();
+        let mut archived_bits = Bits::new(users.len());
+        for (i, u) in users.iter().enumerate() {
+            if u.is_archived() {
+                archived_bits.set(i);
+            }
+        }
         let archived = users.iter().filter(|u| u.is_archived()).count();
         Snapshot {
             active: users.len() - archived,
@@ -240,6 +319,9 @@ impl Snapshot {
             facts,
             orders,
             by_id,
+            by_byte,
+            archived_bits,
+            recent: Default::default(),
             loaded_at,
         }
     }
@@ -253,7 +335,10 @@ impl Snapshot {
     }
 
     pub fn get(&self, id: Uuid) -> Option<User> {
-        self.by_id.get(&id).map(|i| self.users.get(*i).to_user())
+        self.by_id
+            .binary_search_by_key(&id, |i| self.users.get(*i).id())
+            .ok()
+            .map(|at| self.users.get(self.by_id[at]).to_user())
     }
 
     /// Every user (in Podero's order).
@@ -261,33 +346,138 @@ impl Snapshot {
         self.users.iter()
     }
 
-    fn haystack(&self, i: u32) -> &str {
-        let start = match i {
+    fn hay_start(&self, i: usize) -> usize {
+        match i {
             0 => 0,
-            i => self.hay_ends[i as usize - 1] as usize,
-        };
-        &self.hay[start..self.hay_ends[i as usize] as usize]
+            i => self.hay_ends[i - 1] as usize,
+        }
     }
 
-    /// The users whose search text has every word, as a bit set (one
-    /// pass of the longest word over the whole text; the other words are
-    /// checked in the users it hits).
+    fn haystack(&self, i: u32) -> &str {
+        &self.hay[self.hay_start(i as usize)..self.hay_ends[i as usize] as usize]
+    }
+
+    /// The users whose search text has every word, as a bit set: from the
+    /// bytes' bit sets for one-byte words, among the matches of a
+    /// remembered search whose every word is in one of `words` (each
+    /// keystroke of a word typed), else by [`Snapshot::scan`].
     fn search(&self, words: &[String]) -> Bits {
-        let mut bits = Bits::new(self.users.len());
-        let Some(longest) = words.iter().max_by_key(|w| w.len()) else {
-            return bits;
+        let n = self.users.len();
+        if words.iter().all(|w| w.len() == 1) {
+            return self.by_bytes(words);
+        }
+        let narrower = {
+            let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            recent
+                .iter()
+                .filter(|r| {
+                    r.words
+                        .iter()
+                        .all(|old| words.iter().any(|w| w.contains(old.as_str())))
+                })
+                .min_by_key(|r| r.users.len())
+                .map(|r| r.users.clone())
         };
-        let finder = memchr::memmem::Finder::new(longest.as_bytes());
-        let hay = self.hay.as_bytes();
-        let mut row = 0usize;
-        let mut from = 0usize;
+        let mut bits = Bits::new(n);
+        let matched: Vec<u32> = match narrower {
+            Some(users) => users
+                .iter()
+                .copied()
+                .filter(|i| {
+                    let text = self.haystack(*i);
+                    words.iter().all(|w| text.contains(w.as_str()))
+                })
+                .collect(),
+            None => {
+                self.scan(words, &mut bits);
+                if bits
+                    .0
+                    .iter()
+                    .map(|w| w.count_ones() as usize)
+                    .sum::<usize>()
+                    > narrow_limit(n)
+                {
+                    return bits;
+                }
+                (0..n as u32).filter(|i| bits.get(*i as usize)).collect()
+            }
+        };
+        for i in &matched {
+            bits.set(*i as usize);
+        }
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|r| r.words != words);
+        recent.push_front(Narrow {
+            words: words.to_vec(),
+            users: matched.into(),
+        });
+        recent.truncate(RECENT);
+        bits
+    }
+
+    /// The users whose text holds every one-byte word.
+    /// The users whose text holds every one-byte word: in nearly every
+    /// user, so answered from the bytes' bit sets rather than found a
+    /// million times.
+    fn by_bytes(&self, words: &[String]) -> Bits {
+        let n = self.users.len();
+        let mut bits = Bits(vec![u64::MAX; n.div_ceil(64)]);
+        for w in words {
+            match &self.by_byte[usize::from(w.as_bytes()[0])] {
+                Some(b) => bits.and(b),
+                None => return Bits::new(n),
+            }
+        }
+        if n % 64 != 0 {
+            if let Some(last) = bits.0.last_mut() {
+                *last &= (1u64 << (n % 64)) - 1;
+            }
+        }
+        bits
+    }
+
+    /// Mark in `bits` the users whose text has every word: one pass of the
+    /// longest word over the whole search text (split over the cores when
+    /// large), the other words checked in the users it hits.
+    fn scan(&self, words: &[String], bits: &mut Bits) {
+        let Some((longest, _)) = words.iter().enumerate().max_by_key(|(_, w)| w.len()) else {
+            return;
+        };
+        let parts = search_threads(self.hay.len());
+        // Each part is a run of whole 64-user words of the bit set.
+        let words_per_part = bits.0.len().div_ceil(parts).max(1);
+        std::thread::scope(|s| {
+            let mut chunks = bits.0.chunks_mut(words_per_part).enumerate();
+            let mine = chunks.next();
+            for (p, chunk) in chunks {
+                s.spawn(move || self.search_part(words, longest, p * words_per_part * 64, chunk));
+            }
+            if let Some((_, chunk)) = mine {
+                self.search_part(words, longest, 0, chunk);
+            }
+        });
+    }
+
+    /// [`Snapshot::search`] over the users from `first` on whose bits are
+    /// `out`: one pass of the longest word (`words[longest]`) over their
+    /// search text, the other words checked in the users it hits.
+    fn search_part(&self, words: &[String], longest: usize, first: usize, out: &mut [u64]) {
+        let last = (first + out.len() * 64).min(self.users.len());
+        if first >= last {
+            return;
+        }
+        let (word, others) = (&words[longest], words.iter().enumerate());
+        let finder = memchr::memmem::Finder::new(word.as_bytes());
+        let hay = &self.hay.as_bytes()[..self.hay_ends[last - 1] as usize];
+        let mut row = first;
+        let mut from = self.hay_start(first);
         while let Some(offset) = finder.find(&hay[from..]) {
             let at = from + offset;
             while self.hay_ends[row] as usize <= at {
                 row += 1;
             }
             let end = self.hay_ends[row] as usize;
-            if at + longest.len() > end {
+            if at + word.len() > end {
                 // Runs into the next user's text (only a word holding the
                 // separator can): not a match here; look further.
                 from = at + 1;
@@ -296,20 +486,18 @@ impl Snapshot {
             // The longest word is in this user's text; the others are
             // checked.
             let text = self.haystack(row as u32);
-            if words
-                .iter()
-                .filter(|w| !std::ptr::eq(*w, longest))
-                .all(|w| text.contains(w.as_str()))
+            if others
+                .clone()
+                .all(|(n, w)| n == longest || text.contains(w.as_str()))
             {
-                bits.set(row);
+                set_in(out, first, row);
             }
             // This user is decided: go on with the next one.
-            from = self.hay_ends[row] as usize;
+            from = end;
             if from >= hay.len() {
                 break;
             }
         }
-        bits
     }
 
     /// Walk the query's sort order, keep the matches of the requested page
@@ -332,7 +520,13 @@ impl Snapshot {
                 && found.as_ref().is_none_or(|b| b.get(i as usize))
                 && (!q.lost || lost.get(&self.users.get(i).id()).is_some_and(|n| *n > 0))
         };
-        let total = (0..self.users.len() as u32).filter(|i| keep(*i)).count();
+        let only_archived_filter =
+            q.roles.is_empty() && q.device.is_none() && q.onboarded.is_none() && !q.lost;
+        let total = if only_archived_filter {
+            self.count(found.as_ref(), q.archived)
+        } else {
+            (0..self.users.len() as u32).filter(|i| keep(*i)).count()
+        };
         let key_pos = SortKey::ALL.iter().position(|k| *k == q.sort).unwrap_or(0);
         let order = &self.orders[key_pos];
         let skip = if all {
@@ -340,9 +534,14 @@ impl Snapshot {
         } else {
             (q.page.max(1) as usize - 1).saturating_mul(q.per_page as usize)
         };
-        let take = if all { total } else { q.per_page as usize };
+        // Stop at the page's last match, not at the end of the order.
+        let take = if all {
+            total
+        } else {
+            (q.per_page as usize).min(total.saturating_sub(skip))
+        };
         let matching = |i: &&u32| keep(**i);
-        let page: Vec<u32> = if skip >= total {
+        let page: Vec<u32> = if take == 0 {
             Vec::new()
         } else if q.desc {
             order
@@ -368,6 +567,55 @@ impl Snapshot {
             snapshot: self,
         }
     }
+
+    /// How many users are in `found` (all when `None`) and archived or
+    /// not as `archived` asks: a count of bits, 64 users at a time.
+    fn count(&self, found: Option<&Bits>, archived: Archived) -> usize {
+        let n = self.users.len();
+        let word = |w: usize| {
+            let a = self.archived_bits.0[w];
+            let side = match archived {
+                Archived::Hide => !a,
+                Archived::Include => u64::MAX,
+                Archived::Only => a,
+            };
+            let valid = if (w + 1) * 64 > n {
+                (1u64 << (n % 64)) - 1
+            } else {
+                u64::MAX
+            };
+            let hits = found.map_or(u64::MAX, |b| b.0[w]);
+            (side & valid & hits).count_ones() as usize
+        };
+        (0..n.div_ceil(64)).map(word).sum()
+    }
+}
+
+/// The folded search text of all users, where each user's ends, and per
+/// byte value the users whose text holds it.
+fn search_text(users: &Rows) -> (String, Vec<u32>, Vec<Option<Bits>>) {
+    let mut hay = String::new();
+    let mut hay_ends = Vec::with_capacity(users.len());
+    let mut by_byte: Vec<Option<Bits>> = vec![None; 256];
+    for (i, u) in users.iter().enumerate() {
+        let start = hay.len();
+        push_haystack(&mut hay, u);
+        // A user's text ends with a separator, so no word matches across
+        // two users.
+        hay.push('\u{1f}');
+        hay_ends.push(hay.len() as u32);
+        let mut seen = [false; 256];
+        for b in &hay.as_bytes()[start..] {
+            seen[usize::from(*b)] = true;
+        }
+        for (b, _) in seen.iter().enumerate().filter(|(_, s)| **s) {
+            by_byte[b]
+                .get_or_insert_with(|| Bits::new(users.len()))
+                .set(i);
+        }
+    }
+    hay.shrink_to_fit();
+    (hay, hay_ends, by_byte)
 }
 
 /// Columns of the CSV export, in order: the names of the English header
@@ -669,6 +917,16 @@ mod tests {
             "ra",
             "zzz",
             "muller graz",
+            "a",
+            "n a",
+            "a anna",
+            "\u{1f}",
+            "é",
+            "q",
+            "q ann",
+            "hu",
+            "hub",
+            "anna hub",
         ];
         for (n, search) in searches.into_iter().enumerate() {
             for sort in SortKey::ALL {
