@@ -147,7 +147,14 @@ impl Directory {
         });
         let started = Instant::now();
         let result = podero
-            .users_streamed(|users: rows::Rows| Snapshot::build(users, Utc::now()))
+            .users_streamed(
+                rows::Rows::default(),
+                |rows, user: shared::User| rows.push(user),
+                |mut rows| {
+                    rows.shrink();
+                    Snapshot::build(rows, Utc::now())
+                },
+            )
             .await
             .map_err(|e| e.to_string());
         let build_ms = started.elapsed().as_millis() as u64;

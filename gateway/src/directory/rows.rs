@@ -8,13 +8,11 @@
 //! go back to the system whole when it is dropped. A [`User`] is rebuilt
 //! only for the rows a request returns.
 //!
-//! [`Rows`] deserializes straight from Podero's JSON array, one user at a
-//! time, so the list is never held as `User` values all at once.
-
-use std::fmt;
+//! [`Rows`] is filled one user at a time while Podero's list arrives
+//! ([`crate::podero::Podero::users_streamed`]), so the list is never held
+//! as `User` values all at once.
 
 use chrono::{DateTime, Utc};
-use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use shared::{DeviceKind, Role, User};
 use uuid::Uuid;
 
@@ -165,7 +163,7 @@ impl Rows {
     }
 
     /// Give back the spare capacity left by growing (once, when complete).
-    fn shrink(&mut self) {
+    pub fn shrink(&mut self) {
         self.rows.shrink_to_fit();
         self.text.shrink_to_fit();
     }
@@ -195,28 +193,6 @@ impl FromIterator<User> for Rows {
         users.into_iter().for_each(|u| rows.push(u));
         rows.shrink();
         rows
-    }
-}
-
-/// Reads a JSON array of users one element at a time.
-impl<'de> Deserialize<'de> for Rows {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Rows, D::Error> {
-        struct Users;
-        impl<'de> Visitor<'de> for Users {
-            type Value = Rows;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an array of users")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Rows, A::Error> {
-                let mut rows = Rows::default();
-                while let Some(u) = seq.next_element::<User>()? {
-                    rows.push(u);
-                }
-                rows.shrink();
-                Ok(rows)
-            }
-        }
-        deserializer.deserialize_seq(Users)
     }
 }
 
@@ -399,15 +375,5 @@ mod tests {
             "{}",
             std::mem::size_of::<Row>()
         );
-    }
-
-    #[test]
-    fn deserializes_an_array_element_by_element() {
-        let json = serde_json::to_string(&vec![full_user(); 3]).unwrap();
-        let rows: Rows = serde_json::from_str(&json).unwrap();
-        assert_eq!(rows.len(), 3);
-        assert!(rows.iter().all(|r| r.to_user() == full_user()));
-        let err = serde_json::from_str::<Rows>("{}").unwrap_err();
-        assert!(err.to_string().contains("an array of users"), "{err}");
     }
 }

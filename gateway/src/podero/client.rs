@@ -25,6 +25,7 @@ use serde_json::Value;
 use shared::{ApiError, Role, Upstream as UpstreamKind, User};
 use uuid::Uuid;
 
+use super::json_array::Elements;
 use super::route::ApiRoute;
 use super::token::TokenManager;
 use crate::error::{GatewayError, Msg};
@@ -343,16 +344,21 @@ impl Podero {
     }
 
     /// `GET` the organisation's whole users list (archived too), parsing
-    /// the JSON answer **while it arrives** (the body is never held whole:
-    /// chunks go through a small channel to a blocking parser task) and
-    /// then handing the value to `then` on the same blocking task. The list
-    /// is tens of megabytes at fleet scale.
-    pub async fn users_streamed<T, R>(
+    /// the JSON answer **while it arrives**: the body is never held whole.
+    /// [`Elements`] cuts it into whole users as the chunks come; batches of
+    /// them (256 KiB, at most four waiting) go to a blocking task that
+    /// parses each user from the slice and hands it to `each` with `state`,
+    /// then `state` to `then`, on the same task. The list is hundreds of
+    /// megabytes at a million users.
+    pub async fn users_streamed<E, S, R>(
         &self,
-        then: impl FnOnce(T) -> R + Send + 'static,
+        state: S,
+        mut each: impl FnMut(&mut S, E) + Send + 'static,
+        then: impl FnOnce(S) -> R + Send + 'static,
     ) -> Result<R, GatewayError>
     where
-        T: DeserializeOwned,
+        E: DeserializeOwned,
+        S: Send + 'static,
         R: Send + 'static,
     {
         use futures::StreamExt;
@@ -369,30 +375,46 @@ impl Podero {
                 Msg::new("error.upstream.users_list_status").with("status", status),
             ));
         }
-        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(32);
+        let unreadable = |cause: String| {
+            GatewayError::UpstreamBadResponse(
+                Msg::new("error.upstream.unreadable_get").with("cause", cause),
+            )
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
         let parser = tokio::task::spawn_blocking(move || {
-            let reader = std::io::BufReader::with_capacity(
-                64 * 1024,
-                ChannelReader {
-                    rx,
-                    chunk: Bytes::new(),
-                },
-            );
-            serde_json::from_reader::<_, T>(reader).map(then)
+            let mut state = state;
+            let mut n = 0usize;
+            while let Some(batch) = rx.blocking_recv() {
+                for element in serde_json::Deserializer::from_slice(&batch).into_iter::<E>() {
+                    n += 1;
+                    let element = element.map_err(|e| format!("user {n}: {e}"))?;
+                    each(&mut state, element);
+                }
+            }
+            Ok::<_, String>(then(state))
         });
+        let mut elements = Elements::default();
         let mut body = response.bytes_stream();
-        let mut transport_error = None;
+        let mut failed = None;
         while let Some(chunk) = body.next().await {
-            match chunk {
-                Ok(chunk) => {
-                    if tx.send(chunk).await.is_err() {
-                        break; // the parser stopped early (bad JSON)
-                    }
+            let fed = match chunk {
+                Ok(chunk) => elements.feed(&chunk).map_err(|e| unreadable(e.to_string())),
+                Err(e) => Err(self.failed(e)),
+            };
+            if let Err(e) = fed {
+                failed = Some(e);
+                break;
+            }
+            if elements.ready() >= BATCH && tx.send(elements.take()).await.is_err() {
+                break; // the parser stopped (a user it could not read)
+            }
+        }
+        if failed.is_none() {
+            match elements.finish() {
+                Ok(last) => {
+                    let _ = tx.send(last).await;
                 }
-                Err(e) => {
-                    transport_error = Some(self.failed(e));
-                    break;
-                }
+                Err(e) => failed = Some(unreadable(e.to_string())),
             }
         }
         drop(tx);
@@ -401,37 +423,15 @@ impl Podero {
                 Msg::new("error.upstream.parser_failed").with("cause", e),
             )
         })?;
-        if let Some(e) = transport_error {
-            return Err(e);
+        match failed {
+            Some(e) => Err(e),
+            None => parsed.map_err(unreadable),
         }
-        parsed.map_err(|e| {
-            GatewayError::UpstreamBadResponse(
-                Msg::new("error.upstream.unreadable_get").with("cause", e),
-            )
-        })
     }
 }
 
-/// `std::io::Read` over body chunks arriving on a channel (used from a
-/// blocking task); the end of the channel is the end of the body.
-struct ChannelReader {
-    rx: tokio::sync::mpsc::Receiver<Bytes>,
-    chunk: Bytes,
-}
-
-impl std::io::Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.chunk.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(next) => self.chunk = next,
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.chunk.len());
-        buf[..n].copy_from_slice(&self.chunk.split_to(n));
-        Ok(n)
-    }
-}
+/// Bytes of whole users handed to the parser at a time.
+const BATCH: usize = 256 * 1024;
 
 #[cfg(test)]
 mod tests {

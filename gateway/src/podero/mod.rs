@@ -4,9 +4,11 @@
 //! parser ([`parse_path`]); [`client`] is the organisation-bound
 //! [`Podero`] client every caller uses (proxy, team, role checks, the read
 //! model, the reconnection scan); [`token`] is the single-flight OAuth2
-//! client-credentials token it sends.
+//! client-credentials token it sends; [`json_array`] cuts the users list
+//! into its elements while it arrives.
 
 pub mod client;
+pub mod json_array;
 pub mod route;
 pub mod token;
 

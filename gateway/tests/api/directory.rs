@@ -9,7 +9,10 @@ use serde_json::json;
 use shared::directory::{fold, ReconnectionReport, ScanState, UserPage};
 use shared::{DeviceCommon, DeviceKind, Role, User};
 
-use crate::helpers::{eventually, spawn_app_with, spawn_gateway_for, Checked, Options, TestApp};
+use crate::helpers::{
+    eventually, spawn_app_with, spawn_fake_upstream, spawn_gateway_for, Checked, Options, TestApp,
+    TEST_SECRET,
+};
 
 async fn page(app: &TestApp, query: &str) -> UserPage {
     let r = app
@@ -381,6 +384,29 @@ async fn unreachable_podero_is_a_clear_503() {
             .contains("could not be reached"),
         "{body}"
     );
+    gateway.shutdown().await;
+}
+
+/// A users list that is not a JSON array of users (this fake Podero
+/// answers `{"ok": true}`) is a clear 503 naming what is wrong, not a
+/// panic or an empty list.
+#[tokio::test]
+async fn a_users_list_that_is_not_an_array_is_a_clear_503() {
+    let fake = spawn_fake_upstream(false).await;
+    let gateway = spawn_gateway_for(&fake.base_url, Duration::from_secs(5)).await;
+    let c = Checked::admin(
+        &gateway.base_url,
+        vec!["fake-token-".into(), TEST_SECRET.into()],
+    )
+    .await;
+    let r = c
+        .send(c.get(&format!("{}/api/directory/users", gateway.base_url)))
+        .await;
+    assert_eq!(r.status, 503);
+    let body = r.json();
+    assert_eq!(body["code"], "users_unavailable");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("expected a JSON array"), "{body}");
     gateway.shutdown().await;
 }
 
