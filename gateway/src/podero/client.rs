@@ -345,11 +345,11 @@ impl Podero {
 
     /// `GET` the organisation's whole users list (archived too), parsing
     /// the JSON answer **while it arrives**: the body is never held whole.
-    /// [`Elements`] cuts it into whole users as the chunks come; batches of
-    /// them (256 KiB, at most four waiting) go to a blocking task that
-    /// parses each user from the slice and hands it to `each` with `state`,
-    /// then `state` to `then`, on the same task. The list is hundreds of
-    /// megabytes at a million users.
+    /// On a blocking task [`Elements`] cuts it into whole users as the
+    /// chunks come; batches of them (256 KiB, at most four waiting) go to a
+    /// second blocking task that parses each user from the slice and hands
+    /// it to `each` with `state`, then `state` to `then`, on the same task.
+    /// The list is hundreds of megabytes at a million users.
     pub async fn users_streamed<E, S, R>(
         &self,
         state: S,
@@ -380,54 +380,81 @@ impl Podero {
                 Msg::new("error.upstream.unreadable_get").with("cause", cause),
             )
         };
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+        // Three stages, so that no tokio worker does the heavy part: this
+        // task passes the chunks on; a blocking task cuts them into whole
+        // users; another parses them.
+        let (chunks, mut chunks_rx) = tokio::sync::mpsc::channel::<Bytes>(32);
+        let (batches, mut batches_rx) = tokio::sync::mpsc::channel::<Piece>(4);
+        let splitter = tokio::task::spawn_blocking(move || {
+            let mut elements = Elements::default();
+            while let Some(chunk) = chunks_rx.blocking_recv() {
+                elements.feed(&chunk).map_err(|e| e.to_string())?;
+                if elements.ready() >= BATCH
+                    && batches
+                        .blocking_send(Piece::Batch(elements.take()))
+                        .is_err()
+                {
+                    return Ok(()); // the parser stopped: its error is the one
+                }
+            }
+            let last = elements.finish().map_err(|e| e.to_string())?;
+            let _ = batches.blocking_send(Piece::Last(last));
+            Ok::<_, String>(())
+        });
         let parser = tokio::task::spawn_blocking(move || {
             let mut state = state;
             let mut n = 0usize;
-            while let Some(batch) = rx.blocking_recv() {
+            while let Some(piece) = batches_rx.blocking_recv() {
+                let (batch, last) = match piece {
+                    Piece::Batch(b) => (b, false),
+                    Piece::Last(b) => (b, true),
+                };
                 for element in serde_json::Deserializer::from_slice(&batch).into_iter::<E>() {
                     n += 1;
                     let element = element.map_err(|e| format!("user {n}: {e}"))?;
                     each(&mut state, element);
                 }
-            }
-            Ok::<_, String>(then(state))
-        });
-        let mut elements = Elements::default();
-        let mut body = response.bytes_stream();
-        let mut failed = None;
-        while let Some(chunk) = body.next().await {
-            let fed = match chunk {
-                Ok(chunk) => elements.feed(&chunk).map_err(|e| unreadable(e.to_string())),
-                Err(e) => Err(self.failed(e)),
-            };
-            if let Err(e) = fed {
-                failed = Some(e);
-                break;
-            }
-            if elements.ready() >= BATCH && tx.send(elements.take()).await.is_err() {
-                break; // the parser stopped (a user it could not read)
-            }
-        }
-        if failed.is_none() {
-            match elements.finish() {
-                Ok(last) => {
-                    let _ = tx.send(last).await;
+                if last {
+                    return Ok(then(state));
                 }
-                Err(e) => failed = Some(unreadable(e.to_string())),
+            }
+            Err("the list ended early".to_string())
+        });
+        let mut body = response.bytes_stream();
+        let mut transport = None;
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    if chunks.send(chunk).await.is_err() {
+                        break; // the splitter stopped: its error is the one
+                    }
+                }
+                Err(e) => {
+                    transport = Some(self.failed(e));
+                    break;
+                }
             }
         }
-        drop(tx);
-        let parsed = parser.await.map_err(|e| {
+        drop(chunks);
+        let stage_failed = |e: tokio::task::JoinError| {
             GatewayError::UpstreamBadResponse(
                 Msg::new("error.upstream.parser_failed").with("cause", e),
             )
-        })?;
-        match failed {
-            Some(e) => Err(e),
-            None => parsed.map_err(unreadable),
+        };
+        let split = splitter.await.map_err(stage_failed)?;
+        let parsed = parser.await.map_err(stage_failed)?;
+        if let Some(e) = transport {
+            return Err(e);
         }
+        split.map_err(unreadable)?;
+        parsed.map_err(unreadable)
     }
+}
+
+/// What the splitter hands the parser: whole users, the last of them.
+enum Piece {
+    Batch(Vec<u8>),
+    Last(Vec<u8>),
 }
 
 /// Bytes of whole users handed to the parser at a time.
