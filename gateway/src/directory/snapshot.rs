@@ -177,49 +177,74 @@ fn opt_cmp<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
 fn name_key(u: RowRef) -> String {
     match (u.last_name(), u.first_name()) {
         (Some(l), f) if !l.trim().is_empty() => {
-            format!("{}\u{1}{}", fold(l.trim()), fold(f.unwrap_or("").trim()))
+            let f = f.unwrap_or("").trim();
+            let mut key = String::with_capacity(l.len() + f.len() + 1);
+            fold_into(l.trim(), &mut key);
+            key.push('\u{1}');
+            fold_into(f, &mut key);
+            key
         }
         _ => fold(&User::name_of(u.first_name(), u.last_name(), u.email())),
     }
 }
 
+/// Sort `idx` by `keys` (one per user), users with equal keys in storage
+/// order.
+fn sort_by_keys<K: Ord>(idx: &mut [u32], keys: &[K]) {
+    idx.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]).then(a.cmp(b)));
+}
+
+/// [`sort_by_keys`] with `None` last.
+fn sort_by_opt_keys<K: Ord>(idx: &mut [u32], keys: &[Option<K>]) {
+    idx.sort_unstable_by(|a, b| opt_cmp(&keys[*a as usize], &keys[*b as usize]).then(a.cmp(b)));
+}
+
 fn sort_order(users: &Rows, key: SortKey) -> Box<[u32]> {
     let mut idx: Vec<u32> = (0..users.len() as u32).collect();
-    let u = |i: &u32| users.get(*i);
     match key {
         SortKey::Name => {
             let keys: Vec<String> = users.iter().map(name_key).collect();
-            idx.sort_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
+            sort_by_keys(&mut idx, &keys);
         }
         SortKey::Email => {
-            let keys: Vec<String> = users.iter().map(|u| u.email().to_lowercase()).collect();
-            idx.sort_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
+            let keys: Vec<String> = users
+                .iter()
+                .map(|u| match u.email() {
+                    e if e.is_ascii() => e.to_ascii_lowercase(),
+                    e => e.to_lowercase(),
+                })
+                .collect();
+            sort_by_keys(&mut idx, &keys);
         }
         SortKey::ExternalId => {
             let keys: Vec<Option<String>> = users
                 .iter()
                 .map(|u| u.external_user_id().map(fold))
                 .collect();
-            idx.sort_by(|a, b| opt_cmp(&keys[*a as usize], &keys[*b as usize]));
+            sort_by_opt_keys(&mut idx, &keys);
         }
         SortKey::Town => {
             let keys: Vec<Option<String>> = users
                 .iter()
                 .map(|u| u.town().map(str::trim).filter(|t| !t.is_empty()).map(fold))
                 .collect();
-            idx.sort_by(|a, b| opt_cmp(&keys[*a as usize], &keys[*b as usize]));
+            sort_by_opt_keys(&mut idx, &keys);
         }
-        SortKey::Role => idx.sort_by_key(|i| u(i).role()),
-        SortKey::Devices => idx.sort_by_key(|i| u(i).num_devices()),
-        SortKey::Joined | SortKey::LastLogin => {
-            let keys: Vec<Option<(i64, u32)>> = users
-                .iter()
-                .map(|u| match key {
-                    SortKey::Joined => u.joined_key(),
-                    _ => u.last_login_key(),
-                })
-                .collect();
-            idx.sort_by(|a, b| opt_cmp(&keys[*a as usize], &keys[*b as usize]));
+        SortKey::Role => {
+            let keys: Vec<_> = users.iter().map(|u| u.role()).collect();
+            sort_by_keys(&mut idx, &keys);
+        }
+        SortKey::Devices => {
+            let keys: Vec<_> = users.iter().map(|u| u.num_devices()).collect();
+            sort_by_keys(&mut idx, &keys);
+        }
+        SortKey::Joined => {
+            let keys: Vec<_> = users.iter().map(|u| u.joined_key()).collect();
+            sort_by_opt_keys(&mut idx, &keys);
+        }
+        SortKey::LastLogin => {
+            let keys: Vec<_> = users.iter().map(|u| u.last_login_key()).collect();
+            sort_by_opt_keys(&mut idx, &keys);
         }
     }
     idx.into_boxed_slice()
