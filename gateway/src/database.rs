@@ -106,8 +106,14 @@ pub async fn open(store: &Store) -> Result<Db, sqlx::Error> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
             }
+            // No test query before each use of a connection (sqlx's
+            // default): an embedded file does not drop connections, and
+            // the test was one more round trip to a connection's thread
+            // for every read of the sessions generation and every audit
+            // batch.
             let pool = AnyPoolOptions::new()
                 .max_connections(4)
+                .test_before_acquire(false)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         for pragma in [
