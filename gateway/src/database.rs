@@ -106,21 +106,15 @@ pub async fn open(store: &Store) -> Result<Db, sqlx::Error> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
             }
+            // No test query before each use of a connection (sqlx's
+            // default): an embedded file does not drop connections, and
+            // the test was one more round trip to a connection's thread
+            // for every read of the sessions generation and every audit
+            // batch.
             let pool = AnyPoolOptions::new()
                 .max_connections(4)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = FULL",
-                            "PRAGMA foreign_keys = ON",
-                            "PRAGMA busy_timeout = 5000",
-                        ] {
-                            conn.execute(pragma).await?;
-                        }
-                        Ok(())
-                    })
-                })
+                .test_before_acquire(false)
+                .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
                 .connect(&format!("sqlite://{}?mode=rwc", path.display()))
                 .await?;
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
@@ -136,6 +130,48 @@ pub async fn open(store: &Store) -> Result<Db, sqlx::Error> {
             Ok(pool)
         }
     }
+}
+
+/// Settings of every SQLite connection: WAL, commits on disk before they
+/// return, foreign keys, and waiting (not failing) while another
+/// connection writes.
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    for pragma in [
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA busy_timeout = 5000",
+    ] {
+        conn.execute(pragma).await?;
+    }
+    Ok(())
+}
+
+/// The connection the audit writer ([`crate::audit`]) commits its
+/// batches on. On SQLite, a connection of its own (same file, same
+/// settings, opened at its first use): SQLite drops a connection's page
+/// cache whenever another connection has written since its last
+/// transaction, and the pool hands out its connections in turn, so every
+/// audit batch used to read the audit table's and its indexes' pages
+/// again; on its own connection they stay cached between batches (and a
+/// batch never waits for a pool connection held by a long read). On
+/// PostgreSQL, the pool itself.
+pub fn audit_writer(db: &Db) -> Db {
+    let url = db.connect_options().database_url.clone();
+    if url.scheme() != "sqlite" {
+        return db.clone();
+    }
+    AnyPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .test_before_acquire(false)
+        // No maintenance task (it would need a runtime here): the one
+        // connection is kept for the life of the process.
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
+        .connect_lazy(url.as_str())
+        .unwrap_or_else(|_| db.clone())
 }
 
 /// SQL text with numbered placeholders and their values, for queries

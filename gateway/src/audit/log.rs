@@ -7,8 +7,11 @@
 //! inserts them in one transaction, so many requests share one commit
 //! (one `fsync`) instead of taking turns for one each; each caller is
 //! answered after that commit, so a record is on disk before the answer
-//! it belongs to, as before. If a batch fails, its records are tried one
-//! by one, so one bad record cannot take others down with it. A caller
+//! it belongs to, as before. On SQLite the writer commits on a connection
+//! of its own ([`crate::database::audit_writer`]), so the pages it
+//! appends to stay in that connection's cache between batches. If a batch
+//! fails, its records are tried one by one, so one bad record cannot take
+//! others down with it. A caller
 //! whose records must commit together with its own write inserts them in
 //! its transaction instead ([`insert_in`]).
 //!
@@ -385,7 +388,7 @@ pub struct AuditLog {
 
 impl AuditLog {
     pub fn new(pool: Db) -> Self {
-        let db = pool.clone();
+        let db = crate::database::audit_writer(&pool);
         let work: Work<Record, Result<i64, String>> = Arc::new(move |records| {
             let db = db.clone();
             Box::pin(async move { write_batch(&db, records).await })
