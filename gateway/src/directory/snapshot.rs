@@ -50,6 +50,12 @@ pub struct Snapshot {
     /// Per byte value: the users whose search text holds it (only the
     /// bytes that occur).
     by_byte: Vec<Option<Bits>>,
+    /// Per pair of bytes held by at least 1/16 of the users (about 200 in
+    /// German and Austrian names, ~25 MB at a million users): those users,
+    /// found through `pair_slot` (indexed by the pair as a `u16`,
+    /// `u16::MAX` when not indexed).
+    by_pair: Vec<Bits>,
+    pair_slot: Box<[u16]>,
     /// The archived users.
     archived_bits: Bits,
     /// The last searches with few matches (newest first): a keystroke that
@@ -132,6 +138,38 @@ impl Bits {
     fn and(&mut self, other: &Bits) {
         self.0.iter_mut().zip(&other.0).for_each(|(a, b)| *a &= b);
     }
+}
+
+/// Candidates from the pairs are checked one by one when at most this
+/// many (of `n`); more, and one pass over all texts is cheaper.
+#[cfg(not(test))]
+fn check_limit(n: usize) -> usize {
+    n / 4
+}
+
+/// In tests: always checked, so that small snapshots use the pairs.
+#[cfg(test)]
+fn check_limit(n: usize) -> usize {
+    n
+}
+
+/// How many bits are set.
+fn count(bits: &Bits) -> usize {
+    bits.0.iter().map(|w| w.count_ones() as usize).sum()
+}
+
+/// The set bits, in order.
+fn ones(bits: &Bits) -> impl Iterator<Item = u32> + '_ {
+    bits.0.iter().enumerate().flat_map(|(k, word)| {
+        let mut w = *word;
+        std::iter::from_fn(move || {
+            (w != 0).then(|| {
+                let bit = w.trailing_zeros();
+                w &= w - 1;
+                (k * 64) as u32 + bit
+            })
+        })
+    })
 }
 
 /// A search's words and the users it matched, in storage order.
@@ -305,24 +343,25 @@ impl Snapshot {
     /// orders are made on two threads.
     pub fn build(users: Rows, loaded_at: DateTime<Utc>) -> Snapshot {
         let (first, rest) = SortKey::ALL.split_at(SortKey::ALL.len() / 2);
-        let (mut orders, (hay, hay_ends, by_byte)) = std::thread::scope(|s| {
-            let other = s.spawn(|| {
-                first
+        let (mut orders, (hay, hay_ends, by_byte, (by_pair, pair_slot))) =
+            std::thread::scope(|s| {
+                let other = s.spawn(|| {
+                    first
+                        .iter()
+                        .map(|k| sort_order(&users, *k))
+                        .collect::<Vec<_>>()
+                });
+                let text = search_text(&users);
+                let mut orders = rest
                     .iter()
                     .map(|k| sort_order(&users, *k))
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                let mut all = other
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                all.append(&mut orders);
+                (all, text)
             });
-            let text = search_text(&users);
-            let mut orders = rest
-                .iter()
-                .map(|k| sort_order(&users, *k))
-                .collect::<Vec<_>>();
-            let mut all = other
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
-            all.append(&mut orders);
-            (all, text)
-        });
         orders.shrink_to_fit();
         let facts = users.iter().map(Facts::of).collect();
         let mut ids: Vec<(Uuid, u32)> = users.iter().map(|u| u.id()).zip(0..).collect();
@@ -345,6 +384,8 @@ impl Snapshot {
             orders,
             by_id,
             by_byte,
+            by_pair,
+            pair_slot,
             archived_bits,
             recent: Default::default(),
             loaded_at,
@@ -403,18 +444,30 @@ impl Snapshot {
                 .min_by_key(|r| r.users.len())
                 .map(|r| r.users.clone())
         };
+        let text_has_all = |i: &u32| {
+            let text = self.haystack(*i);
+            words.iter().all(|w| text.contains(w.as_str()))
+        };
         let mut bits = Bits::new(n);
         let matched: Vec<u32> = match narrower {
-            Some(users) => users
-                .iter()
-                .copied()
-                .filter(|i| {
-                    let text = self.haystack(*i);
-                    words.iter().all(|w| text.contains(w.as_str()))
-                })
-                .collect(),
+            Some(users) => users.iter().copied().filter(text_has_all).collect(),
             None => {
-                self.scan(words, &mut bits);
+                // The users holding every indexed pair of bytes of the
+                // words: the answer when no word is longer than a pair,
+                // else a short list to check.
+                if let Some((candidates, exact)) = self.by_pairs(words) {
+                    if exact {
+                        bits = candidates;
+                    } else if count(&candidates) <= check_limit(n) {
+                        for i in ones(&candidates).filter(text_has_all) {
+                            bits.set(i as usize);
+                        }
+                    } else {
+                        self.scan(words, &mut bits);
+                    }
+                } else {
+                    self.scan(words, &mut bits);
+                }
                 if bits
                     .0
                     .iter()
@@ -441,6 +494,46 @@ impl Snapshot {
     }
 
     /// The users whose text holds every one-byte word.
+    /// The users holding the pair of bytes `pair`, if it is indexed.
+    fn pair(&self, pair: &[u8]) -> Option<&Bits> {
+        let slot = self.pair_slot[usize::from(pair[0]) << 8 | usize::from(pair[1])];
+        self.by_pair.get(usize::from(slot))
+    }
+
+    /// The users holding every indexed pair of bytes (and every one-byte
+    /// word's byte) of `words`, and whether that is exactly the users
+    /// holding every word (no word longer than two bytes, each indexed).
+    /// `None` when no pair of the words is indexed.
+    fn by_pairs(&self, words: &[String]) -> Option<(Bits, bool)> {
+        let mut candidates: Option<Bits> = None;
+        let mut exact = true;
+        let mut and = |b: &Bits| match &mut candidates {
+            Some(c) => c.and(b),
+            None => candidates = Some(b.clone()),
+        };
+        let mut any_pair = false;
+        for w in words.iter().map(|w| w.as_bytes()) {
+            if let [b] = w {
+                match &self.by_byte[usize::from(*b)] {
+                    Some(bits) => and(bits),
+                    None => return Some((Bits::new(self.users.len()), true)),
+                }
+                continue;
+            }
+            exact &= w.len() == 2;
+            for pair in w.windows(2) {
+                match self.pair(pair) {
+                    Some(bits) => {
+                        any_pair = true;
+                        and(bits);
+                    }
+                    None => exact = false,
+                }
+            }
+        }
+        any_pair.then_some(()).and(candidates).map(|c| (c, exact))
+    }
+
     /// The users whose text holds every one-byte word: in nearly every
     /// user, so answered from the bytes' bit sets rather than found a
     /// million times.
@@ -616,12 +709,19 @@ impl Snapshot {
     }
 }
 
-/// The folded search text of all users, where each user's ends, and per
-/// byte value the users whose text holds it.
-fn search_text(users: &Rows) -> (String, Vec<u32>, Vec<Option<Bits>>) {
+/// The folded search text of all users, where each user's ends, per byte
+/// value the users whose text holds it, and per pair of bytes held by at
+/// least 1/16 of the users those users.
+#[allow(clippy::type_complexity)]
+fn search_text(users: &Rows) -> (String, Vec<u32>, Vec<Option<Bits>>, (Vec<Bits>, Box<[u16]>)) {
+    let n = users.len();
     let mut hay = String::new();
-    let mut hay_ends = Vec::with_capacity(users.len());
+    let mut hay_ends = Vec::with_capacity(n);
     let mut by_byte: Vec<Option<Bits>> = vec![None; 256];
+    // How many users hold each pair; `last` is the user (+ 1) that last
+    // counted it, so a pair counts once per user.
+    let mut pairs = vec![0u32; 1 << 16];
+    let mut last = vec![0u32; 1 << 16];
     for (i, u) in users.iter().enumerate() {
         let start = hay.len();
         push_haystack(&mut hay, u);
@@ -629,18 +729,47 @@ fn search_text(users: &Rows) -> (String, Vec<u32>, Vec<Option<Bits>>) {
         // two users.
         hay.push('\u{1f}');
         hay_ends.push(hay.len() as u32);
+        let text = &hay.as_bytes()[start..];
         let mut seen = [false; 256];
-        for b in &hay.as_bytes()[start..] {
+        for b in text {
             seen[usize::from(*b)] = true;
         }
         for (b, _) in seen.iter().enumerate().filter(|(_, s)| **s) {
-            by_byte[b]
-                .get_or_insert_with(|| Bits::new(users.len()))
-                .set(i);
+            by_byte[b].get_or_insert_with(|| Bits::new(n)).set(i);
+        }
+        for pair in text.windows(2) {
+            let p = usize::from(pair[0]) << 8 | usize::from(pair[1]);
+            if last[p] != i as u32 + 1 {
+                last[p] = i as u32 + 1;
+                pairs[p] += 1;
+            }
         }
     }
     hay.shrink_to_fit();
-    (hay, hay_ends, by_byte)
+    // At most 16 × the pairs per user are that common; the slot is a u16.
+    let mut slot = vec![u16::MAX; 1 << 16].into_boxed_slice();
+    let mut by_pair = Vec::new();
+    for (p, _) in pairs
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c as usize >= n.div_ceil(16).max(1))
+        .take(usize::from(u16::MAX))
+    {
+        slot[p] = by_pair.len() as u16;
+        by_pair.push(Bits::new(n));
+    }
+    if !by_pair.is_empty() {
+        for i in 0..n {
+            let start = if i == 0 { 0 } else { hay_ends[i - 1] as usize };
+            for pair in hay.as_bytes()[start..hay_ends[i] as usize].windows(2) {
+                let s = slot[usize::from(pair[0]) << 8 | usize::from(pair[1])];
+                if let Some(bits) = by_pair.get_mut(usize::from(s)) {
+                    bits.set(i);
+                }
+            }
+        }
+    }
+    (hay, hay_ends, by_byte, (by_pair, slot))
 }
 
 /// Columns of the CSV export, in order: the names of the English header
@@ -952,6 +1081,12 @@ mod tests {
             "hu",
             "hub",
             "anna hub",
+            "rann",
+            "ranna",
+            "zann",
+            "erg",
+            "nnm",
+            "grazann",
         ];
         for (n, search) in searches.into_iter().enumerate() {
             for sort in SortKey::ALL {
