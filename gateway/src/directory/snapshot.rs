@@ -7,11 +7,15 @@
 //! sort column the order of all users. A query answers in three steps, so
 //! that a million users cost milliseconds, not a walk of every row:
 //!
-//! 1. search words: one `memmem` pass of the longest word over the whole
-//!    search text (all users' texts one after the other; split over the
-//!    cores when large) marks the users whose text has it and the other
-//!    words too, in a bit set; a word of one letter is answered from the
-//!    per-byte bit sets made at build time (it is in nearly every user);
+//! 1. search words, into a bit set of the users whose text holds them all:
+//!    a one-byte word from the per-byte bit sets, a two-byte word from the
+//!    bit sets of the byte pairs held by at least 1/16 of the users; a
+//!    keystroke that extends a remembered search with few matches is
+//!    checked only in those; a longer word only in the users holding all
+//!    its indexed pairs, when they are at most a quarter of all; otherwise
+//!    one `memmem` pass of the longest word over the whole search text (all
+//!    users' texts one after the other; split over the cores when large),
+//!    the other words checked in the users it hits;
 //! 2. the total: with no filter but the archived one, a count of the set
 //!    bits of (matches AND archived-or-not); otherwise the facts (and the
 //!    bit set) of every user, in storage order — two bytes per user;
