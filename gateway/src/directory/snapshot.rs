@@ -472,16 +472,10 @@ impl Snapshot {
                 } else {
                     self.scan(words, &mut bits);
                 }
-                if bits
-                    .0
-                    .iter()
-                    .map(|w| w.count_ones() as usize)
-                    .sum::<usize>()
-                    > narrow_limit(n)
-                {
+                if count(&bits) > narrow_limit(n) {
                     return bits;
                 }
-                (0..n as u32).filter(|i| bits.get(*i as usize)).collect()
+                ones(&bits).collect()
             }
         };
         for i in &matched {
@@ -497,7 +491,6 @@ impl Snapshot {
         bits
     }
 
-    /// The users whose text holds every one-byte word.
     /// The users holding the pair of bytes `pair`, if it is indexed.
     fn pair(&self, pair: &[u8]) -> Option<&Bits> {
         let slot = self.pair_slot[usize::from(pair[0]) << 8 | usize::from(pair[1])];
@@ -535,7 +528,7 @@ impl Snapshot {
                 }
             }
         }
-        any_pair.then_some(()).and(candidates).map(|c| (c, exact))
+        candidates.filter(|_| any_pair).map(|c| (c, exact))
     }
 
     /// The users whose text holds every one-byte word: in nearly every
