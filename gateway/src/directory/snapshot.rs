@@ -55,7 +55,7 @@ pub struct Snapshot {
     /// bytes that occur).
     by_byte: Vec<Option<Bits>>,
     /// Per pair of bytes held by at least 1/16 of the users (about 200 in
-    /// German and Austrian names, ~25 MB at a million users): those users,
+    /// the emulator's names, at most [`MAX_PAIRS`]): those users,
     /// found through `pair_slot` (indexed by the pair as a `u16`,
     /// `u16::MAX` when not indexed).
     by_pair: Vec<Bits>,
@@ -143,6 +143,9 @@ impl Bits {
         self.0.iter_mut().zip(&other.0).for_each(|(a, b)| *a &= b);
     }
 }
+
+/// How many pairs of bytes are indexed at most (the most common ones).
+const MAX_PAIRS: usize = 256;
 
 /// Candidates from the pairs are checked one by one when at most this
 /// many (of `n`); more, and one pass over all texts is cheaper.
@@ -743,15 +746,20 @@ fn search_text(users: &Rows) -> (String, Vec<u32>, Vec<Option<Bits>>, (Vec<Bits>
         }
     }
     hay.shrink_to_fit();
-    // At most 16 × the pairs per user are that common; the slot is a u16.
-    let mut slot = vec![u16::MAX; 1 << 16].into_boxed_slice();
-    let mut by_pair = Vec::new();
-    for (p, _) in pairs
+    // The most common pairs, at most MAX_PAIRS of them, so that unusual
+    // texts (long ones share many pairs) cannot grow the index past 256
+    // bit sets (32 MB at a million users).
+    let mut common: Vec<(u32, usize)> = pairs
         .iter()
         .enumerate()
         .filter(|(_, c)| **c as usize >= n.div_ceil(16).max(1))
-        .take(usize::from(u16::MAX))
-    {
+        .map(|(p, c)| (*c, p))
+        .collect();
+    common.sort_unstable_by(|a, b| b.cmp(a));
+    common.truncate(MAX_PAIRS);
+    let mut slot = vec![u16::MAX; 1 << 16].into_boxed_slice();
+    let mut by_pair = Vec::new();
+    for (_, p) in common {
         slot[p] = by_pair.len() as u16;
         by_pair.push(Bits::new(n));
     }
