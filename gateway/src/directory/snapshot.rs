@@ -142,41 +142,77 @@ impl Bits {
     fn and(&mut self, other: &Bits) {
         self.0.iter_mut().zip(&other.0).for_each(|(a, b)| *a &= b);
     }
+    /// How many bits are set.
+    fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+    /// The set bits, in order.
+    fn ones(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().enumerate().flat_map(|(k, word)| {
+            let mut w = *word;
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let bit = w.trailing_zeros();
+                    w &= w - 1;
+                    (k * 64) as u32 + bit
+                })
+            })
+        })
+    }
 }
 
 /// How many pairs of bytes are indexed at most (the most common ones).
 const MAX_PAIRS: usize = 256;
 
-/// Candidates from the pairs are checked one by one when at most this
-/// many (of `n`); more, and one pass over all texts is cheaper.
-#[cfg(not(test))]
+/// `value` in the gateway; `in_tests` in unit tests, where it makes small
+/// snapshots take every path (narrowing, checking candidates, threads).
+fn tuned(value: usize, in_tests: usize) -> usize {
+    if cfg!(test) {
+        in_tests
+    } else {
+        value
+    }
+}
+
+/// Candidates from the pairs are checked one by one when at most a
+/// quarter of the users; more, and one pass over all texts is cheaper.
 fn check_limit(n: usize) -> usize {
-    n / 4
+    tuned(n / 4, n)
 }
 
-/// In tests: always checked, so that small snapshots use the pairs.
-#[cfg(test)]
-fn check_limit(n: usize) -> usize {
-    n
+/// A search with at most 1/16 of the users matching is remembered (at a
+/// million, at most 32 × 250 KB).
+fn narrow_limit(n: usize) -> usize {
+    tuned(n / 16, n)
 }
 
-/// How many bits are set.
-fn count(bits: &Bits) -> usize {
-    bits.0.iter().map(|w| w.count_ones() as usize).sum()
-}
+/// Whether a search is split over threads now: one at a time, so that
+/// many searches at once do not each start threads on cores that are
+/// busy anyway.
+static SPLITTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// The set bits, in order.
-fn ones(bits: &Bits) -> impl Iterator<Item = u32> + '_ {
-    bits.0.iter().enumerate().flat_map(|(k, word)| {
-        let mut w = *word;
-        std::iter::from_fn(move || {
-            (w != 0).then(|| {
-                let bit = w.trailing_zeros();
-                w &= w - 1;
-                (k * 64) as u32 + bit
-            })
-        })
-    })
+/// How many threads search a text of `len` bytes: one below 4 MiB (about
+/// 60,000 users) or while another search is split, else one per core, at
+/// most four; the returned guard ends the split when dropped.
+fn search_threads(len: usize) -> (usize, Option<impl Drop>) {
+    use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+    struct Split;
+    impl Drop for Split {
+        fn drop(&mut self) {
+            SPLITTING.store(false, Release);
+        }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |p| p.get().min(4));
+    let wanted = tuned(if len < 4 << 20 { 1 } else { cores }, 3);
+    if wanted > 1
+        && SPLITTING
+            .compare_exchange(false, true, AcqRel, Acquire)
+            .is_ok()
+    {
+        (wanted, Some(Split))
+    } else {
+        (1, None)
+    }
 }
 
 /// A search's words and the users it matched, in storage order.
@@ -188,19 +224,6 @@ struct Narrow {
 
 /// How many searches [`Snapshot::search`] remembers.
 const RECENT: usize = 32;
-
-/// A search with at most this many matches (of `n` users) is remembered:
-/// 1/16 of the users (at a million, at most 32 × 250 KB).
-#[cfg(not(test))]
-fn narrow_limit(n: usize) -> usize {
-    n / 16
-}
-
-/// In tests: every search, so that small snapshots narrow too.
-#[cfg(test)]
-fn narrow_limit(n: usize) -> usize {
-    n
-}
 
 /// Set bit `i` of a bit set's words `words` whose first bit is user
 /// `first` (a multiple of 64).
@@ -312,22 +335,6 @@ fn push_haystack(hay: &mut String, u: RowRef) {
     }
 }
 
-/// How many threads search a text of `len` bytes: one below 4 MiB (about
-/// 60,000 users), else one per core, at most four.
-#[cfg(not(test))]
-fn search_threads(len: usize) -> usize {
-    if len < 4 << 20 {
-        return 1;
-    }
-    std::thread::available_parallelism().map_or(1, |p| p.get().min(4))
-}
-
-/// In tests: always three, so that small snapshots cross part borders.
-#[cfg(test)]
-fn search_threads(_len: usize) -> usize {
-    3
-}
-
 /// The result of a query: how many match and the page's users.
 pub struct Matches<'a> {
     pub total: usize,
@@ -380,7 +387,7 @@ impl Snapshot {
                 archived_bits.set(i);
             }
         }
-        let archived = users.iter().filter(|u| u.is_archived()).count();
+        let archived = archived_bits.count();
         Snapshot {
             active: users.len() - archived,
             archived,
@@ -437,7 +444,11 @@ impl Snapshot {
     fn search(&self, words: &[String]) -> Bits {
         let n = self.users.len();
         if words.iter().all(|w| w.len() == 1) {
-            return self.by_bytes(words);
+            // In nearly every user: answered from the bytes' bit sets
+            // rather than found a million times, and not remembered.
+            if let Some((bits, _)) = self.by_pairs(words) {
+                return bits;
+            }
         }
         let narrower = {
             let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
@@ -465,8 +476,8 @@ impl Snapshot {
                 if let Some((candidates, exact)) = self.by_pairs(words) {
                     if exact {
                         bits = candidates;
-                    } else if count(&candidates) <= check_limit(n) {
-                        for i in ones(&candidates).filter(text_has_all) {
+                    } else if candidates.count() <= check_limit(n) {
+                        for i in candidates.ones().filter(text_has_all) {
                             bits.set(i as usize);
                         }
                     } else {
@@ -475,10 +486,10 @@ impl Snapshot {
                 } else {
                     self.scan(words, &mut bits);
                 }
-                if count(&bits) > narrow_limit(n) {
+                if bits.count() > narrow_limit(n) {
                     return bits;
                 }
-                ones(&bits).collect()
+                bits.ones().collect()
             }
         };
         for i in &matched {
@@ -503,7 +514,7 @@ impl Snapshot {
     /// The users holding every indexed pair of bytes (and every one-byte
     /// word's byte) of `words`, and whether that is exactly the users
     /// holding every word (no word longer than two bytes, each indexed).
-    /// `None` when no pair of the words is indexed.
+    /// `None` when that is neither exact nor narrowed by a pair.
     fn by_pairs(&self, words: &[String]) -> Option<(Bits, bool)> {
         let mut candidates: Option<Bits> = None;
         let mut exact = true;
@@ -531,27 +542,7 @@ impl Snapshot {
                 }
             }
         }
-        candidates.filter(|_| any_pair).map(|c| (c, exact))
-    }
-
-    /// The users whose text holds every one-byte word: in nearly every
-    /// user, so answered from the bytes' bit sets rather than found a
-    /// million times.
-    fn by_bytes(&self, words: &[String]) -> Bits {
-        let n = self.users.len();
-        let mut bits = Bits(vec![u64::MAX; n.div_ceil(64)]);
-        for w in words {
-            match &self.by_byte[usize::from(w.as_bytes()[0])] {
-                Some(b) => bits.and(b),
-                None => return Bits::new(n),
-            }
-        }
-        if n % 64 != 0 {
-            if let Some(last) = bits.0.last_mut() {
-                *last &= (1u64 << (n % 64)) - 1;
-            }
-        }
-        bits
+        candidates.filter(|_| any_pair || exact).map(|c| (c, exact))
     }
 
     /// Mark in `bits` the users whose text has every word: one pass of the
@@ -561,7 +552,7 @@ impl Snapshot {
         let Some((longest, _)) = words.iter().enumerate().max_by_key(|(_, w)| w.len()) else {
             return;
         };
-        let parts = search_threads(self.hay.len());
+        let (parts, _split) = search_threads(self.hay.len());
         // Each part is a run of whole 64-user words of the bit set.
         let words_per_part = bits.0.len().div_ceil(parts).max(1);
         std::thread::scope(|s| {
