@@ -437,13 +437,16 @@ impl IntoResponse for GatewayError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
+        // Without the methods (a 405 made by axum, whose router adds its
+        // own `Allow` after the guard has answered), no header: an empty
+        // one would stop axum from adding the right one.
         if let GatewayError::MethodNotAllowed(methods) = &self {
             let allow = methods
                 .iter()
                 .map(Method::as_str)
                 .collect::<Vec<_>>()
                 .join(", ");
-            if let Ok(v) = HeaderValue::from_str(&allow) {
+            if let (false, Ok(v)) = (methods.is_empty(), HeaderValue::from_str(&allow)) {
                 response.headers_mut().insert(header::ALLOW, v);
             }
         }

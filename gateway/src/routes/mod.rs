@@ -41,9 +41,9 @@ use crate::error::GatewayError;
 pub const OWN_BODY_LIMIT: usize = 16 * 1024;
 
 /// The answer to another method on a route that has only `GET` (and
-/// `HEAD`): the gateway's JSON 405 with `Allow: GET`.
+/// `HEAD`): the gateway's JSON 405 with `Allow: GET, HEAD`.
 pub async fn get_only() -> GatewayError {
-    GatewayError::MethodNotAllowed(vec![Method::GET])
+    GatewayError::MethodNotAllowed(vec![Method::GET, Method::HEAD])
 }
 
 /// Read a request body whose size the router's `RequestBodyLimitLayer`
