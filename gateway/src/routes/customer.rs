@@ -99,6 +99,7 @@ pub fn routes() -> Router<AppState> {
         )
         // A cut or padded link: the page that says so, not the staff app.
         .route("/self-service/", any(no_link))
+        .route("/self-service/{token}/", any(no_link))
         .route("/self-service/{token}/{*rest}", any(no_link))
 }
 

@@ -749,9 +749,9 @@ async fn malformed_requests_get_plain_answers() {
     app.shutdown().await;
 }
 
-/// A page address whose token is not UTF-8 once decoded (`%FF`) gets the
-/// "not a valid link" page like any wrong token (it was axum's plain-text
-/// "Invalid URL" 400), and a method the address does not have gets that
+/// A page address whose token is not UTF-8 once decoded (`%FF`) or that
+/// ends in `/` gets the "not a valid link" page like any wrong token (it
+/// was axum's plain-text "Invalid URL" 400, and the staff app), and a method the address does not have gets that
 /// page as a 405 naming the methods it has (it was an empty answer
 /// without a type).
 #[tokio::test]
@@ -773,6 +773,10 @@ async fn bad_escapes_and_other_methods_get_the_link_page() {
         ("POST", "/self-service/some-token", 405, Some("GET,HEAD")),
         ("PUT", "/self-service/some-token", 405, Some("GET,HEAD")),
         ("DELETE", "/self-service/%FF", 405, Some("GET,HEAD")),
+        // A padded link: the page, not the staff app (it was the app's
+        // index.html; other methods a bare 405).
+        ("GET", "/self-service/some-token/", 404, None),
+        ("POST", "/self-service/some-token/", 404, None),
         (
             "GET",
             "/self-service/some-token/reconnect",
