@@ -188,15 +188,19 @@ async fn unbuilt_frontend_gives_a_503_page() {
 }
 
 /// A path that cannot name a file (a segment longer than a file name may
-/// be, a path longer than a path may be, a NUL) is a client route like any
-/// other: the app's page, with GET and HEAD and compressed. It was a bare
-/// 500 (the file system's "name too long" from `ServeDir`).
+/// be, also with the `.br` of a precompressed file, a path longer than a
+/// path may be, a NUL) is a client route like any other: the app's page,
+/// with GET and HEAD and compressed. It was a bare 500 (the file system's
+/// "name too long" from `ServeDir`).
 #[tokio::test]
 async fn paths_that_cannot_name_a_file_get_the_app() {
     let (_dist, app) = spawn_with_dist().await;
     let c = &app.client;
     for path in [
         format!("/{}", "a".repeat(300)),
+        // Short enough for a file name, but not with the `.br` looked for.
+        format!("/{}", "a".repeat(255)),
+        format!("/{}/%2F", "a".repeat(254)),
         format!("/users/{}.js", "b".repeat(300)),
         "/a/".repeat(2100),
         "/%00/".to_string(),
