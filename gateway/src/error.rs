@@ -112,6 +112,9 @@ pub enum GatewayError {
     PayloadTooLarge(usize),
     /// The request body could not be read.
     BadBody,
+    /// The request body is compressed (`Content-Encoding`, carried here),
+    /// which no endpoint of the gateway reads.
+    UnsupportedEncoding(String),
     /// Podero could not be reached (DNS, connection refused, TLS...).
     UpstreamUnreachable { base_url: String, cause: String },
     /// Podero did not answer within the configured time.
@@ -196,6 +199,9 @@ impl GatewayError {
                 t("error.payload_too_large", &[("bytes", &bytes.to_string())])
             }
             GatewayError::BadBody => t("error.bad_body", &[]),
+            GatewayError::UnsupportedEncoding(encoding) => {
+                t("error.unsupported_encoding", &[("encoding", encoding)])
+            }
             GatewayError::UpstreamUnreachable { base_url, cause } => t(
                 "error.upstream_unreachable",
                 &[("base_url", base_url), ("cause", cause)],
@@ -326,6 +332,7 @@ impl GatewayError {
             GatewayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::OrgForbidden => StatusCode::FORBIDDEN,
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::UpstreamUnreachable { .. }
             | GatewayError::UpstreamAuthFailed { .. }
             | GatewayError::UpstreamBadResponse(_) => StatusCode::BAD_GATEWAY,
@@ -359,6 +366,7 @@ impl GatewayError {
             GatewayError::BadPath(_) => "bad_path",
             GatewayError::BadQuery(_) => "bad_query",
             GatewayError::BadBody => "bad_body",
+            GatewayError::UnsupportedEncoding(_) => "unsupported_encoding",
             GatewayError::RouteNotAllowed => "route_not_allowed",
             GatewayError::MethodNotAllowed(_) => "method_not_allowed",
             GatewayError::OrgForbidden => "org_forbidden",
@@ -437,13 +445,16 @@ impl IntoResponse for GatewayError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
+        // Without the methods (a 405 made by axum, whose router adds its
+        // own `Allow` after the guard has answered), no header: an empty
+        // one would stop axum from adding the right one.
         if let GatewayError::MethodNotAllowed(methods) = &self {
             let allow = methods
                 .iter()
                 .map(Method::as_str)
                 .collect::<Vec<_>>()
                 .join(", ");
-            if let Ok(v) = HeaderValue::from_str(&allow) {
+            if let (false, Ok(v)) = (methods.is_empty(), HeaderValue::from_str(&allow)) {
                 response.headers_mut().insert(header::ALLOW, v);
             }
         }

@@ -302,7 +302,7 @@ fn sync_routes() -> OpenApiRouter<AppState> {
 /// description (registered and described like [`own_routes`]).
 fn public_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
-        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::healthz).map(|m| m.fallback(routes::get_only)))
         .routes(routes!(routes::openapi::openapi_json).map(|m| m.fallback(routes::get_only)))
 }
 

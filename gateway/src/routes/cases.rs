@@ -29,7 +29,7 @@ use crate::cases::{By, Cases, Opening};
 use crate::error::{GatewayError, Msg};
 use crate::openapi::{CaseQueryParams, BAD_ID};
 use crate::podero::{ApiRoute, Podero};
-use crate::routes::read_json;
+use crate::routes::{read_json, PlainBody};
 
 fn parse(query: Option<String>) -> Result<CaseQuery, GatewayError> {
     CaseQuery::parse(query.as_deref().unwrap_or("")).map_err(GatewayError::InvalidQuery)
@@ -219,7 +219,7 @@ pub async fn open(
     State(podero): State<Podero>,
     Extension(note): Extension<Note>,
     actor: Actor,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Response, GatewayError> {
     refuse_viewer(&actor)?;
     let new: NewCase = read_json(body).await?;
@@ -338,7 +338,7 @@ pub async fn update(
     Extension(note): Extension<Note>,
     actor: Actor,
     Path(id): Path<String>,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Json<CaseDetail>, GatewayError> {
     refuse_viewer(&actor)?;
     let id = case_id(&id)?;
@@ -399,7 +399,7 @@ pub async fn comment(
     Extension(note): Extension<Note>,
     actor: Actor,
     Path(id): Path<String>,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Response, GatewayError> {
     refuse_viewer(&actor)?;
     let id = case_id(&id)?;

@@ -20,10 +20,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, FromRef, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::Router;
 use serde_json::json;
 use shared::cases::CaseEventKind;
@@ -84,13 +85,21 @@ impl FromRef<AppState> for CustomerState {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/self-service.css", get(stylesheet))
-        .route("/self-service/{token}", get(page_get).post(not_here))
+        .route(
+            "/self-service/{token}",
+            get(page_get).fallback(|s: State<CustomerState>, h: HeaderMap| async move {
+                not_here(&s, &h, "GET,HEAD")
+            }),
+        )
         .route(
             "/self-service/{token}/reconnect",
-            get(not_here).post(reconnect),
+            post(reconnect).fallback(|s: State<CustomerState>, h: HeaderMap| async move {
+                not_here(&s, &h, "POST")
+            }),
         )
         // A cut or padded link: the page that says so, not the staff app.
         .route("/self-service/", any(no_link))
+        .route("/self-service/{token}/", any(no_link))
         .route("/self-service/{token}/{*rest}", any(no_link))
 }
 
@@ -221,12 +230,27 @@ async fn no_link(State(s): State<CustomerState>, headers: HeaderMap) -> Response
     )
 }
 
-/// Any other method on a page address.
-async fn not_here() -> Response {
-    let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
+/// Any other method on a page address (`allow`: the methods it has): the
+/// page that says the link is not valid, as a 405.
+fn not_here(s: &CustomerState, headers: &HeaderMap, allow: &'static str) -> Response {
+    let mut r = refusal_page(
+        crate::lang::from_headers(headers),
+        s.settings.support_contact.as_deref(),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "self_service.invalid_title",
+        "self_service.invalid_text",
+        &[],
+    );
     r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     r
+}
+
+/// The token of a page address; a segment axum cannot decode (an escape
+/// that is not UTF-8) is no token, refused by [`admit`] like any other
+/// (not axum's plain-text rejection).
+fn token_of(path: Result<Path<String>, PathRejection>) -> String {
+    path.map(|Path(token)| token).unwrap_or_default()
 }
 
 /// The link of `token` and its user, or the page that refuses (already
@@ -385,9 +409,10 @@ fn render(
 /// `GET /self-service/{token}`.
 async fn page_get(
     State(s): State<CustomerState>,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
+    let token = token_of(token);
     let v = Visit::new(Method::GET, &format!("/self-service/{token}"), &req, &s);
     let (token, link, user) = match admit(&s, &v, &token).await {
         Ok(a) => a,
@@ -443,9 +468,10 @@ fn form(body: &[u8]) -> Option<(DeviceKind, Uuid)> {
 /// `POST /self-service/{token}/reconnect` (form: `kind`, `device`).
 async fn reconnect(
     State(s): State<CustomerState>,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
+    let token = token_of(token);
     let v = Visit::new(
         Method::POST,
         &format!("/self-service/{token}/reconnect"),

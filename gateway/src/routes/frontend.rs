@@ -70,11 +70,18 @@ async fn serve(dir: PathBuf, request: Request) -> Result<Response, Infallible> {
         .next()
         .unwrap_or("")
         .to_string();
-    let files = ServeDir::new(&dir)
-        .precompressed_br()
-        .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(&index));
-    let mut response = files.oneshot(request).await?.map(Body::new);
+    let mut response = if can_be_a_file(request.uri().path()) {
+        let files = ServeDir::new(&dir)
+            .precompressed_br()
+            .append_index_html_on_directories(true)
+            .fallback(ServeFile::new(&index));
+        files.oneshot(request).await?.map(Body::new)
+    } else {
+        ServeFile::new(&index)
+            .oneshot(request)
+            .await?
+            .map(Body::new)
+    };
     let html = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -87,6 +94,25 @@ async fn serve(dir: PathBuf, request: Request) -> Result<Response, Infallible> {
     };
     response.headers_mut().insert(header::CACHE_CONTROL, cache);
     Ok(response)
+}
+
+/// Longest file name (one segment) the file system takes (255) less the
+/// `.br` that `ServeDir` appends for a browser accepting Brotli, and a
+/// bound on the whole path well below the file system's.
+const NAME_MAX: usize = 255 - ".br".len();
+const PATH_MAX: usize = 1024;
+
+/// Whether the decoded `path` could name a file at all: no NUL, no
+/// segment longer than a file name may be, not longer than a path may be.
+/// Any other path is a client route, answered with `index.html` (`ServeDir`
+/// would answer the file system's error, "name too long", as a bare 500).
+fn can_be_a_file(path: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(path).collect::<Vec<u8>>();
+    decoded.len() <= PATH_MAX
+        && !decoded.contains(&0)
+        && decoded
+            .split(|b| *b == b'/')
+            .all(|seg| seg.len() <= NAME_MAX)
 }
 
 /// The extensions of the files worth precompressing (text and WebAssembly;
@@ -160,7 +186,19 @@ async fn is_file(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_hashed_asset;
+    use super::{can_be_a_file, is_hashed_asset};
+
+    #[test]
+    fn paths_that_cannot_name_a_file() {
+        assert!(can_be_a_file("/frontend-3f2a9c1b2e4d5f60.js"));
+        assert!(can_be_a_file("/users/123/"));
+        assert!(can_be_a_file(&format!("/{}", "a".repeat(252))));
+        assert!(!can_be_a_file(&format!("/{}", "a".repeat(253))));
+        assert!(!can_be_a_file(&format!("/x/%{}", "41".repeat(300))));
+        assert!(!can_be_a_file(&"/a".repeat(600)));
+        assert!(!can_be_a_file("/%00/"));
+        assert!(!can_be_a_file("/a%00.js"));
+    }
 
     #[test]
     fn hashed_names() {

@@ -30,7 +30,8 @@ pub mod team;
 pub mod watch;
 
 use axum::body::{Body, Bytes};
-use axum::http::Method;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, Method};
 use serde::de::DeserializeOwned;
 use shared::FieldError;
 
@@ -41,9 +42,35 @@ use crate::error::GatewayError;
 pub const OWN_BODY_LIMIT: usize = 16 * 1024;
 
 /// The answer to another method on a route that has only `GET` (and
-/// `HEAD`): the gateway's JSON 405 with `Allow: GET`.
+/// `HEAD`): the gateway's JSON 405 with `Allow: GET, HEAD`.
 pub async fn get_only() -> GatewayError {
-    GatewayError::MethodNotAllowed(vec![Method::GET])
+    GatewayError::MethodNotAllowed(vec![Method::GET, Method::HEAD])
+}
+
+/// The body of a request to a gateway endpoint, as sent: a compressed one
+/// (`Content-Encoding` other than `identity`) is refused with `415
+/// unsupported_encoding` before it is read, instead of being parsed as
+/// JSON or a customer file and refused for what the compressed bytes look
+/// like.
+pub struct PlainBody(pub Body);
+
+impl<S: Send + Sync> FromRequest<S> for PlainBody {
+    type Rejection = GatewayError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, GatewayError> {
+        for value in req.headers().get_all(header::CONTENT_ENCODING) {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            let encoded = text
+                .split(',')
+                .map(str::trim)
+                .any(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
+            if encoded {
+                let shown: String = text.chars().take(40).collect();
+                return Err(GatewayError::UnsupportedEncoding(shown));
+            }
+        }
+        Ok(PlainBody(req.into_body()))
+    }
 }
 
 /// Read a request body whose size the router's `RequestBodyLimitLayer`

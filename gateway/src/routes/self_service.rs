@@ -9,7 +9,6 @@
 //! link) is for admins. Each change is noted for the audit trail and its
 //! intent written before it is made.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,7 +26,7 @@ use crate::error::{GatewayError, Msg};
 use crate::mail::{Mail, NewMessage};
 use crate::openapi::BAD_ID;
 use crate::podero::{ApiRoute, Podero};
-use crate::routes::read_json;
+use crate::routes::{read_json, PlainBody};
 use crate::self_service::{self as links, message, Links};
 use crate::startup::Settings;
 
@@ -242,7 +241,7 @@ pub async fn email(
     actor: Actor,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Json<SentLink>, GatewayError> {
     crate::routes::cases::refuse_viewer(&actor)?;
     let id = user_id(&id)?;

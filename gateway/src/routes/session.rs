@@ -9,7 +9,6 @@
 //! right, and starts a new session every time. Changing the password ends
 //! the person's other sessions.
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,7 +25,7 @@ use crate::auth::{password, Actor, Auth, MaybeActor};
 use crate::database::{now_ms, to_time};
 use crate::error::GatewayError;
 use crate::request::ClientAddr;
-use crate::routes::read_json;
+use crate::routes::{read_json, PlainBody};
 
 fn info(auth: &Auth, account: &StoredAccount, token_hash: &str, expires_at: i64) -> SessionInfo {
     SessionInfo {
@@ -89,7 +88,7 @@ pub async fn sign_in(
     ClientAddr(client): ClientAddr,
     Extension(note): Extension<Note>,
     headers: HeaderMap,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Response, GatewayError> {
     let request: SignIn = read_json(body).await?;
     let email = request.email.trim().to_lowercase();
@@ -175,7 +174,7 @@ pub async fn change_password(
     ClientAddr(client): ClientAddr,
     Extension(note): Extension<Note>,
     actor: Actor,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Json<SessionInfo>, GatewayError> {
     let request: ChangePassword = read_json(body).await?;
     let account = &actor.account;
@@ -236,7 +235,7 @@ pub async fn set_language(
     State(auth): State<Auth>,
     Extension(note): Extension<Note>,
     actor: Actor,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Json<SessionInfo>, GatewayError> {
     let request: serde_json::Value = read_json(body).await?;
     let choice = serde_json::from_value::<LanguageChoice>(request.clone()).map_err(|_| {

@@ -31,7 +31,7 @@ use crate::directory::{Directory, Snapshot};
 use crate::error::{GatewayError, Msg};
 use crate::podero::Podero;
 use crate::request::ClientAddr;
-use crate::routes::read_body;
+use crate::routes::{read_body, PlainBody};
 use crate::startup::{AppState, Settings};
 use crate::sync::quality::Filter;
 use crate::sync::store::{Starter, StoredRun, SyncStore};
@@ -206,7 +206,7 @@ pub async fn dry_run_handler(
     State(podero): State<Podero>,
     actor: Actor,
     RawQuery(query): RawQuery,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Response, GatewayError> {
     may_sync(&actor)?;
     let pairs = query_pairs(query.as_deref());
@@ -303,7 +303,7 @@ pub async fn start(
     Extension(ClientAddr(client)): Extension<ClientAddr>,
     actor: Actor,
     RawQuery(query): RawQuery,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Response, GatewayError> {
     may_sync(&actor)?;
     let pairs = query_pairs(query.as_deref());

@@ -20,7 +20,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{FromRef, Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -38,7 +37,7 @@ use crate::directory::Directory;
 use crate::error::{GatewayError, Msg};
 use crate::openapi::{BAD_ID, NO_MEMBER, OWN_ACCOUNT, PODERO_FAILED, PODERO_REFUSED, PODERO_SLOW};
 use crate::podero::{ApiRoute, Podero};
-use crate::routes::read_json;
+use crate::routes::{read_json, PlainBody};
 use crate::startup::AppState;
 
 /// What the team handlers need: the accounts, Podero, and the users read
@@ -259,7 +258,7 @@ pub async fn invite(
     State(team): State<Team>,
     Extension(note): Extension<Note>,
     actor: Actor,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Response, GatewayError> {
     actor.require_admin("error.admin_action.invite")?;
     let invite: Invite = read_json(body).await?;
@@ -377,7 +376,7 @@ pub async fn change_role(
     Extension(note): Extension<Note>,
     actor: Actor,
     Path(id): Path<String>,
-    body: Body,
+    PlainBody(body): PlainBody,
 ) -> Result<Json<TeamMember>, GatewayError> {
     actor.require_admin("error.admin_action.change_roles")?;
     let change: RoleChange = read_json(body).await?;

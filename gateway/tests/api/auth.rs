@@ -384,6 +384,94 @@ async fn own_endpoints_limit_request_bodies() {
     app.shutdown().await;
 }
 
+/// A compressed request body (`Content-Encoding: gzip`, as a script
+/// might send a customer file) is refused as such on every gateway
+/// endpoint that reads one, before anything is done: it used to be read
+/// as the compressed bytes (a 422 "not the expected JSON", or a sync
+/// dry run saying no column held the e-mail).
+#[tokio::test]
+async fn compressed_request_bodies_are_refused() {
+    use std::io::Write;
+    let app = spawn_app().await;
+    let a = &app.address;
+    let gzip = |text: &str| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(text.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let invite = r#"{"email":"gz@example.com","first_name":"G","last_name":"Z","role":"viewer"}"#;
+    let cells = [
+        (
+            "POST",
+            format!("{a}/api/session"),
+            r#"{"email":"a@b.c","password":"x"}"#,
+        ),
+        ("POST", format!("{a}/api/session/password"), "{}"),
+        (
+            "PUT",
+            format!("{a}/api/session/language"),
+            r#"{"language":"de"}"#,
+        ),
+        ("POST", format!("{a}/api/team"), invite),
+        ("POST", format!("{a}/api/cases"), "{}"),
+        (
+            "POST",
+            format!("{a}/api/sync/dry-run"),
+            "email\ngz@example.com\n",
+        ),
+        (
+            "POST",
+            format!("{a}/api/sync/runs"),
+            "email\ngz@example.com\n",
+        ),
+    ];
+    for (method, url, body) in &cells {
+        for encoding in ["gzip", "identity, gzip"] {
+            let c = &app.client;
+            let r = c
+                .send(
+                    c.http
+                        .request(method.parse().unwrap(), url)
+                        .header("content-type", "application/json")
+                        .header("content-encoding", encoding)
+                        .body(gzip(body)),
+                )
+                .await;
+            assert_eq!(
+                (r.status.as_u16(), r.code()),
+                (415, "unsupported_encoding".into()),
+                "{method} {url} ({encoding}): {}",
+                r.text()
+            );
+            assert!(r.json()["detail"].as_str().unwrap().contains(encoding));
+        }
+    }
+    // Nothing was done: no account, no run.
+    let team = app
+        .client
+        .send(app.client.get(&format!("{a}/api/team")))
+        .await;
+    assert!(!team.text().contains("gz@example.com"), "{}", team.text());
+    let runs = app
+        .client
+        .send(app.client.get(&format!("{a}/api/sync/runs")))
+        .await;
+    assert_eq!(runs.json(), json!([]));
+    // `identity` is no compression: read as sent.
+    let r = app
+        .client
+        .send(
+            app.client
+                .http
+                .put(format!("{a}/api/session/language"))
+                .header("content-encoding", "identity")
+                .json(&json!({"language": "de"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn session_cookie_attributes() {
     let app = spawn_app().await;

@@ -748,3 +748,66 @@ async fn malformed_requests_get_plain_answers() {
         .starts_with("text/css"));
     app.shutdown().await;
 }
+
+/// A page address whose token is not UTF-8 once decoded (`%FF`) or that
+/// ends in `/` gets the "not a valid link" page like any wrong token (it
+/// was axum's plain-text "Invalid URL" 400, and the staff app), and a method the address does not have gets that
+/// page as a 405 naming the methods it has (it was an empty answer
+/// without a type).
+#[tokio::test]
+async fn bad_escapes_and_other_methods_get_the_link_page() {
+    let app = spawn_app_with(Options::default()).await;
+    let a = &app.address;
+    let c = customer();
+    let page = |r: &reqwest::Response| {
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .starts_with("text/html")
+    };
+    for (method, path, status, allow) in [
+        ("GET", "/self-service/%FF%FE", 404, None),
+        ("GET", "/self-service/%C0%80", 404, None),
+        ("POST", "/self-service/%FF/reconnect", 404, None),
+        ("POST", "/self-service/some-token", 405, Some("GET,HEAD")),
+        ("PUT", "/self-service/some-token", 405, Some("GET,HEAD")),
+        ("DELETE", "/self-service/%FF", 405, Some("GET,HEAD")),
+        // A padded link: the page, not the staff app (it was the app's
+        // index.html; other methods a bare 405).
+        ("GET", "/self-service/some-token/", 404, None),
+        ("POST", "/self-service/some-token/", 404, None),
+        (
+            "GET",
+            "/self-service/some-token/reconnect",
+            405,
+            Some("POST"),
+        ),
+        (
+            "PATCH",
+            "/self-service/some-token/reconnect",
+            405,
+            Some("POST"),
+        ),
+    ] {
+        let r = c
+            .request(method.parse().unwrap(), format!("{a}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{method} {path}");
+        assert!(page(&r), "{method} {path}: {:?}", r.headers());
+        assert_eq!(
+            r.headers().get("allow").map(|v| v.to_str().unwrap()),
+            allow,
+            "{method} {path}"
+        );
+        assert_eq!(r.headers()["cache-control"], "no-store", "{method} {path}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("This link is not valid"),
+            "{method} {path}: {html:.300}"
+        );
+    }
+    app.shutdown().await;
+}

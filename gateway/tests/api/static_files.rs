@@ -4,7 +4,7 @@ use std::io::Read;
 
 use std::time::Duration;
 
-use crate::helpers::{eventually, spawn_app, spawn_app_with, Options};
+use crate::helpers::{eventually, spawn_app, spawn_app_with, Options, TestApp};
 
 const JS: &str = "frontend-0123456789abcdef.js";
 const WASM: &str = "frontend-0123456789abcdef_bg.wasm";
@@ -27,14 +27,21 @@ fn write_dist() -> tempfile::TempDir {
     dir
 }
 
-#[tokio::test]
-async fn serves_the_app_with_cache_headers_and_fallback() {
+/// A gateway serving the app of [`write_dist`] (the directory lives as
+/// long as the first part).
+async fn spawn_with_dist() -> (tempfile::TempDir, TestApp) {
     let dist = write_dist();
     let app = spawn_app_with(Options {
         frontend_dir: Some(dist.path().to_path_buf()),
         ..Options::default()
     })
     .await;
+    (dist, app)
+}
+
+#[tokio::test]
+async fn serves_the_app_with_cache_headers_and_fallback() {
+    let (_dist, app) = spawn_with_dist().await;
     let c = &app.client;
 
     let r = c.send(c.get(&format!("{}/", app.address))).await;
@@ -68,12 +75,7 @@ async fn serves_the_app_with_cache_headers_and_fallback() {
 
 #[tokio::test]
 async fn compresses_html_js_and_wasm() {
-    let dist = write_dist();
-    let app = spawn_app_with(Options {
-        frontend_dir: Some(dist.path().to_path_buf()),
-        ..Options::default()
-    })
-    .await;
+    let (dist, app) = spawn_with_dist().await;
     let c = &app.client;
     for (path, ct) in [
         ("/", "text/html"),
@@ -126,12 +128,7 @@ async fn compresses_html_js_and_wasm() {
 
 #[tokio::test]
 async fn hashed_assets_are_served_precompressed_at_brotli_best() {
-    let dist = write_dist();
-    let app = spawn_app_with(Options {
-        frontend_dir: Some(dist.path().to_path_buf()),
-        ..Options::default()
-    })
-    .await;
+    let (dist, app) = spawn_with_dist().await;
     // The gateway writes `<file>.br` for the hashed script and WebAssembly
     // when it starts (not for index.html, which is no-cache and small).
     for file in [JS, WASM] {
@@ -186,6 +183,50 @@ async fn unbuilt_frontend_gives_a_503_page() {
         assert_eq!(r.status, 503, "{path}");
         assert!(r.header("content-type").unwrap().starts_with("text/html"));
         assert!(r.text().contains("cargo xtask run"));
+    }
+    app.shutdown().await;
+}
+
+/// A path that cannot name a file (a segment longer than a file name may
+/// be, also with the `.br` of a precompressed file, a path longer than a
+/// path may be, a NUL) is a client route like any other: the app's page,
+/// with GET and HEAD and compressed. It was a bare 500 (the file system's
+/// "name too long" from `ServeDir`).
+#[tokio::test]
+async fn paths_that_cannot_name_a_file_get_the_app() {
+    let (_dist, app) = spawn_with_dist().await;
+    let c = &app.client;
+    for path in [
+        format!("/{}", "a".repeat(300)),
+        // Short enough for a file name, but not with the `.br` looked for.
+        format!("/{}", "a".repeat(255)),
+        format!("/{}/%2F", "a".repeat(254)),
+        format!("/users/{}.js", "b".repeat(300)),
+        "/a/".repeat(2100),
+        "/%00/".to_string(),
+        "/users/%00/".to_string(),
+    ] {
+        for method in ["GET", "HEAD"] {
+            let r = c
+                .send(
+                    c.http
+                        .request(method.parse().unwrap(), format!("{}{path}", app.address))
+                        .header("accept-encoding", "gzip, br"),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{method} {path:.60}: {}", r.text());
+            assert!(
+                r.header("content-type").unwrap().starts_with("text/html"),
+                "{method} {path:.60}"
+            );
+            assert_eq!(r.header("cache-control"), Some("no-cache"), "{path:.60}");
+        }
+        // Plainly (this client does not decompress): the app's page.
+        let r = c.send(c.get(&format!("{}{path}", app.address))).await;
+        assert!(
+            r.text().contains("<title>Back-Office</title>"),
+            "{path:.60}"
+        );
     }
     app.shutdown().await;
 }
