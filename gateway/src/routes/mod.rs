@@ -31,7 +31,7 @@ pub mod watch;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method};
 use serde::de::DeserializeOwned;
 use shared::FieldError;
 
@@ -58,19 +58,27 @@ impl<S: Send + Sync> FromRequest<S> for PlainBody {
     type Rejection = GatewayError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, GatewayError> {
-        for value in req.headers().get_all(header::CONTENT_ENCODING) {
-            let text = String::from_utf8_lossy(value.as_bytes());
-            let encoded = text
-                .split(',')
-                .map(str::trim)
-                .any(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
-            if encoded {
-                let shown: String = text.chars().take(40).collect();
-                return Err(GatewayError::UnsupportedEncoding(shown));
-            }
-        }
+        refuse_encoded(req.headers())?;
         Ok(PlainBody(req.into_body()))
     }
+}
+
+/// `415 unsupported_encoding` for a request whose body is compressed
+/// (`Content-Encoding` other than `identity`): no endpoint reads one, and
+/// the forwarded Partner API calls send JSON on as it came.
+pub fn refuse_encoded(headers: &HeaderMap) -> Result<(), GatewayError> {
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let encoded = text
+            .split(',')
+            .map(str::trim)
+            .any(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
+        if encoded {
+            let shown: String = text.chars().take(40).collect();
+            return Err(GatewayError::UnsupportedEncoding(shown));
+        }
+    }
+    Ok(())
 }
 
 /// Read a request body whose size the router's `RequestBodyLimitLayer`

@@ -34,7 +34,7 @@ use crate::directory::Directory;
 use crate::error::{GatewayError, Msg};
 use crate::podero::{forwarded_headers, include_deleted, ApiRoute, Podero};
 use crate::request::is_write;
-use crate::routes::read_body;
+use crate::routes::{read_body, refuse_encoded};
 use crate::startup::Settings;
 use crate::watch::Watch;
 use shared::cases::CaseEventKind;
@@ -76,6 +76,7 @@ pub async fn forward(
             _ => Ok(response),
         };
     }
+    refuse_encoded(&parts.headers)?;
     let body = read_body(body, settings.max_body_bytes).await?;
     let body_json = json_body(&body)?;
     validate_user_body(&route, &method, &body_json)?;

@@ -424,6 +424,12 @@ async fn compressed_request_bodies_are_refused() {
             format!("{a}/api/sync/runs"),
             "email\ngz@example.com\n",
         ),
+        // A forwarded Partner API change: refused before it leaves.
+        (
+            "POST",
+            format!("{a}/api/partners/v2.0/org/{}/users", app.org_id),
+            r#"{"email":"gz@example.com","first_name":"G","last_name":"Z"}"#,
+        ),
     ];
     for (method, url, body) in &cells {
         for encoding in ["gzip", "identity, gzip"] {
