@@ -193,6 +193,10 @@ pub struct Cli {
     pub emulator_churn_per_hour: f64,
 }
 
+/// How long a client may take to send a request's head (30 s, as
+/// hyper's own default when it has a timer).
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -202,6 +206,9 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// How long a client may take to send a request's head (its line and
+    /// headers) before the connection is closed ([`crate::serve`]).
+    pub head_timeout: Duration,
     /// Largest request body forwarded (bytes); larger → 413.
     pub max_body_bytes: usize,
     /// Time between background refreshes of the users snapshot.
@@ -390,6 +397,7 @@ impl Config {
             upstream,
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
+            head_timeout: HEAD_TIMEOUT,
             max_body_bytes: 1024 * 1024,
             users_refresh_interval: Duration::from_secs(60),
             scan_concurrency: 4,
@@ -527,6 +535,7 @@ impl Config {
                 "GATEWAY_UPSTREAM_CONNECT_TIMEOUT_SECS",
             )?,
             request_timeout: secs(cli.upstream_timeout_secs, "GATEWAY_UPSTREAM_TIMEOUT_SECS")?,
+            head_timeout: HEAD_TIMEOUT,
             max_body_bytes: 1024 * 1024,
             users_refresh_interval: secs(cli.users_refresh_secs, "GATEWAY_USERS_REFRESH_SECS")?,
             scan_concurrency: match cli.scan_concurrency {

@@ -51,6 +51,7 @@ pub mod podero;
 pub mod request;
 pub mod routes;
 pub mod self_service;
+pub mod serve;
 pub mod startup;
 pub mod sync;
 pub mod telemetry;

@@ -395,6 +395,8 @@ pub struct Application {
     state: AppState,
     emulator: Option<RunningEmulator>,
     metrics: Option<crate::metrics::Listener>,
+    /// How long a client may take to send a request's head.
+    head_timeout: std::time::Duration,
     /// The outgoing webhook's poster (`GATEWAY_WEBHOOK_URL`).
     webhook: Option<crate::cases::webhook::Deliverer>,
 }
@@ -524,6 +526,7 @@ impl Application {
             state,
             emulator,
             metrics,
+            head_timeout: config.head_timeout,
         })
     }
 
@@ -640,12 +643,8 @@ impl Application {
                 async move { job.work(lease).await }
             },
         );
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
-            .with_graceful_shutdown(signal)
-            .await;
+        let result =
+            crate::serve::serve(self.listener, self.router, self.head_timeout, signal).await;
         if let Some(metrics) = metrics {
             match metrics.await {
                 Ok(Ok(())) => {}

@@ -634,3 +634,39 @@ async fn an_answer_without_a_body_is_not_encoded() {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert!(r.header("content-encoding").is_none(), "{:?}", r.headers);
 }
+
+/// A client that trickles its request head ("slowloris") or sends none
+/// loses the connection once the head time limit has passed, instead of
+/// holding it (and its task and buffers) for ever; other clients are
+/// served meanwhile.
+#[tokio::test]
+async fn a_request_head_not_sent_in_time_closes_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(Options {
+        adjust: Some(Box::new(|c| c.head_timeout = Duration::from_secs(1))),
+        ..Options::default()
+    })
+    .await;
+    let host = app.address.trim_start_matches("http://").to_string();
+    let mut idle = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let mut slow = tokio::net::TcpStream::connect(&host).await.unwrap();
+    slow.write_all(format!("GET /api/session HTTP/1.1\r\nHost: {host}\r\nX-Slow: a").as_bytes())
+        .await
+        .unwrap();
+    // Another client is answered while those two wait.
+    let r = app
+        .client
+        .send(app.client.get(&format!("{}/api/session", app.address)))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for (name, stream) in [("nothing sent", &mut idle), ("half a head", &mut slow)] {
+        let mut buf = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut buf)).await;
+        assert!(
+            closed.is_ok(),
+            "{name}: the connection is still open 15 s after the 1 s head limit"
+        );
+    }
+    app.shutdown().await;
+}
