@@ -86,7 +86,7 @@ async fn actionable(podero: &Podero, actor: &Actor, id: Uuid) -> Result<User, Ga
         (status = 403, description = "`forbidden`: viewers read only; staff act for end-users \
             only.", body = ApiError),
         (status = 404, description = "`not_found`: Podero has no such user.", body = ApiError),
-        (status = 409, description = "`conflict`: the user is archived.", body = ApiError),
+        (status = 409, description = "`conflict`: the user is archived, or already has 20 open links (`MAX_OPEN_LINKS`; revoke one first).", body = ApiError),
     )
 )]
 #[allow(clippy::too_many_arguments)]
@@ -224,7 +224,7 @@ pub async fn revoke(
         (status = 403, description = "`forbidden`: viewers read only; staff act for end-users \
             only.", body = ApiError),
         (status = 404, description = "`not_found`: Podero has no such user.", body = ApiError),
-        (status = 409, description = "`conflict`: the user is archived.", body = ApiError),
+        (status = 409, description = "`conflict`: the user is archived, or already has 20 open links (`MAX_OPEN_LINKS`; revoke one first).", body = ApiError),
         (status = 422, description = "`invalid_body`: the language is not de or en, the case \
             is another user's, or the customer has no usable e-mail address; `loc` names the \
             field.", body = ApiError),

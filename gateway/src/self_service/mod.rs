@@ -92,6 +92,17 @@ pub enum Refusal {
     Gone,
 }
 
+/// Links of one customer open (not revoked, not expired) at once at most:
+/// enough for every device and a resend, and a bound on what one staff
+/// member's clicks (or a script with their session) can store.
+pub const MAX_OPEN_LINKS: i64 = 20;
+
+/// The PostgreSQL advisory lock of `user`'s links (64 bits of the id).
+fn lock_key(user: Uuid) -> i64 {
+    let b = user.as_bytes();
+    i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
 /// The link store (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Links {
@@ -102,6 +113,10 @@ pub struct Links {
 impl Links {
     pub fn new(db: Db, lifetime: Duration) -> Self {
         Self { db, lifetime }
+    }
+
+    fn db_is_sqlite(&self) -> bool {
+        self.db.connect_options().database_url.scheme() == "sqlite"
     }
 
     /// A new link for `user`, created by `by` (an account's e-mail); the
@@ -118,6 +133,33 @@ impl Links {
         let now = now_ms();
         let expires_at =
             now.saturating_add(i64::try_from(self.lifetime.as_millis()).unwrap_or(i64::MAX));
+        // Counting and inserting in one writing transaction, with this
+        // user's links locked on PostgreSQL (SQLite: one writer at a time),
+        // so links made at the same moment cannot all pass the count.
+        let mut tx = begin_write(&self.db).await?;
+        if !self.db_is_sqlite() {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(lock_key(user))
+                .execute(&mut *tx)
+                .await
+                .map_err(failed)?;
+        }
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM self_service_links \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(user.to_string())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(failed)?;
+        if open >= MAX_OPEN_LINKS {
+            return Err(GatewayError::Conflict(vec![shared::FieldError::keyed(
+                "user_id",
+                "validation.self_service.too_many_links",
+                &[("max", &MAX_OPEN_LINKS.to_string())],
+            )]));
+        }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO self_service_links (token_hash, user_id, created_at, created_by, \
              expires_at, uses, sent_to, case_id) VALUES ($1, $2, $3, $4, $5, 0, $6, $7) RETURNING id",
@@ -129,9 +171,10 @@ impl Links {
         .bind(expires_at)
         .bind(sent_to.map(str::to_string))
         .bind(case_id)
-        .fetch_one(&self.db)
+        .fetch_one(&mut *tx)
         .await
         .map_err(failed)?;
+        tx.commit().await.map_err(failed)?;
         Ok((
             NewLink {
                 id,
@@ -398,6 +441,54 @@ mod tests {
             "/self-service/…/reconnect"
         );
         assert_eq!(redacted("/api/users"), "/api/users");
+    }
+
+    /// At most [`MAX_OPEN_LINKS`] open links per customer, also when many
+    /// are made at the same moment; a revoked one makes room again, and
+    /// other customers are not affected.
+    #[tokio::test]
+    async fn open_links_per_customer_are_capped_under_concurrency() {
+        for store in stores().await {
+            let name = store.name;
+            let links = Links::new(store.db.clone(), Duration::from_secs(3600));
+            let user = Uuid::new_v4();
+            let made = futures::future::join_all((0..MAX_OPEN_LINKS + 15).map(|_| {
+                let links = links.clone();
+                async move {
+                    links
+                        .create(user, "agent@example.com", "http://gw/", None, None)
+                        .await
+                }
+            }))
+            .await;
+            let ok: Vec<i64> = made
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|(n, _)| n.id)
+                .collect();
+            assert_eq!(ok.len() as i64, MAX_OPEN_LINKS, "{name}");
+            for refused in made.iter().filter_map(|r| r.as_ref().err()) {
+                assert_eq!(refused.code(), "conflict", "{name}: {refused}");
+            }
+            assert!(links
+                .revoke(user, ok[0], "admin@example.com")
+                .await
+                .unwrap());
+            links
+                .create(user, "agent@example.com", "http://gw/", None, None)
+                .await
+                .expect("a revoked link makes room");
+            links
+                .create(
+                    Uuid::new_v4(),
+                    "agent@example.com",
+                    "http://gw/",
+                    None,
+                    None,
+                )
+                .await
+                .expect("another customer");
+        }
     }
 
     /// Create, find, use, revoke and expire on every store.
