@@ -147,6 +147,12 @@ async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Erro
     Ok(())
 }
 
+/// Whether `db` is the embedded SQLite store (one process, one writer at
+/// a time) rather than PostgreSQL.
+pub fn is_sqlite(db: &Db) -> bool {
+    db.connect_options().database_url.scheme() == "sqlite"
+}
+
 /// The connection the audit writer ([`crate::audit`]) commits its
 /// batches on. On SQLite, a connection of its own (same file, same
 /// settings, opened at its first use): SQLite drops a connection's page
@@ -157,10 +163,10 @@ async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Erro
 /// batch never waits for a pool connection held by a long read). On
 /// PostgreSQL, the pool itself.
 pub fn audit_writer(db: &Db) -> Db {
-    let url = db.connect_options().database_url.clone();
-    if url.scheme() != "sqlite" {
+    if !is_sqlite(db) {
         return db.clone();
     }
+    let url = db.connect_options().database_url.clone();
     AnyPoolOptions::new()
         .max_connections(1)
         .min_connections(0)
@@ -224,12 +230,7 @@ impl Sql {
 /// then writes while another writer is busy; on PostgreSQL a plain
 /// `BEGIN` (rows lock as they are written).
 pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, GatewayError> {
-    let sqlite = db
-        .connect_options()
-        .database_url
-        .scheme()
-        .starts_with("sqlite");
-    let begun = if sqlite {
+    let begun = if is_sqlite(db) {
         db.begin_with("BEGIN IMMEDIATE").await
     } else {
         db.begin().await

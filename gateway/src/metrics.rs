@@ -303,9 +303,14 @@ impl Listener {
                 }
             })
         };
-        let result = axum::serve(self.listener, router(self.handle))
-            .with_graceful_shutdown(signal)
-            .await;
+        // Served like the app (a time limit for a request's head).
+        let result = crate::serve::serve(
+            self.listener,
+            router(self.handle),
+            crate::configuration::HEAD_TIMEOUT,
+            signal,
+        )
+        .await;
         upkeep.abort();
         result
     }

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::password::random_bytes;
 use crate::auth::sessions::token_hash;
-use crate::database::{begin_write, failed, now_ms, to_time, Db};
+use crate::database::{begin_write, failed, is_sqlite, now_ms, to_time, Db};
 use crate::error::GatewayError;
 use crate::podero::{ApiRoute, Podero};
 use crate::startup::Settings;
@@ -115,10 +115,6 @@ impl Links {
         Self { db, lifetime }
     }
 
-    fn db_is_sqlite(&self) -> bool {
-        self.db.connect_options().database_url.scheme() == "sqlite"
-    }
-
     /// A new link for `user`, created by `by` (an account's e-mail); the
     /// answer has the token, which is not stored.
     pub async fn create(
@@ -137,7 +133,7 @@ impl Links {
         // user's links locked on PostgreSQL (SQLite: one writer at a time),
         // so links made at the same moment cannot all pass the count.
         let mut tx = begin_write(&self.db).await?;
-        if !self.db_is_sqlite() {
+        if !is_sqlite(&self.db) {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(lock_key(user))
                 .execute(&mut *tx)
