@@ -3,12 +3,16 @@
 //! Every error answers with a JSON body in the shape REFERENCE.md guesses for
 //! Podero (Django-Ninja defaults): `{"detail": "message"}`, or for
 //! validation `{"detail": [{"type", "loc", "msg"}]}`. Malformed request
-//! bodies become 422s that name the field, never axum's plain-text rejection.
+//! bodies become 422s that name the field, never axum's plain-text rejection;
+//! a body over [`MAX_BODY`] is a 413, a compressed one a 415, a method the
+//! path does not take a 405 (with `Allow`), each with a JSON message.
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use shared::{ApiError, ErrorDetail, FieldError, OAuthError, ValidationIssue};
 
@@ -25,6 +29,10 @@ pub enum EmuError {
     Validation(Vec<ValidationIssue>),
     /// 413: the body is over this many bytes.
     TooLarge(usize),
+    /// 415: the body is compressed with this `Content-Encoding`.
+    Encoded(String),
+    /// 405: the path exists, the method does not (axum adds `Allow`).
+    MethodNotAllowed,
     Internal(String),
 }
 
@@ -101,6 +109,18 @@ impl IntoResponse for EmuError {
                     "The request body is too large: at most {max} bytes are accepted."
                 )),
             ),
+            EmuError::Encoded(encoding) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ApiError::message(format!(
+                    "The request body is compressed (Content-Encoding: {encoding}); send it uncompressed, without Content-Encoding."
+                )),
+            ),
+            EmuError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ApiError::message(
+                    "Method not allowed: this path takes only the methods in the Allow header.",
+                ),
+            ),
             EmuError::Internal(msg) => {
                 tracing::error!(error = %msg, "emulator internal error");
                 (
@@ -113,16 +133,55 @@ impl IntoResponse for EmuError {
     }
 }
 
-/// A JSON request body whose errors are 422s naming the field.
+/// The largest request body read (bytes), as axum's default; the test
+/// hook takes less (`routes::hooks::MAX_BODY`).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// A request body of at most `MAX` bytes, uncompressed: 413 if longer
+/// (announced or sent, chunked or not; reading stops at the bound), 415 if
+/// it carries a `Content-Encoding`.
+pub struct RawBody<const MAX: usize = MAX_BODY>(pub Bytes);
+
+impl<S: Send + Sync, const MAX: usize> FromRequest<S> for RawBody<MAX> {
+    type Rejection = EmuError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers();
+        if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
+            let encoding = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
+            if !encoding.trim().eq_ignore_ascii_case("identity") {
+                return Err(EmuError::Encoded(encoding));
+            }
+        }
+        let announced = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > MAX as u64) {
+            return Err(EmuError::TooLarge(MAX));
+        }
+        let limited = http_body_util::Limited::new(req.into_body(), MAX);
+        match limited.collect().await {
+            Ok(collected) => Ok(RawBody(collected.to_bytes())),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(EmuError::TooLarge(MAX)),
+            // The client went away while sending: nobody reads the answer.
+            Err(_) => Err(EmuError::field(
+                "body",
+                "The request body could not be read to its end.",
+            )),
+        }
+    }
+}
+
+/// A JSON request body whose errors are 422s naming the field (and 413 /
+/// 415 as [`RawBody`]).
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = EmuError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|_| EmuError::field("body", "The request body could not be read."))?;
+        let RawBody(bytes) = RawBody::<MAX_BODY>::from_request(req, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }

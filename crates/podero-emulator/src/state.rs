@@ -310,6 +310,7 @@ impl Emulator {
                 config.client_id.clone(),
                 config.client_secret.clone(),
                 config.token_ttl,
+                config.max_tokens,
             ),
             public_url,
             org_id: meta.org_id,
@@ -855,7 +856,7 @@ impl Emulator {
                 "A building needs a name (at most 100 characters), e.g. \"Main House\".",
             ));
         };
-        let building = Building {
+        let mut building = Building {
             id: Uuid::new_v4(),
             name,
             property_type: None,
@@ -872,107 +873,45 @@ impl Emulator {
             town: None,
             country: None,
         };
-        self.write_building(user_id, building, body, true).await
+        patch_building(&mut building, body)?;
+        let mut store = self.lock().await;
+        user_of(&mut store.writer()?, user_id, false).await?;
+        commit(
+            &mut store,
+            vec![Record::Building {
+                user_id,
+                building: building.clone(),
+            }],
+        )
+        .await?;
+        Ok(building)
     }
 
+    /// Partial update. The building is read under the write lock, so two
+    /// updates at once each keep the other's fields.
     pub async fn update_building(
         &self,
         user_id: Uuid,
         id: Uuid,
         body: BuildingWrite,
     ) -> Result<Building, EmuError> {
-        let current = self.get_building(user_id, id).await?;
-        self.write_building(user_id, current, body, false).await
-    }
-
-    async fn write_building(
-        &self,
-        user_id: Uuid,
-        mut b: Building,
-        w: BuildingWrite,
-        create: bool,
-    ) -> Result<Building, EmuError> {
-        let mut errors = Vec::new();
-        if let Some(name) = &w.name {
-            if name.trim().is_empty() || name.chars().count() > 100 {
-                errors.push(FieldError::new(
-                    "name",
-                    "A building name has 1 to 100 characters.",
-                ));
-            }
-            b.name = name.trim().to_string();
-        }
-        for (field, value, max) in [
-            ("street_and_number", &w.street_and_number, 100),
-            ("street_add_info", &w.street_add_info, 100),
-            ("zip_code", &w.zip_code, 20),
-            ("town", &w.town, 100),
-            ("property_type", &w.property_type, 50),
-            ("occupant_type", &w.occupant_type, 50),
-            ("space_heating", &w.space_heating, 50),
-            ("water_heating", &w.water_heating, 50),
-        ] {
-            if let Some(Some(v)) = value {
-                if v.chars().count() > max {
-                    errors.push(FieldError::new(
-                        field,
-                        format!("At most {max} characters are allowed here."),
-                    ));
-                }
-            }
-        }
-        if let Some(Some(c)) = &w.country {
-            if let Err(e) = CountryCode::parse(c) {
-                errors.push(FieldError::new("country", e.message));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(EmuError::fields(errors));
-        }
-        set(&mut b.property_type, w.property_type);
-        if let Some(v) = w.property_size_m2 {
-            b.property_size_m2 = v;
-        }
-        if let Some(v) = w.property_age {
-            // Integer per the API reference; the older guide's "1990-2000" keeps its first year.
-            b.property_age = v.and_then(|v| {
-                v.as_i64().or_else(|| {
-                    v.as_str()
-                        .and_then(|s| s.split('-').next()?.trim().parse().ok())
-                })
-            });
-        }
-        if let Some(v) = w.num_occupants {
-            b.num_occupants = v;
-        }
-        set(&mut b.occupant_type, w.occupant_type);
-        set(&mut b.space_heating, w.space_heating);
-        set(&mut b.water_heating, w.water_heating);
-        if let Some(v) = w.photovoltaic {
-            b.photovoltaic = v;
-        }
-        set(&mut b.street_and_number, w.street_and_number);
-        set(&mut b.street_add_info, w.street_add_info);
-        set(&mut b.zip_code, w.zip_code);
-        set(&mut b.town, w.town);
-        if let Some(c) = w.country {
-            b.country = country(c.as_deref());
-        }
         let mut store = self.lock().await;
         let mut r = store.writer()?;
         user_of(&mut r, user_id, false).await?;
-        if !create && !matches!(r.building(b.id).await?, Some((o, _)) if o == user_id) {
-            return Err(EmuError::NotFound);
-        }
+        let mut building = match r.building(id).await? {
+            Some((owner, b)) if owner == user_id => b,
+            _ => return Err(EmuError::NotFound),
+        };
+        patch_building(&mut building, body)?;
         commit(
             &mut store,
             vec![Record::Building {
                 user_id,
-                building: b.clone(),
+                building: building.clone(),
             }],
         )
         .await?;
-        Ok(b)
+        Ok(building)
     }
 
     /// Hard delete (Podero: INFERRED); devices linked to it lose the link.
@@ -992,6 +931,77 @@ impl Emulator {
         }
         commit(&mut store, records).await
     }
+}
+
+/// Check a building write body and apply the fields it sets to `b`.
+fn patch_building(b: &mut Building, w: BuildingWrite) -> Result<(), EmuError> {
+    let mut errors = Vec::new();
+    if let Some(name) = &w.name {
+        if name.trim().is_empty() || name.chars().count() > 100 {
+            errors.push(FieldError::new(
+                "name",
+                "A building name has 1 to 100 characters.",
+            ));
+        }
+        b.name = name.trim().to_string();
+    }
+    for (field, value, max) in [
+        ("street_and_number", &w.street_and_number, 100),
+        ("street_add_info", &w.street_add_info, 100),
+        ("zip_code", &w.zip_code, 20),
+        ("town", &w.town, 100),
+        ("property_type", &w.property_type, 50),
+        ("occupant_type", &w.occupant_type, 50),
+        ("space_heating", &w.space_heating, 50),
+        ("water_heating", &w.water_heating, 50),
+    ] {
+        if let Some(Some(v)) = value {
+            if v.chars().count() > max {
+                errors.push(FieldError::new(
+                    field,
+                    format!("At most {max} characters are allowed here."),
+                ));
+            }
+        }
+    }
+    if let Some(Some(c)) = &w.country {
+        if let Err(e) = CountryCode::parse(c) {
+            errors.push(FieldError::new("country", e.message));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(EmuError::fields(errors));
+    }
+    set(&mut b.property_type, w.property_type);
+    if let Some(v) = w.property_size_m2 {
+        b.property_size_m2 = v;
+    }
+    if let Some(v) = w.property_age {
+        // Integer per the API reference; the older guide's "1990-2000" keeps its first year.
+        b.property_age = v.and_then(|v| {
+            v.as_i64().or_else(|| {
+                v.as_str()
+                    .and_then(|s| s.split('-').next()?.trim().parse().ok())
+            })
+        });
+    }
+    if let Some(v) = w.num_occupants {
+        b.num_occupants = v;
+    }
+    set(&mut b.occupant_type, w.occupant_type);
+    set(&mut b.space_heating, w.space_heating);
+    set(&mut b.water_heating, w.water_heating);
+    if let Some(v) = w.photovoltaic {
+        b.photovoltaic = v;
+    }
+    set(&mut b.street_and_number, w.street_and_number);
+    set(&mut b.street_add_info, w.street_add_info);
+    set(&mut b.zip_code, w.zip_code);
+    set(&mut b.town, w.town);
+    if let Some(c) = w.country {
+        b.country = country(c.as_deref());
+    }
+    Ok(())
 }
 
 /// What `/connect/{session}` shows.

@@ -10,14 +10,25 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use shared::{tr, Lang};
 use uuid::Uuid;
 
+use crate::error::RawBody;
 use crate::state::Emulator;
+
+/// The largest form the page's buttons send (`action=connect`) and more.
+const MAX_FORM: usize = 1024;
+
+/// The session id of the path: `None` if it is not a UUID (or not even
+/// UTF-8 once percent-decoded), which the page answers as an unknown link.
+fn session_id(path: Result<Path<String>, PathRejection>) -> Option<Uuid> {
+    path.ok().and_then(|Path(id)| Uuid::parse_str(&id).ok())
+}
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -73,13 +84,13 @@ fn link_not_found(lang: Lang) -> Response {
 
 pub async fn page(
     State(emu): State<Arc<Emulator>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
     let lang = language(&headers);
-    let view = match Uuid::parse_str(&id) {
-        Ok(id) => emu.session_view(id).await,
-        Err(_) => None,
+    let view = match session_id(id) {
+        Some(id) => emu.session_view(id).await,
+        None => None,
     };
     let Some(view) = view else {
         return link_not_found(lang);
@@ -115,22 +126,44 @@ pub async fn page(
     .into_response()
 }
 
+/// What the page's form sends: which button was pressed.
 #[derive(Deserialize)]
 pub struct Choice {
     action: String,
 }
 
+/// `connect` or `cancel` from the page's form (`action=connect`), `None`
+/// for anything else: a form not sent by the page changes nothing.
+fn choice(body: Result<RawBody<MAX_FORM>, crate::error::EmuError>) -> Option<bool> {
+    let RawBody(body) = body.ok()?;
+    match serde_urlencoded::from_bytes::<Choice>(&body)
+        .ok()?
+        .action
+        .as_str()
+    {
+        "connect" => Some(true),
+        "cancel" => Some(false),
+        _ => None,
+    }
+}
+
 pub async fn complete(
     State(emu): State<Arc<Emulator>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    Form(choice): Form<Choice>,
+    body: Result<RawBody<MAX_FORM>, crate::error::EmuError>,
 ) -> Response {
     let lang = language(&headers);
-    let Ok(id) = Uuid::parse_str(&id) else {
+    let Some(id) = session_id(id) else {
         return link_not_found(lang);
     };
-    let connect = choice.action == "connect";
+    let Some(connect) = choice(body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            notice(lang, "bad_form_title", "bad_form"),
+        )
+            .into_response();
+    };
     match emu.complete_session(id, connect).await {
         Ok(Some(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
         Ok(None) if connect => notice(lang, "connected_title", "connected").into_response(),

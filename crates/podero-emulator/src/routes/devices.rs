@@ -2,20 +2,19 @@
 //! `inverters`) of a user: list, register, get, partial update, soft delete,
 //! and `auth_session` (a fresh reconnection link).
 
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use shared::AuthSessionRequest;
 
 use super::{Emu, Flags, Scope};
-use crate::error::{parse_json, EmuError};
+use crate::error::{parse_json, EmuError, RawBody};
 
 pub(crate) async fn list_devices(
     State(emu): Emu,
     s: Scope,
-    Query(f): Query<Flags>,
+    f: Flags,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(
         emu.list_devices(s.user()?, s.kind()?, f.include_deleted()?)
@@ -26,7 +25,7 @@ pub(crate) async fn list_devices(
 pub(crate) async fn register_device(
     State(emu): Emu,
     s: Scope,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(
         emu.register_device(s.user()?, s.kind()?, &body).await?,
@@ -36,7 +35,7 @@ pub(crate) async fn register_device(
 pub(crate) async fn get_device(
     State(emu): Emu,
     s: Scope,
-    Query(f): Query<Flags>,
+    f: Flags,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(
         emu.get_device(
@@ -52,7 +51,7 @@ pub(crate) async fn get_device(
 pub(crate) async fn update_device(
     State(emu): Emu,
     s: Scope,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(
         emu.update_device(s.user()?, s.kind()?, s.uuid("device_id")?, &body)
@@ -69,7 +68,7 @@ pub(crate) async fn delete_device(State(emu): Emu, s: Scope) -> Result<StatusCod
 pub(crate) async fn auth_session(
     State(emu): Emu,
     s: Scope,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, EmuError> {
     // An empty body means "no redirect URLs".
     let req: AuthSessionRequest = if body.iter().all(u8::is_ascii_whitespace) {

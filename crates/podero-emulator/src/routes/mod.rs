@@ -18,12 +18,11 @@ mod users;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use shared::DeviceKind;
 use uuid::Uuid;
 
@@ -72,7 +71,8 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
         .route(
             "/org/{org_id}/users/{user_id}/{kind}/{device_id}/auth_session",
             post(devices::auth_session),
-        );
+        )
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .route("/oauth2/token/", post(token::token))
         .route("/oauth2/token", post(token::token))
@@ -83,14 +83,21 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
         )
         .route(
             "/_emulator/devices/{device_id}/connection",
-            post(hooks::set_connection).layer(DefaultBodyLimit::max(hooks::MAX_BODY)),
+            post(hooks::set_connection),
         )
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(|| async { EmuError::NotFound })
         .with_state(emulator)
+}
+
+/// A known path asked with a method it does not take: 405 with a JSON
+/// message (axum adds the `Allow` header listing the methods it takes).
+async fn method_not_allowed() -> EmuError {
+    EmuError::MethodNotAllowed
 }
 
 // ---- shared extractors ------------------------------------------------------
@@ -143,9 +150,34 @@ impl Scope {
     }
 }
 
-#[derive(Deserialize)]
+/// The query's `include_deleted` flag (other parameters are ignored, as
+/// Django-Ninja does); a query that cannot be read or names the flag twice
+/// is a 422 naming it.
 pub(crate) struct Flags {
     include_deleted: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Flags {
+    type Rejection = EmuError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, EmuError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
+            EmuError::query(
+                "include_deleted",
+                "The query string could not be read; send include_deleted=true or false.",
+            )
+        })?;
+        let mut given = pairs.into_iter().filter(|(k, _)| k == "include_deleted");
+        let include_deleted = given.next().map(|(_, v)| v);
+        if given.next().is_some() {
+            return Err(EmuError::query(
+                "include_deleted",
+                "include_deleted is given more than once; give it once, true or false.",
+            ));
+        }
+        Ok(Flags { include_deleted })
+    }
 }
 
 impl Flags {

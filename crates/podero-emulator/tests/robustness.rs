@@ -1,0 +1,460 @@
+//! The emulator against attackers and strict clients, over real HTTP on
+//! loopback: bounded connections, request heads, bodies and tokens; a JSON
+//! message (or the customer page) for every error; partial updates that
+//! run at once keep each other's fields.
+
+use std::time::{Duration, Instant};
+
+use podero_emulator::{spawn, EmulatorConfig, RunningEmulator, DEFAULT_CLIENT_SECRET};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+mod common;
+use common::token;
+
+/// An emulator with a few users, started with `adjust` applied to its config.
+async fn start(adjust: impl FnOnce(&mut EmulatorConfig)) -> (RunningEmulator, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EmulatorConfig::new(dir.path());
+    config.seed_users = 5;
+    adjust(&mut config);
+    let emu = spawn(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("emulator starts");
+    (emu, dir)
+}
+
+fn api(emu: &RunningEmulator, path: &str) -> String {
+    format!(
+        "{}/api/partners/v2.0/org/{}{path}",
+        emu.base_url, emu.org_id
+    )
+}
+
+/// The answer's status, `Allow` header and JSON body (the test fails if the
+/// body is not JSON).
+async fn json_answer(resp: reqwest::Response) -> (StatusCode, Option<String>, Value) {
+    let status = resp.status();
+    let allow = resp
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = resp.text().await.unwrap();
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{status}: not a JSON body: {text:?}"));
+    (status, allow, body)
+}
+
+/// Wait until the server closes `stream` (read gives 0 or an error), at most `limit`.
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    let mut buf = [0u8; 512];
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_head_sent_too_slowly_loses_its_connection() {
+    let (emu, _dir) = start(|c| c.head_timeout = Duration::from_secs(1)).await;
+    let mut slow = TcpStream::connect(emu.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut idle = TcpStream::connect(emu.addr).await.unwrap();
+    // Without a head time limit both would be held open for ever.
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(10)).await,
+        "a connection trickling its head is still open after 10 s"
+    );
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(10)).await,
+        "a connection that sent nothing is still open after 10 s"
+    );
+    // The emulator serves on.
+    let ok = Client::new()
+        .get(format!("{}/healthz", emu.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_served_at_once_are_bounded() {
+    let (emu, _dir) = start(|c| c.max_connections = 2).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(TcpStream::connect(emu.addr).await.unwrap());
+    }
+    // A third connection waits to be accepted while two are open…
+    let client = Client::new();
+    let url = format!("{}/healthz", emu.base_url);
+    let waiting = tokio::spawn({
+        let (client, url) = (client.clone(), url.clone());
+        async move { client.get(url).send().await.map(|r| r.status()) }
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a third connection was served while the bound is two"
+    );
+    // … and is served once one of them closes.
+    drop(held.pop());
+    let status = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("served within 10 s of a connection closing")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+    drop(held);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn tokens_remembered_are_bounded_and_the_oldest_is_forgotten() {
+    let (emu, _dir) = start(|c| c.max_tokens = 3).await;
+    let client = Client::new();
+    let mut tokens = Vec::new();
+    for _ in 0..5 {
+        tokens.push(token(&client, &emu.base_url).await);
+    }
+    assert_eq!(emu.emulator.issued_tokens().len(), 3);
+    let users = api(&emu, "/users");
+    for (i, t) in tokens.iter().enumerate() {
+        let (status, _, body) =
+            json_answer(client.get(&users).bearer_auth(t).send().await.unwrap()).await;
+        if i < 2 {
+            assert_eq!(status, 401, "token {i} should be forgotten");
+            assert_eq!(body["detail"], "Invalid access token.");
+        } else {
+            assert_eq!(status, 200, "token {i} should still work");
+        }
+    }
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn authorization_schemes_are_case_insensitive() {
+    let (emu, _dir) = start(|_| {}).await;
+    let client = Client::new();
+    let basic = base64_of(&format!(
+        "{}:{DEFAULT_CLIENT_SECRET}",
+        podero_emulator::DEFAULT_CLIENT_ID
+    ));
+    let resp = client
+        .post(format!("{}/oauth2/token/", emu.base_url))
+        .header("Authorization", format!("basic {basic}"))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = json_answer(resp).await;
+    assert_eq!(status, 200, "{body}");
+    let t = body["access_token"].as_str().unwrap();
+    let resp = client
+        .get(api(&emu, "/users"))
+        .header("Authorization", format!("bearer {t}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    emu.shutdown().await;
+}
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[tokio::test]
+async fn every_error_answers_json_with_a_message() {
+    let (emu, _dir) = start(|_| {}).await;
+    let client = Client::new();
+    let t = token(&client, &emu.base_url).await;
+    let users: Value = client
+        .get(api(&emu, "/users"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uid = users[0]["id"].as_str().unwrap().to_string();
+    let big = vec![b' '; 3 * 1024 * 1024];
+
+    // A method the path does not take: 405, Allow, a message.
+    for (method, url, allow) in [
+        (reqwest::Method::PATCH, api(&emu, "/users"), "GET,HEAD,POST"),
+        (
+            reqwest::Method::GET,
+            format!("{}/oauth2/token/", emu.base_url),
+            "POST",
+        ),
+        (
+            reqwest::Method::OPTIONS,
+            api(&emu, &format!("/users/{uid}")),
+            "GET,HEAD,PUT,DELETE",
+        ),
+    ] {
+        let resp = client
+            .request(method.clone(), &url)
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        let (status, got_allow, body) = json_answer(resp).await;
+        assert_eq!(status, 405, "{method} {url}");
+        assert_eq!(got_allow.as_deref(), Some(allow), "{method} {url}");
+        assert!(body["detail"].as_str().unwrap().contains("Allow"), "{body}");
+    }
+
+    // Bodies over the bound: 413 with the bound, announced or chunked.
+    let too_large = |resp| async move {
+        let (status, _, body) = json_answer(resp).await;
+        assert_eq!(status, 413, "{body}");
+        body
+    };
+    let body = too_large(
+        client
+            .post(api(&emu, "/users"))
+            .bearer_auth(&t)
+            .header("Content-Type", "application/json")
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("2097152"),
+        "{body}"
+    );
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..3).map(|_| Ok(vec![b' '; 1024 * 1024])).collect();
+    too_large(
+        client
+            .put(api(&emu, &format!("/users/{uid}")))
+            .bearer_auth(&t)
+            .header("Content-Type", "application/json")
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                chunks,
+            )))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    too_large(
+        client
+            .post(api(&emu, &format!("/users/{uid}/heat-pumps")))
+            .bearer_auth(&t)
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let body = too_large(
+        client
+            .post(format!("{}/oauth2/token/", emu.base_url))
+            .basic_auth(
+                podero_emulator::DEFAULT_CLIENT_ID,
+                Some(DEFAULT_CLIENT_SECRET),
+            )
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_request");
+
+    // A compressed body: 415 saying so.
+    let resp = client
+        .post(api(&emu, "/users"))
+        .bearer_auth(&t)
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "gzip")
+        .body(vec![0x1f, 0x8b, 0x08, 0x00])
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = json_answer(resp).await;
+    assert_eq!(status, 415);
+    assert!(body["detail"].as_str().unwrap().contains("gzip"), "{body}");
+
+    // A query flag given twice: 422 naming it.
+    let resp = client
+        .get(api(
+            &emu,
+            "/users?include_deleted=true&include_deleted=false",
+        ))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = json_answer(resp).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["detail"][0]["loc"],
+        json!(["query", "include_deleted"])
+    );
+
+    // A path id that is not UTF-8 once decoded: the test hook's 404.
+    let resp = client
+        .post(format!("{}/_emulator/devices/%FF/connection", emu.base_url))
+        .json(&json!({"authenticated": false}))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = json_answer(resp).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["detail"], "Not found.");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_customer_page_refuses_forms_it_did_not_send() {
+    let (emu, _dir) = start(|c| c.seed_users = 0).await;
+    let client = Client::new();
+    let t = token(&client, &emu.base_url).await;
+    let user: Value = client
+        .post(api(&emu, "/users"))
+        .bearer_auth(&t)
+        .json(&json!({"role": "user", "email": "eva.huber@example.at"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uid = user["id"].as_str().unwrap();
+    let device: Value = client
+        .post(api(&emu, &format!("/users/{uid}/wallboxes")))
+        .bearer_auth(&t)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = device["authorization_url"].as_str().unwrap().to_string();
+
+    // An id that is not UTF-8: the unknown-link page, not a plain-text 400.
+    let resp = client
+        .get(format!("{}/connect/%FF", emu.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().await.unwrap().contains("<html"));
+
+    // Neither button, or no form at all: 400, the link still unused.
+    for (content_type, body) in [
+        ("application/x-www-form-urlencoded", "action=delete"),
+        ("application/json", "{\"action\": \"connect\"}"),
+        ("application/x-www-form-urlencoded", ""),
+    ] {
+        let resp = client
+            .post(&link)
+            .header("Content-Type", content_type)
+            .header("Accept-Language", "de")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{content_type} {body}");
+        let page = resp.text().await.unwrap();
+        assert!(page.contains("<html lang=\"de\""), "{page}");
+    }
+    let page = client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("data-testid=\"emulator-connect\""));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn partial_building_updates_at_once_keep_each_others_fields() {
+    let (emu, _dir) = start(|c| c.seed_users = 0).await;
+    let client = Client::new();
+    let t = token(&client, &emu.base_url).await;
+    let user: Value = client
+        .post(api(&emu, "/users"))
+        .bearer_auth(&t)
+        .json(&json!({"role": "user", "email": "bau@example.at"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uid = user["id"].as_str().unwrap();
+    let building: Value = client
+        .post(api(&emu, &format!("/users/{uid}/buildings")))
+        .bearer_auth(&t)
+        .json(&json!({"name": "Main home"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = api(
+        &emu,
+        &format!(
+            "/users/{uid}/buildings/{}",
+            building["id"].as_str().unwrap()
+        ),
+    );
+    let fields = [
+        "street_and_number",
+        "street_add_info",
+        "zip_code",
+        "town",
+        "property_type",
+        "occupant_type",
+        "space_heating",
+        "water_heating",
+    ];
+    for round in 0..5 {
+        let puts = fields.iter().map(|f| {
+            client
+                .put(&url)
+                .bearer_auth(&t)
+                .json(&json!({ *f: format!("{round}{f}").chars().take(20).collect::<String>() }))
+                .send()
+        });
+        for resp in futures_util::future::join_all(puts).await {
+            assert_eq!(resp.unwrap().status(), 200);
+        }
+        let now: Value = client
+            .get(&url)
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for f in fields {
+            let want: String = format!("{round}{f}").chars().take(20).collect();
+            assert_eq!(now[f], want, "round {round}: {f} lost: {now}");
+        }
+    }
+    emu.shutdown().await;
+}
