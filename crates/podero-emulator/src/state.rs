@@ -1061,8 +1061,107 @@ fn parse_write(kind: DeviceKind, body: &[u8]) -> Result<serde_json::Map<String, 
     }
     .map_err(|e| EmuError::Internal(e.to_string()))?;
     match value {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => {
+            check_device_write(&map)?;
+            Ok(map)
+        }
         _ => Err(EmuError::field("body", "Send a JSON object.")),
+    }
+}
+
+/// Longest text (characters) of any field of a device write body.
+const MAX_DEVICE_TEXT: usize = 1000;
+
+/// Price zones of the API reference (§2.13).
+const PRICE_ZONES: &[&str] = &[
+    "AT",
+    "AT_HOURLY",
+    "BE",
+    "CH",
+    "EE",
+    "DE_LU",
+    "HU",
+    "IT_CNOR",
+    "IT_CSUD",
+    "IT_NORD",
+    "IT_PUN",
+    "IT_SARD",
+    "IT_SICI",
+    "IT_SUD",
+    "PT",
+    "RO",
+    "SE_1",
+    "SE_2",
+    "SE_3",
+    "SE_4",
+    "UK",
+];
+
+/// 422 for a device write whose enumerated fields hold other values than
+/// the API reference lists, or whose texts (`device_model`'s included) are
+/// over [`MAX_DEVICE_TEXT`] characters: a device is stored and listed
+/// whole, so one field must not make it megabytes.
+fn check_device_write(write: &serde_json::Map<String, Value>) -> Result<(), EmuError> {
+    let mut errors = Vec::new();
+    let mut texts: Vec<(String, &str)> = Vec::new();
+    for (k, v) in write {
+        match v {
+            Value::String(s) => texts.push((k.clone(), s)),
+            Value::Object(inner) => {
+                for (ik, iv) in inner {
+                    match iv {
+                        Value::String(s) => texts.push((format!("{k}.{ik}"), s)),
+                        Value::Object(deeper) => {
+                            for (dk, dv) in deeper {
+                                if let Value::String(s) = dv {
+                                    texts.push((format!("{k}.{ik}.{dk}"), s));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (field, text) in &texts {
+        let n = text.chars().count();
+        if n > MAX_DEVICE_TEXT {
+            errors.push(FieldError::new(
+                field,
+                format!("At most {MAX_DEVICE_TEXT} characters are allowed here; this has {n}. Shorten it."),
+            ));
+        }
+    }
+    if let Some(level) = write.get("optimization_level").and_then(Value::as_str) {
+        if !["Low", "Mid", "Max"].contains(&level) {
+            errors.push(FieldError::new(
+                "optimization_level",
+                "Use Low, Mid or Max (capitalised as here).",
+            ));
+        }
+    }
+    if let Some(zone) = write.get("price_zone").and_then(Value::as_str) {
+        if !PRICE_ZONES.contains(&zone) {
+            let hint = if zone.eq_ignore_ascii_case("DE") {
+                " For Germany use DE_LU."
+            } else {
+                ""
+            };
+            errors.push(FieldError::new(
+                "price_zone",
+                format!(
+                    "Not a price zone; use one of {}.{hint}",
+                    PRICE_ZONES.join(", ")
+                ),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(EmuError::fields(errors))
     }
 }
 

@@ -458,3 +458,131 @@ async fn partial_building_updates_at_once_keep_each_others_fields() {
     }
     emu.shutdown().await;
 }
+
+/// A running emulator with no demo users, a token, and a new customer with
+/// a new wallbox: `(emulator, dir, client, token, user id, device)`.
+async fn customer_with_wallbox() -> (
+    RunningEmulator,
+    tempfile::TempDir,
+    Client,
+    String,
+    String,
+    Value,
+) {
+    let (emu, dir) = start(|c| c.seed_users = 0).await;
+    let client = Client::new();
+    let t = token(&client, &emu.base_url).await;
+    let user: Value = client
+        .post(api(&emu, "/users"))
+        .bearer_auth(&t)
+        .json(&json!({"role": "user", "email": "lena.gruber@example.at"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uid = user["id"].as_str().unwrap().to_string();
+    let device: Value = client
+        .post(api(&emu, &format!("/users/{uid}/wallboxes")))
+        .bearer_auth(&t)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (emu, dir, client, t, uid, device)
+}
+
+#[tokio::test]
+async fn device_writes_refuse_huge_texts_and_unknown_enum_values() {
+    let (emu, _dir, client, t, uid, device) = customer_with_wallbox().await;
+    let url = api(
+        &emu,
+        &format!("/users/{uid}/wallboxes/{}", device["id"].as_str().unwrap()),
+    );
+    for (body, field) in [
+        (json!({"comment": "x".repeat(1001)}), "comment"),
+        (
+            json!({"device_model": {"model": "m".repeat(100_000)}}),
+            "device_model.model",
+        ),
+        (json!({"price_zone": "DE"}), "price_zone"),
+    ] {
+        let resp = client
+            .put(&url)
+            .bearer_auth(&t)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, _, answer) = json_answer(resp).await;
+        assert_eq!(status, 422, "{field}: {answer}");
+        assert_eq!(
+            answer["detail"][0]["loc"],
+            json!(["body", field]),
+            "{answer}"
+        );
+    }
+    let hp = client
+        .post(api(&emu, &format!("/users/{uid}/heat-pumps")))
+        .bearer_auth(&t)
+        .json(&json!({"optimization_level": "Ultra"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, answer) = json_answer(hp).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["detail"][0]["loc"],
+        json!(["body", "optimization_level"])
+    );
+    // Within the bounds, as before.
+    let ok = client
+        .put(&url)
+        .bearer_auth(&t)
+        .json(&json!({"comment": "x".repeat(1000), "price_zone": "DE_LU"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn reconnection_sessions_kept_per_device_are_bounded() {
+    let (emu, _dir, client, t, uid, device) = customer_with_wallbox().await;
+    let first = device["authorization_url"].as_str().unwrap().to_string();
+    assert_eq!(client.get(&first).send().await.unwrap().status(), 200);
+    let url = api(
+        &emu,
+        &format!(
+            "/users/{uid}/wallboxes/{}/auth_session",
+            device["id"].as_str().unwrap()
+        ),
+    );
+    let mut links = Vec::new();
+    for _ in 0..55 {
+        let s: Value = client
+            .post(&url)
+            .bearer_auth(&t)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        links.push(s["authentication_url"].as_str().unwrap().to_string());
+    }
+    // The newest 50 work; the registration's link and the first six of
+    // these are forgotten (the page says the link is unknown).
+    assert_eq!(client.get(&first).send().await.unwrap().status(), 404);
+    for (i, link) in links.iter().enumerate() {
+        let status = client.get(link).send().await.unwrap().status();
+        assert_eq!(status, if i < 5 { 404 } else { 200 }, "link {i}");
+    }
+    emu.shutdown().await;
+}
