@@ -62,13 +62,17 @@ pub struct EmulatorConfig {
     /// Connections served at once at most (default 10,000); more wait to
     /// be accepted until one closes.
     pub max_connections: usize,
+    /// The time a request body has to arrive whole once its head is in
+    /// (default 30 s); later: 408.
+    pub body_timeout: Duration,
 }
 
 impl EmulatorConfig {
     /// Defaults: 300 users, seed 42, 36000 s tokens, the default client,
     /// **no churn** (set `churn_per_hour`, e.g. to [`DEFAULT_CHURN_PER_HOUR`],
     /// for connections that change by themselves), churn tick 5 s, 30 s for
-    /// a request's head, at most 10,000 connections at once.
+    /// a request's head and 30 s for its body, at most 10,000 connections
+    /// at once.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -83,6 +87,7 @@ impl EmulatorConfig {
             churn_tick: Duration::from_secs(5),
             head_timeout: crate::serve::HEAD_TIMEOUT,
             max_connections: crate::serve::MAX_CONNECTIONS,
+            body_timeout: crate::serve::HEAD_TIMEOUT,
         }
     }
 

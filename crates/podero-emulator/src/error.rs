@@ -7,6 +7,8 @@
 //! a body over [`MAX_BODY`] is a 413, a compressed one a 415, a method the
 //! path does not take a 405 (with `Allow`), each with a JSON message.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -15,6 +17,8 @@ use axum::Json;
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use shared::{ApiError, ErrorDetail, FieldError, OAuthError, ValidationIssue};
+
+use crate::state::Emulator;
 
 #[derive(Debug)]
 pub enum EmuError {
@@ -31,6 +35,10 @@ pub enum EmuError {
     TooLarge(usize),
     /// 415: the body is compressed with this `Content-Encoding`.
     Encoded(String),
+    /// 400: the request itself is broken (e.g. its chunked body).
+    BadRequest(&'static str),
+    /// 408: the body did not arrive within this many seconds.
+    BodyTimeout(u64),
     /// 405: the path exists, the method does not (axum adds `Allow`).
     MethodNotAllowed,
     Internal(String),
@@ -115,6 +123,13 @@ impl IntoResponse for EmuError {
                     "The request body is compressed (Content-Encoding: {encoding}); send it uncompressed, without Content-Encoding."
                 )),
             ),
+            EmuError::BadRequest(msg) => (StatusCode::BAD_REQUEST, ApiError::message(msg)),
+            EmuError::BodyTimeout(secs) => (
+                StatusCode::REQUEST_TIMEOUT,
+                ApiError::message(format!(
+                    "The request body did not arrive within {secs} s; send it at once."
+                )),
+            ),
             EmuError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 ApiError::message(
@@ -139,13 +154,15 @@ pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// A request body of at most `MAX` bytes, uncompressed: 413 if longer
 /// (announced or sent, chunked or not; reading stops at the bound), 415 if
-/// it carries a `Content-Encoding`.
+/// it carries a `Content-Encoding`, 408 if it has not arrived whole within
+/// the emulator's body time limit (`EmulatorConfig::body_timeout`), 400 if
+/// its chunked encoding is broken.
 pub struct RawBody<const MAX: usize = MAX_BODY>(pub Bytes);
 
-impl<S: Send + Sync, const MAX: usize> FromRequest<S> for RawBody<MAX> {
+impl<const MAX: usize> FromRequest<Arc<Emulator>> for RawBody<MAX> {
     type Rejection = EmuError;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, emu: &Arc<Emulator>) -> Result<Self, Self::Rejection> {
         let headers = req.headers();
         if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
             let encoding = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
@@ -161,13 +178,17 @@ impl<S: Send + Sync, const MAX: usize> FromRequest<S> for RawBody<MAX> {
             return Err(EmuError::TooLarge(MAX));
         }
         let limited = http_body_util::Limited::new(req.into_body(), MAX);
-        match limited.collect().await {
-            Ok(collected) => Ok(RawBody(collected.to_bytes())),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(EmuError::TooLarge(MAX)),
-            // The client went away while sending: nobody reads the answer.
-            Err(_) => Err(EmuError::field(
-                "body",
-                "The request body could not be read to its end.",
+        let limit = emu.body_timeout();
+        match tokio::time::timeout(limit, limited.collect()).await {
+            Err(_) => Err(EmuError::BodyTimeout(limit.as_secs().max(1))),
+            Ok(Ok(collected)) => Ok(RawBody(collected.to_bytes())),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                Err(EmuError::TooLarge(MAX))
+            }
+            // A broken chunked encoding, or the client went away while
+            // sending (then nobody reads the answer).
+            Ok(Err(_)) => Err(EmuError::BadRequest(
+                "The request body could not be read to its end: check its Content-Length or chunked encoding.",
             )),
         }
     }
@@ -177,11 +198,11 @@ impl<S: Send + Sync, const MAX: usize> FromRequest<S> for RawBody<MAX> {
 /// 415 as [`RawBody`]).
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<Arc<Emulator>> for ApiJson<T> {
     type Rejection = EmuError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let RawBody(bytes) = RawBody::<MAX_BODY>::from_request(req, state).await?;
+    async fn from_request(req: Request, emu: &Arc<Emulator>) -> Result<Self, Self::Rejection> {
+        let RawBody(bytes) = RawBody::<MAX_BODY>::from_request(req, emu).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -212,15 +233,29 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, EmuError> {
                     .map(|p| serde_json::Value::from(p.to_string())),
             );
         }
+        // serde_json says "expected value" (a syntax error) for a number,
+        // null, list or object where an enum wants its string, though the
+        // JSON is well formed: say what is wrong instead.
+        let enum_wrong_type = inner.is_syntax()
+            && path != "."
+            && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
         let (kind, loc) = match field {
             Some(f) => ("missing", {
                 loc.push(f.into());
                 loc
             }),
+            None if enum_wrong_type => ("type_error", loc),
             None if inner.is_syntax() || inner.is_eof() => ("json_invalid", loc),
             None => ("type_error", loc),
         };
-        let clean = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        let clean = if enum_wrong_type {
+            format!(
+                "{} must be one of its documented values, as a string (not a number, null, list or object).",
+                path.rsplit('.').next().unwrap_or(&path)
+            )
+        } else {
+            msg.split(" at line ").next().unwrap_or(&msg).to_string()
+        };
         EmuError::Validation(vec![ValidationIssue {
             kind: kind.into(),
             loc,

@@ -55,6 +55,7 @@ pub struct Emulator {
     pub(crate) tokens: Tokens,
     public_url: String,
     org_id: Uuid,
+    body_timeout: std::time::Duration,
 }
 
 fn now() -> DateTime<Utc> {
@@ -314,6 +315,7 @@ impl Emulator {
             ),
             public_url,
             org_id: meta.org_id,
+            body_timeout: config.body_timeout,
         })
     }
 
@@ -323,6 +325,11 @@ impl Emulator {
 
     pub fn public_url(&self) -> &str {
         &self.public_url
+    }
+
+    /// The time a request body has to arrive (`EmulatorConfig::body_timeout`).
+    pub(crate) fn body_timeout(&self) -> std::time::Duration {
+        self.body_timeout
     }
 
     /// Access tokens issued so far (see [`Tokens::issued`]).

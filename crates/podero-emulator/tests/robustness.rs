@@ -586,3 +586,88 @@ async fn reconnection_sessions_kept_per_device_are_bounded() {
     }
     emu.shutdown().await;
 }
+
+/// Send `head` (and the start of a body) on a new connection and read the
+/// answer until the server closes it or `limit` passes.
+async fn raw_answer(emu: &RunningEmulator, request: &[u8], limit: Duration) -> String {
+    let mut stream = TcpStream::connect(emu.addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(limit, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer within {limit:?}: {answer:?}");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_or_is_broken_gets_a_json_answer() {
+    let (emu, _dir) = start(|c| c.body_timeout = Duration::from_secs(1)).await;
+    let t = token(&Client::new(), &emu.base_url).await;
+    let path = format!("/api/partners/v2.0/org/{}/users", emu.org_id);
+    // Ten bytes of a hundred announced, then nothing: 408 once the limit passes.
+    let slow = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"role\": "
+    );
+    let answer = raw_answer(&emu, slow.as_bytes(), Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 1 s"), "{answer}");
+    // A chunk size that is not hexadecimal: 400 saying what to check.
+    let broken = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n"
+    );
+    let answer = raw_answer(&emu, broken.as_bytes(), Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("chunked encoding"), "{answer}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_enum_field_of_the_wrong_type_is_named_as_such() {
+    let (emu, _dir) = start(|c| c.seed_users = 0).await;
+    let client = Client::new();
+    let t = token(&client, &emu.base_url).await;
+    for role in [json!(5), Value::Null, json!(["user"])] {
+        let resp = client
+            .post(api(&emu, "/users"))
+            .bearer_auth(&t)
+            .json(&json!({"role": role, "email": "typ@example.at"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, _, body) = json_answer(resp).await;
+        assert_eq!(status, 422, "{body}");
+        let issue = &body["detail"][0];
+        assert_eq!(issue["type"], "type_error", "{body}");
+        assert_eq!(issue["loc"], json!(["body", "role"]));
+        assert!(
+            issue["msg"]
+                .as_str()
+                .unwrap()
+                .contains("role must be one of its documented values"),
+            "{body}"
+        );
+    }
+    // Broken JSON stays json_invalid.
+    let resp = client
+        .post(api(&emu, "/users"))
+        .bearer_auth(&t)
+        .header("Content-Type", "application/json")
+        .body("{\"role\": ")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = json_answer(resp).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["type"], "json_invalid", "{body}");
+    emu.shutdown().await;
+}

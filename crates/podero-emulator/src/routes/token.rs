@@ -34,6 +34,16 @@ pub(crate) async fn token(
             "invalid_request",
             "The request body is too large (at most 8 KiB); send {\"grant_type\": \"client_credentials\"}.",
         ),
+        EmuError::BodyTimeout(_) => EmuError::OAuth(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request",
+            "The request body did not arrive in time; send it at once.",
+        ),
+        EmuError::BadRequest(_) => EmuError::OAuth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The request body could not be read to its end.",
+        ),
         EmuError::Encoded(_) => EmuError::OAuth(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "invalid_request",
