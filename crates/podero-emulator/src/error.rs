@@ -28,6 +28,8 @@ pub enum EmuError {
     OAuth(StatusCode, &'static str, &'static str),
     Forbidden(&'static str),
     NotFound,
+    /// 404 for a path the emulator does not have at all.
+    NoSuchPath,
     /// 409 naming the field that clashes.
     Conflict(FieldError),
     Validation(Vec<ValidationIssue>),
@@ -90,6 +92,15 @@ impl IntoResponse for EmuError {
             }
             EmuError::Forbidden(msg) => (StatusCode::FORBIDDEN, ApiError::message(msg)),
             EmuError::NotFound => (StatusCode::NOT_FOUND, ApiError::message("Not found.")),
+            EmuError::NoSuchPath => (
+                StatusCode::NOT_FOUND,
+                ApiError::message(
+                    "Not found: there is no such path. The Partner API is under \
+                     /api/partners/v2.0/org/{org_id}/users…, tokens at /oauth2/token/; \
+                     paths take no trailing slash or double slashes, and energy contracts, \
+                     onboarding sessions, cues and time series are not emulated.",
+                ),
+            ),
             EmuError::Conflict(fe) => {
                 let issue = ValidationIssue {
                     kind: "unique".into(),

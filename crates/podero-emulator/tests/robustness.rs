@@ -310,6 +310,23 @@ async fn every_error_answers_json_with_a_message() {
         json!(["query", "include_deleted"])
     );
 
+    // A path the emulator does not have: 404 saying what paths look like.
+    for path in ["/users/", "/energy-contracts"] {
+        let resp = client
+            .get(api(&emu, path))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        let (status, _, body) = json_answer(resp).await;
+        assert_eq!(status, 404, "{path}");
+        let msg = body["detail"].as_str().unwrap();
+        assert!(
+            msg.contains("no such path") && msg.contains("trailing slash"),
+            "{msg}"
+        );
+    }
+
     // A path id that is not UTF-8 once decoded: the test hook's 404.
     let resp = client
         .post(format!("{}/_emulator/devices/%FF/connection", emu.base_url))

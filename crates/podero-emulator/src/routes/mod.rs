@@ -90,7 +90,7 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .method_not_allowed_fallback(method_not_allowed)
-        .fallback(|| async { EmuError::NotFound })
+        .fallback(|| async { EmuError::NoSuchPath })
         .with_state(emulator)
 }
 
