@@ -651,10 +651,11 @@ impl Emulator {
             ("cancel_url", &req.cancel_url),
         ] {
             if let Some(u) = url {
-                if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 8000 {
+                if !is_redirect_url(u) {
                     return Err(EmuError::field(
                         field,
-                        "Give an absolute http(s) URL of at most 8000 characters, or null.",
+                        "Give an absolute http(s) URL with a host, of at most 8000 characters, \
+                         without spaces or control characters (percent-encode others, e.g. %C3%A4 for ä), or null.",
                     ));
                 }
             }
@@ -1009,6 +1010,20 @@ fn patch_building(b: &mut Building, w: BuildingWrite) -> Result<(), EmuError> {
         b.country = country(c.as_deref());
     }
     Ok(())
+}
+
+/// An absolute http(s) URL with a host that can stand in a `Location`
+/// header as it is: at most 8000 characters, visible ASCII only (a space,
+/// a line break or a non-ASCII letter would make the customer's redirect
+/// fail after the link was used).
+fn is_redirect_url(u: &str) -> bool {
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    u.len() <= 8000
+        && host.is_some_and(|h| !h.is_empty())
+        && u.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// What `/connect/{session}` shows.

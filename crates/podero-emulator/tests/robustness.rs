@@ -688,3 +688,60 @@ async fn an_enum_field_of_the_wrong_type_is_named_as_such() {
     assert_eq!(body["detail"][0]["type"], "json_invalid", "{body}");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn redirect_urls_that_cannot_be_a_location_are_refused_up_front() {
+    let (emu, _dir, client, t, uid, device) = customer_with_wallbox().await;
+    let url = api(
+        &emu,
+        &format!(
+            "/users/{uid}/wallboxes/{}/auth_session",
+            device["id"].as_str().unwrap()
+        ),
+    );
+    for (field, bad) in [
+        ("success_url", "https://partner.example/\r\nSet-Cookie: a=b"),
+        ("cancel_url", "https://partner.example/zurück"),
+        ("success_url", "https://partner.example/a b"),
+        ("success_url", "https://"),
+        ("cancel_url", "ftp://partner.example/"),
+    ] {
+        let resp = client
+            .post(&url)
+            .bearer_auth(&t)
+            .json(&json!({ field: bad }))
+            .send()
+            .await
+            .unwrap();
+        let (status, _, body) = json_answer(resp).await;
+        assert_eq!(status, 422, "{bad:?}: {body}");
+        assert_eq!(body["detail"][0]["loc"], json!(["body", field]), "{body}");
+    }
+    // A proper one: the customer is sent there after connecting.
+    let session: Value = client
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"success_url": "https://partner.example/done?x=1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let no_redirects = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let done = no_redirects
+        .post(session["authentication_url"].as_str().unwrap())
+        .form(&[("action", "connect")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    assert_eq!(
+        done.headers()["location"],
+        "https://partner.example/done?x=1"
+    );
+    emu.shutdown().await;
+}

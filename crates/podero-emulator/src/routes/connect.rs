@@ -165,9 +165,13 @@ pub async fn complete(
             .into_response();
     };
     match emu.complete_session(id, connect).await {
-        Ok(Some(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
-        Ok(None) if connect => notice(lang, "connected_title", "connected").into_response(),
-        Ok(None) => notice(lang, "cancelled_title", "cancelled").into_response(),
+        // A URL stored before they were checked that cannot be a Location:
+        // the page of the outcome instead.
+        Ok(Some(url)) if header::HeaderValue::from_str(&url).is_ok() => {
+            (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response()
+        }
+        Ok(_) if connect => notice(lang, "connected_title", "connected").into_response(),
+        Ok(_) => notice(lang, "cancelled_title", "cancelled").into_response(),
         Err(_) => (
             StatusCode::GONE,
             notice(lang, "no_longer_valid_title", "ask_for_new_link"),

@@ -24,6 +24,7 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use shared::DeviceKind;
+use tower_http::catch_panic::CatchPanicLayer;
 use uuid::Uuid;
 
 use crate::error::EmuError;
@@ -91,7 +92,14 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
         )
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(|| async { EmuError::NoSuchPath })
+        .layer(CatchPanicLayer::custom(panicked))
         .with_state(emulator)
+}
+
+/// A handler panicked (a bug): a JSON 500 rather than a dropped connection.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    EmuError::Internal("a request handler panicked".into()).into_response()
 }
 
 /// A known path asked with a method it does not take: 405 with a JSON
