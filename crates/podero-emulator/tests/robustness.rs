@@ -377,6 +377,18 @@ async fn the_customer_page_refuses_forms_it_did_not_send() {
     assert_eq!(resp.status(), 404);
     assert!(resp.text().await.unwrap().contains("<html"));
 
+    // Not to be framed, cached or passed on as a referrer; no scripts.
+    let resp = client.get(&link).send().await.unwrap();
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(resp.headers()[name], value, "{name}");
+    }
+    let csp = resp.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+
     // Neither button, or no form at all: 400, the link still unused.
     for (content_type, body) in [
         ("application/x-www-form-urlencoded", "action=delete"),

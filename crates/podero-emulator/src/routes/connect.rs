@@ -30,6 +30,26 @@ fn session_id(path: Result<Path<String>, PathRejection>) -> Option<Uuid> {
     path.ok().and_then(|Path(id)| Uuid::parse_str(&id).ok())
 }
 
+/// Headers of every answer of the customer page: it may not be framed (a
+/// hidden "Connect" under another site's click), is not cached, runs no
+/// script, and its address (a secret link) is not sent on as a referrer.
+pub async fn page_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        h.insert(name, header::HeaderValue::from_static(value));
+    }
+    resp
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

@@ -80,7 +80,9 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
         .nest("/api/partners/v2.0", api)
         .route(
             "/connect/{session_id}",
-            get(connect::page).post(connect::complete),
+            get(connect::page)
+                .post(connect::complete)
+                .layer(axum::middleware::map_response(connect::page_headers)),
         )
         .route(
             "/_emulator/devices/{device_id}/connection",
