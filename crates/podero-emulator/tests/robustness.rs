@@ -327,6 +327,22 @@ async fn every_error_answers_json_with_a_message() {
         );
     }
 
+    // Only the hyphenated form names a user, as a Django uuid converter.
+    let simple = uid.replace('-', "");
+    for other in [
+        simple.clone(),
+        format!("urn:uuid:{uid}"),
+        format!("{{{uid}}}"),
+    ] {
+        let resp = client
+            .get(api(&emu, &format!("/users/{other}")))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{other}");
+    }
+
     // A path id that is not UTF-8 once decoded: the test hook's 404.
     let resp = client
         .post(format!("{}/_emulator/devices/%FF/connection", emu.base_url))

@@ -27,7 +27,7 @@ const MAX_FORM: usize = 1024;
 /// The session id of the path: `None` if it is not a UUID (or not even
 /// UTF-8 once percent-decoded), which the page answers as an unknown link.
 fn session_id(path: Result<Path<String>, PathRejection>) -> Option<Uuid> {
-    path.ok().and_then(|Path(id)| Uuid::parse_str(&id).ok())
+    path.ok().and_then(|Path(id)| super::path_uuid(&id))
 }
 
 /// Headers of every answer of the customer page: it may not be framed (a

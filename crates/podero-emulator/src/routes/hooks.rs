@@ -13,7 +13,6 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::Emu;
 use crate::error::{parse_json, EmuError, RawBody};
@@ -35,7 +34,7 @@ pub(crate) async fn set_connection(
     // Not a UUID, or not even UTF-8 once percent-decoded: no such device.
     let device_id = device_id
         .ok()
-        .and_then(|Path(id)| Uuid::parse_str(&id).ok())
+        .and_then(|Path(id)| super::path_uuid(&id))
         .ok_or(EmuError::NotFound)?;
     let RawBody(body) = body?;
     let Connection { authenticated } = parse_json(&body)?;

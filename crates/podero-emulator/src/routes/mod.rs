@@ -112,6 +112,17 @@ async fn method_not_allowed() -> EmuError {
 
 // ---- shared extractors ------------------------------------------------------
 
+/// An id of a path: a UUID in its hyphenated form (either case), as a
+/// Django `uuid` path converter takes it; `urn:uuid:…`, braces or the
+/// 32-digit form name nothing (404).
+pub(crate) fn path_uuid(s: &str) -> Option<Uuid> {
+    if s.len() == 36 {
+        Uuid::try_parse(s).ok()
+    } else {
+        None
+    }
+}
+
 /// The ids of a path, checked: a valid token, this organisation, UUIDs.
 pub(crate) struct Scope {
     pub(crate) ids: HashMap<String, String>,
@@ -131,7 +142,7 @@ impl FromRequestParts<Arc<Emulator>> for Scope {
             .map_err(|_| EmuError::NotFound)?;
         let org = ids
             .get("org_id")
-            .and_then(|s| Uuid::parse_str(s).ok())
+            .and_then(|s| path_uuid(s))
             .ok_or(EmuError::NotFound)?;
         if org != emu.org_id() {
             return Err(EmuError::Forbidden(
@@ -146,7 +157,7 @@ impl Scope {
     pub(crate) fn uuid(&self, name: &str) -> Result<Uuid, EmuError> {
         self.ids
             .get(name)
-            .and_then(|s| Uuid::parse_str(s).ok())
+            .and_then(|s| path_uuid(s))
             .ok_or(EmuError::NotFound)
     }
     pub(crate) fn user(&self) -> Result<Uuid, EmuError> {
