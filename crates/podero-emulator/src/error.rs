@@ -4,8 +4,9 @@
 //! Podero (Django-Ninja defaults): `{"detail": "message"}`, or for
 //! validation `{"detail": [{"type", "loc", "msg"}]}`. Malformed request
 //! bodies become 422s that name the field, never axum's plain-text rejection;
-//! a body over [`MAX_BODY`] is a 413, a compressed one a 415, a method the
-//! path does not take a 405 (with `Allow`), each with a JSON message.
+//! a body over [`MAX_BODY`] is a 413, a compressed one a 415, one that does
+//! not arrive in time a 408, a broken one a 400, a method the path does not
+//! take a 405 (with `Allow`), each with a JSON message.
 
 use std::sync::Arc;
 
@@ -88,7 +89,15 @@ impl IntoResponse for EmuError {
                     error: error.into(),
                     error_description: Some(description.into()),
                 };
-                return (status, Json(body)).into_response();
+                let mut r = (status, Json(body)).into_response();
+                if status == StatusCode::UNAUTHORIZED {
+                    // RFC 6749 §5.2: a 401 names the scheme to authenticate with.
+                    r.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"oauth2\""),
+                    );
+                }
+                return r;
             }
             EmuError::Forbidden(msg) => (StatusCode::FORBIDDEN, ApiError::message(msg)),
             EmuError::NotFound => (StatusCode::NOT_FOUND, ApiError::message("Not found.")),

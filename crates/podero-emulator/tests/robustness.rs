@@ -143,6 +143,25 @@ async fn tokens_remembered_are_bounded_and_the_oldest_is_forgotten() {
 }
 
 #[tokio::test]
+async fn token_errors_follow_rfc_6749() {
+    let (emu, _dir) = start(|_| {}).await;
+    let resp = Client::new()
+        .post(format!("{}/oauth2/token/", emu.base_url))
+        .basic_auth(podero_emulator::DEFAULT_CLIENT_ID, Some("wrong"))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let challenge = resp.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Basic"), "{challenge}");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let (_, _, body) = json_answer(resp).await;
+    assert_eq!(body["error"], "invalid_client");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn authorization_schemes_are_case_insensitive() {
     let (emu, _dir) = start(|_| {}).await;
     let client = Client::new();
@@ -157,6 +176,8 @@ async fn authorization_schemes_are_case_insensitive() {
         .send()
         .await
         .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store", "RFC 6749 §5.1");
+    assert_eq!(resp.headers()["pragma"], "no-cache");
     let (status, _, body) = json_answer(resp).await;
     assert_eq!(status, 200, "{body}");
     let t = body["access_token"].as_str().unwrap();

@@ -75,8 +75,14 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
         )
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
-        .route("/oauth2/token/", post(token::token))
-        .route("/oauth2/token", post(token::token))
+        .route(
+            "/oauth2/token/",
+            post(token::token).layer(axum::middleware::map_response(token::no_store)),
+        )
+        .route(
+            "/oauth2/token",
+            post(token::token).layer(axum::middleware::map_response(token::no_store)),
+        )
         .nest("/api/partners/v2.0", api)
         .route(
             "/connect/{session_id}",

@@ -23,6 +23,18 @@ struct TokenForm {
     client_secret: Option<String>,
 }
 
+/// Headers of every token endpoint answer (RFC 6749 §5.1): a token is not
+/// to be cached anywhere.
+pub(crate) async fn no_store(mut resp: axum::response::Response) -> axum::response::Response {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    h.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+    resp
+}
+
 pub(crate) async fn token(
     State(emu): Emu,
     headers: HeaderMap,
