@@ -108,8 +108,15 @@ impl Tokens {
                 ))
             }
         };
-        if constant_time_eq(id.as_bytes(), self.client_id.as_bytes())
-            && constant_time_eq(secret.as_bytes(), self.client_secret.as_bytes())
+        let matches = |id: &str, secret: &str| {
+            constant_time_eq(id.as_bytes(), self.client_id.as_bytes())
+                & constant_time_eq(secret.as_bytes(), self.client_secret.as_bytes())
+        };
+        // RFC 6749 §2.3.1: Basic credentials are form-urlencoded before
+        // base64; clients that skip that send them raw. Either is taken.
+        let from_basic = basic.is_some();
+        if matches(&id, &secret)
+            || (from_basic && matches(&form_decode(&id), &form_decode(&secret)))
         {
             Ok(())
         } else {
@@ -170,6 +177,15 @@ impl Tokens {
             None => Err(EmuError::Unauthenticated("Invalid access token.")),
         }
     }
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value: `+` is a
+/// space, `%XX` a byte.
+fn form_decode(s: &str) -> String {
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// What follows the authentication scheme `scheme` and a space in an

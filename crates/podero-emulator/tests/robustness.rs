@@ -162,6 +162,35 @@ async fn token_errors_follow_rfc_6749() {
 }
 
 #[tokio::test]
+async fn basic_credentials_are_taken_form_urlencoded_as_rfc_6749_asks() {
+    let secret = "s3cr+t%/ä x";
+    let (emu, _dir) = start(|c| c.client_secret = secret.into()).await;
+    let client = Client::new();
+    let encoded = "s3cr%2Bt%25%2F%C3%A4+x";
+    for sent in [encoded, secret] {
+        let basic = base64_of(&format!("{}:{sent}", podero_emulator::DEFAULT_CLIENT_ID));
+        let resp = client
+            .post(format!("{}/oauth2/token/", emu.base_url))
+            .header("Authorization", format!("Basic {basic}"))
+            .json(&json!({"grant_type": "client_credentials"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "secret sent as {sent:?}");
+    }
+    let basic = base64_of(&format!("{}:s3cr%2Bt", podero_emulator::DEFAULT_CLIENT_ID));
+    let wrong = client
+        .post(format!("{}/oauth2/token/", emu.base_url))
+        .header("Authorization", format!("Basic {basic}"))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn authorization_schemes_are_case_insensitive() {
     let (emu, _dir) = start(|_| {}).await;
     let client = Client::new();
