@@ -222,8 +222,36 @@ impl<T: DeserializeOwned> FromRequest<Arc<Emulator>> for ApiJson<T> {
     type Rejection = EmuError;
 
     async fn from_request(req: Request, emu: &Arc<Emulator>) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
         let RawBody(bytes) = RawBody::<MAX_BODY>::from_request(req, emu).await?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&bytes)
+            .map(ApiJson)
+            .map_err(|e| json_hint(e, &headers))
+    }
+}
+
+/// A body that is not JSON at all, sent with another `Content-Type` (a
+/// form, say, as `curl -d` sends without `-H 'Content-Type: …'`): the 422
+/// says to send JSON and names the type it came with. (A JSON body is read
+/// whatever its `Content-Type`.)
+pub fn json_hint(e: EmuError, headers: &axum::http::HeaderMap) -> EmuError {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    match (e, content_type) {
+        (EmuError::Validation(mut issues), Some(ct))
+            if !ct.to_ascii_lowercase().contains("json")
+                && issues.len() == 1
+                && issues[0].kind == "json_invalid" =>
+        {
+            let issue = &mut issues[0];
+            issue.msg = format!(
+                "{}: the body is not JSON. Send a JSON object with Content-Type: application/json (this one came as {ct}).",
+                issue.msg
+            );
+            EmuError::Validation(issues)
+        }
+        (e, _) => e,
     }
 }
 

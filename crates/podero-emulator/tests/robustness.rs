@@ -823,3 +823,55 @@ async fn redirect_urls_that_cannot_be_a_location_are_refused_up_front() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_told_to_be_json() {
+    let (emu, _dir, client, t, uid, device) = customer_with_wallbox().await;
+    // What `curl -d` sends without a Content-Type header: a form.
+    let resp = client
+        .post(api(&emu, "/users"))
+        .bearer_auth(&t)
+        .form(&[("role", "user"), ("email", "form@example.at")])
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = json_answer(resp).await;
+    assert_eq!(status, 422);
+    let msg = body["detail"][0]["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("Content-Type: application/json")
+            && msg.contains("application/x-www-form-urlencoded"),
+        "{msg}"
+    );
+    let resp = client
+        .put(api(
+            &emu,
+            &format!("/users/{uid}/wallboxes/{}", device["id"].as_str().unwrap()),
+        ))
+        .bearer_auth(&t)
+        .header("Content-Type", "text/plain")
+        .body("comment=hello")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = json_answer(resp).await;
+    assert_eq!(status, 422);
+    assert!(
+        body["detail"][0]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("text/plain"),
+        "{body}"
+    );
+    // JSON is read whatever the Content-Type says.
+    let ok = client
+        .post(api(&emu, "/users"))
+        .bearer_auth(&t)
+        .header("Content-Type", "text/plain")
+        .body(json!({"role": "user", "email": "plain@example.at"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    emu.shutdown().await;
+}

@@ -3,13 +3,13 @@
 //! and `auth_session` (a fresh reconnection link).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use shared::AuthSessionRequest;
 
 use super::{Emu, Flags, Scope};
-use crate::error::{parse_json, EmuError, RawBody};
+use crate::error::{json_hint, parse_json, EmuError, RawBody};
 
 pub(crate) async fn list_devices(
     State(emu): Emu,
@@ -25,10 +25,13 @@ pub(crate) async fn list_devices(
 pub(crate) async fn register_device(
     State(emu): Emu,
     s: Scope,
+    headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(
-        emu.register_device(s.user()?, s.kind()?, &body).await?,
+        emu.register_device(s.user()?, s.kind()?, &body)
+            .await
+            .map_err(|e| json_hint(e, &headers))?,
     ))
 }
 
@@ -51,11 +54,13 @@ pub(crate) async fn get_device(
 pub(crate) async fn update_device(
     State(emu): Emu,
     s: Scope,
+    headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(
         emu.update_device(s.user()?, s.kind()?, s.uuid("device_id")?, &body)
-            .await?,
+            .await
+            .map_err(|e| json_hint(e, &headers))?,
     ))
 }
 
