@@ -21,6 +21,11 @@ pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
 /// in-process users get data that holds still unless they ask otherwise.
 pub const DEFAULT_CHURN_PER_HOUR: f64 = 3.0;
 
+/// Access tokens an emulator remembers at most unless told otherwise: a
+/// client asking for more (say, a new token per request) makes the oldest
+/// invalid rather than memory grow.
+pub const MAX_TOKENS: usize = 100_000;
+
 /// The highest churn rate accepted: one change per device per second.
 pub const MAX_CHURN_PER_HOUR: f64 = 3_600_000.0;
 
@@ -35,6 +40,9 @@ pub struct EmulatorConfig {
     pub seed: u64,
     /// `expires_in` of issued tokens.
     pub token_ttl: Duration,
+    /// Access tokens remembered at most (default [`MAX_TOKENS`]); when a
+    /// new one would pass the bound, the oldest is forgotten.
+    pub max_tokens: usize,
     /// The one OAuth client it accepts.
     pub client_id: String,
     pub client_secret: String,
@@ -48,23 +56,38 @@ pub struct EmulatorConfig {
     /// How often the churn task runs (the changes of an hour are spread
     /// over its ticks).
     pub churn_tick: Duration,
+    /// The time a client has to send a request's head (default 30 s);
+    /// a connection that has not sent it by then is closed.
+    pub head_timeout: Duration,
+    /// Connections served at once at most (default 10,000); more wait to
+    /// be accepted until one closes.
+    pub max_connections: usize,
+    /// The time a request body has to arrive whole once its head is in
+    /// (default 30 s); later: 408.
+    pub body_timeout: Duration,
 }
 
 impl EmulatorConfig {
     /// Defaults: 300 users, seed 42, 36000 s tokens, the default client,
     /// **no churn** (set `churn_per_hour`, e.g. to [`DEFAULT_CHURN_PER_HOUR`],
-    /// for connections that change by themselves), churn tick 5 s.
+    /// for connections that change by themselves), churn tick 5 s, 30 s for
+    /// a request's head and 30 s for its body, at most 10,000 connections
+    /// at once.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
             seed_users: 300,
             seed: 42,
             token_ttl: Duration::from_secs(36_000),
+            max_tokens: MAX_TOKENS,
             client_id: DEFAULT_CLIENT_ID.to_string(),
             client_secret: DEFAULT_CLIENT_SECRET.to_string(),
             public_url: None,
             churn_per_hour: 0.0,
             churn_tick: Duration::from_secs(5),
+            head_timeout: crate::serve::HEAD_TIMEOUT,
+            max_connections: crate::serve::MAX_CONNECTIONS,
+            body_timeout: crate::serve::HEAD_TIMEOUT,
         }
     }
 

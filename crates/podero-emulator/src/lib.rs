@@ -15,7 +15,8 @@
 //! data), `connection` (a device's manufacturer connection: lost, regained,
 //! last data), `churn` (connections that change by themselves), `routes` (HTTP: token,
 //! users, devices, buildings, connect pages, test hooks), `error` (JSON
-//! error bodies and the 422-producing body extractor).
+//! error bodies and the 422-producing body extractor), `serve` (connections
+//! with a request-head time limit, at most so many at once).
 
 mod auth;
 mod churn;
@@ -24,6 +25,7 @@ mod connection;
 mod error;
 mod routes;
 mod seed;
+mod serve;
 mod state;
 mod store;
 
@@ -34,7 +36,7 @@ use uuid::Uuid;
 
 pub use config::{
     EmulatorConfig, DEFAULT_CHURN_PER_HOUR, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
-    MAX_CHURN_PER_HOUR,
+    MAX_CHURN_PER_HOUR, MAX_TOKENS,
 };
 pub use routes::app;
 pub use state::Emulator;
@@ -108,16 +110,15 @@ pub async fn spawn(
     let churn = (rate > 0.0)
         .then(|| churn::Churn::start(emulator.clone(), rate, config.churn_tick, config.seed));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "emulator server stopped");
-        }
-    });
+    let task = tokio::spawn(serve::serve(
+        listener,
+        router,
+        config.head_timeout,
+        config.max_connections,
+        async {
+            let _ = rx.await;
+        },
+    ));
     Ok(RunningEmulator {
         base_url,
         addr,

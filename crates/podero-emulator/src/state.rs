@@ -55,6 +55,7 @@ pub struct Emulator {
     pub(crate) tokens: Tokens,
     public_url: String,
     org_id: Uuid,
+    body_timeout: std::time::Duration,
 }
 
 fn now() -> DateTime<Utc> {
@@ -310,9 +311,11 @@ impl Emulator {
                 config.client_id.clone(),
                 config.client_secret.clone(),
                 config.token_ttl,
+                config.max_tokens,
             ),
             public_url,
             org_id: meta.org_id,
+            body_timeout: config.body_timeout,
         })
     }
 
@@ -322,6 +325,11 @@ impl Emulator {
 
     pub fn public_url(&self) -> &str {
         &self.public_url
+    }
+
+    /// The time a request body has to arrive (`EmulatorConfig::body_timeout`).
+    pub(crate) fn body_timeout(&self) -> std::time::Duration {
+        self.body_timeout
     }
 
     /// Access tokens issued so far (see [`Tokens::issued`]).
@@ -643,10 +651,11 @@ impl Emulator {
             ("cancel_url", &req.cancel_url),
         ] {
             if let Some(u) = url {
-                if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 8000 {
+                if !is_redirect_url(u) {
                     return Err(EmuError::field(
                         field,
-                        "Give an absolute http(s) URL of at most 8000 characters, or null.",
+                        "Give an absolute http(s) URL with a host, of at most 8000 characters, \
+                         without spaces or control characters (percent-encode others, e.g. %C3%A4 for ä), or null.",
                     ));
                 }
             }
@@ -855,7 +864,7 @@ impl Emulator {
                 "A building needs a name (at most 100 characters), e.g. \"Main House\".",
             ));
         };
-        let building = Building {
+        let mut building = Building {
             id: Uuid::new_v4(),
             name,
             property_type: None,
@@ -872,107 +881,45 @@ impl Emulator {
             town: None,
             country: None,
         };
-        self.write_building(user_id, building, body, true).await
+        patch_building(&mut building, body)?;
+        let mut store = self.lock().await;
+        user_of(&mut store.writer()?, user_id, false).await?;
+        commit(
+            &mut store,
+            vec![Record::Building {
+                user_id,
+                building: building.clone(),
+            }],
+        )
+        .await?;
+        Ok(building)
     }
 
+    /// Partial update. The building is read under the write lock, so two
+    /// updates at once each keep the other's fields.
     pub async fn update_building(
         &self,
         user_id: Uuid,
         id: Uuid,
         body: BuildingWrite,
     ) -> Result<Building, EmuError> {
-        let current = self.get_building(user_id, id).await?;
-        self.write_building(user_id, current, body, false).await
-    }
-
-    async fn write_building(
-        &self,
-        user_id: Uuid,
-        mut b: Building,
-        w: BuildingWrite,
-        create: bool,
-    ) -> Result<Building, EmuError> {
-        let mut errors = Vec::new();
-        if let Some(name) = &w.name {
-            if name.trim().is_empty() || name.chars().count() > 100 {
-                errors.push(FieldError::new(
-                    "name",
-                    "A building name has 1 to 100 characters.",
-                ));
-            }
-            b.name = name.trim().to_string();
-        }
-        for (field, value, max) in [
-            ("street_and_number", &w.street_and_number, 100),
-            ("street_add_info", &w.street_add_info, 100),
-            ("zip_code", &w.zip_code, 20),
-            ("town", &w.town, 100),
-            ("property_type", &w.property_type, 50),
-            ("occupant_type", &w.occupant_type, 50),
-            ("space_heating", &w.space_heating, 50),
-            ("water_heating", &w.water_heating, 50),
-        ] {
-            if let Some(Some(v)) = value {
-                if v.chars().count() > max {
-                    errors.push(FieldError::new(
-                        field,
-                        format!("At most {max} characters are allowed here."),
-                    ));
-                }
-            }
-        }
-        if let Some(Some(c)) = &w.country {
-            if let Err(e) = CountryCode::parse(c) {
-                errors.push(FieldError::new("country", e.message));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(EmuError::fields(errors));
-        }
-        set(&mut b.property_type, w.property_type);
-        if let Some(v) = w.property_size_m2 {
-            b.property_size_m2 = v;
-        }
-        if let Some(v) = w.property_age {
-            // Integer per the API reference; the older guide's "1990-2000" keeps its first year.
-            b.property_age = v.and_then(|v| {
-                v.as_i64().or_else(|| {
-                    v.as_str()
-                        .and_then(|s| s.split('-').next()?.trim().parse().ok())
-                })
-            });
-        }
-        if let Some(v) = w.num_occupants {
-            b.num_occupants = v;
-        }
-        set(&mut b.occupant_type, w.occupant_type);
-        set(&mut b.space_heating, w.space_heating);
-        set(&mut b.water_heating, w.water_heating);
-        if let Some(v) = w.photovoltaic {
-            b.photovoltaic = v;
-        }
-        set(&mut b.street_and_number, w.street_and_number);
-        set(&mut b.street_add_info, w.street_add_info);
-        set(&mut b.zip_code, w.zip_code);
-        set(&mut b.town, w.town);
-        if let Some(c) = w.country {
-            b.country = country(c.as_deref());
-        }
         let mut store = self.lock().await;
         let mut r = store.writer()?;
         user_of(&mut r, user_id, false).await?;
-        if !create && !matches!(r.building(b.id).await?, Some((o, _)) if o == user_id) {
-            return Err(EmuError::NotFound);
-        }
+        let mut building = match r.building(id).await? {
+            Some((owner, b)) if owner == user_id => b,
+            _ => return Err(EmuError::NotFound),
+        };
+        patch_building(&mut building, body)?;
         commit(
             &mut store,
             vec![Record::Building {
                 user_id,
-                building: b.clone(),
+                building: building.clone(),
             }],
         )
         .await?;
-        Ok(b)
+        Ok(building)
     }
 
     /// Hard delete (Podero: INFERRED); devices linked to it lose the link.
@@ -992,6 +939,91 @@ impl Emulator {
         }
         commit(&mut store, records).await
     }
+}
+
+/// Check a building write body and apply the fields it sets to `b`.
+fn patch_building(b: &mut Building, w: BuildingWrite) -> Result<(), EmuError> {
+    let mut errors = Vec::new();
+    if let Some(name) = &w.name {
+        if name.trim().is_empty() || name.chars().count() > 100 {
+            errors.push(FieldError::new(
+                "name",
+                "A building name has 1 to 100 characters.",
+            ));
+        }
+        b.name = name.trim().to_string();
+    }
+    for (field, value, max) in [
+        ("street_and_number", &w.street_and_number, 100),
+        ("street_add_info", &w.street_add_info, 100),
+        ("zip_code", &w.zip_code, 20),
+        ("town", &w.town, 100),
+        ("property_type", &w.property_type, 50),
+        ("occupant_type", &w.occupant_type, 50),
+        ("space_heating", &w.space_heating, 50),
+        ("water_heating", &w.water_heating, 50),
+    ] {
+        if let Some(Some(v)) = value {
+            if v.chars().count() > max {
+                errors.push(FieldError::new(
+                    field,
+                    format!("At most {max} characters are allowed here."),
+                ));
+            }
+        }
+    }
+    if let Some(Some(c)) = &w.country {
+        if let Err(e) = CountryCode::parse(c) {
+            errors.push(FieldError::new("country", e.message));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(EmuError::fields(errors));
+    }
+    set(&mut b.property_type, w.property_type);
+    if let Some(v) = w.property_size_m2 {
+        b.property_size_m2 = v;
+    }
+    if let Some(v) = w.property_age {
+        // Integer per the API reference; the older guide's "1990-2000" keeps its first year.
+        b.property_age = v.and_then(|v| {
+            v.as_i64().or_else(|| {
+                v.as_str()
+                    .and_then(|s| s.split('-').next()?.trim().parse().ok())
+            })
+        });
+    }
+    if let Some(v) = w.num_occupants {
+        b.num_occupants = v;
+    }
+    set(&mut b.occupant_type, w.occupant_type);
+    set(&mut b.space_heating, w.space_heating);
+    set(&mut b.water_heating, w.water_heating);
+    if let Some(v) = w.photovoltaic {
+        b.photovoltaic = v;
+    }
+    set(&mut b.street_and_number, w.street_and_number);
+    set(&mut b.street_add_info, w.street_add_info);
+    set(&mut b.zip_code, w.zip_code);
+    set(&mut b.town, w.town);
+    if let Some(c) = w.country {
+        b.country = country(c.as_deref());
+    }
+    Ok(())
+}
+
+/// An absolute http(s) URL with a host that can stand in a `Location`
+/// header as it is: at most 8000 characters, visible ASCII only (a space,
+/// a line break or a non-ASCII letter would make the customer's redirect
+/// fail after the link was used).
+fn is_redirect_url(u: &str) -> bool {
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    u.len() <= 8000
+        && host.is_some_and(|h| !h.is_empty())
+        && u.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// What `/connect/{session}` shows.
@@ -1051,8 +1083,107 @@ fn parse_write(kind: DeviceKind, body: &[u8]) -> Result<serde_json::Map<String, 
     }
     .map_err(|e| EmuError::Internal(e.to_string()))?;
     match value {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => {
+            check_device_write(&map)?;
+            Ok(map)
+        }
         _ => Err(EmuError::field("body", "Send a JSON object.")),
+    }
+}
+
+/// Longest text (characters) of any field of a device write body.
+const MAX_DEVICE_TEXT: usize = 1000;
+
+/// Price zones of the API reference (§2.13).
+const PRICE_ZONES: &[&str] = &[
+    "AT",
+    "AT_HOURLY",
+    "BE",
+    "CH",
+    "EE",
+    "DE_LU",
+    "HU",
+    "IT_CNOR",
+    "IT_CSUD",
+    "IT_NORD",
+    "IT_PUN",
+    "IT_SARD",
+    "IT_SICI",
+    "IT_SUD",
+    "PT",
+    "RO",
+    "SE_1",
+    "SE_2",
+    "SE_3",
+    "SE_4",
+    "UK",
+];
+
+/// 422 for a device write whose enumerated fields hold other values than
+/// the API reference lists, or whose texts (`device_model`'s included) are
+/// over [`MAX_DEVICE_TEXT`] characters: a device is stored and listed
+/// whole, so one field must not make it megabytes.
+fn check_device_write(write: &serde_json::Map<String, Value>) -> Result<(), EmuError> {
+    let mut errors = Vec::new();
+    let mut texts: Vec<(String, &str)> = Vec::new();
+    for (k, v) in write {
+        match v {
+            Value::String(s) => texts.push((k.clone(), s)),
+            Value::Object(inner) => {
+                for (ik, iv) in inner {
+                    match iv {
+                        Value::String(s) => texts.push((format!("{k}.{ik}"), s)),
+                        Value::Object(deeper) => {
+                            for (dk, dv) in deeper {
+                                if let Value::String(s) = dv {
+                                    texts.push((format!("{k}.{ik}.{dk}"), s));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (field, text) in &texts {
+        let n = text.chars().count();
+        if n > MAX_DEVICE_TEXT {
+            errors.push(FieldError::new(
+                field,
+                format!("At most {MAX_DEVICE_TEXT} characters are allowed here; this has {n}. Shorten it."),
+            ));
+        }
+    }
+    if let Some(level) = write.get("optimization_level").and_then(Value::as_str) {
+        if !["Low", "Mid", "Max"].contains(&level) {
+            errors.push(FieldError::new(
+                "optimization_level",
+                "Use Low, Mid or Max (capitalised as here).",
+            ));
+        }
+    }
+    if let Some(zone) = write.get("price_zone").and_then(Value::as_str) {
+        if !PRICE_ZONES.contains(&zone) {
+            let hint = if zone.eq_ignore_ascii_case("DE") {
+                " For Germany use DE_LU."
+            } else {
+                ""
+            };
+            errors.push(FieldError::new(
+                "price_zone",
+                format!(
+                    "Not a price zone; use one of {}.{hint}",
+                    PRICE_ZONES.join(", ")
+                ),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(EmuError::fields(errors))
     }
 }
 

@@ -99,7 +99,20 @@ const INDEXES: &[&str] = &[
     "CREATE UNIQUE INDEX IF NOT EXISTS buildings_id ON buildings (id)",
     "CREATE INDEX IF NOT EXISTS buildings_user ON buildings (user_id)",
     "CREATE UNIQUE INDEX IF NOT EXISTS auth_sessions_id ON auth_sessions (id)",
+    SESSIONS_BY_DEVICE,
 ];
+
+/// The index that finds a device's reconnection sessions (to keep only the
+/// newest [`SESSIONS_PER_DEVICE`]); made on open too, for databases seeded
+/// before it existed.
+const SESSIONS_BY_DEVICE: &str =
+    "CREATE INDEX IF NOT EXISTS auth_sessions_device ON auth_sessions (device_id)";
+
+/// Reconnection sessions kept per device: the newest ones (open, used or
+/// expired). Each `auth_session` call makes one, so without a bound a
+/// client could grow the database without end; an older link than these
+/// answers as unknown.
+pub const SESSIONS_PER_DEVICE: i64 = 50;
 
 /// A table's name and columns, `id` first.
 struct Table {
@@ -226,6 +239,7 @@ impl Store {
                 )))
             }
         }
+        sqlx::query(SESSIONS_BY_DEVICE).execute(&mut writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(READERS)
             .min_connections(0)
@@ -272,6 +286,26 @@ impl Store {
             }
         }
         rows.store(&mut tx, true).await?;
+        let mut devices: Vec<Uuid> = Vec::new();
+        for r in records {
+            if let Record::Session { session } = r {
+                if !devices.contains(&session.device_id) {
+                    devices.push(session.device_id);
+                }
+            }
+        }
+        for device in devices {
+            // All but the newest SESSIONS_PER_DEVICE (rowid: order of creation).
+            sqlx::query(
+                "DELETE FROM auth_sessions WHERE device_id = ?1 AND rowid <= \
+                 (SELECT rowid FROM auth_sessions WHERE device_id = ?1 \
+                  ORDER BY rowid DESC LIMIT 1 OFFSET ?2)",
+            )
+            .bind(device.to_string())
+            .bind(SESSIONS_PER_DEVICE)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

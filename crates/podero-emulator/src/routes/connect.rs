@@ -10,14 +10,45 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use shared::{tr, Lang};
 use uuid::Uuid;
 
+use crate::error::RawBody;
 use crate::state::Emulator;
+
+/// The largest form the page's buttons send (`action=connect`) and more.
+const MAX_FORM: usize = 1024;
+
+/// The session id of the path: `None` if it is not a UUID (or not even
+/// UTF-8 once percent-decoded), which the page answers as an unknown link.
+fn session_id(path: Result<Path<String>, PathRejection>) -> Option<Uuid> {
+    path.ok().and_then(|Path(id)| super::path_uuid(&id))
+}
+
+/// Headers of every answer of the customer page: it may not be framed (a
+/// hidden "Connect" under another site's click), is not cached, runs no
+/// script, and its address (a secret link) is not sent on as a referrer.
+pub async fn page_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        h.insert(name, header::HeaderValue::from_static(value));
+    }
+    resp
+}
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -73,13 +104,13 @@ fn link_not_found(lang: Lang) -> Response {
 
 pub async fn page(
     State(emu): State<Arc<Emulator>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
     let lang = language(&headers);
-    let view = match Uuid::parse_str(&id) {
-        Ok(id) => emu.session_view(id).await,
-        Err(_) => None,
+    let view = match session_id(id) {
+        Some(id) => emu.session_view(id).await,
+        None => None,
     };
     let Some(view) = view else {
         return link_not_found(lang);
@@ -115,26 +146,52 @@ pub async fn page(
     .into_response()
 }
 
+/// What the page's form sends: which button was pressed.
 #[derive(Deserialize)]
 pub struct Choice {
     action: String,
 }
 
+/// `connect` or `cancel` from the page's form (`action=connect`), `None`
+/// for anything else: a form not sent by the page changes nothing.
+fn choice(body: Result<RawBody<MAX_FORM>, crate::error::EmuError>) -> Option<bool> {
+    let RawBody(body) = body.ok()?;
+    match serde_urlencoded::from_bytes::<Choice>(&body)
+        .ok()?
+        .action
+        .as_str()
+    {
+        "connect" => Some(true),
+        "cancel" => Some(false),
+        _ => None,
+    }
+}
+
 pub async fn complete(
     State(emu): State<Arc<Emulator>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    Form(choice): Form<Choice>,
+    body: Result<RawBody<MAX_FORM>, crate::error::EmuError>,
 ) -> Response {
     let lang = language(&headers);
-    let Ok(id) = Uuid::parse_str(&id) else {
+    let Some(id) = session_id(id) else {
         return link_not_found(lang);
     };
-    let connect = choice.action == "connect";
+    let Some(connect) = choice(body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            notice(lang, "bad_form_title", "bad_form"),
+        )
+            .into_response();
+    };
     match emu.complete_session(id, connect).await {
-        Ok(Some(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
-        Ok(None) if connect => notice(lang, "connected_title", "connected").into_response(),
-        Ok(None) => notice(lang, "cancelled_title", "cancelled").into_response(),
+        // A URL stored before they were checked that cannot be a Location:
+        // the page of the outcome instead.
+        Ok(Some(url)) if header::HeaderValue::from_str(&url).is_ok() => {
+            (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response()
+        }
+        Ok(_) if connect => notice(lang, "connected_title", "connected").into_response(),
+        Ok(_) => notice(lang, "cancelled_title", "cancelled").into_response(),
         Err(_) => (
             StatusCode::GONE,
             notice(lang, "no_longer_valid_title", "ask_for_new_link"),

@@ -2,20 +2,19 @@
 //! `inverters`) of a user: list, register, get, partial update, soft delete,
 //! and `auth_session` (a fresh reconnection link).
 
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use shared::AuthSessionRequest;
 
 use super::{Emu, Flags, Scope};
-use crate::error::{parse_json, EmuError};
+use crate::error::{json_hint, parse_json, EmuError, RawBody};
 
 pub(crate) async fn list_devices(
     State(emu): Emu,
     s: Scope,
-    Query(f): Query<Flags>,
+    f: Flags,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(
         emu.list_devices(s.user()?, s.kind()?, f.include_deleted()?)
@@ -26,17 +25,20 @@ pub(crate) async fn list_devices(
 pub(crate) async fn register_device(
     State(emu): Emu,
     s: Scope,
-    body: Bytes,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(
-        emu.register_device(s.user()?, s.kind()?, &body).await?,
+        emu.register_device(s.user()?, s.kind()?, &body)
+            .await
+            .map_err(|e| json_hint(e, &headers))?,
     ))
 }
 
 pub(crate) async fn get_device(
     State(emu): Emu,
     s: Scope,
-    Query(f): Query<Flags>,
+    f: Flags,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(
         emu.get_device(
@@ -52,11 +54,13 @@ pub(crate) async fn get_device(
 pub(crate) async fn update_device(
     State(emu): Emu,
     s: Scope,
-    body: Bytes,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(
         emu.update_device(s.user()?, s.kind()?, s.uuid("device_id")?, &body)
-            .await?,
+            .await
+            .map_err(|e| json_hint(e, &headers))?,
     ))
 }
 
@@ -69,7 +73,7 @@ pub(crate) async fn delete_device(State(emu): Emu, s: Scope) -> Result<StatusCod
 pub(crate) async fn auth_session(
     State(emu): Emu,
     s: Scope,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, EmuError> {
     // An empty body means "no redirect URLs".
     let req: AuthSessionRequest = if body.iter().all(u8::is_ascii_whitespace) {

@@ -8,16 +8,14 @@
 //! it (as the customer's completed `/connect` page does). It answers the
 //! device as the Partner API shows it.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::Emu;
-use crate::error::{parse_json, EmuError};
+use crate::error::{parse_json, EmuError, RawBody};
 
 /// The largest body the hook reads.
 pub(crate) const MAX_BODY: usize = 1024;
@@ -30,11 +28,15 @@ struct Connection {
 
 pub(crate) async fn set_connection(
     State(emu): Emu,
-    Path(device_id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    device_id: Result<Path<String>, PathRejection>,
+    body: Result<RawBody<MAX_BODY>, EmuError>,
 ) -> Result<impl IntoResponse, EmuError> {
-    let device_id = Uuid::parse_str(&device_id).map_err(|_| EmuError::NotFound)?;
-    let body = body.map_err(|_| EmuError::TooLarge(MAX_BODY))?;
+    // Not a UUID, or not even UTF-8 once percent-decoded: no such device.
+    let device_id = device_id
+        .ok()
+        .and_then(|Path(id)| super::path_uuid(&id))
+        .ok_or(EmuError::NotFound)?;
+    let RawBody(body) = body?;
     let Connection { authenticated } = parse_json(&body)?;
     Ok(Json(emu.set_connection(device_id, authenticated).await?))
 }

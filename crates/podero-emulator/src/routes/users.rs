@@ -2,7 +2,7 @@
 //! delete, and lookup by external id.
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,11 +11,7 @@ use shared::{CreateUser, UpdateUser};
 use super::{Emu, Flags, Scope};
 use crate::error::{ApiJson, EmuError};
 
-pub(crate) async fn list_users(
-    State(emu): Emu,
-    _s: Scope,
-    Query(f): Query<Flags>,
-) -> Result<Response, EmuError> {
+pub(crate) async fn list_users(State(emu): Emu, _s: Scope, f: Flags) -> Result<Response, EmuError> {
     let stream = emu.users_json(f.include_deleted()?);
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
@@ -35,7 +31,7 @@ pub(crate) async fn create_user(
 pub(crate) async fn get_user(
     State(emu): Emu,
     s: Scope,
-    Query(f): Query<Flags>,
+    f: Flags,
 ) -> Result<impl IntoResponse, EmuError> {
     Ok(Json(emu.get_user(s.user()?, f.include_deleted()?).await?))
 }
@@ -43,7 +39,7 @@ pub(crate) async fn get_user(
 pub(crate) async fn user_by_ext_id(
     State(emu): Emu,
     s: Scope,
-    Query(f): Query<Flags>,
+    f: Flags,
 ) -> Result<impl IntoResponse, EmuError> {
     let ext = s.ids.get("external_id").ok_or(EmuError::NotFound)?;
     Ok(Json(
