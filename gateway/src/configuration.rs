@@ -195,7 +195,7 @@ pub struct Cli {
 
 /// How long a client may take to send a request's head (30 s, as
 /// hyper's own default when it has a timer).
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+pub const HEAD_TIMEOUT: Duration = serve::HEAD_TIMEOUT;
 
 /// The checked configuration.
 #[derive(Debug, Clone)]
@@ -207,7 +207,7 @@ pub struct Config {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     /// How long a client may take to send a request's head (its line and
-    /// headers) before the connection is closed ([`crate::serve`]).
+    /// headers) before the connection is closed ([`serve`], the crate).
     pub head_timeout: Duration,
     /// Largest request body forwarded (bytes); larger → 413.
     pub max_body_bytes: usize,

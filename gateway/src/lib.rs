@@ -51,7 +51,6 @@ pub mod podero;
 pub mod request;
 pub mod routes;
 pub mod self_service;
-pub mod serve;
 pub mod startup;
 pub mod sync;
 pub mod telemetry;

@@ -304,10 +304,10 @@ impl Listener {
             })
         };
         // Served like the app (a time limit for a request's head).
-        let result = crate::serve::serve(
+        let result = serve::serve(
             self.listener,
             router(self.handle),
-            crate::configuration::HEAD_TIMEOUT,
+            serve::Limits::default(),
             signal,
         )
         .await;

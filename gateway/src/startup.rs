@@ -395,8 +395,8 @@ pub struct Application {
     state: AppState,
     emulator: Option<RunningEmulator>,
     metrics: Option<crate::metrics::Listener>,
-    /// How long a client may take to send a request's head.
-    head_timeout: std::time::Duration,
+    /// What the listener allows a client (the request-head time limit).
+    limits: serve::Limits,
     /// The outgoing webhook's poster (`GATEWAY_WEBHOOK_URL`).
     webhook: Option<crate::cases::webhook::Deliverer>,
 }
@@ -526,7 +526,10 @@ impl Application {
             state,
             emulator,
             metrics,
-            head_timeout: config.head_timeout,
+            limits: serve::Limits {
+                head_timeout: config.head_timeout,
+                ..serve::Limits::default()
+            },
         })
     }
 
@@ -643,8 +646,7 @@ impl Application {
                 async move { job.work(lease).await }
             },
         );
-        let result =
-            crate::serve::serve(self.listener, self.router, self.head_timeout, signal).await;
+        let result = serve::serve(self.listener, self.router, self.limits, signal).await;
         if let Some(metrics) = metrics {
             match metrics.await {
                 Ok(Ok(())) => {}

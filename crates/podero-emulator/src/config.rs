@@ -85,9 +85,9 @@ impl EmulatorConfig {
             public_url: None,
             churn_per_hour: 0.0,
             churn_tick: Duration::from_secs(5),
-            head_timeout: crate::serve::HEAD_TIMEOUT,
-            max_connections: crate::serve::MAX_CONNECTIONS,
-            body_timeout: crate::serve::HEAD_TIMEOUT,
+            head_timeout: serve::HEAD_TIMEOUT,
+            max_connections: serve::MAX_CONNECTIONS,
+            body_timeout: serve::HEAD_TIMEOUT,
         }
     }
 

@@ -25,7 +25,6 @@ mod connection;
 mod error;
 mod routes;
 mod seed;
-mod serve;
 mod state;
 mod store;
 
@@ -51,7 +50,7 @@ pub struct RunningEmulator {
     /// The shared state, for in-process inspection (e.g. benchmarks).
     pub emulator: Arc<Emulator>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     churn: Option<churn::Churn>,
 }
 
@@ -110,15 +109,13 @@ pub async fn spawn(
     let churn = (rate > 0.0)
         .then(|| churn::Churn::start(emulator.clone(), rate, config.churn_tick, config.seed));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve::serve(
-        listener,
-        router,
-        config.head_timeout,
-        config.max_connections,
-        async {
-            let _ = rx.await;
-        },
-    ));
+    let limits = serve::Limits {
+        head_timeout: config.head_timeout,
+        max_connections: config.max_connections,
+    };
+    let task = tokio::spawn(serve::serve(listener, router, limits, async {
+        let _ = rx.await;
+    }));
     Ok(RunningEmulator {
         base_url,
         addr,

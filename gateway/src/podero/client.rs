@@ -36,6 +36,13 @@ use crate::error::{GatewayError, Msg};
 /// `application/json`.
 pub const FORWARDED_REQUEST_HEADERS: [HeaderName; 2] = [header::ACCEPT, header::ACCEPT_LANGUAGE];
 
+/// How long a kept-alive connection to Podero may sit unused before the
+/// client closes it: under the 30 s after which the emulator (and servers
+/// like it) close an idle connection themselves, so a request is never
+/// written into a connection the other side is closing at that moment.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+const _: () = assert!(POOL_IDLE_TIMEOUT.as_secs() < serve::HEAD_TIMEOUT.as_secs());
+
 /// Build the shared HTTP client.
 pub fn http_client(
     connect_timeout: Duration,
@@ -44,6 +51,7 @@ pub fn http_client(
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .timeout(request_timeout)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!(
             "podero-backoffice-gateway/",

@@ -1,20 +1,27 @@
-//! Serving the router's connections (HTTP/1.1), in place of `axum::serve`,
-//! which runs hyper without a timer (the gateway's `serve.rs` does the same).
+//! Serving an axum router's connections (HTTP/1.1), in place of
+//! `axum::serve`, which runs hyper without a timer: the one way the
+//! gateway (its app and its metrics listener) and the Podero emulator
+//! listen.
 //!
-//! A client must send a request's head within
-//! [`crate::EmulatorConfig::head_timeout`] ([`HEAD_TIMEOUT`], 30 s): a client that trickles
-//! its headers or opens a connection and sends nothing does not hold the
-//! connection, its task and its buffers for ever. At most
-//! [`MAX_CONNECTIONS`] connections are served at once; more wait in the
-//! kernel's accept queue until one closes. On the stop signal no new
-//! connection is accepted, idle ones are closed, and each busy one finishes
-//! its request in flight first.
+//! A client must send a request's head within [`Limits::head_timeout`]
+//! (default [`HEAD_TIMEOUT`], 30 s): a client that trickles its headers
+//! ("slowloris") or opens a connection and sends nothing does not hold the
+//! connection, its task and its buffers for ever; the same limit closes a
+//! kept-alive connection left idle that long. At most
+//! [`Limits::max_connections`] (default [`MAX_CONNECTIONS`]) connections
+//! are served at once; more wait in the kernel's accept queue until one
+//! closes. Each request carries the peer's address as axum's
+//! `ConnectInfo<SocketAddr>`. On the stop signal no new connection is
+//! accepted, idle ones are closed, and each busy one finishes its request
+//! in flight first.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -24,28 +31,44 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-/// Connections served at once at most, unless configured otherwise
-/// ([`crate::EmulatorConfig::max_connections`]).
+/// Connections served at once at most, by default.
 pub const MAX_CONNECTIONS: usize = 10_000;
 
-/// The time a client has to send a request's head, unless configured
-/// otherwise ([`crate::EmulatorConfig::head_timeout`]).
+/// The time a client has to send a request's head, by default (hyper's
+/// own default when it has a timer).
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serve `router` on `listener` until `signal`, then finish the requests
-/// in flight. `max_connections` connections are served at once at most.
+/// What one listener allows its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The time a client has to send a request's head.
+    pub head_timeout: Duration,
+    /// Connections served at once at most (at least one).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            head_timeout: HEAD_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// Serve `router` on `listener` within `limits` until `signal`, then
+/// finish the requests in flight.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    head_timeout: Duration,
-    max_connections: usize,
+    limits: Limits,
     signal: impl Future<Output = ()> + Send + 'static,
-) {
-    let permits = Arc::new(Semaphore::new(max_connections.max(1)));
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(head_timeout);
+        .header_read_timeout(limits.head_timeout);
     let mut signal = std::pin::pin!(signal);
     loop {
         let permit = tokio::select! {
@@ -65,10 +88,17 @@ pub async fn serve(
             },
             () = &mut signal => break,
         };
+        // Answers are written whole; Nagle's delay would only hold back a
+        // small one.
         let _ = stream.set_nodelay(true);
         let service = router
             .clone()
-            .map_request(|req: hyper::Request<Incoming>| req.map(Body::new));
+            .map_request(move |req: hyper::Request<Incoming>| {
+                let mut req = req.map(Body::new);
+                req.extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(remote));
+                req
+            });
         let connection = graceful
             .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
         tokio::spawn(async move {
@@ -81,6 +111,7 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+    Ok(())
 }
 
 /// After a failed `accept`: a connection that failed before it was taken
