@@ -350,6 +350,7 @@ async fn a_new_one_time_password_for_a_colleague() {
 /// At 375 px the members table scrolls inside its frame: the hidden labels
 /// of its role selects used to stick out of it and widen the whole page.
 /// The audit trail's action filter (long option texts) shrinks to fit.
+/// And "Save role" names the colleague, as the row's other buttons do.
 #[tokio::test]
 async fn the_team_and_audit_pages_fit_a_phone_window() {
     let h = Harness::start().await;
@@ -362,6 +363,17 @@ async fn the_team_and_audit_pages_fit_a_phone_window() {
     .await;
     h.wait_for("tr select").await;
     h.assert_fits_window("the team page at 375 px").await;
+    // Each row's "Save role" says whose role it saves, like the row's
+    // other buttons (a screen reader lists them all out of their rows).
+    let save = h
+        .wait_for(&format!(
+            "[data-testid=team-row][data-email='{email}'] [data-testid=save-role]"
+        ))
+        .await;
+    assert_eq!(
+        save.attr("aria-label").await.unwrap().as_deref(),
+        Some("Save role of E2e staff")
+    );
     h.open("/audit").await;
     h.wait_for("[data-testid=audit-table]").await;
     h.assert_fits_window("the audit trail at 375 px").await;
