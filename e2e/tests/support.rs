@@ -1,5 +1,6 @@
 //! Support work in a real browser: archiving a user (with a confirmation
-//! that names them), and the organisation-wide "Needs reconnection" view.
+//! that names them; an archived user offered for reading only), and the
+//! organisation-wide "Needs reconnection" view.
 
 use e2e::{user_with_lost_device, Harness};
 use shared::User;
@@ -68,6 +69,40 @@ async fn archive_asks_first_and_marks_the_user() {
         .wait_for(&format!("[data-testid=user-row][data-user-id='{}']", u.id))
         .await;
     assert!(row.text().await.unwrap().contains("Archived"));
+    h.finish().await;
+}
+
+/// Podero refuses every change to an archived user (404), so its page
+/// offers no Edit, and the edit address says why instead of a form whose
+/// saving could only fail with "Not found".
+#[tokio::test]
+async fn an_archived_user_is_not_offered_for_editing() {
+    let h = Harness::start().await;
+    let users: Vec<User> = h.api("/users").await;
+    let u = users
+        .iter()
+        .find(|u| u.role == shared::Role::User && u.first_name.is_some())
+        .unwrap()
+        .clone();
+    let r = h
+        .http
+        .delete(h.api_url(&format!("/users/{}", u.id)))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "archived: {}", r.status());
+
+    h.open(&format!("/users/{}", u.id)).await;
+    h.wait_for("[data-testid=archived-badge]").await;
+    assert!(h.all("[data-testid=edit-user]").await.is_empty());
+    assert!(h.all("[data-testid=archive-user]").await.is_empty());
+
+    h.open(&format!("/users/{}/edit", u.id)).await;
+    let note = h.text("[data-testid=archived-note]").await;
+    assert!(note.contains(&u.display_name()), "{note}");
+    assert!(note.contains("archived"), "{note}");
+    assert!(h.all("[data-testid=submit-user]").await.is_empty());
+    assert!(h.all("[data-testid=field-town]").await.is_empty());
     h.finish().await;
 }
 

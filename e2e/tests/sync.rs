@@ -2,6 +2,7 @@
 //! run shows one new, one changed (with its from → to) and one invalid
 //! row, its full comparison downloads as CSV, apply it, the users list
 //! shows the change, and applying the same file again has nothing to do.
+//! At 375 px the comparison scrolls in its frame, not the page.
 
 use e2e::Harness;
 use shared::{Role, User};
@@ -82,6 +83,14 @@ async fn upload_dry_run_apply_and_nothing_left_to_do() {
         invalid.contains("E-Mail:") && invalid.contains("@"),
         "{invalid}"
     );
+    // In a phone-sized window the comparison scrolls in its frame.
+    let size = h.browser.get_window_size().await.unwrap();
+    h.browser.set_window_size(375, 800).await.unwrap();
+    h.assert_fits_window("the dry run at 375 px").await;
+    h.browser
+        .set_window_size(size.0 as u32, size.1 as u32)
+        .await
+        .unwrap();
 
     // The full comparison as a CSV file: every row, each with its result.
     let downloads = tempfile::tempdir().unwrap();

@@ -6,7 +6,9 @@
 //! end their sessions, and remove them after a confirmation that says it
 //! cannot be undone. An admin gives a colleague a new one-time password
 //! (their old one and their sessions stop working; the new one is shown
-//! once) and the colleague's next sign-in goes to the forced change.
+//! once) and the colleague's next sign-in goes to the forced change. The
+//! team page and the audit trail fit a 375 px window (tables scroll in
+//! their frames, the page does not).
 
 use e2e::{session_client, Harness, ADMIN_EMAIL, ADMIN_PASSWORD, COLLEAGUE_PASSWORD};
 use fantoccini::Locator;
@@ -342,5 +344,38 @@ async fn a_new_one_time_password_for_a_colleague() {
     }
     h.submit_password_change().await;
     assert_eq!(h.text("[data-testid=account-role]").await, "Staff");
+    h.finish().await;
+}
+
+/// At 375 px the members table scrolls inside its frame: the hidden labels
+/// of its role selects used to stick out of it and widen the whole page.
+/// The audit trail's action filter (long option texts) shrinks to fit.
+/// And "Save role" names the colleague, as the row's other buttons do.
+#[tokio::test]
+async fn the_team_and_audit_pages_fit_a_phone_window() {
+    let h = Harness::start().await;
+    let (email, _client) = h.colleague("staff").await;
+    h.browser.set_window_size(375, 800).await.unwrap();
+    h.open("/team").await;
+    h.eventually("the colleague's role select", || async {
+        row_attr(&h, &email, "data-email").await
+    })
+    .await;
+    h.wait_for("tr select").await;
+    h.assert_fits_window("the team page at 375 px").await;
+    // Each row's "Save role" says whose role it saves, like the row's
+    // other buttons (a screen reader lists them all out of their rows).
+    let save = h
+        .wait_for(&format!(
+            "[data-testid=team-row][data-email='{email}'] [data-testid=save-role]"
+        ))
+        .await;
+    assert_eq!(
+        save.attr("aria-label").await.unwrap().as_deref(),
+        Some("Save role of E2e staff")
+    );
+    h.open("/audit").await;
+    h.wait_for("[data-testid=audit-table]").await;
+    h.assert_fits_window("the audit trail at 375 px").await;
     h.finish().await;
 }

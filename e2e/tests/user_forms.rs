@@ -1,7 +1,10 @@
 //! Create and edit users in a real browser: inline validation, a duplicate
 //! e-mail refused next to its field with everything typed kept, partial
-//! updates, the warning when someone else changed the user meanwhile, and
-//! what was typed surviving a session that ended before saving.
+//! updates, the warning when someone else changed the user meanwhile,
+//! what was typed surviving a session that ended before saving, the focus
+//! on the first wrong field on screen, a gateway out of reach explained
+//! with nothing typed lost, the form in a 375 px window, and Enter in the
+//! forced password change leaving the app running.
 
 use e2e::Harness;
 use fantoccini::elements::Element;
@@ -269,5 +272,185 @@ async fn what_was_typed_survives_an_ended_session() {
     h.open(&format!("/users/{}/edit", u.id)).await;
     h.wait_for("[data-testid=field-town]").await;
     assert!(h.all("[data-testid=draft-restored]").await.is_empty());
+    h.finish().await;
+}
+
+/// The id of the element that has the focus.
+async fn focused_id(h: &Harness) -> String {
+    let el = h.browser.active_element().await.unwrap();
+    el.attr("id").await.unwrap().unwrap_or_default()
+}
+
+/// A refused create puts the focus on the first wrong field on screen
+/// (E-mail at the top), not on the last one checked (Latitude at the
+/// bottom), so an agent sees the first thing to fix.
+#[tokio::test]
+async fn a_refused_create_focuses_the_first_wrong_field_on_screen() {
+    let h = Harness::start().await;
+    h.open("/users/new").await;
+    type_into(&h, "email", "anna.berger@").await;
+    type_into(&h, "last_name", "Berger").await;
+    type_into(&h, "latitude", "123").await;
+    type_into(&h, "longitude", "abc").await;
+    h.wait_for("[data-testid=submit-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    field_error(&h, "latitude").await;
+    field_error(&h, "email").await;
+    assert_eq!(focused_id(&h).await, "f-email");
+
+    // The same for the second field when the first is right.
+    type_into(&h, "email", "anna.berger@example.at").await;
+    h.wait_for("[data-testid=submit-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    h.eventually("the focus on Latitude", || async {
+        (focused_id(&h).await == "f-latitude").then_some(())
+    })
+    .await;
+    h.finish().await;
+}
+
+/// The gateway out of reach while saving: a message in words (no
+/// "TypeError: Failed to fetch"), and everything typed still there.
+#[tokio::test]
+async fn an_unreachable_gateway_is_explained_and_nothing_typed_is_lost() {
+    let h = Harness::start().await;
+    h.open("/users/new").await;
+    type_into(&h, "email", "offline.agent@example.at").await;
+    type_into(&h, "first_name", "Olga").await;
+    type_into(&h, "town", "Graz").await;
+    h.cdp("Network.enable", json!({})).await;
+    h.cdp(
+        "Network.emulateNetworkConditions",
+        json!({"offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+    )
+    .await;
+    h.wait_for("[data-testid=submit-user]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let message = h.text("[data-testid=error-panel]").await;
+    assert!(message.contains("could not be reached"), "{message}");
+    assert!(!message.contains("TypeError"), "{message}");
+    assert!(!message.contains("Failed to fetch"), "{message}");
+    for (field, expected) in [
+        ("email", "offline.agent@example.at"),
+        ("first_name", "Olga"),
+        ("town", "Graz"),
+    ] {
+        let el = h.wait_for(&format!("[data-testid=field-{field}]")).await;
+        assert_eq!(value(&el).await, expected, "{field}");
+    }
+    h.cdp(
+        "Network.emulateNetworkConditions",
+        json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+    )
+    .await;
+    h.finish().await;
+}
+
+/// In a phone-sized window the top bar wraps to several rows; it scrolls
+/// away with the page instead of staying on top of the form, covering the
+/// field being typed in.
+#[tokio::test]
+async fn at_375_px_the_top_bar_does_not_cover_the_form() {
+    let h = Harness::start().await;
+    h.browser.set_window_size(375, 800).await.unwrap();
+    h.open("/users/new").await;
+    let first_name = h.wait_for("[data-testid=field-first_name]").await;
+    first_name.send_keys("Olga").await.unwrap();
+    let covered = h
+        .browser
+        .execute(
+            "const f = document.activeElement; f.scrollIntoView({block: 'start'}); \
+             const r = f.getBoundingClientRect(); \
+             const top = document.elementFromPoint(r.left + 5, r.top + 5); \
+             return top === f ? null : (top ? top.outerHTML.slice(0, 80) : 'nothing');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        covered,
+        serde_json::Value::Null,
+        "the focused First name field is covered by {covered}"
+    );
+    h.assert_fits_window("the new-user form at 375 px").await;
+    h.finish().await;
+}
+
+/// Enter in the last field of the forced password change: the page is
+/// replaced by the app while the field still has the focus. Chromium blurs
+/// the removed field, and its check used to read the page's disposed
+/// signals: a panic ("unreachable") that stops the app.
+#[tokio::test]
+async fn enter_in_the_forced_password_change_leaves_the_app_running() {
+    let h = Harness::start().await;
+    let email = format!("enter-{}@example.com", uuid::Uuid::new_v4().simple());
+    let r = h
+        .http
+        .post(h.url("/api/team"))
+        .json(&json!({"email": email, "first_name": "Enter", "last_name": "Key", "role": "staff"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let invited: serde_json::Value = r.json().await.unwrap();
+    let otp = invited["one_time_password"].as_str().unwrap().to_string();
+    h.sign_out().await;
+    h.submit_sign_in(&email, &otp).await;
+    h.wait_for("[data-testid=password-required]").await;
+    h.wait_for("#current-password")
+        .await
+        .send_keys(&otp)
+        .await
+        .unwrap();
+    h.wait_for("#new-password")
+        .await
+        .send_keys("a fresh password of their own")
+        .await
+        .unwrap();
+    // Every uncaught error and panic message from now on.
+    h.browser
+        .execute(
+            "window.__errors = []; \
+             window.addEventListener('error', e => window.__errors.push(String(e.message))); \
+             const log = console.error; \
+             console.error = (...a) => { window.__errors.push(a.join(' ')); log(...a); };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    h.wait_for("#new-password-again")
+        .await
+        .send_keys("a fresh password of their own\u{E007}")
+        .await
+        .unwrap();
+    h.eventually("the password change accepted", || async {
+        h.all("[data-testid=password-required], #current-password")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    // The app runs: the users list answers a search.
+    let search = h.wait_for("[data-testid=user-search]").await;
+    search.send_keys("a").await.unwrap();
+    h.eventually("the search in the address", || async {
+        h.path_and_query().await.contains("q=a").then_some(())
+    })
+    .await;
+    let errors = h
+        .browser
+        .execute("return window.__errors;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(errors, json!([]), "errors in the page");
     h.finish().await;
 }

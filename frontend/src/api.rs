@@ -47,15 +47,16 @@ use shared::{
 };
 use uuid::Uuid;
 
-use crate::i18n::{self, t_with};
+use crate::i18n::{self, t, t_with};
 
 /// Why a call failed, in words a person can act on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiFailure {
     /// The gateway answered with an error status and (usually) a JSON body.
     Api { status: u16, error: ApiError },
-    /// No answer: the gateway is down or the network is gone.
-    Network(String),
+    /// No answer: the gateway is down or the network is gone. (The
+    /// browser's own words, "TypeError: Failed to fetch", help nobody.)
+    Network,
     /// An answer the app could not read.
     Decode(String),
 }
@@ -71,7 +72,7 @@ impl ApiFailure {
                     ("status", &status.to_string()),
                 ],
             ),
-            ApiFailure::Network(e) => t_with("error.network", &[("error", e)]),
+            ApiFailure::Network => t("error.network"),
             ApiFailure::Decode(e) => t_with("error.decode", &[("error", e)]),
         }
     }
@@ -212,10 +213,7 @@ async fn exchange_body(
         None => builder.build(),
     }
     .map_err(|e| ApiFailure::Decode(e.to_string()))?;
-    let resp = request
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    let resp = request.send().await.map_err(|_| ApiFailure::Network)?;
     if resp.ok() {
         return Ok(resp);
     }

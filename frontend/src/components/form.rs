@@ -7,7 +7,13 @@
 //! `external_user_id`, `country_iso2`...), so a message from the browser's
 //! own check and one from the server land in the same place
 //! ([`server_field_errors`] reads the server's). Typing in a field clears
-//! its error; leaving it runs `on_blur` (the form re-checks).
+//! its error; leaving it runs `on_blur` (the form re-checks), except for
+//! the form's submit button: a message appearing then would push the
+//! button away from under the pointer, so the click that caused the blur
+//! would miss it (the submit checks every field anyway). Nor when the
+//! field leaves because its page does (Chromium blurs a focused input as
+//! it is removed, e.g. after Enter saved the form): the form's signals are
+//! disposed by then, and reading them would panic and stop the app.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -16,6 +22,14 @@ use shared::{ApiError, ErrorDetail, FieldError};
 
 use crate::api::ApiFailure;
 use crate::i18n::{field_message, lang, t, tx};
+
+/// Whether the focus leaves for a submit button (pressed with the mouse).
+fn to_submit_button(ev: &leptos::ev::FocusEvent) -> bool {
+    use wasm_bindgen::JsCast;
+    ev.related_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .is_some_and(|el| el.matches("button[type=submit]").unwrap_or(false))
+}
 
 /// Field errors of a server answer (409 duplicates, 422), else `None`.
 pub fn server_field_errors(e: &ApiFailure) -> Option<Vec<FieldError>> {
@@ -102,9 +116,12 @@ pub fn TextField(
                     value.set(event_target_value(&ev));
                     clear_error(errors, name);
                 }
-                on:blur=move |_| {
+                on:blur=move |ev| {
                     if let Some(cb) = on_blur {
-                        cb.run(());
+                        // Blurred while its page goes: the form is gone.
+                        if !to_submit_button(&ev) && !errors.is_disposed() {
+                            cb.run(());
+                        }
                     }
                 }
             />

@@ -408,22 +408,24 @@ fn DiffView(dry: DryRun) -> impl IntoView {
                 </button>
             }).collect_view()}
         </div>
-        <table class="diff">
-            <thead><tr>
-                <th>{tx!("sync.col_line")}</th>
-                <th>{tx!("sync.col_kind")}</th>
-                <th>{tx!("sync.col_customer")}</th>
-                <th>{tx!("sync.col_email")}</th>
-                <th>{tx!("sync.col_details")}</th>
-            </tr></thead>
-            <tbody>
-                {move || rows.with_value(|rows| rows.iter()
-                    .filter(|r| filter.get().is_none_or(|k| r.kind == k))
-                    .take(500)
-                    .map(|r| view! { <DiffLine row=r.clone()/> })
-                    .collect_view())}
-            </tbody>
-        </table>
+        <div class="table-wrap">
+            <table class="diff">
+                <thead><tr>
+                    <th>{tx!("sync.col_line")}</th>
+                    <th>{tx!("sync.col_kind")}</th>
+                    <th>{tx!("sync.col_customer")}</th>
+                    <th>{tx!("sync.col_email")}</th>
+                    <th>{tx!("sync.col_details")}</th>
+                </tr></thead>
+                <tbody>
+                    {move || rows.with_value(|rows| rows.iter()
+                        .filter(|r| filter.get().is_none_or(|k| r.kind == k))
+                        .take(500)
+                        .map(|r| view! { <DiffLine row=r.clone()/> })
+                        .collect_view())}
+                </tbody>
+            </table>
+        </div>
     }
 }
 
@@ -525,31 +527,33 @@ fn QualityTable(report: QualityReport) -> impl IntoView {
             }).collect_view()}
         </ul>
         <p class="muted">{t_with("sync.quality_total", &[("total", &count(report.total)), ("checked", &count(report.checked))])}</p>
-        <table>
-            <thead><tr>
-                <th>{tx!("sync.col_name")}</th>
-                <th>{tx!("sync.col_customer")}</th>
-                <th>{tx!("sync.col_address")}</th>
-                <th>{tx!("sync.col_problems")}</th>
-            </tr></thead>
-            <tbody>
-                {report.rows.into_iter().map(|r| {
-                    let problems = r.issues.iter().map(|i| {
-                        let label = quality_label(&i.problem);
-                        if i.detail.is_empty() { label } else { format!("{label} ({})", i.detail) }
-                    }).collect::<Vec<_>>().join("; ");
-                    let address = [r.zip_code.clone(), r.town.clone(), r.country.clone()]
-                        .into_iter().flatten().collect::<Vec<_>>().join(" ");
-                    view! {
-                        <tr>
-                            <td><a href=format!("/users/{}/edit", r.user_id)>{r.name.clone()}</a></td>
-                            <td>{r.external_user_id.clone().unwrap_or_default()}</td>
-                            <td>{address}</td>
-                            <td>{problems}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+        <div class="table-wrap">
+            <table>
+                <thead><tr>
+                    <th>{tx!("sync.col_name")}</th>
+                    <th>{tx!("sync.col_customer")}</th>
+                    <th>{tx!("sync.col_address")}</th>
+                    <th>{tx!("sync.col_problems")}</th>
+                </tr></thead>
+                <tbody>
+                    {report.rows.into_iter().map(|r| {
+                        let problems = r.issues.iter().map(|i| {
+                            let label = quality_label(&i.problem);
+                            if i.detail.is_empty() { label } else { format!("{label} ({})", i.detail) }
+                        }).collect::<Vec<_>>().join("; ");
+                        let address = [r.zip_code.clone(), r.town.clone(), r.country.clone()]
+                            .into_iter().flatten().collect::<Vec<_>>().join(" ");
+                        view! {
+                            <tr>
+                                <td><a href=format!("/users/{}/edit", r.user_id)>{r.name.clone()}</a></td>
+                                <td>{r.external_user_id.clone().unwrap_or_default()}</td>
+                                <td>{address}</td>
+                                <td>{problems}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }

@@ -664,7 +664,8 @@ fn MemberActions(
                 on:change=move |ev| chosen.set(event_target_value(&ev))>
             {StaffRole::ALL.into_iter().map(|r| view! { <option value=r.as_str()>{move || r.label_in(lang())}</option> }).collect_view()}
         </select>
-        <button type="button" data-testid="save-role" on:click=save_role disabled=unchanged>{tx!("team.save_role")}</button>
+        <button type="button" data-testid="save-role" on:click=save_role disabled=unchanged
+                aria-label=move || t_with("team.save_role_label", &[("name", &name.get_value())])>{tx!("team.save_role")}</button>
         <button type="button" data-testid="end-sessions" on:click=move |_| on_end.run(())
                 aria-label=move || t_with("team.end_label", &[("name", &name.get_value())])>{tx!("team.end_sessions")}</button>
         <button type="button" data-testid="new-one-time-password" on:click=move |_| on_new_password.run(())

@@ -86,7 +86,7 @@ pub fn UserDetail() -> impl IntoView {
         async move {
             match id {
                 Some(id) => api::watched_user(id).await,
-                None => Err(ApiFailure::Network(String::new())),
+                None => Err(ApiFailure::Network),
             }
         }
     });
@@ -295,7 +295,8 @@ fn HistoryItem(entry: AuditEntry) -> impl IntoView {
     }
 }
 
-/// Edit and Archive; archiving asks first, naming the user.
+/// Edit and Archive (neither for an archived user: Podero keeps it as it
+/// is); archiving asks first, naming the user.
 #[component]
 fn Actions(user: User, reload: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
@@ -340,8 +341,9 @@ fn Actions(user: User, reload: Callback<()>) -> impl IntoView {
     });
     view! {
         <div class="actions">
-            <a class="button" href=format!("/users/{id}/edit") data-testid="edit-user">{tx!("user_detail.edit")}</a>
+            // An archived user cannot be changed in Podero any more.
             {(!archived).then(|| view! {
+                <a class="button" href=format!("/users/{id}/edit") data-testid="edit-user">{tx!("user_detail.edit")}</a>
                 <button type="button" class="danger" data-testid="archive-user" disabled=move || busy.get()
                         on:click=move |_| open.set(true)>{tx!("user_detail.archive")}</button>
             })}

@@ -326,6 +326,27 @@ fn EditLoader() -> impl IntoView {
                     <ReadOnly role note/>
                 }.into_any()
             }
+            // Podero keeps an archived user as it is: a change would only
+            // be refused (404), so say so instead of offering the form.
+            Some(Ok(u)) if u.deleted_at.is_some() => {
+                let name = u.display_name();
+                let title = {
+                    let name = name.clone();
+                    move || t_with("user_form.edit_title", &[("name", &name)])
+                };
+                let note = {
+                    let name = name.clone();
+                    move || t_with("user_form.archived_note", &[("name", &name)])
+                };
+                view! {
+                    <p class="crumbs"><a href=format!("/users/{}", u.id)>{format!("← {name}")}</a></p>
+                    <h1>{title}</h1>
+                    <div class="empty role-note" data-testid="archived-note" role="note">
+                        <p><strong>{note}</strong></p>
+                        <p><a href=format!("/users/{}", u.id)>{move || t_with("user_form.archived_back", &[("name", &name)])}</a></p>
+                    </div>
+                }.into_any()
+            }
             Some(Ok(u)) => view! { <EditForm original=u/> }.into_any(),
         }}
     }

@@ -422,19 +422,25 @@ impl Inputs {
     }
 }
 
-/// Focus the input of the first field with an error.
+/// Focus the input of the first field with an error in the order of the
+/// form (the errors come in the order they were checked, which is not the
+/// order on screen), skipping fields the form does not show.
 pub fn focus_first(errors: &[FieldError]) {
-    let Some(f) = errors.first().and_then(|e| Field::from_name(&e.field)) else {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    if let Some(el) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(&format!("f-{}", f.name())))
-    {
-        use wasm_bindgen::JsCast;
-        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-            let _ = el.focus();
-        }
+    let input = Field::ALL
+        .into_iter()
+        .filter(|f| {
+            errors
+                .iter()
+                .any(|e| Field::from_name(&e.field) == Some(*f))
+        })
+        .find_map(|f| document.get_element_by_id(&format!("f-{}", f.name())))
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(el) = input {
+        let _ = el.focus();
     }
 }
 
