@@ -408,30 +408,7 @@ async fn every_error_answers_json_with_a_message() {
 
 #[tokio::test]
 async fn the_customer_page_refuses_forms_it_did_not_send() {
-    let (emu, _dir) = start(|c| c.seed_users = 0).await;
-    let client = Client::new();
-    let t = token(&client, &emu.base_url).await;
-    let user: Value = client
-        .post(api(&emu, "/users"))
-        .bearer_auth(&t)
-        .json(&json!({"role": "user", "email": "eva.huber@example.at"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let uid = user["id"].as_str().unwrap();
-    let device: Value = client
-        .post(api(&emu, &format!("/users/{uid}/wallboxes")))
-        .bearer_auth(&t)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (emu, _dir, client, _, _, device) = customer_with_wallbox().await;
     let link = device["authorization_url"].as_str().unwrap().to_string();
 
     // An id that is not UTF-8: the unknown-link page, not a plain-text 400.
