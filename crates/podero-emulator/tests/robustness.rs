@@ -465,27 +465,23 @@ async fn partial_building_updates_at_once_keep_each_others_fields() {
     let (emu, _dir) = start(|c| c.seed_users = 0).await;
     let client = Client::new();
     let t = token(&client, &emu.base_url).await;
-    let user: Value = client
-        .post(api(&emu, "/users"))
-        .bearer_auth(&t)
-        .json(&json!({"role": "user", "email": "bau@example.at"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let user: Value = created(
+        &client,
+        &emu,
+        &t,
+        "/users",
+        json!({"role": "user", "email": "bau@example.at"}),
+    )
+    .await;
     let uid = user["id"].as_str().unwrap();
-    let building: Value = client
-        .post(api(&emu, &format!("/users/{uid}/buildings")))
-        .bearer_auth(&t)
-        .json(&json!({"name": "Main home"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let building: Value = created(
+        &client,
+        &emu,
+        &t,
+        &format!("/users/{uid}/buildings"),
+        json!({"name": "Main home"}),
+    )
+    .await;
     let url = api(
         &emu,
         &format!(
@@ -531,6 +527,26 @@ async fn partial_building_updates_at_once_keep_each_others_fields() {
     emu.shutdown().await;
 }
 
+/// POST `body` to the API `path` and the created object (the answer must be 200).
+async fn created(
+    client: &Client,
+    emu: &RunningEmulator,
+    t: &str,
+    path: &str,
+    body: Value,
+) -> Value {
+    let resp = client
+        .post(api(emu, path))
+        .bearer_auth(t)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = json_answer(resp).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
 /// A running emulator with no demo users, a token, and a new customer with
 /// a new wallbox: `(emulator, dir, client, token, user id, device)`.
 async fn customer_with_wallbox() -> (
@@ -544,27 +560,23 @@ async fn customer_with_wallbox() -> (
     let (emu, dir) = start(|c| c.seed_users = 0).await;
     let client = Client::new();
     let t = token(&client, &emu.base_url).await;
-    let user: Value = client
-        .post(api(&emu, "/users"))
-        .bearer_auth(&t)
-        .json(&json!({"role": "user", "email": "lena.gruber@example.at"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let user: Value = created(
+        &client,
+        &emu,
+        &t,
+        "/users",
+        json!({"role": "user", "email": "lena.gruber@example.at"}),
+    )
+    .await;
     let uid = user["id"].as_str().unwrap().to_string();
-    let device: Value = client
-        .post(api(&emu, &format!("/users/{uid}/wallboxes")))
-        .bearer_auth(&t)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let device: Value = created(
+        &client,
+        &emu,
+        &t,
+        &format!("/users/{uid}/wallboxes"),
+        json!({}),
+    )
+    .await;
     (emu, dir, client, t, uid, device)
 }
 
