@@ -10,7 +10,12 @@
 //! * the **gateway** (release binary, SQLite in a directory on the target
 //!   directory's disk, its default log filter, no metrics listener), with
 //!   a signed-in session: every request passes the session check and has
-//!   its audit record on disk before its answer.
+//!   its audit record on disk before its answer;
+//! * the **floor** (`floor-proxy`, `src/bin/floor_proxy.rs`): hyper and
+//!   hyper-util's client alone, the stack the gateway is built on, once
+//!   injecting the token only and once also appending a durable journal
+//!   line per request (group commit). Not targets: they show what any
+//!   gateway on this stack costs before it does its own work.
 //!
 //! The load comes from `wrk` (Debian's package; `cargo xtask bench
 //! forwarding` installs it): 32 connections (2 threads), then 1
@@ -30,7 +35,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 
@@ -199,6 +204,40 @@ fn fdatasync_ms(dir: &Path, n: usize) -> (f64, f64) {
     (s.p50, p99)
 }
 
+/// The floor proxy (`floor-proxy`, built next to this benchmark) in front
+/// of the upstream on `upstream_port`, injecting `token`, with a durable
+/// journal at `journal` when given; `None` when it is not built. Waits
+/// until it listens.
+fn spawn_floor(
+    upstream_port: u16,
+    token: &str,
+    journal: Option<&Path>,
+) -> Option<(tokio::process::Child, u16)> {
+    let bin = target_dir().join("release").join("floor-proxy");
+    if !bin.exists() {
+        return None;
+    }
+    let port = super::free_port();
+    let mut command = Command::new(bin);
+    command
+        .env("LISTEN", format!("127.0.0.1:{port}"))
+        .env("UPSTREAM", format!("127.0.0.1:{upstream_port}"))
+        .env("TOKEN", token)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .kill_on_drop(true);
+    if let Some(journal) = journal {
+        command.env("JOURNAL", journal);
+    }
+    let child = command.spawn().expect("start floor-proxy");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    devcluster::wait_until("floor-proxy to listen", Duration::from_secs(20), || {
+        Ok(std::net::TcpStream::connect(addr).is_ok().then_some(()))
+    })
+    .expect("floor-proxy listens");
+    Some((child, port))
+}
+
 /// The number of audit records shown to an admin now.
 async fn audit_total(http: &reqwest::Client, base: &str) -> u64 {
     let page: serde_json::Value = http
@@ -317,6 +356,32 @@ pub async fn run() {
             pid: Some(n.pid()),
         });
     }
+    // The floor: hyper and its client alone, without and with a durable
+    // record per request (`src/bin/floor_proxy.rs`).
+    let floors = [
+        ("hyper alone (floor)", None),
+        (
+            "hyper + durable journal (floor)",
+            Some(data.join("floor-journal")),
+        ),
+    ]
+    .map(|(name, journal)| {
+        let proxy = spawn_floor(emu_port, token, journal.as_deref());
+        if proxy.is_none() {
+            println!("  {name}: floor-proxy is not built (cargo xtask bench forwarding): skipped");
+        }
+        (name, proxy)
+    });
+    for (name, floor) in &floors {
+        if let Some((child, port)) = floor {
+            targets.push(Target {
+                name,
+                url: format!("http://127.0.0.1:{port}{path}"),
+                headers: Vec::new(),
+                pid: child.id(),
+            });
+        }
+    }
     targets.push(Target {
         name: "gateway (session + durable audit)",
         url: format!("{base}{path}"),
@@ -385,9 +450,16 @@ pub async fn run() {
     println!("\n  (+p50/+p99: the proxy's latency minus the upstream's at the same load;");
     println!("   CPU µs: the proxy's CPU time per request, up. µs: the upstream's)");
 
+    // The upstream's, nginx's (when it ran) and the gateway's runs.
     let gateway_of = |connections: u32| {
         let (_, runs) = results.iter().find(|(c, _)| *c == connections).unwrap();
-        (runs[0], runs.get(1).copied(), *runs.last().unwrap())
+        let of = |name: &str| {
+            targets
+                .iter()
+                .position(|t| t.name.starts_with(name))
+                .map(|i| runs[i])
+        };
+        (runs[0], of("nginx"), of("gateway").unwrap())
     };
     println!("\n  Targets:");
     let mut check = |what: String, ok: bool| {
@@ -423,6 +495,7 @@ pub async fn run() {
     );
 
     drop(nginx);
+    drop(floors);
     drop(gateway);
     drop(emulator);
     let _ = std::fs::remove_dir_all(&data);
