@@ -112,6 +112,7 @@ pub async fn spawn(
     let limits = serve::Limits {
         head_timeout: config.head_timeout,
         max_connections: config.max_connections,
+        ..serve::Limits::default()
     };
     let task = tokio::spawn(serve::serve(listener, router, limits, async {
         let _ = rx.await;

@@ -7,7 +7,13 @@
 //! (default [`HEAD_TIMEOUT`], 30 s): a client that trickles its headers
 //! ("slowloris") or opens a connection and sends nothing does not hold the
 //! connection, its task and its buffers for ever; the same limit closes a
-//! kept-alive connection left idle that long. At most
+//! kept-alive connection left idle that long. A write to the client that
+//! makes no progress for [`Limits::write_timeout`] (default
+//! [`WRITE_TIMEOUT`], 30 s) closes the connection: a client that asks for
+//! a large answer (an export, the app's files) and never reads it would
+//! otherwise hold its connection, and with enough of them every
+//! connection there is. A slow client whose writes progress is not cut.
+//! At most
 //! [`Limits::max_connections`] (default [`MAX_CONNECTIONS`]) connections
 //! are served at once; more wait in the kernel's accept queue until one
 //! closes. Each request carries the peer's address as axum's
@@ -29,6 +35,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
 /// Connections served at once at most, by default.
@@ -38,11 +45,16 @@ pub const MAX_CONNECTIONS: usize = 10_000;
 /// own default when it has a timer).
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The time one write to a client may make no progress, by default.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What one listener allows its clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The time a client has to send a request's head.
     pub head_timeout: Duration,
+    /// The time one write to a client may make no progress.
+    pub write_timeout: Duration,
     /// Connections served at once at most (at least one).
     pub max_connections: usize,
 }
@@ -51,6 +63,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             head_timeout: HEAD_TIMEOUT,
+            write_timeout: WRITE_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
         }
     }
@@ -91,6 +104,8 @@ pub async fn serve(
         // Answers are written whole; Nagle's delay would only hold back a
         // small one.
         let _ = stream.set_nodelay(true);
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(limits.write_timeout));
         let service = router
             .clone()
             .map_request(move |req: hyper::Request<Incoming>| {
@@ -99,8 +114,10 @@ pub async fn serve(
                     .insert(ConnectInfo::<SocketAddr>(remote));
                 req
             });
-        let connection = graceful
-            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+        let connection = graceful.watch(http.serve_connection(
+            TokioIo::new(Box::pin(stream)),
+            TowerToHyperService::new(service),
+        ));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 // A client gone or too slow with its head: nothing to do.
