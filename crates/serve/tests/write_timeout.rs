@@ -3,7 +3,7 @@
 //! so it cannot keep the connection (here the only one allowed) for ever.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use axum::routing::get;
@@ -12,16 +12,14 @@ use axum::Router;
 /// Far more than the kernel's socket buffers on both ends hold.
 const BIG: usize = 64 << 20;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_never_reads_loses_its_connection() {
+/// Serve `router` on a free port with a 300 ms write limit and at most
+/// `max_connections` connections; its address.
+async fn start(router: Router, max_connections: usize) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = Router::new()
-        .route("/big", get(|| async { vec![b'x'; BIG] }))
-        .route("/small", get(|| async { "small" }));
     let limits = serve::Limits {
         write_timeout: Duration::from_millis(300),
-        max_connections: 1,
+        max_connections,
         ..serve::Limits::default()
     };
     tokio::spawn(serve::serve(
@@ -30,6 +28,15 @@ async fn a_client_that_never_reads_loses_its_connection() {
         limits,
         std::future::pending(),
     ));
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_loses_its_connection() {
+    let router = Router::new()
+        .route("/big", get(|| async { vec![b'x'; BIG] }))
+        .route("/small", get(|| async { "small" }));
+    let addr = start(router, 1).await;
 
     let answer = tokio::task::spawn_blocking(move || {
         // Asks for the big answer and never reads it.
@@ -58,19 +65,8 @@ async fn a_client_that_never_reads_loses_its_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_reader_gets_the_whole_answer() {
     const SIZE: usize = 4 << 20;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let router = Router::new().route("/big", get(|| async { vec![b'x'; SIZE] }));
-    let limits = serve::Limits {
-        write_timeout: Duration::from_millis(300),
-        ..serve::Limits::default()
-    };
-    tokio::spawn(serve::serve(
-        listener,
-        router,
-        limits,
-        std::future::pending(),
-    ));
+    let addr = start(router, serve::MAX_CONNECTIONS).await;
 
     let received = tokio::task::spawn_blocking(move || {
         let mut client = TcpStream::connect(addr).unwrap();
