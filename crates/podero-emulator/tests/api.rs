@@ -307,6 +307,20 @@ async fn uniqueness_validation_and_error_shapes() {
     let (s, missing) = emu.post("/users", json!({"role": "user"})).await;
     assert_eq!(s, 422);
     assert_eq!(missing["detail"][0]["loc"], json!(["body", "email"]));
+    // The e-mail check is lenient (the seed's placeholder passes) but not
+    // open: a control character or more than 254 characters are refused.
+    let long = format!("{}@example.at", "a".repeat(250));
+    for email in ["anna\nBcc: x@example.at", "tab\t@example.at", long.as_str()] {
+        let (s, bad) = emu
+            .post("/users", json!({"role": "user", "email": email}))
+            .await;
+        assert_eq!(s, 422, "{email:?}: {bad}");
+        assert_eq!(
+            bad["detail"][0]["loc"],
+            json!(["body", "email"]),
+            "{email:?}"
+        );
+    }
     let raw = emu
         .client
         .post(emu.api("/users"))
