@@ -62,6 +62,34 @@ async fn reload_until(h: &Harness, path: &str, css: &str, deadline: Duration) {
     .await;
 }
 
+/// After "Reconnect": on to the manufacturer's sign-in (by itself, or
+/// with the link), connect there, and wait to be back on the customer's
+/// page, which says all devices are connected.
+async fn connect_at_the_manufacturer(h: &Harness) {
+    h.eventually("the manufacturer's page", || async {
+        if h.browser
+            .find(Locator::Css("[data-testid=emulator-connect]"))
+            .await
+            .is_ok()
+        {
+            return Some(());
+        }
+        if let Some(go) = find_action(h, "Continue to sign-in").await {
+            let _ = go.click().await;
+        }
+        None
+    })
+    .await;
+    h.click("[data-testid=emulator-connect]").await;
+    h.eventually("the customer's page to say all is connected", || async {
+        page_text(h)
+            .await
+            .contains("All your devices are connected")
+            .then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_customer_reconnects_through_the_link_the_agent_sent() {
     let mut h = Harness::start_with(|c| c.watch_rps = 1000.0).await;
@@ -168,30 +196,7 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
     );
     h.assert_fits_window("the customer's page at 360 px").await;
     reconnect.click().await.unwrap();
-
-    // On to the manufacturer's sign-in (by itself, or with the link).
-    h.eventually("the manufacturer's page", || async {
-        if h.browser
-            .find(Locator::Css("[data-testid=emulator-connect]"))
-            .await
-            .is_ok()
-        {
-            return Some(());
-        }
-        if let Some(go) = find_action(&h, "Continue to sign-in").await {
-            let _ = go.click().await;
-        }
-        None
-    })
-    .await;
-    h.click("[data-testid=emulator-connect]").await;
-    h.eventually("the customer's page to say all is connected", || async {
-        page_text(&h)
-            .await
-            .contains("All your devices are connected")
-            .then_some(())
-    })
-    .await;
+    connect_at_the_manufacturer(&h).await;
     assert!(
         h.browser
             .current_url()
@@ -362,28 +367,7 @@ async fn back_after_reconnecting_shows_the_page_as_it_is_now() {
     })
     .await;
     press(&h, "Reconnect").await;
-    h.eventually("the manufacturer's page", || async {
-        if h.browser
-            .find(Locator::Css("[data-testid=emulator-connect]"))
-            .await
-            .is_ok()
-        {
-            return Some(());
-        }
-        if let Some(go) = find_action(&h, "Continue to sign-in").await {
-            let _ = go.click().await;
-        }
-        None
-    })
-    .await;
-    h.click("[data-testid=emulator-connect]").await;
-    h.eventually("the customer's page to say all is connected", || async {
-        page_text(&h)
-            .await
-            .contains("All your devices are connected")
-            .then_some(())
-    })
-    .await;
+    connect_at_the_manufacturer(&h).await;
 
     // Back, until the customer's page before the reconnection: it is
     // asked for again and says what is true now.
