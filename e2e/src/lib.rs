@@ -420,6 +420,29 @@ impl Harness {
         }
     }
 
+    /// The control whose visible label is `label` (its `<label for>`),
+    /// waiting for it.
+    pub async fn by_label(&self, label: &str) -> Element {
+        let xpath = format!("//label[normalize-space()={}]", xpath_literal(label));
+        let id = self
+            .eventually(&format!("the label {label:?}"), || async {
+                let l = self.browser.find(Locator::XPath(&xpath)).await.ok()?;
+                l.attr("for").await.ok()?
+            })
+            .await;
+        self.wait_for(&format!("#{id}")).await
+    }
+
+    /// The `id` of the element that has the focus.
+    pub async fn focused_id(&self) -> String {
+        let el = self
+            .browser
+            .active_element()
+            .await
+            .expect("an active element");
+        el.attr("id").await.expect("its id").unwrap_or_default()
+    }
+
     /// The first element matching `css`, waiting for it. On timeout a
     /// screenshot is saved (see [`Harness::screenshot`]) and the test fails.
     pub async fn wait_for(&self, css: &str) -> Element {
@@ -913,6 +936,16 @@ pub async fn user_with_device(
         }
     }
     panic!("the seeded organisation has no device with is_authenticated = {authenticated}")
+}
+
+/// An XPath literal for `text` (no text of the tests holds both quote
+/// kinds).
+pub fn xpath_literal(text: &str) -> String {
+    if text.contains('\'') {
+        format!("\"{text}\"")
+    } else {
+        format!("'{text}'")
+    }
 }
 
 pub fn nil() -> Uuid {

@@ -13,38 +13,17 @@
 
 use std::time::Duration;
 
-use e2e::{user_with_device, Harness, DEADLINE, WATCH_DEADLINE};
+use e2e::{user_with_device, xpath_literal, Harness, DEADLINE, WATCH_DEADLINE};
 use fantoccini::elements::Element;
 use fantoccini::Locator;
 use shared::cases::CaseDetail;
 use uuid::Uuid;
 
-/// An XPath literal for `text` (no text here holds both quote kinds).
-fn literal(text: &str) -> String {
-    if text.contains('\'') {
-        format!("\"{text}\"")
-    } else {
-        format!("'{text}'")
-    }
-}
-
-/// The control whose visible label is `label` (its `<label for>`).
-async fn by_label(h: &Harness, label: &str) -> Element {
-    let xpath = format!("//label[normalize-space()={}]", literal(label));
-    let id = h
-        .eventually(&format!("the label {label:?}"), || async {
-            let l = h.browser.find(Locator::XPath(&xpath)).await.ok()?;
-            l.attr("for").await.ok()?
-        })
-        .await;
-    h.wait_for(&format!("#{id}")).await
-}
-
 /// The first button or link whose visible text is `text`, if shown now.
 async fn find_action(h: &Harness, text: &str) -> Option<Element> {
     let xpath = format!(
         "//*[self::button or self::a][normalize-space()={}]",
-        literal(text)
+        xpath_literal(text)
     );
     h.browser.find(Locator::XPath(&xpath)).await.ok()
 }
@@ -83,6 +62,34 @@ async fn reload_until(h: &Harness, path: &str, css: &str, deadline: Duration) {
     .await;
 }
 
+/// After "Reconnect": on to the manufacturer's sign-in (by itself, or
+/// with the link), connect there, and wait to be back on the customer's
+/// page, which says all devices are connected.
+async fn connect_at_the_manufacturer(h: &Harness) {
+    h.eventually("the manufacturer's page", || async {
+        if h.browser
+            .find(Locator::Css("[data-testid=emulator-connect]"))
+            .await
+            .is_ok()
+        {
+            return Some(());
+        }
+        if let Some(go) = find_action(h, "Continue to sign-in").await {
+            let _ = go.click().await;
+        }
+        None
+    })
+    .await;
+    h.click("[data-testid=emulator-connect]").await;
+    h.eventually("the customer's page to say all is connected", || async {
+        page_text(h)
+            .await
+            .contains("All your devices are connected")
+            .then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_customer_reconnects_through_the_link_the_agent_sent() {
     let mut h = Harness::start_with(|c| c.watch_rps = 1000.0).await;
@@ -103,7 +110,7 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
     h.wait_for("[data-testid=case-send]").await;
     let to = h.text("[data-testid=ss-send-to]").await;
     assert_eq!(to.trim(), user.email, "the message goes to the customer");
-    let language = by_label(&h, "Language of the message").await;
+    let language = h.by_label("Language of the message").await;
     assert_eq!(
         language.prop("value").await.unwrap().as_deref(),
         Some("de"),
@@ -189,30 +196,7 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
     );
     h.assert_fits_window("the customer's page at 360 px").await;
     reconnect.click().await.unwrap();
-
-    // On to the manufacturer's sign-in (by itself, or with the link).
-    h.eventually("the manufacturer's page", || async {
-        if h.browser
-            .find(Locator::Css("[data-testid=emulator-connect]"))
-            .await
-            .is_ok()
-        {
-            return Some(());
-        }
-        if let Some(go) = find_action(&h, "Continue to sign-in").await {
-            let _ = go.click().await;
-        }
-        None
-    })
-    .await;
-    h.click("[data-testid=emulator-connect]").await;
-    h.eventually("the customer's page to say all is connected", || async {
-        page_text(&h)
-            .await
-            .contains("All your devices are connected")
-            .then_some(())
-    })
-    .await;
+    connect_at_the_manufacturer(&h).await;
     assert!(
         h.browser
             .current_url()
@@ -341,5 +325,81 @@ async fn the_agent_creates_a_link_staff_only_for_end_users_a_viewer_only_reads()
     assert!(find_action(&h, "Outbox").await.is_none());
     h.open("/outbox").await;
     h.wait_for("[data-testid=admin-only]").await;
+    h.finish().await;
+}
+
+/// After reconnecting, Back to the customer's page shows the devices as
+/// they are now, not the page as it was before the reconnection: the
+/// page is `no-store`, and each devices page clears the origin's cache
+/// (`Clear-Site-Data`), which drops the earlier page from Chromium's
+/// back/forward cache, so the browser asks the gateway again.
+#[tokio::test]
+async fn back_after_reconnecting_shows_the_page_as_it_is_now() {
+    let mut h = Harness::start().await;
+    let (user, _kind, device) = user_with_device(&h, true).await;
+    let device_id: Uuid = device["id"].as_str().unwrap().parse().unwrap();
+    h.lose_connection(device_id).await;
+    let model = device["device_model"]["model"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let r = h
+        .http
+        .post(h.url(&shared::self_service::link_path(user.id)))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("gateway answers");
+    assert_eq!(r.status(), 200, "a link");
+    let link: shared::self_service::NewLink = r.json().await.expect("the link");
+    let link = if link.url.starts_with('/') {
+        h.url(&link.url)
+    } else {
+        link.url
+    };
+
+    let _agent = h.fresh_session().await;
+    h.browser.goto(&link).await.expect("open the link");
+    h.eventually("the lost device on the customer's page", || async {
+        let text = page_text(&h).await;
+        let listed = model.is_empty() || text.contains(&model);
+        (listed && find_action(&h, "Reconnect").await.is_some()).then_some(())
+    })
+    .await;
+    press(&h, "Reconnect").await;
+    connect_at_the_manufacturer(&h).await;
+
+    // Back, until the customer's page before the reconnection: it is
+    // asked for again and says what is true now.
+    let connected = h.browser.current_url().await.unwrap();
+    let opens = || async {
+        let a: serde_json::Value = h
+            .get_json("/api/audit?action=device.self_service_open&per_page=1")
+            .await;
+        a["total"].as_u64().unwrap()
+    };
+    let opened_before = opens().await;
+    let mut steps = 0;
+    loop {
+        h.browser.back().await.unwrap();
+        steps += 1;
+        let url = h.browser.current_url().await.unwrap();
+        if url.path() == connected.path() {
+            break;
+        }
+        assert!(steps < 4, "no customer's page behind {url}");
+    }
+    h.eventually("the page as it is now after Back", || async {
+        let text = page_text(&h).await;
+        (text.contains("All your devices are connected")
+            && find_action(&h, "Reconnect").await.is_none())
+        .then_some(())
+    })
+    .await;
+    // Asked of the gateway again, not restored from the browser's memory.
+    assert!(
+        opens().await > opened_before,
+        "the page was not asked again"
+    );
     h.finish().await;
 }

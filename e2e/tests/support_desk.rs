@@ -3,7 +3,8 @@
 //! top bar's count, an agent takes it and sends a reconnection link, and
 //! the case resolves itself once the customer connected again; a case
 //! opened by hand on a customer's page, with comments, in the customer's
-//! cases and in the queue; and the webhook's delivery log.
+//! cases and in the queue; the queue's search; a refused case form
+//! focusing its first wrong field; and the webhook's delivery log.
 
 use e2e::{user_with_device, Harness, WATCH_DEADLINE};
 use fantoccini::Locator;
@@ -268,6 +269,102 @@ async fn a_case_opened_by_hand_is_on_the_customers_page_and_in_the_queue() {
     h.wait_for("[data-testid=timeline]").await;
     assert!(h.all("[data-testid=case-state-select]").await.is_empty());
     assert!(h.all("[data-testid=comment-form]").await.is_empty());
+    h.finish().await;
+}
+
+/// A refused "Open case" puts the focus on the first wrong field in the
+/// order of the form (Kind, then Subject), not on the button; the queue's
+/// search (found by its visible label) finds the case by a word of its
+/// subject, keeps the search in the address, and reload restores it.
+#[tokio::test]
+async fn the_queue_search_finds_a_case_by_a_word_of_its_subject() {
+    let h = Harness::start().await;
+    let (user, _kind, _device) = user_with_device(&h, false).await;
+    let word = format!("quokka{}", &Uuid::new_v4().simple().to_string()[..8]);
+    let subject = format!("Heat pump {word} hums at night");
+
+    h.open(&format!("/users/{}", user.id)).await;
+    h.wait_for("[data-testid=user-cases]").await;
+    h.click("[data-testid=open-case]").await;
+    h.wait_for("[data-testid=new-case-form]").await;
+    // Nothing chosen or typed: Kind and Subject are wrong, Kind comes first.
+    h.click("[data-testid=new-case-submit]").await;
+    h.wait_for("[data-testid=error-kind]:not([hidden])").await;
+    h.eventually("the focus on Kind", || async {
+        (h.focused_id().await == "f-case-kind").then_some(())
+    })
+    .await;
+    h.by_label("What is it about? *")
+        .await
+        .select_by_value("question")
+        .await
+        .unwrap();
+    h.click("[data-testid=new-case-submit]").await;
+    h.eventually("the focus on Subject", || async {
+        (h.focused_id().await == "f-subject").then_some(())
+    })
+    .await;
+    // The focused field takes the typing.
+    h.browser
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&subject)
+        .await
+        .unwrap();
+    h.click("[data-testid=new-case-submit]").await;
+    h.wait_for("[data-testid=toast-success]").await;
+
+    // Another case, without the word.
+    let r = h
+        .http
+        .post(h.url("/api/cases"))
+        .json(&serde_json::json!({
+            "user_id": user.id, "kind": "question", "subject": "Wallbox charges slowly"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "the other case");
+
+    // The queue: type the word into the box labelled "Search cases".
+    h.open("/cases").await;
+    h.eventually("both cases in the queue", || async {
+        (h.all("[data-testid=case-row]").await.len() == 2).then_some(())
+    })
+    .await;
+    let search = h.by_label("Search cases").await;
+    search.send_keys(&word.to_uppercase()).await.unwrap();
+    let only = || async {
+        let rows = h.all("[data-testid=case-row]").await;
+        if rows.len() != 1 {
+            return None;
+        }
+        let text = rows[0].text().await.ok()?;
+        text.contains(&subject).then_some(())
+    };
+    h.eventually("only the case with the word in the queue", only)
+        .await;
+    let address = h.path_and_query().await;
+    assert!(
+        address.contains(&format!("q={}", word.to_uppercase())),
+        "the search in the address: {address}"
+    );
+    // Reload: the search is still there, and so is the one case.
+    h.browser.refresh().await.unwrap();
+    h.eventually("the search restored after reload", || async {
+        let value = h
+            .wait_for("[data-testid=cases-search]")
+            .await
+            .prop("value")
+            .await
+            .ok()??;
+        (value == word.to_uppercase()).then_some(())
+    })
+    .await;
+    h.eventually("only the case with the word after reload", only)
+        .await;
+    h.assert_accessible("the cases queue with a search").await;
     h.finish().await;
 }
 

@@ -275,12 +275,6 @@ async fn what_was_typed_survives_an_ended_session() {
     h.finish().await;
 }
 
-/// The id of the element that has the focus.
-async fn focused_id(h: &Harness) -> String {
-    let el = h.browser.active_element().await.unwrap();
-    el.attr("id").await.unwrap().unwrap_or_default()
-}
-
 /// A refused create puts the focus on the first wrong field on screen
 /// (E-mail at the top), not on the last one checked (Latitude at the
 /// bottom), so an agent sees the first thing to fix.
@@ -299,7 +293,7 @@ async fn a_refused_create_focuses_the_first_wrong_field_on_screen() {
         .unwrap();
     field_error(&h, "latitude").await;
     field_error(&h, "email").await;
-    assert_eq!(focused_id(&h).await, "f-email");
+    assert_eq!(h.focused_id().await, "f-email");
 
     // The same for the second field when the first is right.
     type_into(&h, "email", "anna.berger@example.at").await;
@@ -309,7 +303,7 @@ async fn a_refused_create_focuses_the_first_wrong_field_on_screen() {
         .await
         .unwrap();
     h.eventually("the focus on Latitude", || async {
-        (focused_id(&h).await == "f-latitude").then_some(())
+        (h.focused_id().await == "f-latitude").then_some(())
     })
     .await;
     h.finish().await;

@@ -437,7 +437,7 @@ async fn a_search_of_more_than_twelve_words_is_explained_and_not_sent() {
 
     // A thirteenth word: explained next to the box, before any request.
     input.send_keys(&format!(" {word}")).await.unwrap();
-    let error = "[data-testid=search-error]";
+    let error = "[data-testid=user-search-error]";
     let msg = h
         .eventually("the message next to the search box", || async {
             let el = h.wait_for(error).await;

@@ -224,6 +224,22 @@ impl Sql {
     }
 }
 
+/// A `LIKE … ESCAPE '\'` pattern matching any text that contains `text`:
+/// the `%`, `_` and `\` in `text` match only themselves (the same on
+/// SQLite and PostgreSQL).
+pub fn like_containing(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 /// Begin a transaction that will write: on SQLite `BEGIN IMMEDIATE`, so
 /// it takes the write lock at once and waits for it (`busy_timeout`)
 /// instead of failing with "database is locked" when it first reads and

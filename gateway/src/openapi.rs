@@ -443,6 +443,17 @@ impl IntoParams for CaseQueryParams {
         query_params(
             parameter_in,
             vec![
+                (
+                    "q",
+                    text().max_length(Some(MAX_SEARCH_CHARS)),
+                    format!(
+                        "Free text: every word must appear, case-insensitively, in the subject, \
+                         the end-user's name or e-mail, the device or a comment, or be the case's \
+                         number (`42`, `#42`); `%` and `_` match only themselves. At most \
+                         {MAX_SEARCH_CHARS} characters and {MAX_SEARCH_WORDS} words (else 400 \
+                         `invalid_query` naming `q`)."
+                    ),
+                ),
                 ("user_id", uuid(), "Only this end-user's cases.".into()),
                 ("device_id", uuid(), "Only this device's cases.".into()),
                 (

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::directory::{bad_value, query_pairs, query_string};
+use crate::directory::{bad_value, check_search, query_pairs, query_string};
 use crate::i18n::{tr, Lang};
 use crate::validation::FieldError;
 use crate::DeviceKind;
@@ -443,6 +443,11 @@ impl CaseSort {
 /// address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseQuery {
+    /// Free text: every word must appear (case-insensitive) in the
+    /// subject, the end-user's name or e-mail, the device, a comment, or
+    /// be the case's number. Bounded like the users search
+    /// ([`check_search`]).
+    pub q: String,
     pub user_id: Option<Uuid>,
     pub device_id: Option<Uuid>,
     /// `None`: every state.
@@ -459,6 +464,7 @@ pub struct CaseQuery {
 impl Default for CaseQuery {
     fn default() -> Self {
         Self {
+            q: String::new(),
             user_id: None,
             device_id: None,
             state: None,
@@ -488,6 +494,10 @@ impl CaseQuery {
                 continue;
             }
             match key.as_str() {
+                "q" => match check_search(value) {
+                    Ok(()) => out.q = value.to_string(),
+                    Err(e) => errors.push(e),
+                },
                 "user_id" => match Uuid::parse_str(value) {
                     Ok(u) => out.user_id = Some(u),
                     Err(_) => errors.push(bad("user_id", &[])),
@@ -544,6 +554,9 @@ impl CaseQuery {
     /// The query string (without `?`), defaults left out.
     pub fn to_query_string(&self) -> String {
         let mut parts: Vec<(&str, String)> = Vec::new();
+        if !self.q.trim().is_empty() {
+            parts.push(("q", self.q.clone()));
+        }
         if let Some(u) = self.user_id {
             parts.push(("user_id", u.to_string()));
         }
@@ -687,6 +700,7 @@ mod tests {
     #[test]
     fn query_round_trip() {
         let q = CaseQuery {
+            q: "heat pump 50%_off".into(),
             user_id: Some(Uuid::from_u128(7)),
             state: Some(CaseState::WaitingOnCustomer),
             kind: Some(CaseKind::DeviceConnection),
@@ -711,6 +725,14 @@ mod tests {
             ["state", "kind", "assignee", "sort", "page", "user_id"]
         );
         assert!(errs[0].message.contains("open"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn search_is_bounded() {
+        let long = format!("q={}", "a".repeat(crate::directory::MAX_SEARCH_CHARS + 1));
+        let errs = CaseQuery::parse(&long).unwrap_err();
+        assert_eq!(errs[0].field, "q");
+        assert_eq!(CaseQuery::parse("q=%20wallbox%20").unwrap().q, "wallbox");
     }
 
     #[test]

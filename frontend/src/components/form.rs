@@ -31,6 +31,35 @@ fn to_submit_button(ev: &leptos::ev::FocusEvent) -> bool {
         .is_some_and(|el| el.matches("button[type=submit]").unwrap_or(false))
 }
 
+/// Focus the first of the inputs `ids` (in the order of the form) that
+/// the page shows: after a refused submit, the first wrong field.
+pub fn focus_first_present<I: AsRef<str>>(ids: impl IntoIterator<Item = I>) {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let input = ids
+        .into_iter()
+        .find_map(|id| document.get_element_by_id(id.as_ref()))
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(el) = input {
+        let _ = el.focus();
+    }
+}
+
+/// Focus the input of the first field with an error in the order of the
+/// form: `fields` are its fields' names (as the errors name them) with
+/// their input's `id`, in the order on screen (the errors come in the
+/// order they were checked, which is not the order on screen).
+pub fn focus_first_error(fields: &[(&str, &str)], errors: &[FieldError]) {
+    focus_first_present(
+        fields
+            .iter()
+            .filter(|(name, _)| errors.iter().any(|e| e.field == *name))
+            .map(|(_, id)| *id),
+    );
+}
+
 /// Field errors of a server answer (409 duplicates, 422), else `None`.
 pub fn server_field_errors(e: &ApiFailure) -> Option<Vec<FieldError>> {
     let ApiFailure::Api {

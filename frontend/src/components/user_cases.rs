@@ -3,8 +3,9 @@
 //! and the "Open a case" form for roles that may work cases (kind,
 //! subject, priority, optionally one of the user's devices, a first
 //! comment). The form is checked in the browser with the same rules as
-//! the gateway (`NewCase::validate`); a refusal keeps everything typed and
-//! shows each message next to its field.
+//! the gateway (`NewCase::validate`); a refusal keeps everything typed,
+//! shows each message next to its field and moves the focus to the first
+//! wrong field.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,7 +16,9 @@ use uuid::Uuid;
 use crate::api::{self, ApiFailure};
 use crate::components::cases::{use_case_summary, CaseTable};
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
-use crate::components::form::{clear_error, error_for, server_field_errors, TextField};
+use crate::components::form::{
+    clear_error, error_for, focus_first_error, server_field_errors, TextField,
+};
 use crate::components::toast::use_toasts;
 use crate::format::{ago, stamp};
 use crate::i18n::{lang, t, t_with, tx};
@@ -103,6 +106,15 @@ fn device_choices(devices: &[Device]) -> Vec<(Uuid, shared::DeviceKind, String)>
         .collect()
 }
 
+/// The new case form's fields that can be wrong, in the order on screen,
+/// with their input's `id`.
+const CASE_FIELDS: [(&str, &str); 4] = [
+    ("kind", "f-case-kind"),
+    ("subject", "f-subject"),
+    ("device_id", "f-case-device"),
+    ("comment", "f-case-comment"),
+];
+
 #[component]
 fn NewCaseForm(
     user_id: Uuid,
@@ -149,7 +161,8 @@ fn NewCaseForm(
         };
         general.set(None);
         if let Err(list) = body.validate() {
-            errors.set(list);
+            errors.set(list.clone());
+            focus_first_error(&CASE_FIELDS, &list);
             return;
         }
         busy.set(true);
@@ -171,7 +184,10 @@ fn NewCaseForm(
                     created.run(());
                 }
                 Err(e) => match server_field_errors(&e) {
-                    Some(list) => errors.set(list),
+                    Some(list) => {
+                        errors.set(list.clone());
+                        focus_first_error(&CASE_FIELDS, &list);
+                    }
                     None => general.set(Some(e.message())),
                 },
             }

@@ -1,5 +1,7 @@
 //! The team's work queue (`/cases`): every support case, with tabs per
-//! state (and their counts under the other filters), filters by kind,
+//! state (and their counts under the other filters), a search (words of
+//! the subject, the end-user, the device, a comment, or the case's
+//! number; the users list's [`SearchBox`]), filters by kind,
 //! assignee (anyone, mine, unassigned) and age, a sort, pages, a CSV
 //! export of every match, and "Take" on the open cases nobody has.
 //!
@@ -22,6 +24,8 @@ use shared::cases::{
 use crate::api;
 use crate::components::cases::{use_case_summary, CaseTable, SUMMARY_EVERY};
 use crate::components::feedback::{ErrorPanel, Loading};
+use crate::components::form::{error_for, server_field_errors};
+use crate::components::search_box::SearchBox;
 use crate::format::{ago, count, decimal, duration, local_time, stamp};
 use crate::i18n::{field_message, lang, t, t_with, tx, Label};
 use crate::paging::{keep_last, use_go_to_query, PageNav};
@@ -54,7 +58,10 @@ fn assignee_label(a: AssigneeFilter) -> String {
 }
 
 fn is_filtered(q: &CaseQuery) -> bool {
-    q.kind.is_some() || q.assignee != AssigneeFilter::Anyone || q.older_than_hours.is_some()
+    !q.q.trim().is_empty()
+        || q.kind.is_some()
+        || q.assignee != AssigneeFilter::Anyone
+        || q.older_than_hours.is_some()
 }
 
 /// The address of this page with `q`.
@@ -92,6 +99,20 @@ pub fn CasesPage() -> impl IntoView {
     // elsewhere); not on the first counts.
     summary.on_change(move || page.refetch());
     let reload = Callback::new(move |_| page.refetch());
+    // Typing replaces the history entry (keystrokes do not flood Back).
+    let send_search = Callback::new(move |value: String| {
+        let mut q = query.get_untracked();
+        q.q = value;
+        q.page = 1;
+        go_to.run((q.to_query_string(), true));
+    });
+    // The gateway's refusal of the search, shown at the box.
+    let server_error = move || {
+        error.with(|e| {
+            let fields = server_field_errors(e.as_ref()?)?;
+            error_for(&fields, "q")
+        })
+    };
     let clear = move |_| {
         go(CaseQuery {
             state: query.get_untracked().state,
@@ -115,6 +136,9 @@ pub fn CasesPage() -> impl IntoView {
             })}
             <StateTabs query shown/>
             <div class="toolbar case-filters" role="search" aria-label=tx!("cases.filters_label")>
+                <SearchBox current=Signal::derive(move || query.get().q) send=send_search
+                           server_error=Signal::derive(server_error) id="cases-search"
+                           label=tx!("cases.search_label") placeholder=tx!("cases.search_placeholder")/>
                 <div class="filters">
                     <label>
                         <span>{tx!("cases.filter_kind")}</span>
@@ -189,7 +213,8 @@ pub fn CasesPage() -> impl IntoView {
                     {tx!("cases.csv_export")}
                 </a>
             </div>
-            {move || error.get().map(|e| view! {
+            // A refused search is explained at the search box instead.
+            {move || error.get().filter(|_| server_error().is_none()).map(|e| view! {
                 <ErrorPanel message=e.message() retry=reload/>
             })}
             {move || match shown.get() {

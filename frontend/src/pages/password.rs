@@ -33,21 +33,7 @@ const FIELDS: [(&str, &str); 3] = [
 
 /// Focus the first field with an error.
 fn focus_first(errors: &[FieldError]) {
-    let Some((_, id)) = FIELDS
-        .iter()
-        .find(|(name, _)| errors.iter().any(|e| e.field == *name))
-    else {
-        return;
-    };
-    if let Some(el) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-    {
-        use wasm_bindgen::JsCast;
-        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-            let _ = el.focus();
-        }
-    }
+    crate::components::form::focus_first_error(&FIELDS, errors);
 }
 
 #[component]

@@ -10,11 +10,8 @@
 //! all restore the same view. While the next page loads, the previous rows
 //! stay on screen. "New user" is offered to roles that may create users.
 //!
-//! The search is bounded (`shared::directory::check_search`: 200
-//! characters, 12 words): a longer text stays in the box with the message
-//! next to it, and the list keeps showing the last valid search (no request
-//! is sent with it). The gateway's own refusal of a search (400 with a field
-//! error on `q`) is shown in the same place.
+//! The search box is [`SearchBox`] (bounded, sent when typing pauses);
+//! while a search is refused the list keeps showing the last valid one.
 
 use std::time::Duration;
 
@@ -22,14 +19,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_location, use_navigate};
 use shared::directory::{
-    check_search, Archived, DeviceFilter, Freshness, ScanState, SortKey, UserPage, UserQuery,
-    PAGE_SIZES,
+    Archived, DeviceFilter, Freshness, ScanState, SortKey, UserPage, UserQuery, PAGE_SIZES,
 };
-use shared::{FieldError, Role};
+use shared::Role;
 
 use crate::api::{self, ApiFailure};
 use crate::components::feedback::{EmptyState, ErrorPanel, Loading};
 use crate::components::form::{error_for, server_field_errors};
+use crate::components::search_box::SearchBox;
 use crate::components::toast::use_toasts;
 use crate::components::users_table::UsersTable;
 use crate::format::{ago, count, stamp};
@@ -91,39 +88,12 @@ pub fn UsersPage() -> impl IntoView {
     let (shown, error) = keep_last(page);
     let loading = move || page.get().is_none();
 
-    // The search box: its own text, so trailing spaces (and a search too
-    // long to send) survive while typing; it follows the address when
-    // something else changes the search (Back, Forward, "Clear search").
-    let text = RwSignal::new(query.get_untracked().q);
-    // The last search this box sent, to tell its own changes of the
-    // address from the others.
-    let sent = StoredValue::new(query.get_untracked().q);
-    // Why the typed search is not sent (checked before any request).
-    let typed_error = RwSignal::new(None::<FieldError>);
-    Effect::new(move |before: Option<String>| {
-        let q = query.get().q;
-        let own = sent.with_value(|s| s.trim() == q.trim());
-        if before.is_some_and(|b| b != q) && !own {
-            sent.set_value(q.clone());
-            typed_error.set(None);
-            text.set(q.clone());
-        }
-        q
-    });
-    let on_search = move |ev| {
-        let value = event_target_value(&ev);
-        text.set(value.clone());
-        if let Err(e) = check_search(&value) {
-            typed_error.set(Some(e));
-            return;
-        }
-        typed_error.set(None);
-        sent.set_value(value.clone());
+    let send_search = Callback::new(move |value: String| {
         let mut q = query.get_untracked();
         q.q = value;
         q.page = 1;
         go.run((q, true));
-    };
+    });
     // The gateway's refusal of the search itself, shown at the box.
     let server_error = move || {
         error.with(|e| {
@@ -131,12 +101,6 @@ pub fn UsersPage() -> impl IntoView {
             error_for(&fields, "q")
         })
     };
-    let search_error = Memo::new(move |_| {
-        typed_error
-            .with(|e| e.as_ref().map(field_message))
-            .or_else(server_error)
-    });
-
     let on_sort = Callback::new(move |key: SortKey| {
         change(&|q: &mut UserQuery| {
             if q.sort == key {
@@ -162,26 +126,10 @@ pub fn UsersPage() -> impl IntoView {
                 view! { <p class="notice warn" role="alert">{t_with("common.address_not_understood", &[("errors", &msg)])}</p> }
             })}
             <div class="toolbar" role="search">
-                <div class="search">
-                    <label>
-                        <span class="visually-hidden">{tx!("users.search_label")}</span>
-                        <input
-                            type="search"
-                            data-testid="user-search"
-                            placeholder=tx!("users.search_placeholder")
-                            autocomplete="off"
-                            spellcheck="false"
-                            aria-invalid=move || search_error.get().is_some().to_string()
-                            aria-describedby="search-error"
-                            prop:value=move || text.get()
-                            on:input=on_search
-                        />
-                    </label>
-                    <p id="search-error" class="field-error" role="alert" data-testid="search-error"
-                       hidden=move || search_error.get().is_none()>
-                        {move || search_error.get()}
-                    </p>
-                </div>
+                <SearchBox current=Signal::derive(move || query.get().q) send=send_search
+                           server_error=Signal::derive(server_error) id="user-search"
+                           label=tx!("users.search_label") placeholder=tx!("users.search_placeholder")
+                           label_hidden=true/>
                 <Filters query change/>
             </div>
             <div class="list-meta">

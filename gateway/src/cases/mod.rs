@@ -28,7 +28,7 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use crate::audit::{AuditLog, Record};
-use crate::database::{begin_write, failed, now_ms, to_time, Db, Sql};
+use crate::database::{begin_write, failed, like_containing, now_ms, to_time, Db, Sql};
 use crate::error::{GatewayError, Msg};
 
 /// Who changes a case.
@@ -383,6 +383,47 @@ impl Cases {
             let cutoff = now_ms() - i64::from(h) * 3_600_000;
             sql.push(" AND c.opened_at <= ").bind(cutoff);
         }
+        for word in q.q.split_whitespace() {
+            Self::search_word(sql, word);
+        }
+    }
+
+    /// One word of the search: it must appear in the subject, the
+    /// end-user's name (or e-mail), the device or a comment, or be the
+    /// case's number (`42`, `#42`); `%`, `_` and `\` typed match only
+    /// themselves. Case-insensitive: the stored text is compared
+    /// `LOWER`ed, which folds every letter on PostgreSQL but only A-Z on
+    /// SQLite, so the word is tried lower-cased in full and in A-Z only
+    /// ("ÖZIL" finds "Özil" on both stores).
+    fn search_word(sql: &mut Sql, word: &str) {
+        let (full, ascii) = (word.to_lowercase(), word.to_ascii_lowercase());
+        let mut patterns = vec![like_containing(&full)];
+        if ascii != full {
+            patterns.push(like_containing(&ascii));
+        }
+        let like = |sql: &mut Sql, column: &str| {
+            for p in &patterns {
+                sql.push(" OR LOWER(")
+                    .push(column)
+                    .push(") LIKE ")
+                    .bind(p.clone())
+                    .push(" ESCAPE '\\'");
+            }
+        };
+        sql.push(" AND (1 = 0");
+        like(sql, "c.subject");
+        like(sql, "c.user_name");
+        like(sql, "COALESCE(c.device_label, '')");
+        sql.push(
+            " OR EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id \
+             AND e.kind = 'comment' AND (1 = 0",
+        );
+        like(sql, "e.text");
+        sql.push("))");
+        if let Ok(id) = word.trim_start_matches('#').parse::<i64>() {
+            sql.push(" OR c.id = ").bind(id);
+        }
+        sql.push(")");
     }
 
     fn order(q: &CaseQuery) -> &'static str {
@@ -783,4 +824,110 @@ fn cap(s: &str, max: usize) -> String {
 /// A case's age for lists: "3 h", "2 d".
 pub fn age(opened_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     duration_text((now - opened_at).num_seconds())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opening(user_name: &str, subject: &str, comment: Option<&str>) -> Opening {
+        Opening {
+            user_id: Uuid::from_u128(1),
+            user_name: user_name.into(),
+            device: None,
+            kind: CaseKind::Question,
+            subject: subject.into(),
+            priority: Priority::Normal,
+            lost_since: None,
+            comment: comment.map(str::to_string),
+        }
+    }
+
+    /// On SQLite and PostgreSQL: every word must match the subject, the
+    /// end-user, the device or a comment, case-insensitively; `%` and `_`
+    /// match only themselves; the other filters and paging still apply.
+    #[tokio::test]
+    async fn search_on_every_store() {
+        for store in crate::database::testing::stores().await {
+            let cases = Cases::new(store.db.clone(), AuditLog::new(store.db.clone()), false);
+            let by = By::System;
+            let wallbox = opening(
+                "Anna Berger",
+                "Wallbox offline since Monday",
+                Some("Promised 50% off the next bill."),
+            );
+            let tariff = opening("Özlem Müller", "Tariff_question", None);
+            let mut heat_pump = opening("bob@example.com", "Heat pump noisy", None);
+            heat_pump.device = Some((
+                Uuid::from_u128(9),
+                DeviceKind::HeatPump,
+                "Vaillant aroTHERM".into(),
+            ));
+            let mut ids = Vec::new();
+            for o in [wallbox, tariff, heat_pump] {
+                ids.push(cases.open(o, &by).await.unwrap().unwrap());
+            }
+            let me = Uuid::nil();
+            let found = |q: CaseQuery| {
+                let cases = cases.clone();
+                async move {
+                    let list = cases.list(&q, me).await.unwrap();
+                    let mut found: Vec<i64> = list.cases.iter().map(|c| c.id).collect();
+                    found.sort();
+                    (found, list.total)
+                }
+            };
+            let search = |text: &str| CaseQuery {
+                q: text.into(),
+                ..Default::default()
+            };
+            let name = store.name;
+            for (text, want) in [
+                ("wallbox", vec![ids[0]]),
+                ("WALLBOX  monday", vec![ids[0]]),
+                ("wallbox heat", vec![]),
+                ("anna", vec![ids[0]]),
+                ("MÜLLER", vec![ids[1]]),
+                ("Özlem", vec![ids[1]]),
+                ("ÖZLEM", vec![ids[1]]),
+                ("BOB@Example", vec![ids[2]]),
+                ("arotherm", vec![ids[2]]),
+                // A comment's text.
+                ("bill", vec![ids[0]]),
+                // Wildcards typed are plain characters.
+                ("%", vec![ids[0]]),
+                ("50%", vec![ids[0]]),
+                ("_", vec![ids[1]]),
+                ("tariff_q", vec![ids[1]]),
+                ("tariff%q", vec![]),
+                ("\\", vec![]),
+                // The case's number.
+                (&format!("#{}", ids[2]), vec![ids[2]]),
+            ] {
+                let (got, total) = found(search(text)).await;
+                assert_eq!(got, want, "{name}: {text:?}");
+                assert_eq!(total, want.len() as u64, "{name}: {text:?}");
+            }
+            // With the other filters, and paged.
+            let resolved = CaseQuery {
+                state: Some(CaseState::Resolved),
+                ..search("wallbox")
+            };
+            assert_eq!(found(resolved).await, (vec![], 0), "{name}");
+            let kind = CaseQuery {
+                kind: Some(CaseKind::Question),
+                ..search("o")
+            };
+            assert_eq!(found(kind).await.1, 3, "{name}");
+            let second = CaseQuery {
+                per_page: 2,
+                page: 2,
+                sort: CaseSort::Oldest,
+                ..search("o")
+            };
+            assert_eq!(found(second).await, (vec![ids[2]], 3), "{name}");
+            let counts = cases.counts(&search("noisy"), me).await.unwrap();
+            assert_eq!((counts.open, counts.resolved), (1, 0), "{name}");
+        }
+    }
 }

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, FromRef, Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -448,7 +448,25 @@ async fn page_get(
         format!("self-service link {}", link.id),
     );
     audit(&s.audit, record, false).await;
-    render(&v, (&token, &link, &user), &lost, StatusCode::OK, None)
+    let mut page = render(&v, (&token, &link, &user), &lost, StatusCode::OK, None);
+    forget_earlier_pages(&mut page);
+    page
+}
+
+/// Make the browser drop the pages of this origin it keeps for Back.
+///
+/// The customer's pages are `no-store`, but Chromium keeps such pages in
+/// its back/forward cache all the same: after a reconnection (the
+/// manufacturer sends the customer back to this page), Back showed the
+/// page from before, the device still lost. `Clear-Site-Data: "cache"`
+/// on every devices page drops the earlier one, so Back asks the gateway
+/// again and shows the devices as they are now. (The origin's HTTP
+/// cache goes too: for a customer, only this page's stylesheet.)
+fn forget_earlier_pages(page: &mut Response) {
+    page.headers_mut().insert(
+        HeaderName::from_static("clear-site-data"),
+        HeaderValue::from_static("\"cache\""),
+    );
 }
 
 /// The reconnect form's fields.

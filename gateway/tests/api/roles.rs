@@ -348,6 +348,7 @@ async fn case_endpoints_by_role() {
     let reads = [
         format!("{a}/api/cases"),
         format!("{a}/api/cases?user_id={end_user}"),
+        format!("{a}/api/cases?q=role+matrix&state=open"),
         format!("{a}/api/cases.csv"),
         format!("{a}/api/cases/summary"),
         format!("{a}/api/cases/assignees"),

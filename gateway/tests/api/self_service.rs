@@ -250,6 +250,9 @@ async fn a_link_opens_its_customers_page_and_nothing_else() {
         "{csp}"
     );
     assert_eq!(r.headers()["cache-control"], "no-store");
+    // The page before this one is dropped from the browser's back/forward
+    // cache: Back asks again.
+    assert_eq!(r.headers()["clear-site-data"], "\"cache\"");
     let html = r.text().await.unwrap();
     assert!(html.contains("Erneut verbinden"), "{html}");
     assert!(html.contains(&format!("value=\"{device}\"")), "{html}");
@@ -318,6 +321,7 @@ async fn a_link_opens_its_customers_page_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
+    assert_eq!(r.headers()["cache-control"], "no-store");
     assert!(r.text().await.unwrap().contains("not among yours"));
     for junk in ["", "kind=toasters&device=1", &"x".repeat(5000)] {
         let r = customer()
@@ -352,6 +356,7 @@ async fn a_link_opens_its_customers_page_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
     let html = r.text().await.unwrap();
     let emulator = app.emulator.as_ref().unwrap().base_url.clone();
     assert!(html.contains("http-equiv=\"refresh\""), "{html}");

@@ -241,6 +241,111 @@ async fn cases_by_hand_timeline_rules_and_audit() {
     app.shutdown().await;
 }
 
+/// The queue's search over HTTP: words of the subject or a comment find
+/// their case, combined with the other filters and paging; `%` and `_`
+/// are plain characters; a search too long is refused with a JSON message
+/// naming `q` and the limits, in the CSV and the summary as in the list.
+#[tokio::test]
+async fn the_queue_searches_subjects_comments_and_users() {
+    let app = spawn_app_with(Options::default()).await;
+    let c = &app.client;
+    let a = &app.address;
+    let user = end_user(&app).await;
+    let uid = user["id"].as_str().unwrap();
+    let mut ids = Vec::new();
+    for (subject, comment) in [
+        ("Heat pump noisy at night", "Customer wants 100% quiet."),
+        ("Tariff_change for March", "Sent the form."),
+        ("Wallbox charges slowly", "Checked the fuse."),
+    ] {
+        let r = c
+            .send(c.http.post(format!("{a}/api/cases")).json(&json!({
+                "user_id": uid, "kind": "question", "subject": subject, "comment": comment
+            })))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        ids.push(r.json()["case"]["id"].as_i64().unwrap());
+    }
+    let found = |list: &Value| -> Vec<i64> {
+        let mut ids: Vec<i64> = list["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect();
+        ids.sort();
+        ids
+    };
+    for (query, want) in [
+        ("q=NOISY", vec![ids[0]]),
+        ("q=heat+night", vec![ids[0]]),
+        ("q=heat+fuse", vec![]),
+        ("q=fuse", vec![ids[2]]),
+        ("q=100%25", vec![ids[0]]),
+        ("q=%25", vec![ids[0]]),
+        ("q=_", vec![ids[1]]),
+        ("q=tariff%25march", vec![]),
+        ("q=march&state=resolved", vec![]),
+        ("q=march&kind=question&state=open", vec![ids[1]]),
+    ] {
+        let list = cases_of(&app, query).await;
+        assert_eq!(found(&list), want, "{query}: {list}");
+        assert_eq!(list["total"], want.len(), "{query}");
+    }
+    // The end-user's name (the case keeps it), on one page of one.
+    let name = cases_of(&app, &format!("user_id={uid}")).await["cases"][0]["user_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let word = name.split_whitespace().next().unwrap().to_uppercase();
+    let paged = cases_of(
+        &app,
+        &format!(
+            "q={}&per_page=1&page=2&sort=oldest",
+            shared::directory::percent_encode(&word)
+        ),
+    )
+    .await;
+    assert_eq!(paged["total"], 3, "{word}: {paged}");
+    assert_eq!(found(&paged), [ids[1]]);
+    let summary = c
+        .send(c.get(&format!("{a}/api/cases/summary?q=slowly")))
+        .await
+        .json();
+    assert_eq!(summary["open"], 1, "{summary}");
+    let csv = c.send(c.get(&format!("{a}/api/cases.csv?q=slowly"))).await;
+    assert_eq!(csv.text().lines().count(), 2, "{}", csv.text());
+
+    // Too long: 400 with a JSON message naming the field and the limits.
+    let long = "a".repeat(201);
+    for path in ["/api/cases", "/api/cases.csv", "/api/cases/summary"] {
+        let r = c.send(c.get(&format!("{a}{path}?q={long}"))).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        let body = r.json();
+        assert_eq!(body["code"], "invalid_query", "{body}");
+        let text = body.to_string();
+        assert!(text.contains("\"q\""), "{path}: q not named: {text}");
+        assert!(text.contains("200"), "{path}: no limit: {text}");
+    }
+    let many = ["w"; 13].join("+");
+    let r = c.send(c.get(&format!("{a}/api/cases?q={many}"))).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("12"), "{}", r.text());
+
+    // The OpenAPI description names the parameter and its bound.
+    let doc = c.send(c.get(&format!("{a}/api/openapi.json"))).await.json();
+    let params = doc["paths"]["/api/cases"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let q = params
+        .iter()
+        .find(|p| p["name"] == "q")
+        .expect("q is described");
+    assert_eq!(q["in"], "query");
+    assert_eq!(q["schema"]["maxLength"], 200, "{q}");
+    app.shutdown().await;
+}
+
 /// Set one device's manufacturer connection on the emulator.
 async fn watch_status(app: &TestApp) -> Value {
     let c = &app.client;

@@ -423,25 +423,18 @@ impl Inputs {
 }
 
 /// Focus the input of the first field with an error in the order of the
-/// form (the errors come in the order they were checked, which is not the
-/// order on screen), skipping fields the form does not show.
+/// form, skipping fields the form does not show.
 pub fn focus_first(errors: &[FieldError]) {
-    use wasm_bindgen::JsCast;
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    let input = Field::ALL
-        .into_iter()
-        .filter(|f| {
-            errors
-                .iter()
-                .any(|e| Field::from_name(&e.field) == Some(*f))
-        })
-        .find_map(|f| document.get_element_by_id(&format!("f-{}", f.name())))
-        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
-    if let Some(el) = input {
-        let _ = el.focus();
-    }
+    crate::components::form::focus_first_present(
+        Field::ALL
+            .into_iter()
+            .filter(|f| {
+                errors
+                    .iter()
+                    .any(|e| Field::from_name(&e.field) == Some(*f))
+            })
+            .map(|f| format!("f-{}", f.name())),
+    );
 }
 
 /// The labelled input of one text field (or the country select), its
