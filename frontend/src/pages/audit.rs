@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::api;
 use crate::components::audit::{
-    actor, is_failure, outcome_unknown, Changes, OutcomeNotRecorded, RequestCount,
+    actor, is_failure, outcome_unknown, Action, Changes, OutcomeNotRecorded, RequestCount,
 };
 use crate::components::feedback::{AdminOnly, ErrorPanel, Loading};
 use crate::format::{ago, count, or_dash, stamp};
@@ -362,7 +362,7 @@ fn AuditRow(entry: AuditEntry) -> impl IntoView {
             </td>
             <td data-testid="audit-actor">{actor(&entry)}</td>
             <td>
-                <code data-testid="audit-action" title=route>{entry.action.clone()}</code>
+                <Action code=entry.action.clone() note=route/>
                 " " <RequestCount count=entry.count/>
                 {entry.detail.clone().map(|d| view! { <span class="audit-detail muted">{d}</span> })}
             </td>
