@@ -192,6 +192,13 @@ async fn admin_finds_a_change_in_the_audit_trail() {
     })
     .await;
 
+    // An exact action from the address is offered with its label.
+    h.open("/audit?action=user.update").await;
+    let option = h
+        .wait_for("#audit-action option[value='user.update']")
+        .await;
+    assert_eq!(option.text().await.unwrap(), "user.update — User changed");
+
     // The user's page shows the same change in its history.
     h.open(&format!("/users/{}", user.id)).await;
     let entry = h

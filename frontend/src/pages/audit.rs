@@ -13,6 +13,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
+use shared::audit_action::action_label;
 use shared::staff::{action_group_label, AuditEntry, AuditPage, AuditQuery, ACTIONS};
 use uuid::Uuid;
 
@@ -237,7 +238,11 @@ fn AuditTrail() -> impl IntoView {
                                     {move || format!("{group} — {}", action_group_label(group, lang()))}
                                 </option>
                             }).collect_view()}
-                            {move || extra_action().map(|a| view! { <option value=a.clone()>{a.clone()}</option> })}
+                            {move || extra_action().map(|a| {
+                                let label = action_label(&a, lang());
+                                let text = if label == a { a.clone() } else { format!("{a} — {label}") };
+                                view! { <option value=a.clone()>{text}</option> }
+                            })}
                         </select>
                     </label>
                     <label>
