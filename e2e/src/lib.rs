@@ -29,6 +29,7 @@
 //! `npm ci --prefix e2e`) on the page shown, in the light and the dark
 //! colour scheme, and fails on any violation.
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -109,6 +110,20 @@ pub fn dist_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("dist")
+}
+
+/// The app's texts in `lang`, from the translator's file
+/// `frontend/locales/<code>.yml`, by dotted key: tests expect what the
+/// catalog says rather than repeat it.
+pub fn app_texts(lang: shared::Lang) -> BTreeMap<String, String> {
+    let path = format!(
+        "{}/../frontend/locales/{}.yml",
+        env!("CARGO_MANIFEST_DIR"),
+        lang.code()
+    );
+    let yaml = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read the catalog {path}: {e}"));
+    shared::i18n::flat_entries(&yaml)
 }
 
 /// The browser's language list for a language tag: `de-DE` gives

@@ -26,16 +26,9 @@ struct Texts {
 
 impl Texts {
     fn of(lang: Lang) -> Texts {
-        let path = format!(
-            "{}/../frontend/locales/{}.yml",
-            env!("CARGO_MANIFEST_DIR"),
-            lang.code()
-        );
-        let yaml = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read the catalog {path}: {e}"));
         Texts {
             lang,
-            entries: shared::i18n::flat_entries(&yaml),
+            entries: e2e::app_texts(lang),
         }
     }
 

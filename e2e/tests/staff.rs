@@ -145,7 +145,7 @@ async fn admin_finds_a_change_in_the_audit_trail() {
         .eventually("the change in the audit table", || async {
             for row in h.all("[data-testid=audit-row]").await {
                 let text = row.text().await.ok()?;
-                if text.contains("user.update") && text.contains("Audithausen") {
+                if text.contains("User changed") && text.contains("Audithausen") {
                     return Some(text);
                 }
             }
@@ -153,7 +153,12 @@ async fn admin_finds_a_change_in_the_audit_trail() {
         })
         .await;
     assert!(row.contains(&staff_email), "{row}");
-    assert!(row.contains("town"), "{row}");
+    // The action and the field by their labels, not their codes.
+    assert!(row.contains("Town: "), "{row}");
+    assert!(
+        !row.contains("user.update") && !row.contains("town:"),
+        "{row}"
+    );
     // Every row of this filter is the staff member's.
     for actor in h
         .all("[data-testid=audit-row] [data-testid=audit-actor]")
@@ -187,14 +192,22 @@ async fn admin_finds_a_change_in_the_audit_trail() {
     })
     .await;
 
+    // An exact action from the address is offered with its label.
+    h.open("/audit?action=user.update").await;
+    let option = h
+        .wait_for("#audit-action option[value='user.update']")
+        .await;
+    assert_eq!(option.text().await.unwrap(), "user.update — User changed");
+
     // The user's page shows the same change in its history.
     h.open(&format!("/users/{}", user.id)).await;
     let entry = h
         .text("[data-testid=user-history] [data-testid=history-entry]")
         .await;
     assert!(
-        entry.contains("user.update") && entry.contains("Audithausen"),
+        entry.contains("User changed") && entry.contains("Town: ") && entry.contains("Audithausen"),
         "{entry}"
     );
+    assert!(!entry.contains("user.update"), "{entry}");
     h.finish().await;
 }

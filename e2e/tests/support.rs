@@ -125,6 +125,20 @@ async fn needs_reconnection_lists_lost_devices() {
         .await;
     let text = row.text().await.unwrap();
     assert!(text.contains(&user.display_name()), "{text}");
+    // Its lifecycle by its label ("Error"), not Podero's `error`.
+    let lifecycle = row
+        .find(fantoccini::Locator::Css("[data-testid=lost-lifecycle]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(device["lifecycle_state"], "error");
+    assert_eq!(
+        lifecycle,
+        shared::device::lifecycle_label("error", shared::Lang::En)
+    );
+    assert_ne!(lifecycle, "error");
     // Every lost device of the report is a row.
     let report: shared::directory::ReconnectionReport = h
         .http

@@ -391,7 +391,7 @@ pub async fn label_partner_call(req: Request, next: Next) -> Response {
         req.extensions().get::<ApiRoute>(),
         req.extensions().get::<PartnerRoute>(),
     ) {
-        let _ = slot.0.set(route.action(req.method()));
+        let _ = slot.0.set(route.action(req.method()).code());
     }
     next.run(req).await
 }

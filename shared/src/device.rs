@@ -619,3 +619,33 @@ pub struct InverterWrite {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_battery_charge: Option<f64>,
 }
+
+/// A device's `lifecycle_state` in `lang`: a label for the states known
+/// (`created`, `authenticated`, `error`), the value itself for any other
+/// (Podero's full list is not public).
+pub fn lifecycle_label(state: &str, lang: Lang) -> String {
+    let key = match state {
+        "created" => "lifecycle_state.created",
+        "authenticated" => "lifecycle_state.authenticated",
+        "error" => "lifecycle_state.error",
+        other => return other.to_string(),
+    };
+    tr(lang, key, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle_labels_follow_the_language_and_unknown_states_stay_raw() {
+        assert_eq!(lifecycle_label("authenticated", Lang::En), "Connected");
+        assert_eq!(lifecycle_label("authenticated", Lang::De), "Verbunden");
+        assert_eq!(lifecycle_label("error", Lang::De), "Fehler");
+        assert_ne!(
+            lifecycle_label("created", Lang::De),
+            lifecycle_label("created", Lang::En)
+        );
+        assert_eq!(lifecycle_label("paired", Lang::De), "paired");
+    }
+}

@@ -8,6 +8,7 @@
 //! changes exactly the fields the caller meant to change.
 
 pub mod app;
+pub mod audit_action;
 pub mod auth;
 pub mod building;
 pub mod cases;

@@ -1,14 +1,20 @@
 //! Pieces of the audit trail shared by the audit page and a user's change
-//! history: the field changes of an operation, one line each
-//! (`first_name: "Anna" → "Anne"`), who made it, an operation whose outcome
-//! could not be recorded (status `0`: "Outcome not recorded"), and how many
-//! refused requests one entry folds together ("× 37 requests").
+//! history: what an operation was, by its label in the language of the
+//! moment ("User changed"; the code, `user.update`, in its tooltip and as
+//! the text of a code this app does not know), the field changes of an
+//! operation, one line each by the field's label in the user form
+//! (`First name: "Anna" → "Anne"`; a field the form does not have by its
+//! name), who made it, an operation whose outcome could not be recorded
+//! (status `0`: "Outcome not recorded"), and how many refused requests one
+//! entry folds together ("× 37 requests").
 
 use leptos::prelude::*;
+use shared::audit_action::action_label;
 use shared::staff::{AuditEntry, FieldChange};
 
 use crate::format::count as number;
-use crate::i18n::{t_with, tx};
+use crate::i18n::{lang, t_with, tx};
+use crate::pages::user_form::fields::Field;
 
 /// A JSON value as compact text: strings quoted, `null` as a dash.
 pub fn show_value(v: &serde_json::Value) -> String {
@@ -18,11 +24,16 @@ pub fn show_value(v: &serde_json::Value) -> String {
     }
 }
 
-/// One change as a line: `field: from → to`.
+/// A changed field's label: the user form's (tracked), else its name.
+pub fn field_label(name: &str) -> String {
+    Field::from_name(name).map_or_else(|| name.to_string(), Field::label)
+}
+
+/// One change as a line: `Field: from → to`.
 pub fn change_line(c: &FieldChange) -> String {
     format!(
         "{}: {} → {}",
-        c.field,
+        field_label(&c.field),
         show_value(&c.from),
         show_value(&c.to)
     )
@@ -43,6 +54,22 @@ pub fn outcome_unknown(entry: &AuditEntry) -> bool {
 /// (status `0`) is not.
 pub fn is_failure(entry: &AuditEntry) -> bool {
     entry.status >= 400
+}
+
+/// What an operation was: its label (tracked), the code in `data-action`
+/// and, with `note` (e.g. the request's route), in the tooltip.
+#[component]
+pub fn Action(code: String, #[prop(optional, into)] note: Option<String>) -> impl IntoView {
+    let tooltip = match note {
+        Some(note) => format!("{code} · {note}"),
+        None => code.clone(),
+    };
+    let label = code.clone();
+    view! {
+        <span class="audit-action" data-testid="audit-action" data-action=code title=tooltip>
+            {move || action_label(&label, lang())}
+        </span>
+    }
 }
 
 /// "Outcome not recorded", for an entry with status `0`.
@@ -81,11 +108,35 @@ pub fn Changes(changes: Vec<FieldChange>) -> impl IntoView {
             {changes
                 .iter()
                 .map(|c| {
-                    let line = change_line(c);
-                    view! { <span class="change">{line}</span> }
+                    let (line, name) = (change_line(c), c.field.clone());
+                    view! { <span class="change" data-field=name.clone() title=name>{line}</span> }
                 })
                 .collect_view()}
         </span>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changes_name_fields_by_the_forms_labels_and_others_by_name() {
+        let line = |field: &str| {
+            change_line(&FieldChange {
+                field: field.to_string(),
+                from: json!("AT"),
+                to: json!(null),
+            })
+        };
+        assert_eq!(line("country_iso2"), "Country: \"AT\" → —");
+        assert_eq!(line("country"), "Country: \"AT\" → —");
+        assert_eq!(field_label("first_name"), "First name");
+        assert_eq!(
+            line("is_smart_optimization_active"),
+            "is_smart_optimization_active: \"AT\" → —"
+        );
+    }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+use shared::device::lifecycle_label;
 use shared::directory::percent_encode;
 use shared::{Device, DeviceKind, DEFAULT_VERIFY_SECS};
 use uuid::Uuid;
@@ -192,9 +193,10 @@ pub fn DeviceCard(
                 <div><dt>{tx!("device.authenticated")}</dt><dd data-testid="is-authenticated">{move || if authenticated.get() { t("common.yes") } else { t("common.no") }}</dd></div>
                 <div><dt>{tx!("device.lifecycle")}</dt><dd data-testid="lifecycle">{move || {
                     let (state, error) = lifecycle.get();
+                    let state = or_dash(state.map(|s| lifecycle_label(&s, lang())).as_deref());
                     match error {
-                        Some(e) => format!("{} ({e})", or_dash(state.as_deref())),
-                        None => or_dash(state.as_deref()),
+                        Some(e) => format!("{state} ({e})"),
+                        None => state,
                     }
                 }}</dd></div>
                 {move || lost_since.and_then(|s| s.get()).filter(|_| !authenticated.get()).map(|at| view! {

@@ -13,12 +13,13 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
+use shared::audit_action::action_label;
 use shared::staff::{action_group_label, AuditEntry, AuditPage, AuditQuery, ACTIONS};
 use uuid::Uuid;
 
 use crate::api;
 use crate::components::audit::{
-    actor, is_failure, outcome_unknown, Changes, OutcomeNotRecorded, RequestCount,
+    actor, is_failure, outcome_unknown, Action, Changes, OutcomeNotRecorded, RequestCount,
 };
 use crate::components::feedback::{AdminOnly, ErrorPanel, Loading};
 use crate::format::{ago, count, or_dash, stamp};
@@ -237,7 +238,11 @@ fn AuditTrail() -> impl IntoView {
                                     {move || format!("{group} — {}", action_group_label(group, lang()))}
                                 </option>
                             }).collect_view()}
-                            {move || extra_action().map(|a| view! { <option value=a.clone()>{a.clone()}</option> })}
+                            {move || extra_action().map(|a| {
+                                let label = action_label(&a, lang());
+                                let text = if label == a { a.clone() } else { format!("{a} — {label}") };
+                                view! { <option value=a.clone()>{text}</option> }
+                            })}
                         </select>
                     </label>
                     <label>
@@ -362,7 +367,7 @@ fn AuditRow(entry: AuditEntry) -> impl IntoView {
             </td>
             <td data-testid="audit-actor">{actor(&entry)}</td>
             <td>
-                <code data-testid="audit-action" title=route>{entry.action.clone()}</code>
+                <Action code=entry.action.clone() note=route/>
                 " " <RequestCount count=entry.count/>
                 {entry.detail.clone().map(|d| view! { <span class="audit-detail muted">{d}</span> })}
             </td>

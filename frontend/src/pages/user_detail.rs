@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::api::{self, ApiFailure};
 use crate::components::audit::{
-    actor, is_failure, outcome_unknown, Changes, OutcomeNotRecorded, RequestCount,
+    actor, is_failure, outcome_unknown, Action, Changes, OutcomeNotRecorded, RequestCount,
 };
 use crate::components::confirm::ConfirmDialog;
 use crate::components::device_card::DeviceCard;
@@ -285,7 +285,7 @@ fn HistoryItem(entry: AuditEntry) -> impl IntoView {
             <div class="history-head">
                 <time datetime=entry.at.to_rfc3339() title=ago(Some(entry.at))>{stamp(Some(entry.at))}</time>
                 <span data-testid="audit-actor">{actor(&entry)}</span>
-                <code data-testid="audit-action">{entry.action.clone()}</code>
+                <Action code=entry.action.clone()/>
                 <RequestCount count=entry.count/>
                 {failed.then(|| view! { <span class="badge bad" data-testid="audit-status">{t_with("common.http_status", &[("status", &entry.status.to_string())])}</span> })}
                 {outcome_unknown(&entry).then(|| view! { <OutcomeNotRecorded/> })}

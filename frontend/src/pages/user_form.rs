@@ -22,7 +22,7 @@
 //! was opened from, so a restored draft still goes through the check for
 //! changes by others. Saving or Cancel clears the draft.
 
-mod fields;
+pub mod fields;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;

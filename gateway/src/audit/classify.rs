@@ -4,6 +4,7 @@
 //! of the gateway, so no handler can forget to name its action.
 
 use axum::http::Method;
+use shared::audit_action::AuditAction;
 use shared::cases::{
     CASES_ASSIGNEES_PATH, CASES_CSV_PATH, CASES_PATH, CASES_SUMMARY_PATH, WATCH_PATH,
     WEBHOOK_DELIVERIES_PATH,
@@ -23,13 +24,13 @@ use crate::request::is_write;
 /// The audit view of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classified {
-    pub action: &'static str,
+    pub action: AuditAction,
     pub target_user_id: Option<Uuid>,
     /// Changes data (users, devices, buildings, the team, a password).
     pub is_change: bool,
 }
 
-fn c(action: &'static str, target_user_id: Option<Uuid>, is_change: bool) -> Classified {
+fn c(action: AuditAction, target_user_id: Option<Uuid>, is_change: bool) -> Classified {
     Classified {
         action,
         target_user_id,
@@ -43,30 +44,30 @@ pub fn classify(method: &Method, path: &str, route: Option<&ApiRoute>) -> Classi
     let get = !is_write(method);
     match path {
         SESSION_PATH => match *method {
-            Method::POST => c("session.sign_in", None, false),
-            Method::DELETE => c("session.sign_out", None, false),
-            _ => c("session.read", None, false),
+            Method::POST => c(AuditAction::SessionSignIn, None, false),
+            Method::DELETE => c(AuditAction::SessionSignOut, None, false),
+            _ => c(AuditAction::SessionRead, None, false),
         },
-        PASSWORD_PATH => c("session.password_change", None, !get),
-        LANGUAGE_PATH => c("session.language", None, !get),
-        "/api/app-info" => c("app.info", None, false),
-        DIRECTORY_USERS_PATH => c("users.search", None, false),
-        DIRECTORY_CSV_PATH => c("users.export", None, false),
-        DIRECTORY_REFRESH_PATH => c("users.refresh", None, false),
-        DIRECTORY_RECONNECTION_PATH if get => c("users.reconnection_report", None, false),
-        DIRECTORY_RECONNECTION_PATH => c("users.reconnection_scan", None, false),
-        TEAM_PATH if get => c("team.list", None, false),
-        TEAM_PATH => c("team.invite", None, true),
-        AUDIT_PATH => c("audit.read", None, false),
-        AUDIT_CSV_PATH => c("audit.export", None, false),
-        CASES_PATH if get => c("case.list", None, false),
-        CASES_PATH => c("case.open", None, true),
-        CASES_CSV_PATH => c("case.export", None, false),
-        CASES_SUMMARY_PATH => c("case.summary", None, false),
-        CASES_ASSIGNEES_PATH => c("case.assignees", None, false),
-        WATCH_PATH => c("case.watch_status", None, false),
-        WEBHOOK_DELIVERIES_PATH => c("case.webhook_deliveries", None, false),
-        OUTBOX_PATH => c("device.self_service_outbox", None, false),
+        PASSWORD_PATH => c(AuditAction::SessionPasswordChange, None, !get),
+        LANGUAGE_PATH => c(AuditAction::SessionLanguage, None, !get),
+        "/api/app-info" => c(AuditAction::AppInfo, None, false),
+        DIRECTORY_USERS_PATH => c(AuditAction::UsersSearch, None, false),
+        DIRECTORY_CSV_PATH => c(AuditAction::UsersExport, None, false),
+        DIRECTORY_REFRESH_PATH => c(AuditAction::UsersRefresh, None, false),
+        DIRECTORY_RECONNECTION_PATH if get => c(AuditAction::UsersReconnectionReport, None, false),
+        DIRECTORY_RECONNECTION_PATH => c(AuditAction::UsersReconnectionScan, None, false),
+        TEAM_PATH if get => c(AuditAction::TeamList, None, false),
+        TEAM_PATH => c(AuditAction::TeamInvite, None, true),
+        AUDIT_PATH => c(AuditAction::AuditRead, None, false),
+        AUDIT_CSV_PATH => c(AuditAction::AuditExport, None, false),
+        CASES_PATH if get => c(AuditAction::CaseList, None, false),
+        CASES_PATH => c(AuditAction::CaseOpen, None, true),
+        CASES_CSV_PATH => c(AuditAction::CaseExport, None, false),
+        CASES_SUMMARY_PATH => c(AuditAction::CaseSummary, None, false),
+        CASES_ASSIGNEES_PATH => c(AuditAction::CaseAssignees, None, false),
+        WATCH_PATH => c(AuditAction::CaseWatchStatus, None, false),
+        WEBHOOK_DELIVERIES_PATH => c(AuditAction::CaseWebhookDeliveries, None, false),
+        OUTBOX_PATH => c(AuditAction::DeviceSelfServiceOutbox, None, false),
         _ => classify_nested(method, get, path, route),
     }
 }
@@ -74,26 +75,30 @@ pub fn classify(method: &Method, path: &str, route: Option<&ApiRoute>) -> Classi
 fn classify_nested(m: &Method, get: bool, path: &str, route: Option<&ApiRoute>) -> Classified {
     if let Some(rest) = path.strip_prefix("/api/team/") {
         return if rest.ends_with("/sessions") {
-            c("team.end_sessions", None, !get)
+            c(AuditAction::TeamEndSessions, None, !get)
         } else if rest.ends_with("/password") {
-            c("team.password_reset", None, !get)
+            c(AuditAction::TeamPasswordReset, None, !get)
         } else if *m == Method::DELETE {
-            c("team.remove", None, true)
+            c(AuditAction::TeamRemove, None, true)
         } else {
-            c("team.role_change", None, !get)
+            c(AuditAction::TeamRoleChange, None, !get)
         };
     }
     if let Some(rest) = path.strip_prefix("/api/cases/") {
         return if rest.ends_with("/comments") {
-            c("case.comment", None, !get)
+            c(AuditAction::CaseComment, None, !get)
         } else if get {
-            c("case.read", None, false)
+            c(AuditAction::CaseRead, None, false)
         } else {
-            c("case.update", None, true)
+            c(AuditAction::CaseUpdate, None, true)
         };
     }
     if let Some(rest) = path.strip_prefix("/api/watch/users/") {
-        return c("case.watch_user", Uuid::parse_str(rest).ok(), false);
+        return c(
+            AuditAction::CaseWatchUser,
+            Uuid::parse_str(rest).ok(),
+            false,
+        );
     }
     if let Some(rest) = path.strip_prefix("/api/users/") {
         return classify_self_service(m, rest);
@@ -102,10 +107,14 @@ fn classify_nested(m: &Method, get: bool, path: &str, route: Option<&ApiRoute>) 
         return classify_sync(get, rest);
     }
     if let Some(rest) = path.strip_prefix("/api/audit/users/") {
-        return c("audit.user_history", Uuid::parse_str(rest).ok(), false);
+        return c(
+            AuditAction::AuditUserHistory,
+            Uuid::parse_str(rest).ok(),
+            false,
+        );
     }
     let Some(route) = route else {
-        return c("api.refused", None, false);
+        return c(AuditAction::ApiRefused, None, false);
     };
     // A method the route does not have is refused, not a change.
     let change = !get && route.methods().contains(m);
@@ -117,13 +126,13 @@ fn classify_self_service(m: &Method, rest: &str) -> Classified {
     let (user, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let user = Uuid::parse_str(user).ok();
     match (tail, m) {
-        ("self-service-link", &Method::POST) => c("device.self_service_link", user, true),
-        ("self-service-email", &Method::POST) => c("device.self_service_email", user, true),
-        ("self-service-links", &Method::GET) => c("device.self_service_links", user, false),
+        ("self-service-link", &Method::POST) => c(AuditAction::DeviceSelfServiceLink, user, true),
+        ("self-service-email", &Method::POST) => c(AuditAction::DeviceSelfServiceEmail, user, true),
+        ("self-service-links", &Method::GET) => c(AuditAction::DeviceSelfServiceLinks, user, false),
         (t, &Method::DELETE) if t.starts_with("self-service-links/") => {
-            c("device.self_service_revoke", user, true)
+            c(AuditAction::DeviceSelfServiceRevoke, user, true)
         }
-        _ => c("api.refused", None, false),
+        _ => c(AuditAction::ApiRefused, None, false),
     }
 }
 
@@ -132,15 +141,15 @@ fn classify_self_service(m: &Method, rest: &str) -> Classified {
 /// has its own record, made by the run).
 fn classify_sync(get: bool, rest: &str) -> Classified {
     match rest {
-        "dry-run" => c("sync.dry_run", None, false),
-        "quality" | "quality.csv" => c("sync.quality", None, false),
-        "runs" if get => c("sync.runs", None, false),
-        "runs" => c("sync.start", None, true),
-        _ if rest.ends_with("/report.csv") => c("sync.report", None, false),
-        _ if get => c("sync.run", None, false),
-        _ if rest.ends_with("/pause") => c("sync.pause", None, true),
-        _ if rest.ends_with("/resume") => c("sync.resume", None, true),
-        _ => c("api.refused", None, false),
+        "dry-run" => c(AuditAction::SyncDryRun, None, false),
+        "quality" | "quality.csv" => c(AuditAction::SyncQuality, None, false),
+        "runs" if get => c(AuditAction::SyncRuns, None, false),
+        "runs" => c(AuditAction::SyncStart, None, true),
+        _ if rest.ends_with("/report.csv") => c(AuditAction::SyncReport, None, false),
+        _ if get => c(AuditAction::SyncRun, None, false),
+        _ if rest.ends_with("/pause") => c(AuditAction::SyncPause, None, true),
+        _ if rest.ends_with("/resume") => c(AuditAction::SyncResume, None, true),
+        _ => c(AuditAction::ApiRefused, None, false),
     }
 }
 
@@ -295,9 +304,10 @@ mod tests {
             ),
         ];
         for (m, path, action, target, change) in cases {
+            let got = classify(&m, &path, org);
             assert_eq!(
-                classify(&m, &path, org),
-                c(action, target, change),
+                (got.action.code(), got.target_user_id, got.is_change),
+                (action, target, change),
                 "{m} {path}"
             );
         }

@@ -170,7 +170,7 @@ async fn answer(
             client_addr: client.clone(),
             method: method.to_string(),
             route: path.clone(),
-            action: class.action.to_string(),
+            action: class.action.code().to_string(),
             target_user_id: class.target_user_id,
             is_change: class.is_change,
             count: 1,
@@ -234,10 +234,14 @@ async fn answer(
     let code = response.extensions().get::<ErrorCode>().map(|c| c.0);
     if class.is_change && status.is_success() && !note.has_intent() {
         tracing::error!(
-            action = class.action,
+            action = class.action.code(),
             "a change was made without its intent recorded first"
         );
-        debug_assert!(false, "{} made a change without Note::begin", class.action);
+        debug_assert!(
+            false,
+            "{} made a change without Note::begin",
+            class.action.code()
+        );
     }
     let record = note.outcome(status.as_u16(), code);
     let written = if !signed_in && status.is_client_error() {

@@ -17,6 +17,7 @@ pub mod webhook;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use shared::audit_action::AuditAction;
 use shared::cases::{
     Assignee, AssigneeFilter, Case, CaseCounts, CaseDetail, CaseEvent, CaseEventKind, CaseKind,
     CaseList, CaseQuery, CaseSort, CaseState, CaseUpdate, Priority,
@@ -290,7 +291,7 @@ impl Cases {
         tx.commit().await.map_err(failed)?;
         if matches!(by, By::System) {
             self.system_record(
-                "case.open",
+                AuditAction::CaseOpen,
                 o.user_id,
                 vec![change("state", json!(null), json!("open"))],
                 format!("case {id}: {}", o.subject.trim()),
@@ -304,7 +305,7 @@ impl Cases {
     /// are logged: the change is made already).
     async fn system_record(
         &self,
-        action: &str,
+        action: AuditAction,
         user: Uuid,
         changes: Vec<FieldChange>,
         detail: String,
@@ -314,7 +315,7 @@ impl Cases {
             actor_email: Some(SYSTEM_ACTOR.into()),
             method: "SYSTEM".into(),
             route: "fleet-watch".into(),
-            action: action.into(),
+            action: action.code().into(),
             target_user_id: Some(user),
             status: 200,
             is_change: true,
@@ -324,7 +325,7 @@ impl Cases {
             ..Default::default()
         };
         if let Err(e) = self.audit.append(record).await {
-            tracing::error!("could not write the audit record of {action}: {e}");
+            tracing::error!("could not write the audit record of {}: {e}", action.code());
         }
     }
 
@@ -790,7 +791,7 @@ impl Cases {
         }
         tx.commit().await.map_err(failed)?;
         self.system_record(
-            "case.resolve",
+            AuditAction::CaseResolve,
             user,
             vec![change("state", json!("open"), json!("resolved"))],
             format!("case {id}: reconnected after {}", duration_text(lost_for)),

@@ -250,7 +250,7 @@ impl Podero {
     ) -> Result<Bytes, GatewayError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let action = route.action(&method);
+        let action = route.action(&method).code();
         let response = self.send_raw(action, method, url, headers, body).await?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| self.failed(e))?;
@@ -329,7 +329,7 @@ impl Podero {
         body: Option<Bytes>,
     ) -> Result<Response, GatewayError> {
         let url = self.url(route, include_deleted);
-        let action = route.action(&method);
+        let action = route.action(&method).code();
         let response = self.send_raw(action, method, &url, headers, body).await?;
         let mut out = Response::builder().status(response.status());
         if let Some(ct) = response.headers().get(header::CONTENT_TYPE) {
@@ -373,7 +373,7 @@ impl Podero {
         let url = self.url(&ApiRoute::Users, Some(true));
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let action = ApiRoute::Users.action(&Method::GET);
+        let action = ApiRoute::Users.action(&Method::GET).code();
         let response = self
             .send_raw(action, Method::GET, &url, headers, None)
             .await?;

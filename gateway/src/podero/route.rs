@@ -12,6 +12,7 @@
 
 use axum::http::Method;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use shared::audit_action::AuditAction;
 use shared::DeviceKind;
 use uuid::Uuid;
 
@@ -78,27 +79,27 @@ impl ApiRoute {
     }
 
     /// The audit action of `method` on this route (`read` for GET/HEAD).
-    pub fn action(&self, method: &Method) -> &'static str {
+    pub fn action(&self, method: &Method) -> AuditAction {
         let read = !is_write(method);
         let delete = *method == Method::DELETE;
         match self {
-            ApiRoute::Users if read => "users.list",
-            ApiRoute::Users => "user.create",
-            ApiRoute::UserByExternalId(_) => "user.find_by_external_id",
-            ApiRoute::User(_) if read => "user.read",
-            ApiRoute::User(_) if delete => "user.archive",
-            ApiRoute::User(_) => "user.update",
-            ApiRoute::Devices(..) if read => "device.list",
-            ApiRoute::Devices(..) => "device.register",
-            ApiRoute::Device(..) if read => "device.read",
-            ApiRoute::Device(..) if delete => "device.delete",
-            ApiRoute::Device(..) => "device.update",
-            ApiRoute::AuthSession(..) => "device.reconnection_link",
-            ApiRoute::Buildings(_) if read => "building.list",
-            ApiRoute::Buildings(_) => "building.create",
-            ApiRoute::Building(..) if read => "building.read",
-            ApiRoute::Building(..) if delete => "building.delete",
-            ApiRoute::Building(..) => "building.update",
+            ApiRoute::Users if read => AuditAction::UsersList,
+            ApiRoute::Users => AuditAction::UserCreate,
+            ApiRoute::UserByExternalId(_) => AuditAction::UserFindByExternalId,
+            ApiRoute::User(_) if read => AuditAction::UserRead,
+            ApiRoute::User(_) if delete => AuditAction::UserArchive,
+            ApiRoute::User(_) => AuditAction::UserUpdate,
+            ApiRoute::Devices(..) if read => AuditAction::DeviceList,
+            ApiRoute::Devices(..) => AuditAction::DeviceRegister,
+            ApiRoute::Device(..) if read => AuditAction::DeviceRead,
+            ApiRoute::Device(..) if delete => AuditAction::DeviceDelete,
+            ApiRoute::Device(..) => AuditAction::DeviceUpdate,
+            ApiRoute::AuthSession(..) => AuditAction::DeviceReconnectionLink,
+            ApiRoute::Buildings(_) if read => AuditAction::BuildingList,
+            ApiRoute::Buildings(_) => AuditAction::BuildingCreate,
+            ApiRoute::Building(..) if read => AuditAction::BuildingRead,
+            ApiRoute::Building(..) if delete => AuditAction::BuildingDelete,
+            ApiRoute::Building(..) => AuditAction::BuildingUpdate,
         }
     }
 
@@ -326,15 +327,18 @@ mod tests {
     fn actions() {
         let u = Uuid::nil();
         let k = DeviceKind::HeatPump;
-        assert_eq!(ApiRoute::User(u).action(&Method::PUT), "user.update");
-        assert_eq!(ApiRoute::User(u).action(&Method::DELETE), "user.archive");
-        assert_eq!(ApiRoute::Users.action(&Method::GET), "users.list");
+        assert_eq!(ApiRoute::User(u).action(&Method::PUT).code(), "user.update");
         assert_eq!(
-            ApiRoute::AuthSession(u, k, u).action(&Method::POST),
+            ApiRoute::User(u).action(&Method::DELETE).code(),
+            "user.archive"
+        );
+        assert_eq!(ApiRoute::Users.action(&Method::GET).code(), "users.list");
+        assert_eq!(
+            ApiRoute::AuthSession(u, k, u).action(&Method::POST).code(),
             "device.reconnection_link"
         );
         assert_eq!(
-            ApiRoute::Building(u, u).action(&Method::GET),
+            ApiRoute::Building(u, u).action(&Method::GET).code(),
             "building.read"
         );
     }

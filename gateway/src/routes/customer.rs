@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use serde_json::json;
+use shared::audit_action::AuditAction;
 use shared::cases::CaseEventKind;
 use shared::{AuthSessionResponse, DeviceCommon, DeviceKind, Lang, User};
 use uuid::Uuid;
@@ -152,7 +153,7 @@ impl Visit {
     /// The audit record of this visit.
     fn record(
         &self,
-        action: &str,
+        action: AuditAction,
         user: Option<Uuid>,
         status: StatusCode,
         is_change: bool,
@@ -164,7 +165,7 @@ impl Visit {
             client_addr: self.client.clone(),
             method: self.method.to_string(),
             route: self.route.clone(),
-            action: action.into(),
+            action: action.code().into(),
             target_user_id: user,
             status: status.as_u16(),
             is_change,
@@ -265,7 +266,7 @@ async fn admit(s: &CustomerState, v: &Visit, token: &str) -> Result<(Token, Link
     }
     let refused = |status: StatusCode, why: &str, user: Option<Uuid>| {
         let record = v.record(
-            "device.self_service_refused",
+            AuditAction::DeviceSelfServiceRefused,
             user,
             status,
             false,
@@ -310,7 +311,7 @@ async fn admit(s: &CustomerState, v: &Visit, token: &str) -> Result<(Token, Link
 
 async fn limited(s: &CustomerState, v: &Visit, secs: u64) -> Response {
     let record = v.record(
-        "device.self_service_refused",
+        AuditAction::DeviceSelfServiceRefused,
         None,
         StatusCode::TOO_MANY_REQUESTS,
         false,
@@ -335,7 +336,7 @@ async fn limited(s: &CustomerState, v: &Visit, secs: u64) -> Response {
 async fn failed(s: &CustomerState, v: &Visit, user: Option<Uuid>, e: GatewayError) -> Response {
     tracing::warn!("self-service page: {e}");
     let record = v.record(
-        "device.self_service_open",
+        AuditAction::DeviceSelfServiceOpen,
         user,
         StatusCode::BAD_GATEWAY,
         false,
@@ -441,7 +442,7 @@ async fn page_get(
         }
     }
     let record = v.record(
-        "device.self_service_open",
+        AuditAction::DeviceSelfServiceOpen,
         Some(user.id),
         StatusCode::OK,
         false,
@@ -504,7 +505,7 @@ async fn reconnect(
         .is_some_and(|h| h.eq_ignore_ascii_case("cross-site"));
     if cross_site {
         let record = v.record(
-            "device.self_service_refused",
+            AuditAction::DeviceSelfServiceRefused,
             None,
             StatusCode::FORBIDDEN,
             false,
@@ -552,7 +553,7 @@ async fn reconnect(
     };
     let Some((kind, device)) = found else {
         let record = v.record(
-            "device.self_service_reconnect",
+            AuditAction::DeviceSelfServiceReconnect,
             Some(user.id),
             StatusCode::UNPROCESSABLE_ENTITY,
             false,
@@ -599,7 +600,7 @@ async fn reconnect(
                 Ok(_) => "Podero answered no sign-in address".into(),
             };
             let record = v.record(
-                "device.self_service_reconnect",
+                AuditAction::DeviceSelfServiceReconnect,
                 Some(user.id),
                 StatusCode::BAD_GATEWAY,
                 true,
@@ -634,7 +635,7 @@ async fn reconnect(
         tracing::warn!("self-service page: the case event was not written: {e}");
     }
     let record = v.record(
-        "device.self_service_reconnect",
+        AuditAction::DeviceSelfServiceReconnect,
         Some(user.id),
         StatusCode::OK,
         true,

@@ -376,7 +376,7 @@ impl SyncJob {
             client_addr: starter.client_addr.clone(),
             method: method.to_string(),
             route: run_route(run.id),
-            action: route.action(method).to_string(),
+            action: route.action(method).code().to_string(),
             target_user_id: row.user_id,
             status: 0,
             is_change: true,
