@@ -2,9 +2,10 @@
 //! history: what an operation was, by its label in the language of the
 //! moment ("User changed"; the code, `user.update`, in its tooltip and as
 //! the text of a code this app does not know), the field changes of an
-//! operation, one line each by the field's label in the user form
-//! (`First name: "Anna" → "Anne"`; a field the form does not have by its
-//! name), who made it, an operation whose outcome could not be recorded
+//! operation, one line each by the field's label (`First name: "Anna" →
+//! "Anne"`, `State: Open → Resolved`: codes the app labels by their label;
+//! a field without a label by its name), who made it, an operation whose
+//! outcome could not be recorded
 //! (status `0`: "Outcome not recorded"), and how many refused requests one
 //! entry folds together ("× 37 requests").
 
