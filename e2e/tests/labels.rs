@@ -3,7 +3,8 @@
 //! "Benutzer angelegt" and "Benutzer geändert" and names the changed
 //! fields by the form's labels ("Ort", "Land"), never `user.create` or
 //! `country_iso2`; a device's lifecycle reads "Connected" or "Error", not
-//! Podero's `authenticated` / `error`.
+//! Podero's `authenticated` / `error`; a case's change reads "Status:
+//! Offen → Erledigt" and "Betreff: …", not `state: "open" → "resolved"`.
 //!
 //! The expected texts come from the catalogs (the action and lifecycle
 //! labels through `shared`, the field labels from
@@ -12,6 +13,7 @@
 
 use e2e::Harness;
 use shared::audit_action::AuditAction;
+use shared::cases::{CaseKind, CaseState};
 use shared::device::lifecycle_label;
 use shared::i18n::Lang;
 use shared::User;
@@ -145,5 +147,65 @@ async fn a_devices_lifecycle_is_shown_by_its_label() {
             .await;
         assert!(!text.contains(state), "{text}");
     }
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_cases_changes_name_the_field_and_the_state_by_their_labels() {
+    let de = e2e::app_texts(Lang::De);
+    let state = de["case_page.state"].clone();
+    let subject = de["user_cases.field_subject"].clone();
+    let kind = de["case_page.kind"].clone();
+    let (open, resolved) = (
+        CaseState::Open.label(Lang::De),
+        CaseState::Resolved.label(Lang::De),
+    );
+    assert_ne!(resolved, "resolved");
+
+    let h = Harness::start_with_language("de-DE").await;
+    let users: Vec<User> = h.api("/users").await;
+    let user = users
+        .iter()
+        .find(|u| u.role == shared::Role::User)
+        .expect("a seeded end-user");
+    let r = h
+        .http
+        .post(h.url("/api/cases"))
+        .json(&serde_json::json!({
+            "user_id": user.id, "kind": "question", "subject": "Heizung bleibt kalt"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "the case");
+    let case: serde_json::Value = r.json().await.unwrap();
+    let id = case["case"]["id"].as_i64().expect("the case's id");
+    let r = h
+        .http
+        .patch(h.url(&format!("/api/cases/{id}")))
+        .json(&serde_json::json!({"state": "resolved", "subject": "Heizung wieder warm"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the change");
+
+    h.open(&format!("/users/{}", user.id)).await;
+    let entry = history_entry(&h, &format!("{state}: {open} → {resolved}")).await;
+    assert!(
+        entry.contains(&format!(
+            "{subject}: \"Heizung bleibt kalt\" → \"Heizung wieder warm\""
+        )),
+        "{entry}"
+    );
+    for raw in ["state:", "subject:", "\"open\"", "\"resolved\""] {
+        assert!(!entry.contains(raw), "{raw} in {entry}");
+    }
+    // The opening names the kind by its label too.
+    let opened = history_entry(&h, &format!("{kind}: — → ")).await;
+    assert!(
+        opened.contains(&CaseKind::Question.label(Lang::De)),
+        "{opened}"
+    );
+    assert!(!opened.contains("question"), "{opened}");
     h.finish().await;
 }

@@ -2,18 +2,22 @@
 //! history: what an operation was, by its label in the language of the
 //! moment ("User changed"; the code, `user.update`, in its tooltip and as
 //! the text of a code this app does not know), the field changes of an
-//! operation, one line each by the field's label in the user form
-//! (`First name: "Anna" → "Anne"`; a field the form does not have by its
-//! name), who made it, an operation whose outcome could not be recorded
+//! operation, one line each by the field's label (`First name: "Anna" →
+//! "Anne"`, `State: Open → Resolved`: codes the app labels by their label;
+//! a field without a label by its name), who made it, an operation whose
+//! outcome could not be recorded
 //! (status `0`: "Outcome not recorded"), and how many refused requests one
 //! entry folds together ("× 37 requests").
 
 use leptos::prelude::*;
 use shared::audit_action::action_label;
-use shared::staff::{AuditEntry, FieldChange};
+use shared::cases::{CaseKind, CaseState, Priority};
+use shared::device::lifecycle_label;
+use shared::staff::{AuditEntry, FieldChange, StaffRole};
+use shared::{Lang, Role};
 
 use crate::format::count as number;
-use crate::i18n::{lang, t_with, tx};
+use crate::i18n::{lang, t, t_with, tr, tx};
 use crate::pages::user_form::fields::Field;
 
 /// A JSON value as compact text: strings quoted, `null` as a dash.
@@ -24,18 +28,182 @@ pub fn show_value(v: &serde_json::Value) -> String {
     }
 }
 
-/// A changed field's label: the user form's (tracked), else its name.
+/// A changed field's label (tracked): the user form's for a user field,
+/// else the label the app gives that field elsewhere (case page, device
+/// card, building list, …) or one of its own (`audit.field.*`), else its
+/// name. [`RECORDED`] lists what the gateway records.
 pub fn field_label(name: &str) -> String {
-    Field::from_name(name).map_or_else(|| name.to_string(), Field::label)
+    field_key(name).map_or_else(|| name.to_string(), t)
 }
 
-/// One change as a line: `Field: from → to`.
+/// The catalog key of a changed field's label, if the app has one.
+fn field_key(name: &str) -> Option<&'static str> {
+    if let Some(field) = Field::from_name(name) {
+        return Some(field.label_key());
+    }
+    Some(match name {
+        // Cases (gateway/src/cases/mod.rs, routes/cases.rs).
+        "state" => "case_page.state",
+        "assignee" => "case_page.assignee",
+        "priority" => "case_page.priority",
+        "subject" => "user_cases.field_subject",
+        "kind" => "case_page.kind",
+        "device_id" => "case_page.device",
+        "comment" => "case_page.comment_label",
+        // Self-service links and messages (routes/self_service.rs).
+        "self_service_link" => "self_service.title",
+        "self_service_email" => "self_service.send_to",
+        "case_id" => "case_page.number",
+        // The account's and a message's language (routes/session.rs).
+        "language" => "app.language",
+        // Buildings (forwarded writes, `shared::BuildingWrite`).
+        "name" => "audit.field.name",
+        "property_type" => "user_detail.building_type",
+        "property_size_m2" => "user_detail.building_size",
+        "property_age" => "audit.field.property_age",
+        "num_occupants" => "user_detail.building_occupants",
+        "occupant_type" => "audit.field.occupant_type",
+        "space_heating" => "user_detail.building_space_heating",
+        "water_heating" => "user_detail.building_water_heating",
+        "photovoltaic" => "user_detail.building_photovoltaic",
+        // Devices (forwarded writes: the fields every device kind has).
+        "building_id" | "building" => "user_detail.building",
+        "is_smart_optimization_active" => "device.optimisation",
+        "lifecycle_state" => "device.lifecycle",
+        "lifecycle_error" => "audit.field.lifecycle_error",
+        "is_pause_power_active" => "audit.field.is_pause_power_active",
+        "pause_power_until" => "audit.field.pause_power_until",
+        "device_model" => "audit.field.device_model",
+        "price_zone" => "audit.field.price_zone",
+        "deleted_at" => "audit.field.deleted_at",
+        "optimization_score" => "audit.field.optimization_score",
+        "last_monitoring_executed_at" => "audit.field.last_monitoring_executed_at",
+        "is_inverter_forced_mode_enabled" => "audit.field.is_inverter_forced_mode_enabled",
+        "is_trading_enabled" => "audit.field.is_trading_enabled",
+        "actual_steering_state" => "audit.field.actual_steering_state",
+        "is_forecasting_enabled" => "audit.field.is_forecasting_enabled",
+        "external_device_id" => "audit.field.external_device_id",
+        // A device's reconnection link (`shared::AuthSessionRequest`).
+        "success_url" => "audit.field.success_url",
+        "cancel_url" => "audit.field.cancel_url",
+        _ => return None,
+    })
+}
+
+/// Every field name the gateway records in a change, for the test that
+/// each has a label. Where they come from:
+/// - cases: `gateway/src/cases/mod.rs` (`change(..)`: state, assignee,
+///   priority, subject) and `gateway/src/routes/cases.rs` (a new case's
+///   kind, subject, priority, device_id; a comment);
+/// - self-service: `gateway/src/routes/self_service.rs` (link created or
+///   revoked; a message's address, language and case);
+/// - the team: `gateway/src/routes/team.rs` (an invitation's e-mail,
+///   names and role; a role change);
+/// - the account's language: `gateway/src/routes/session.rs`;
+/// - the CSV sync: `gateway/src/sync/diff.rs` and `sync/mod.rs` (a
+///   `CreateUser` / `UpdateUser` body, `shared::sync::SyncField` names);
+/// - forwarded Podero writes, `gateway/src/routes/proxy.rs`
+///   (`audit::created` / `audit::diff` of the body): users (`CreateUser`,
+///   `UpdateUser`; Podero answers `country`), buildings (`BuildingWrite`),
+///   the fields every device kind's write body has (REFERENCE.md 2.4) and
+///   a reconnection link's request (`AuthSessionRequest`). A device kind's
+///   own settings (heat-pump temperatures, charging targets, …) and any
+///   other key a client sends are shown by name.
+#[cfg(test)]
+const RECORDED: &[&str] = &[
+    "state",
+    "assignee",
+    "priority",
+    "subject",
+    "kind",
+    "device_id",
+    "comment",
+    "self_service_link",
+    "self_service_email",
+    "language",
+    "case_id",
+    "email",
+    "first_name",
+    "last_name",
+    "role",
+    "external_user_id",
+    "street_and_number",
+    "street_add_info",
+    "zip_code",
+    "town",
+    "country_iso2",
+    "country",
+    "latitude",
+    "longitude",
+    "name",
+    "property_type",
+    "property_size_m2",
+    "property_age",
+    "num_occupants",
+    "occupant_type",
+    "space_heating",
+    "water_heating",
+    "photovoltaic",
+    "building_id",
+    "building",
+    "is_smart_optimization_active",
+    "lifecycle_state",
+    "lifecycle_error",
+    "is_pause_power_active",
+    "pause_power_until",
+    "device_model",
+    "price_zone",
+    "deleted_at",
+    "optimization_score",
+    "last_monitoring_executed_at",
+    "is_inverter_forced_mode_enabled",
+    "is_trading_enabled",
+    "actual_steering_state",
+    "is_forecasting_enabled",
+    "external_device_id",
+    "success_url",
+    "cancel_url",
+];
+
+/// A changed value as text (tracked): a code the app labels (a role, a
+/// case's state, priority or kind, a device's lifecycle state, a
+/// language, a self-service link's state) by its label in the language of
+/// the moment, any other value as [`show_value`] writes it.
+pub fn value_label(field: &str, v: &serde_json::Value) -> String {
+    value_label_in(field, v, lang())
+}
+
+/// [`value_label`] in `lang`.
+fn value_label_in(field: &str, v: &serde_json::Value, lang: Lang) -> String {
+    let Some(code) = v.as_str() else {
+        return show_value(v);
+    };
+    let label = match field {
+        "role" => Role::parse(code)
+            .map(|r| r.label_in(lang))
+            .or_else(|| StaffRole::parse(code).map(|r| r.label_in(lang))),
+        "state" => CaseState::parse(code).map(|s| s.label(lang)),
+        "priority" => Priority::parse(code).map(|p| p.label(lang)),
+        "kind" => CaseKind::parse(code).map(|k| k.label(lang)),
+        "lifecycle_state" => Some(lifecycle_label(code, lang)),
+        "language" => Lang::parse(code).map(|l| l.native_name().to_string()),
+        "self_service_link" => match code {
+            "active" => Some(tr(lang, "self_service.state_active", &[])),
+            "revoked" => Some(tr(lang, "self_service.state_revoked", &[])),
+            _ => None,
+        },
+        _ => None,
+    };
+    label.unwrap_or_else(|| show_value(v))
+}
+
+/// One change as a line (tracked): `Field: from → to`.
 pub fn change_line(c: &FieldChange) -> String {
     format!(
         "{}: {} → {}",
         field_label(&c.field),
-        show_value(&c.from),
-        show_value(&c.to)
+        value_label(&c.field, &c.from),
+        value_label(&c.field, &c.to)
     )
 }
 
@@ -108,8 +276,12 @@ pub fn Changes(changes: Vec<FieldChange>) -> impl IntoView {
             {changes
                 .iter()
                 .map(|c| {
-                    let (line, name) = (change_line(c), c.field.clone());
-                    view! { <span class="change" data-field=name.clone() title=name>{line}</span> }
+                    let (c, name) = (c.clone(), c.field.clone());
+                    view! {
+                        <span class="change" data-field=name.clone() title=name>
+                            {move || change_line(&c)}
+                        </span>
+                    }
                 })
                 .collect_view()}
         </span>
@@ -123,7 +295,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn changes_name_fields_by_the_forms_labels_and_others_by_name() {
+    fn changes_name_fields_by_the_apps_labels_and_others_by_name() {
         let line = |field: &str| {
             change_line(&FieldChange {
                 field: field.to_string(),
@@ -134,9 +306,66 @@ mod tests {
         assert_eq!(line("country_iso2"), "Country: \"AT\" → —");
         assert_eq!(line("country"), "Country: \"AT\" → —");
         assert_eq!(field_label("first_name"), "First name");
+        assert_eq!(field_label("subject"), "Subject");
         assert_eq!(
             line("is_smart_optimization_active"),
-            "is_smart_optimization_active: \"AT\" → —"
+            "Optimisation: \"AT\" → —"
         );
+        assert_eq!(
+            line("heating_policy_name"),
+            "heating_policy_name: \"AT\" → —"
+        );
+        assert_eq!(field_label(""), "");
+    }
+
+    /// Every name in [`RECORDED`] (what the gateway records) has a label
+    /// in English and in German.
+    #[test]
+    fn every_recorded_field_has_a_label_in_both_languages() {
+        for name in RECORDED {
+            let key = field_key(name).unwrap_or_else(|| panic!("{name} has no label"));
+            for lang in [Lang::En, Lang::De] {
+                let text = tr(lang, key, &[]);
+                assert!(text != key && !text.is_empty(), "{name}: {key} in {lang:?}");
+            }
+        }
+        let de = |name| tr(Lang::De, field_key(name).unwrap(), &[]);
+        assert_eq!(de("subject"), "Betreff");
+        assert_ne!(
+            de("lifecycle_error"),
+            tr(Lang::En, "audit.field.lifecycle_error", &[])
+        );
+    }
+
+    #[test]
+    fn codes_read_as_labels_and_other_values_as_they_are() {
+        let v = |field: &str, value: serde_json::Value, lang| value_label_in(field, &value, lang);
+        assert_eq!(v("role", json!("user"), Lang::En), "End-user");
+        assert_eq!(v("role", json!("user"), Lang::De), "Endkunde");
+        assert_eq!(v("role", json!("viewer"), Lang::De), "Nur Lesen");
+        assert_eq!(
+            v("state", json!("resolved"), Lang::En),
+            CaseState::Resolved.label(Lang::En)
+        );
+        assert_ne!(v("state", json!("open"), Lang::En), "\"open\"");
+        assert_eq!(
+            v("lifecycle_state", json!("authenticated"), Lang::De),
+            "Verbunden"
+        );
+        assert_eq!(v("language", json!("de"), Lang::En), "Deutsch");
+        assert_eq!(
+            v("self_service_link", json!("revoked"), Lang::En),
+            "Revoked"
+        );
+        // A code nobody labels, a state of another field, and non-text
+        // values are shown as they are.
+        assert_eq!(
+            v("lifecycle_error", json!("auth_expired"), Lang::En),
+            "\"auth_expired\""
+        );
+        assert_eq!(v("subject", json!("open"), Lang::En), "\"open\"");
+        assert_eq!(v("state", json!("paired"), Lang::En), "\"paired\"");
+        assert_eq!(v("role", json!(null), Lang::En), "—");
+        assert_eq!(v("latitude", json!(48.2), Lang::En), "48.2");
     }
 }

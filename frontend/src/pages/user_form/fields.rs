@@ -106,7 +106,12 @@ impl Field {
 
     /// The field's label in the language of the moment (tracked).
     pub fn label(self) -> String {
-        t(match self {
+        t(self.label_key())
+    }
+
+    /// The catalog key of the field's label.
+    pub fn label_key(self) -> &'static str {
+        match self {
             Field::Role => "user_form.field.role",
             Field::Email => "user_form.field.email",
             Field::ExternalUserId => "user_form.field.external_user_id",
@@ -119,7 +124,7 @@ impl Field {
             Field::Country => "user_form.field.country",
             Field::Latitude => "user_form.field.latitude",
             Field::Longitude => "user_form.field.longitude",
-        })
+        }
     }
 
     /// The hint under the input (empty: none), tracked.
