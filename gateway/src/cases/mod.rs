@@ -394,13 +394,23 @@ impl Cases {
     /// case's number (`42`, `#42`); `%`, `_` and `\` typed match only
     /// themselves. Case-insensitive: the stored text is compared
     /// `LOWER`ed, which folds every letter on PostgreSQL but only A-Z on
-    /// SQLite, so the word is tried lower-cased in full and in A-Z only
-    /// ("ÖZIL" finds "Özil" on both stores).
+    /// SQLite (whose `LIKE` ignores the case of A-Z only), so the word is
+    /// also tried in A-Z only lower-cased ("ÖZIL" finds "Özil") and with
+    /// its other letters upper-cased ("özil" finds "Özil" and "ÖZIL").
     fn search_word(sql: &mut Sql, word: &str) {
-        let (full, ascii) = (word.to_lowercase(), word.to_ascii_lowercase());
-        let mut patterns = vec![like_containing(&full)];
-        if ascii != full {
-            patterns.push(like_containing(&ascii));
+        let others_upper: String = word
+            .chars()
+            .map(|c| match (c.is_ascii(), c.to_uppercase()) {
+                (false, mut up) if up.len() == 1 => up.next().unwrap_or(c),
+                _ => c,
+            })
+            .collect();
+        let mut patterns: Vec<String> = Vec::with_capacity(3);
+        for form in [word.to_lowercase(), word.to_ascii_lowercase(), others_upper] {
+            let pattern = like_containing(&form);
+            if !patterns.contains(&pattern) {
+                patterns.push(pattern);
+            }
         }
         let like = |sql: &mut Sql, column: &str| {
             for p in &patterns {
@@ -891,6 +901,10 @@ mod tests {
                 ("MÜLLER", vec![ids[1]]),
                 ("Özlem", vec![ids[1]]),
                 ("ÖZLEM", vec![ids[1]]),
+                // Lower-case non-ASCII letters typed find upper-case ones
+                // (SQLite's LOWER and LIKE fold A-Z only).
+                ("özlem", vec![ids[1]]),
+                ("müller", vec![ids[1]]),
                 ("BOB@Example", vec![ids[2]]),
                 ("arotherm", vec![ids[2]]),
                 // A comment's text.
