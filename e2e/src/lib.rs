@@ -448,6 +448,24 @@ impl Harness {
         self.wait_for(&format!("#{id}")).await
     }
 
+    /// Empty the form field `field` (`data-testid=field-{field}`) and
+    /// type `text` into it; the field.
+    pub async fn type_into(&self, field: &str, text: &str) -> Element {
+        let el = self.wait_for(&format!("[data-testid=field-{field}]")).await;
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+        el
+    }
+
+    /// An end-user of the seeded organisation (one with a first name).
+    pub async fn end_user(&self) -> shared::User {
+        let users: Vec<shared::User> = self.api("/users").await;
+        users
+            .into_iter()
+            .find(|u| u.role == shared::Role::User && u.first_name.is_some())
+            .expect("the seed has end-users")
+    }
+
     /// The `id` of the element that has the focus.
     pub async fn focused_id(&self) -> String {
         let el = self

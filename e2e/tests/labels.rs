@@ -18,20 +18,6 @@ use shared::device::lifecycle_label;
 use shared::i18n::Lang;
 use shared::User;
 
-async fn type_into(h: &Harness, field: &str, text: &str) {
-    let el = h.wait_for(&format!("[data-testid=field-{field}]")).await;
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
-
-async fn submit(h: &Harness) {
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
-}
-
 /// The text of the first entry of the user page's history that contains
 /// `needle`, once the history shows one.
 async fn history_entry(h: &Harness, needle: &str) -> String {
@@ -60,17 +46,17 @@ async fn a_users_history_names_actions_and_fields_in_german() {
 
     let h = Harness::start_with_language("de-DE").await;
     h.open("/users/new").await;
-    type_into(&h, "email", "lena.gruber@example.at").await;
-    type_into(&h, "first_name", "Lena").await;
-    type_into(&h, "last_name", "Gruber").await;
-    type_into(&h, "external_user_id", "K-770001").await;
-    type_into(&h, "town", "Graz").await;
+    h.type_into("email", "lena.gruber@example.at").await;
+    h.type_into("first_name", "Lena").await;
+    h.type_into("last_name", "Gruber").await;
+    h.type_into("external_user_id", "K-770001").await;
+    h.type_into("town", "Graz").await;
     h.wait_for("[data-testid=field-country_iso2]")
         .await
         .select_by_value("AT")
         .await
         .unwrap();
-    submit(&h).await;
+    h.click("[data-testid=submit-user]").await;
     assert_eq!(h.text("[data-testid=user-name]").await, "Lena Gruber");
     let user: User = h.api("/users/by-ext-id/K-770001").await;
 
@@ -104,13 +90,13 @@ async fn a_users_history_names_actions_and_fields_in_german() {
         (town.prop("value").await.ok()??.as_str() == "Graz").then_some(())
     })
     .await;
-    type_into(&h, "town", "Innsbruck").await;
+    h.type_into("town", "Innsbruck").await;
     h.wait_for("[data-testid=field-country_iso2]")
         .await
         .select_by_value("DE")
         .await
         .unwrap();
-    submit(&h).await;
+    h.click("[data-testid=submit-user]").await;
     h.wait_for("[data-testid=user-name]").await;
     let entry = history_entry(&h, &changed).await;
     assert!(

@@ -7,15 +7,6 @@
 use e2e::{Harness, ADMIN_EMAIL, ADMIN_PASSWORD, COLLEAGUE_PASSWORD};
 use shared::User;
 
-/// An end-user of the seeded organisation.
-async fn end_user(h: &Harness) -> User {
-    let users: Vec<User> = h.api("/users").await;
-    users
-        .into_iter()
-        .find(|u| u.role == shared::Role::User && u.first_name.is_some())
-        .expect("the seed has end-users")
-}
-
 #[tokio::test]
 async fn sign_in_see_the_app_and_sign_out() {
     let h = Harness::start().await;
@@ -129,7 +120,7 @@ async fn viewer_sees_no_edit_controls_and_the_gateway_refuses_anyway() {
 async fn admin_finds_a_change_in_the_audit_trail() {
     let h = Harness::start().await;
     let (staff_email, staff) = h.colleague("staff").await;
-    let user = end_user(&h).await;
+    let user = h.end_user().await;
     let r = staff
         .put(h.api_url(&format!("/users/{}", user.id)))
         .json(&serde_json::json!({"town": "Audithausen"}))

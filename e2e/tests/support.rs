@@ -8,12 +8,7 @@ use shared::User;
 #[tokio::test]
 async fn archive_asks_first_and_marks_the_user() {
     let h = Harness::start().await;
-    let users: Vec<User> = h.api("/users").await;
-    let u = users
-        .iter()
-        .find(|u| u.role == shared::Role::User && u.first_name.is_some())
-        .unwrap()
-        .clone();
+    let u = h.end_user().await;
     h.open(&format!("/users/{}", u.id)).await;
     h.wait_for("[data-testid=archive-user]")
         .await
@@ -78,12 +73,7 @@ async fn archive_asks_first_and_marks_the_user() {
 #[tokio::test]
 async fn an_archived_user_is_not_offered_for_editing() {
     let h = Harness::start().await;
-    let users: Vec<User> = h.api("/users").await;
-    let u = users
-        .iter()
-        .find(|u| u.role == shared::Role::User && u.first_name.is_some())
-        .unwrap()
-        .clone();
+    let u = h.end_user().await;
     let r = h
         .http
         .delete(h.api_url(&format!("/users/{}", u.id)))

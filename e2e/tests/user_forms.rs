@@ -30,13 +30,6 @@ async fn field_error(h: &Harness, field: &str) -> String {
     .await
 }
 
-async fn type_into(h: &Harness, field: &str, text: &str) -> Element {
-    let el = h.wait_for(&format!("[data-testid=field-{field}]")).await;
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-    el
-}
-
 #[tokio::test]
 async fn create_with_inline_validation_and_a_rejected_duplicate() {
     let h = Harness::start().await;
@@ -45,7 +38,7 @@ async fn create_with_inline_validation_and_a_rejected_duplicate() {
     h.open("/users/new").await;
 
     // A bad e-mail is explained when the field is left, before any request.
-    let email = type_into(&h, "email", "anna.berger@").await;
+    let email = h.type_into("email", "anna.berger@").await;
     email.send_keys(TAB).await.unwrap();
     let msg = field_error(&h, "email").await;
     assert!(msg.contains("domain"), "{msg}");
@@ -56,21 +49,17 @@ async fn create_with_inline_validation_and_a_rejected_duplicate() {
     );
 
     // The rest of the form, then an e-mail that another user has.
-    type_into(&h, "first_name", "Anna").await;
-    type_into(&h, "last_name", "Berger").await;
-    type_into(&h, "external_user_id", "K-990001").await;
-    type_into(&h, "town", "Salzburg").await;
+    h.type_into("first_name", "Anna").await;
+    h.type_into("last_name", "Berger").await;
+    h.type_into("external_user_id", "K-990001").await;
+    h.type_into("town", "Salzburg").await;
     h.wait_for("[data-testid=field-country_iso2]")
         .await
         .select_by_value("AT")
         .await
         .unwrap();
-    type_into(&h, "email", &taken).await;
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.type_into("email", &taken).await;
+    h.click("[data-testid=submit-user]").await;
     let msg = field_error(&h, "email").await;
     assert!(
         msg.contains("already"),
@@ -90,12 +79,8 @@ async fn create_with_inline_validation_and_a_rejected_duplicate() {
     }
 
     // Fixed: the user is created and shown.
-    type_into(&h, "email", "anna.berger@example.at").await;
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.type_into("email", "anna.berger@example.at").await;
+    h.click("[data-testid=submit-user]").await;
     assert_eq!(h.text("[data-testid=user-name]").await, "Anna Berger");
     assert_eq!(h.text("[data-testid=external-id]").await, "K-990001");
     let created: User = h.api("/users/by-ext-id/K-990001").await;
@@ -121,26 +106,18 @@ async fn edit_sends_only_what_changed() {
     })
     .await;
     // A bad postal code is refused next to the field.
-    type_into(&h, "zip_code", "12!").await;
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.type_into("zip_code", "12!").await;
+    h.click("[data-testid=submit-user]").await;
     field_error(&h, "zip_code").await;
     let zip = u.zip_code.clone().unwrap();
-    type_into(&h, "zip_code", &zip).await;
-    type_into(&h, "town", "Innsbruck").await;
+    h.type_into("zip_code", &zip).await;
+    h.type_into("town", "Innsbruck").await;
     h.wait_for("[data-testid=field-country_iso2]")
         .await
         .select_by_value("AT")
         .await
         .unwrap();
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.click("[data-testid=submit-user]").await;
     h.wait_for("[data-testid=user-name]").await;
     let after: User = h.api(&format!("/users/{}", u.id)).await;
     assert_eq!(after.town.as_deref(), Some("Innsbruck"));
@@ -159,12 +136,7 @@ async fn edit_sends_only_what_changed() {
 #[tokio::test]
 async fn a_change_by_someone_else_is_shown_before_saving() {
     let h = Harness::start().await;
-    let users: Vec<User> = h.api("/users").await;
-    let u = users
-        .iter()
-        .find(|u| u.role == shared::Role::User && u.first_name.is_some())
-        .unwrap()
-        .clone();
+    let u = h.end_user().await;
     h.open(&format!("/users/{}/edit", u.id)).await;
     let first = h.wait_for("[data-testid=field-first_name]").await;
     h.eventually("the form filled in", || async {
@@ -183,12 +155,8 @@ async fn a_change_by_someone_else_is_shown_before_saving() {
     assert!(resp.status().is_success());
 
     // The agent changes the town and saves: told, not overwritten.
-    type_into(&h, "town", "Villach").await;
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.type_into("town", "Villach").await;
+    h.click("[data-testid=submit-user]").await;
     let panel = h.wait_for("[data-testid=conflict]").await;
     let text = panel.text().await.unwrap();
     assert!(text.contains("Maximiliane"), "{text}");
@@ -235,7 +203,7 @@ async fn what_was_typed_survives_an_ended_session() {
         (value(&town).await == u.town.clone().unwrap_or_default()).then_some(())
     })
     .await;
-    type_into(&h, "town", "Entwurfsdorf").await;
+    h.type_into("town", "Entwurfsdorf").await;
 
     // Meanwhile another admin ends every session of this agent.
     let r = other_admin
@@ -282,26 +250,18 @@ async fn what_was_typed_survives_an_ended_session() {
 async fn a_refused_create_focuses_the_first_wrong_field_on_screen() {
     let h = Harness::start().await;
     h.open("/users/new").await;
-    type_into(&h, "email", "anna.berger@").await;
-    type_into(&h, "last_name", "Berger").await;
-    type_into(&h, "latitude", "123").await;
-    type_into(&h, "longitude", "abc").await;
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.type_into("email", "anna.berger@").await;
+    h.type_into("last_name", "Berger").await;
+    h.type_into("latitude", "123").await;
+    h.type_into("longitude", "abc").await;
+    h.click("[data-testid=submit-user]").await;
     field_error(&h, "latitude").await;
     field_error(&h, "email").await;
     assert_eq!(h.focused_id().await, "f-email");
 
     // The same for the second field when the first is right.
-    type_into(&h, "email", "anna.berger@example.at").await;
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.type_into("email", "anna.berger@example.at").await;
+    h.click("[data-testid=submit-user]").await;
     h.eventually("the focus on Latitude", || async {
         (h.focused_id().await == "f-latitude").then_some(())
     })
@@ -315,20 +275,16 @@ async fn a_refused_create_focuses_the_first_wrong_field_on_screen() {
 async fn an_unreachable_gateway_is_explained_and_nothing_typed_is_lost() {
     let h = Harness::start().await;
     h.open("/users/new").await;
-    type_into(&h, "email", "offline.agent@example.at").await;
-    type_into(&h, "first_name", "Olga").await;
-    type_into(&h, "town", "Graz").await;
+    h.type_into("email", "offline.agent@example.at").await;
+    h.type_into("first_name", "Olga").await;
+    h.type_into("town", "Graz").await;
     h.cdp("Network.enable", json!({})).await;
     h.cdp(
         "Network.emulateNetworkConditions",
         json!({"offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
     )
     .await;
-    h.wait_for("[data-testid=submit-user]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    h.click("[data-testid=submit-user]").await;
     let message = h.text("[data-testid=error-panel]").await;
     assert!(message.contains("could not be reached"), "{message}");
     assert!(!message.contains("TypeError"), "{message}");
