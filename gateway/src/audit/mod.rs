@@ -19,6 +19,7 @@
 //! every stored text is capped.
 
 pub mod classify;
+pub mod journal;
 pub mod log;
 pub mod refusals;
 

@@ -140,6 +140,13 @@ async fn secrets_stay_in_the_gateway_and_the_audit_survives_a_kill() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     answers.push(r);
+    // Reads of the device, answered just before the kill: their records
+    // are only in the audit journal then (src/audit/journal.rs).
+    let device = api(&format!("/users/{uid}/wallboxes/{did}"));
+    let reads = futures::future::join_all((0..20).map(|_| c.send(c.get(&device)))).await;
+    for r in &reads {
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
     let mut gateway = gateway;
     gateway.child.kill().unwrap();
     gateway.child.wait().unwrap();
@@ -180,6 +187,20 @@ async fn secrets_stay_in_the_gateway_and_the_audit_survives_a_kill() {
             .any(|e| e["changes"][0]["to"] == "Killed-Right-After" && e["status"] == 200),
         "{entries:?}"
     );
+    // Each read answered before the kill is in the trail, once.
+    let r = c2
+        .send(c2.get(&format!(
+            "{}/api/audit?action=device.read&user={uid}&per_page=100",
+            again.base_url
+        )))
+        .await;
+    let reads = r.json()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["method"] == "GET" && e["status"] == 200)
+        .count();
+    assert_eq!(reads, 20, "{}", r.text());
     // No first-admin password is logged on the second start.
     assert!(!std::fs::read_to_string(&again.log)
         .unwrap()
