@@ -37,7 +37,6 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::audit::journal::Journal;
 use crate::audit::AuditLog;
 use crate::auth::accounts::bootstrap_admin;
 use crate::auth::guard::GuardState;
@@ -156,13 +155,8 @@ pub struct StateParts {
 }
 
 impl AppState {
-    /// The state over `db`; reads' audit records go to `journal` first
-    /// when there is one.
-    pub fn new(podero: Podero, db: Db, config: &Config, journal: Option<Journal>) -> Self {
-        let audit = match journal {
-            Some(j) => AuditLog::new(db.clone()).with_journal(j),
-            None => AuditLog::new(db.clone()),
-        };
+    pub fn new(podero: Podero, db: Db, config: &Config) -> Self {
+        let audit = AuditLog::new(db.clone());
         let cases = Cases::new(db.clone(), audit.clone(), config.webhook.is_some());
         Self(Arc::new(StateParts {
             watch: Watch::new(db.clone(), cases.clone(), config.watch_rps),
@@ -381,8 +375,6 @@ pub enum StartupError {
         dir: PathBuf,
         source: podero_emulator::StartError,
     },
-    #[error("could not use the audit journal in {dir} (it must be a writable directory on a local disk): {reason}")]
-    Journal { dir: PathBuf, reason: String },
     #[error("could not open the gateway's database ({store}): {source}")]
     Database { store: String, source: sqlx::Error },
     #[error("{0}")]
@@ -488,26 +480,7 @@ impl Application {
                 source,
             })?;
         tracing::info!("database: {store}; replica {}", config.replica_id);
-        let journals = config.data_dir.join(crate::audit::journal::DIR);
-        let recovered = crate::audit::journal::recover(&journals, &db)
-            .await
-            .map_err(|e| StartupError::Journal {
-                dir: journals.clone(),
-                reason: e,
-            })?;
-        if recovered > 0 {
-            tracing::info!(
-                "moved {recovered} audit records left in the journals of ended processes into the audit table"
-            );
-        }
-        let journal =
-            Journal::open(&journals, crate::audit::journal::SEGMENT_BYTES).map_err(|e| {
-                StartupError::Journal {
-                    dir: journals.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
-        let state = AppState::new(podero, db, &config, Some(journal));
+        let state = AppState::new(podero, db, &config);
         bootstrap_admin(
             state.auth.accounts(),
             &config.admin_email,
@@ -609,7 +582,6 @@ impl Application {
             self.state.directory.clone(),
             self.state.podero.clone(),
         ));
-        let ingester = self.state.audit.ingester().map(tokio::spawn);
         let folds = tokio::spawn(crate::audit::refusals::flush_periodically(
             self.state.audit.clone(),
         ));
@@ -694,13 +666,6 @@ impl Application {
         }
         let audit = &self.state.audit;
         audit.append_all(audit.refusals().all()).await;
-        if let Some(ingester) = ingester {
-            ingester.abort();
-        }
-        // What is left in the journal now rather than at the next start.
-        if let Err(e) = audit.settle().await {
-            tracing::warn!("audit records stay in the journal until the next start: {e}");
-        }
         if let Some(emulator) = self.emulator {
             emulator.shutdown().await;
         }
@@ -829,7 +794,7 @@ mod tests {
         ))
         .await
         .unwrap();
-        let state = AppState::new(podero, db, &config, None);
+        let state = AppState::new(podero, db, &config);
         let account = state
             .auth
             .accounts()

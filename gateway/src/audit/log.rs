@@ -27,7 +27,6 @@ use shared::staff::{AuditEntry, AuditPage, AuditQuery, FieldChange};
 use shared::{tr, Lang};
 use uuid::Uuid;
 
-use super::journal::{Journal, Refused};
 use super::refusals::Refusals;
 use crate::batch::{Batcher, Gone, Work};
 use crate::csv::CsvWriter;
@@ -36,8 +35,8 @@ use crate::error::GatewayError;
 use sqlx::any::AnyArguments;
 use sqlx::Arguments;
 
-/// One record to append (as the journal stores it, too).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+/// One record to append.
+#[derive(Debug, Clone, Default)]
 pub struct Record {
     pub at: i64,
     pub actor_id: Option<Uuid>,
@@ -385,9 +384,6 @@ pub struct AuditLog {
     pool: Db,
     refusals: Arc<Refusals>,
     writer: Arc<Batcher<Record, Result<i64, String>>>,
-    /// Where reads' records go first ([`Journal`]); `None`: straight into
-    /// the table.
-    journal: Option<Journal>,
 }
 
 impl AuditLog {
@@ -401,61 +397,6 @@ impl AuditLog {
             pool,
             refusals: Arc::new(Refusals::default()),
             writer: Arc::new(Batcher::new("audit writer", QUEUE, BATCH, work)),
-            journal: None,
-        }
-    }
-
-    /// The same log, with reads' records made durable in `journal` first
-    /// ([`AuditLog::record`]).
-    pub fn with_journal(mut self, journal: Journal) -> Self {
-        self.journal = Some(journal);
-        self
-    }
-
-    /// The journal, if there is one.
-    pub fn journal(&self) -> Option<&Journal> {
-        self.journal.as_ref()
-    }
-
-    /// Record a request's outcome; on `Ok` it is on disk. A signed-in
-    /// person's read (`GET`/`HEAD`, no change) goes to the journal, which
-    /// moves it into the table moments later; everything else (and a read
-    /// the journal cannot take now) goes into the table directly.
-    pub async fn record(&self, r: Record) -> Result<(), GatewayError> {
-        let read = r.actor_id.is_some()
-            && !r.is_change
-            && r.status != 0
-            && r.outcome_of.is_none()
-            && matches!(r.method.as_str(), "GET" | "HEAD");
-        if let (true, Some(journal)) = (read, &self.journal) {
-            let _timer = crate::metrics::audit_write_timer();
-            match journal.append(&r).await {
-                Ok(()) => return Ok(()),
-                Err(Refused::Failed(e)) => return Err(GatewayError::Database(e)),
-                Err(Refused::Full) => {}
-            }
-        }
-        self.append(r).await.map(drop)
-    }
-
-    /// The task moving the journal's records into the table (none without
-    /// a journal); it ends when the journal is dropped.
-    pub fn ingester(&self) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
-        self.journal
-            .as_ref()
-            .map(|j| j.weak().keep_ingesting(self.pool.clone()))
-    }
-
-    /// Move what this process's journal has acknowledged into the table,
-    /// so a read of the trail shows every request answered before it.
-    pub async fn settle(&self) -> Result<(), GatewayError> {
-        match &self.journal {
-            Some(j) => j
-                .ingest(&self.pool)
-                .await
-                .map(drop)
-                .map_err(GatewayError::Database),
-            None => Ok(()),
         }
     }
 
@@ -488,7 +429,6 @@ impl AuditLog {
 
     /// One page, newest first, and the total matching.
     pub async fn page(&self, q: &AuditQuery) -> Result<AuditPage, GatewayError> {
-        self.settle().await?;
         let mut count = Sql::new("SELECT COUNT(*) FROM audit");
         push_filter(&mut count, q);
         let (sql, args) = count.build();
@@ -532,15 +472,7 @@ impl AuditLog {
         let (tx, stream) = crate::csv::channel();
         let pool = self.pool.clone();
         let q = q.clone();
-        let log = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = log.settle().await {
-                tracing::error!("the audit export could not start: {e}");
-                let _ = tx
-                    .send(Err(std::io::Error::other("audit export failed")))
-                    .await;
-                return;
-            }
             let header: Vec<String> = CSV_HEADER
                 .iter()
                 .map(|column| tr(lang, &format!("csv.audit.{column}"), &[]))
@@ -592,7 +524,6 @@ impl AuditLog {
     /// newest first, at most [`HISTORY_LIMIT`]. Records about the team are
     /// never part of it.
     pub async fn user_history(&self, user: Uuid) -> Result<Vec<AuditEntry>, GatewayError> {
-        self.settle().await?;
         let mut b = Sql::new(format!("SELECT {COLUMNS} FROM audit WHERE "));
         b.push(SHOWN)
             .push(" AND target_user_id = ")

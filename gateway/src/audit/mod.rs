@@ -19,7 +19,6 @@
 //! every stored text is capped.
 
 pub mod classify;
-pub mod journal;
 pub mod log;
 pub mod refusals;
 

@@ -14,8 +14,8 @@
 //! language switch (403); limit requests without a session per client
 //! (429). Then the handler runs (inside the time limit and the panic
 //! catcher that [`crate::startup::app`] puts between guard and handlers),
-//! and the request's audit record is on disk before the response is
-//! returned (a read's in the journal, [`crate::audit::journal`]) — if that fails, the answer is a 500 saying so, never a silent
+//! and the request's audit record is appended before the response is
+//! returned — if that fails, the answer is a 500 saying so, never a silent
 //! gap. Refusals of clients without a session are folded
 //! ([`crate::audit::refusals`]).
 
@@ -246,16 +246,16 @@ async fn answer(
     let record = note.outcome(status.as_u16(), code);
     let written = if !signed_in && status.is_client_error() {
         let due = g.audit.refusals().fold(record, Instant::now());
-        let mut result = Ok(());
+        let mut result = Ok(0);
         for r in due {
-            result = g.audit.append(r).await.map(drop);
+            result = g.audit.append(r).await;
             if result.is_err() {
                 break;
             }
         }
         result
     } else {
-        g.audit.record(record).await
+        g.audit.append(record).await
     };
     match written {
         Ok(_) => response,

@@ -140,8 +140,7 @@ async fn secrets_stay_in_the_gateway_and_the_audit_survives_a_kill() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     answers.push(r);
-    // Reads of the device, answered just before the kill: their records
-    // are only in the audit journal then (src/audit/journal.rs).
+    // Reads of the device, answered just before the kill.
     let device = api(&format!("/users/{uid}/wallboxes/{did}"));
     let reads = futures::future::join_all((0..20).map(|_| c.send(c.get(&device)))).await;
     for r in &reads {
