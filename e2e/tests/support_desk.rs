@@ -386,9 +386,9 @@ async fn focused_testid(h: &Harness) -> String {
 /// first field, Escape closes the form and gives it back to the button,
 /// and so does saving with Enter; on the case, changing the state or the
 /// priority with the arrow keys keeps the focus on that control while
-/// the answer comes in, and "Take it" hands it to the assignee (the
+/// the answer comes in, "Take it" hands it to the assignee (the
 /// controls used to be built anew on each change, the focus fell to the
-/// page's start).
+/// page's start), and "Add comment" gives it back to the comment box.
 #[tokio::test]
 async fn the_focus_stays_where_a_keyboard_user_works_on_cases() {
     let h = Harness::start().await;
@@ -473,6 +473,21 @@ async fn the_focus_stays_where_a_keyboard_user_works_on_cases() {
     })
     .await;
     focus_on("case-assignee-select").await;
+    // A comment sent from its button: the focus goes back to the box.
+    h.by_label("Comment")
+        .await
+        .send_keys("Called the customer back.")
+        .await
+        .unwrap();
+    h.click("[data-testid=comment-submit]").await;
+    h.eventually("the comment in the timeline", || async {
+        h.text("[data-testid=timeline]")
+            .await
+            .contains("Called the customer back.")
+            .then_some(())
+    })
+    .await;
+    focus_on("field-comment").await;
     h.finish().await;
 }
 

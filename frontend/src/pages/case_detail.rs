@@ -415,6 +415,9 @@ fn CommentForm(id: i64, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
                     text.set(String::new());
                     key.with_value(|k| drafts::clear(k));
                     errors.set(Vec::new());
+                    // The button was disabled while sending, which took
+                    // the focus away: back to the box, for the next one.
+                    focus_first_present(["case-comment"]);
                     summary.refresh();
                     toasts.success(t("case_page.comment_added"));
                 }
