@@ -221,5 +221,22 @@ async fn a_refused_file_is_explained_at_the_file_field_in_words() {
         .unwrap();
     h.wait_for("[data-testid=count-new]").await;
     h.wait_for("#sync-file-error[hidden]").await;
+    // Its "archive the missing" choice is found by its label too.
+    let missing = h
+        .eventually("the archive choice's label", || async {
+            for label in h.all("label[for=sync-archive-missing]").await {
+                let text = label.text().await.ok()?;
+                if !text.is_empty() {
+                    return Some(text);
+                }
+            }
+            None
+        })
+        .await;
+    let archive = h.by_label(&missing).await;
+    assert_eq!(
+        archive.attr("type").await.unwrap().as_deref(),
+        Some("checkbox")
+    );
     h.finish().await;
 }

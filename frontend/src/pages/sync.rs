@@ -260,8 +260,8 @@ pub fn SyncPage() -> impl IntoView {
                     <DiffView dry=d/>
                     <Show when=may_sync>
                         <div class="actions">
-                            <label>
-                                <input type="checkbox"
+                            <label for="sync-archive-missing">
+                                <input id="sync-archive-missing" type="checkbox"
                                        prop:checked=move || archive_missing.get()
                                        on:change=move |ev| archive_missing.set(event_target_checked(&ev))/>
                                 {t_with("sync.archive_missing", &[("count", &count(missing))])}
