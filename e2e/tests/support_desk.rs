@@ -7,6 +7,7 @@
 //! focusing its first wrong field; and the webhook's delivery log.
 
 use e2e::{user_with_device, Harness, WATCH_DEADLINE};
+use fantoccini::key::Key;
 use fantoccini::Locator;
 use shared::cases::{CaseCounts, CaseDetail, CaseState};
 use uuid::Uuid;
@@ -365,6 +366,128 @@ async fn the_queue_search_finds_a_case_by_a_word_of_its_subject() {
     h.eventually("only the case with the word after reload", only)
         .await;
     h.assert_accessible("the cases queue with a search").await;
+    h.finish().await;
+}
+
+/// The `data-testid` of the element that has the focus.
+async fn focused_testid(h: &Harness) -> String {
+    match h.browser.active_element().await {
+        Ok(el) => el
+            .attr("data-testid")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// With the keyboard only: "Open a case" puts the focus on the form's
+/// first field, Escape closes the form and gives it back to the button,
+/// and so does saving with Enter; on the case, changing the state or the
+/// priority with the arrow keys keeps the focus on that control while
+/// the answer comes in, "Take it" hands it to the assignee (the
+/// controls used to be built anew on each change, the focus fell to the
+/// page's start), and "Add comment" gives it back to the comment box.
+#[tokio::test]
+async fn the_focus_stays_where_a_keyboard_user_works_on_cases() {
+    let h = Harness::start().await;
+    let (user, _kind, _device) = user_with_device(&h, true).await;
+    let focus_on = |testid: &'static str| {
+        let h = &h;
+        async move {
+            h.eventually(&format!("the focus on {testid}"), || async {
+                (focused_testid(h).await == testid).then_some(())
+            })
+            .await
+        }
+    };
+
+    h.open(&format!("/users/{}", user.id)).await;
+    h.wait_for("[data-testid=user-cases]").await;
+    h.click("[data-testid=open-case]").await;
+    focus_on("field-kind").await;
+    h.browser
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&Key::Escape.to_string())
+        .await
+        .unwrap();
+    focus_on("open-case").await;
+    assert!(h.all("[data-testid=new-case-form]").await.is_empty());
+
+    h.click("[data-testid=open-case]").await;
+    focus_on("field-kind").await;
+    h.by_label("What is it about? *")
+        .await
+        .select_by_value("question")
+        .await
+        .unwrap();
+    let subject = h.type_into("subject", "Boiler makes noise").await;
+    subject.send_keys(&Key::Enter.to_string()).await.unwrap();
+    h.wait_for("[data-testid=toast-success]").await;
+    focus_on("open-case").await;
+
+    let list: shared::cases::CaseList =
+        h.get_json(&format!("/api/cases?user_id={}", user.id)).await;
+    let id = list.cases[0].id;
+    h.open(&format!("/cases/{id}")).await;
+    let changed = |check: fn(&CaseDetail) -> bool| {
+        let h = &h;
+        async move {
+            h.eventually("the change saved", || async {
+                let d: CaseDetail = h.get_json(&format!("/api/cases/{id}")).await;
+                check(&d).then_some(())
+            })
+            .await
+        }
+    };
+    // Open → Waiting on customer with the down arrow.
+    h.by_label("State")
+        .await
+        .send_keys(&Key::Down.to_string())
+        .await
+        .unwrap();
+    changed(|d| d.case.state == CaseState::WaitingOnCustomer).await;
+    h.wait_for("[data-testid=case-head][data-state=waiting_on_customer]")
+        .await;
+    focus_on("case-state-select").await;
+    // Normal → High.
+    h.by_label("Priority")
+        .await
+        .send_keys(&Key::Down.to_string())
+        .await
+        .unwrap();
+    changed(|d| d.case.priority == shared::cases::Priority::High).await;
+    h.wait_for("[data-testid=toast-success]").await;
+    focus_on("case-priority-select").await;
+    // Take it: the button goes, the assignee names the agent.
+    h.click("[data-testid=take-it]").await;
+    changed(|d| d.case.assignee.is_some()).await;
+    h.eventually("the button gone", || async {
+        h.all("[data-testid=take-it]")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    focus_on("case-assignee-select").await;
+    // A comment sent from its button: the focus goes back to the box.
+    h.by_label("Comment")
+        .await
+        .send_keys("Called the customer back.")
+        .await
+        .unwrap();
+    h.click("[data-testid=comment-submit]").await;
+    h.eventually("the comment in the timeline", || async {
+        h.text("[data-testid=timeline]")
+            .await
+            .contains("Called the customer back.")
+            .then_some(())
+    })
+    .await;
+    focus_on("field-comment").await;
     h.finish().await;
 }
 

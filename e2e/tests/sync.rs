@@ -157,3 +157,86 @@ async fn upload_dry_run_apply_and_nothing_left_to_do() {
     .await;
     h.finish().await;
 }
+
+/// A file the gateway refuses (no column it can take for the e-mail, no
+/// header row at all) is explained at the file field, in the browser's
+/// language and in words: the field by its label, not `email:` or
+/// `file:`, no HTTP status, no "Something went wrong" with a Retry that
+/// would send the same file again. A good file then clears the message.
+#[tokio::test]
+async fn a_refused_file_is_explained_at_the_file_field_in_words() {
+    let de = e2e::app_texts(shared::Lang::De);
+    let h = Harness::start_with_language("de-DE").await;
+    let dir = tempfile::tempdir().unwrap();
+    let without_email = dir.path().join("ohne-mail.csv");
+    std::fs::write(&without_email, "Kundennummer;Name\r\nK-1;Anna Huber\r\n").unwrap();
+    let empty = dir.path().join("leer.csv");
+    std::fs::write(&empty, "").unwrap();
+
+    h.open("/sync").await;
+    let file = h.by_label(&de["sync.file"]).await;
+    file.send_keys(&without_email.display().to_string())
+        .await
+        .unwrap();
+    let css = "#sync-file-error:not([hidden])";
+    let message = h.text(css).await;
+    assert!(
+        message.starts_with(&format!("{}: ", de["sync.field.email"])),
+        "{message}"
+    );
+    assert!(message.contains("E-Mail-Adresse"), "{message}");
+    for raw in ["email:", "HTTP", "400"] {
+        assert!(!message.contains(raw), "{raw} in {message}");
+    }
+    assert_eq!(
+        file.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let described = file.attr("aria-describedby").await.unwrap().unwrap();
+    assert!(described.contains("sync-file-error"), "{described}");
+    assert!(h.all("[data-testid=error-panel]").await.is_empty());
+
+    h.open("/sync").await;
+    h.by_label(&de["sync.file"])
+        .await
+        .send_keys(&empty.display().to_string())
+        .await
+        .unwrap();
+    let message = h
+        .eventually("the message about the header row", || async {
+            let m = h.text(css).await;
+            m.contains("Kopfzeile").then_some(m)
+        })
+        .await;
+    assert!(!message.contains("file:"), "{message}");
+    assert!(!message.contains("HTTP"), "{message}");
+
+    // A good file: the comparison, and the message goes.
+    let good = dir.path().join("gut.csv");
+    std::fs::write(&good, "Kundennummer;E-Mail\r\nK-9;k9@example.at\r\n").unwrap();
+    h.wait_for("#sync-file")
+        .await
+        .send_keys(&good.display().to_string())
+        .await
+        .unwrap();
+    h.wait_for("[data-testid=count-new]").await;
+    h.wait_for("#sync-file-error[hidden]").await;
+    // Its "archive the missing" choice is found by its label too.
+    let missing = h
+        .eventually("the archive choice's label", || async {
+            for label in h.all("label[for=sync-archive-missing]").await {
+                let text = label.text().await.ok()?;
+                if !text.is_empty() {
+                    return Some(text);
+                }
+            }
+            None
+        })
+        .await;
+    let archive = h.by_label(&missing).await;
+    assert_eq!(
+        archive.attr("type").await.unwrap().as_deref(),
+        Some("checkbox")
+    );
+    h.finish().await;
+}

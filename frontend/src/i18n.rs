@@ -250,9 +250,9 @@ pub fn LanguageSwitch() -> impl IntoView {
     };
     let start = lang.get_untracked();
     view! {
-        <label class="lang-switch">
-            <span class="visually-hidden">{move || t("app.language")}</span>
-            <select data-testid="language-switch" title=move || t("app.language")
+        <span class="lang-switch">
+            <label class="visually-hidden" for="language-switch">{move || t("app.language")}</label>
+            <select id="language-switch" data-testid="language-switch" title=move || t("app.language")
                     prop:value=move || lang.get().code() on:change=on_change>
                 {Lang::ALL
                     .into_iter()
@@ -261,6 +261,6 @@ pub fn LanguageSwitch() -> impl IntoView {
                     })
                     .collect_view()}
             </select>
-        </label>
+        </span>
     }
 }

@@ -132,6 +132,30 @@ fn NewCaseForm(
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let general = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // The focus follows the form: to its first field when it opens, back
+    // to "Open a case" when it closes (saved or cancelled), not at load.
+    let kind_ref = NodeRef::<leptos::html::Select>::new();
+    let open_ref = NodeRef::<leptos::html::Button>::new();
+    let closed = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(select) = kind_ref.get() {
+            let _ = select.focus();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(button) = open_ref.get() {
+            if closed.get_untracked() {
+                closed.set(false);
+                let _ = button.focus();
+            }
+        }
+    });
+    let close = move || {
+        closed.set(true);
+        open.set(false);
+        errors.set(Vec::new());
+        general.set(None);
+    };
     let choices = Memo::new(move |_| match devices.get() {
         Some(Ok(list)) => device_choices(&list),
         _ => Vec::new(),
@@ -179,7 +203,7 @@ fn NewCaseForm(
                     device.set(String::new());
                     comment.set(String::new());
                     errors.set(Vec::new());
-                    open.set(false);
+                    close();
                     summary.refresh();
                     created.run(());
                 }
@@ -197,17 +221,18 @@ fn NewCaseForm(
     let message = move |field: &'static str| move || errors.with(|e| error_for(e, field));
     view! {
         <Show when=move || !open.get()>
-            <button type="button" class="primary" data-testid="open-case" on:click=move |_| open.set(true)>
+            <button type="button" class="primary" data-testid="open-case" node_ref=open_ref on:click=move |_| open.set(true)>
                 {tx!("user_cases.open_case")}
             </button>
         </Show>
         <Show when=move || open.get()>
             <form class="case-form" data-testid="new-case-form" on:submit=submit novalidate=true
+                  on:keydown=move |ev| if ev.key() == "Escape" { close() }
                   aria-labelledby="new-case-h">
                 <h3 id="new-case-h" class="span">{tx!("user_cases.form_title")}</h3>
                 <div class="field" class:invalid=move || message("kind")().is_some()>
                     <label for="f-case-kind">{tx!("user_cases.field_kind")}<span class="req" aria-hidden="true">" *"</span></label>
-                    <select id="f-case-kind" data-testid="field-kind" required=true
+                    <select id="f-case-kind" data-testid="field-kind" required=true node_ref=kind_ref
                             aria-invalid=move || message("kind")().is_some().to_string()
                             aria-describedby="err-kind"
                             prop:value=move || kind.get()
@@ -268,7 +293,7 @@ fn NewCaseForm(
                     <button type="submit" class="primary" data-testid="new-case-submit" disabled=move || busy.get()>
                         {tx!("user_cases.submit")}
                     </button>
-                    <button type="button" data-testid="new-case-cancel" on:click=move |_| { open.set(false); errors.set(Vec::new()); general.set(None); }>
+                    <button type="button" data-testid="new-case-cancel" on:click=move |_| close()>
                         {tx!("common.cancel")}
                     </button>
                 </div>

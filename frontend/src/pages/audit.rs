@@ -206,8 +206,8 @@ fn AuditTrail() -> impl IntoView {
             })}
             <div class="toolbar audit-filters" role="search">
                 <div class="filters">
-                    <label>
-                        <span>{tx!("audit.filter_actor")}</span>
+                    <div class="filter">
+                        <label for="audit-actor">{tx!("audit.filter_actor")}</label>
                         <input id="audit-actor" type="text" inputmode="email" autocomplete="off" spellcheck="false"
                                list="audit-actors" placeholder=tx!("audit.actor_placeholder")
                                prop:value=move || actor_text.get() on:input=on_actor/>
@@ -216,17 +216,17 @@ fn AuditTrail() -> impl IntoView {
                                 list.members.into_iter().map(|m| view! { <option value=m.email.clone()>{m.display_name}</option> }).collect_view()
                             })}
                         </datalist>
-                    </label>
-                    <label>
-                        <span>{tx!("audit.filter_user")}</span>
+                    </div>
+                    <div class="filter">
+                        <label for="audit-user">{tx!("audit.filter_user")}</label>
                         <input id="audit-user" type="text" autocomplete="off" spellcheck="false" class="uuid"
                                placeholder="00000000-0000-0000-0000-000000000000"
                                aria-invalid=move || user_error.get().is_some().to_string()
                                aria-describedby="audit-user-error"
                                prop:value=move || user_text.get() on:input=on_user/>
-                    </label>
-                    <label>
-                        <span>{tx!("audit.filter_action")}</span>
+                    </div>
+                    <div class="filter">
+                        <label for="audit-action">{tx!("audit.filter_action")}</label>
                         <select id="audit-action" prop:value=action_value
                                 on:change=move |ev| {
                                     let v = event_target_value(&ev);
@@ -244,22 +244,22 @@ fn AuditTrail() -> impl IntoView {
                                 view! { <option value=a.clone()>{text}</option> }
                             })}
                         </select>
-                    </label>
-                    <label>
-                        <span>{tx!("audit.filter_from")}</span>
+                    </div>
+                    <div class="filter">
+                        <label for="audit-from">{tx!("audit.filter_from")}</label>
                         <input id="audit-from" type="date"
                                prop:value=move || query.get().from.map(day).unwrap_or_default()
                                on:change=move |ev| on_date(false, event_target_value(&ev))/>
-                    </label>
-                    <label>
-                        <span>{tx!("audit.filter_to")}</span>
+                    </div>
+                    <div class="filter">
+                        <label for="audit-to">{tx!("audit.filter_to")}</label>
                         <input id="audit-to" type="date"
                                aria-invalid=move || date_error.get().is_some().to_string()
                                aria-describedby="audit-date-error"
                                prop:value=move || query.get().to.map(last_day).unwrap_or_default()
                                on:change=move |ev| on_date(true, event_target_value(&ev))/>
-                    </label>
-                    <label class="check">
+                    </div>
+                    <label class="check" for="audit-changes-only">
                         <input id="audit-changes-only" type="checkbox"
                                prop:checked=move || query.get().changes_only
                                on:change=move |ev| {

@@ -25,7 +25,7 @@ use crate::components::cases::{
     event_actor, event_text, kind_label, use_case_summary, PriorityBadge, StateBadge,
 };
 use crate::components::feedback::{ErrorPanel, Loading};
-use crate::components::form::{clear_error, error_for, server_field_errors};
+use crate::components::form::{clear_error, error_for, focus_first_present, server_field_errors};
 use crate::components::self_service::SendToCustomer;
 use crate::components::toast::use_toasts;
 use crate::drafts;
@@ -92,7 +92,8 @@ fn CaseView(detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
             view! { <CaseHead case=c/> }
         })}
         <Show when=can_work>
-            {move || case.get().map(|c| view! { <Controls case=c detail/> })}
+            // Built once per case: each change's answer flows into them.
+            {move || who.get().map(|_| view! { <Controls case detail/> })}
             // Built once per case, so the outcome of a send stays shown
             // while the timeline takes the new events.
             {move || who.get().map(|(id, user_id)| view! { <SendLinkForCase id user_id detail/> })}
@@ -198,9 +199,11 @@ fn CaseHead(case: Case) -> impl IntoView {
 
 /// State, assignee (with "Take it") and priority: each change is sent at
 /// once; a refusal shows next to its control and the control shows the
-/// case's value again.
+/// case's value again. Built once per case (each answer flows into the
+/// controls, which stay enabled), so a keyboard user's focus stays on the
+/// control they changed; after "Take it" it moves to the assignee.
 #[component]
-fn Controls(case: Case, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
+fn Controls(case: Memo<Option<Case>>, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
     let session = use_session();
     let toasts = use_toasts();
     let summary = use_case_summary();
@@ -209,12 +212,16 @@ fn Controls(case: Case, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
     // Bumped after a refusal: the controls show the case's values again.
     let again = RwSignal::new(0u32);
     let me = session.account_id();
-    let id = case.id;
+    let id = case
+        .with_untracked(|c| c.as_ref().map(|c| c.id))
+        .unwrap_or_default();
     // Colleagues to assign to: every admin and staff account.
     let team =
         LocalResource::new(move || async move { api::case_assignees().await.unwrap_or_default() });
     let send = move |field: &'static str, update: CaseUpdate| {
         if busy.get_untracked() {
+            // One change at a time: the control shows the case's value again.
+            again.update(|n| *n += 1);
             return;
         }
         busy.set(true);
@@ -236,8 +243,17 @@ fn Controls(case: Case, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
             busy.set(false);
         });
     };
-    let assignee_id = case.assignee.as_ref().map(|a| a.id);
-    let current = case.assignee.clone();
+    let state = move || {
+        case.with(|c| c.as_ref().map(|c| c.state))
+            .unwrap_or(CaseState::Open)
+    };
+    let priority = move || {
+        case.with(|c| c.as_ref().map(|c| c.priority))
+            .unwrap_or(Priority::Normal)
+    };
+    let assignee = move || case.with(|c| c.as_ref().and_then(|c| c.assignee.clone()));
+    let assignee_id = move || assignee().map(|a| a.id);
+    let mine = move || me.is_some() && assignee_id() == me;
     let options = move || {
         let mut list: Vec<(Uuid, String)> = team
             .get()
@@ -245,7 +261,7 @@ fn Controls(case: Case, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
             .into_iter()
             .map(|m| (m.id, format!("{} ({})", m.name, m.email)))
             .collect();
-        if let Some(a) = &current {
+        if let Some(a) = assignee() {
             if !list.iter().any(|(id, _)| *id == a.id) {
                 list.push((a.id, format!("{} ({})", a.name, a.email)));
             }
@@ -257,25 +273,36 @@ fn Controls(case: Case, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
         }
         list
     };
-    let state = case.state;
-    let priority = case.priority;
-    let mine = assignee_id.is_some() && assignee_id == me;
+    let take = move |_| {
+        if let Some(me) = me {
+            // The button goes once the case is taken: the focus goes to
+            // the assignee, which then names the agent.
+            focus_first_present(["case-assignee"]);
+            send(
+                "assignee",
+                CaseUpdate {
+                    assignee: Some(Some(me)),
+                    ..Default::default()
+                },
+            );
+        }
+    };
     view! {
         <section class="case-controls" aria-labelledby="controls-h">
             <h2 id="controls-h" class="visually-hidden">{tx!("case_page.controls")}</h2>
             <div class="field">
                 <label for="case-state">{tx!("case_page.state")}</label>
-                <select id="case-state" data-testid="case-state-select" disabled=move || busy.get()
+                <select id="case-state" data-testid="case-state-select" aria-busy=move || busy.get().to_string()
                         aria-invalid=move || errors.with(|e| error_for(e, "state").is_some()).to_string()
                         aria-describedby="err-state"
-                        prop:value=move || { again.track(); state.as_str() }
+                        prop:value=move || { again.track(); state().as_str() }
                         on:change=move |ev| {
                             if let Some(s) = CaseState::parse(&event_target_value(&ev)) {
                                 send("state", CaseUpdate { state: Some(s), ..Default::default() });
                             }
                         }>
                     {CaseState::ALL.iter().map(|s| view! {
-                        <option value=s.as_str() selected=*s == state>{s.label(lang())}</option>
+                        <option value=s.as_str() selected=move || *s == state()>{s.label(lang())}</option>
                     }).collect_view()}
                 </select>
                 <FieldMessage errors field="state"/>
@@ -283,42 +310,41 @@ fn Controls(case: Case, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
             <div class="field">
                 <label for="case-assignee">{tx!("case_page.assignee")}</label>
                 <div class="inline">
-                    <select id="case-assignee" data-testid="case-assignee-select" disabled=move || busy.get()
+                    <select id="case-assignee" data-testid="case-assignee-select" aria-busy=move || busy.get().to_string()
                             aria-invalid=move || errors.with(|e| error_for(e, "assignee").is_some()).to_string()
                             aria-describedby="err-assignee"
-                            prop:value=move || { again.track(); assignee_id.map(|a| a.to_string()).unwrap_or_default() }
+                            prop:value=move || { again.track(); assignee_id().map(|a| a.to_string()).unwrap_or_default() }
                             on:change=move |ev| {
                                 let v = event_target_value(&ev);
                                 let who = Uuid::parse_str(&v).ok();
                                 send("assignee", CaseUpdate { assignee: Some(who), ..Default::default() });
                             }>
-                        <option value="" selected=assignee_id.is_none()>{t("cases.unassigned")}</option>
+                        <option value="" selected=move || assignee_id().is_none()>{t("cases.unassigned")}</option>
                         {move || options().into_iter().map(|(id, name)| view! {
-                            <option value=id.to_string() selected=Some(id) == assignee_id>{name}</option>
+                            <option value=id.to_string() selected=move || Some(id) == assignee_id()>{name}</option>
                         }).collect_view()}
                     </select>
-                    {(!mine).then(|| me.map(|me| view! {
-                        <button type="button" data-testid="take-it" disabled=move || busy.get()
-                                on:click=move |_| send("assignee", CaseUpdate { assignee: Some(Some(me)), ..Default::default() })>
+                    <Show when=move || me.is_some() && !mine()>
+                        <button type="button" data-testid="take-it" disabled=move || busy.get() on:click=take>
                             {tx!("case_page.take_it")}
                         </button>
-                    })).flatten()}
+                    </Show>
                 </div>
                 <FieldMessage errors field="assignee"/>
             </div>
             <div class="field">
                 <label for="case-priority">{tx!("case_page.priority")}</label>
-                <select id="case-priority" data-testid="case-priority-select" disabled=move || busy.get()
+                <select id="case-priority" data-testid="case-priority-select" aria-busy=move || busy.get().to_string()
                         aria-invalid=move || errors.with(|e| error_for(e, "priority").is_some()).to_string()
                         aria-describedby="err-priority"
-                        prop:value=move || { again.track(); priority.as_str() }
+                        prop:value=move || { again.track(); priority().as_str() }
                         on:change=move |ev| {
                             if let Some(p) = Priority::parse(&event_target_value(&ev)) {
                                 send("priority", CaseUpdate { priority: Some(p), ..Default::default() });
                             }
                         }>
                     {Priority::ALL.iter().map(|p| view! {
-                        <option value=p.as_str() selected=*p == priority>{p.label(lang())}</option>
+                        <option value=p.as_str() selected=move || *p == priority()>{p.label(lang())}</option>
                     }).collect_view()}
                 </select>
                 <FieldMessage errors field="priority"/>
@@ -389,6 +415,9 @@ fn CommentForm(id: i64, detail: RwSignal<Option<CaseDetail>>) -> impl IntoView {
                     text.set(String::new());
                     key.with_value(|k| drafts::clear(k));
                     errors.set(Vec::new());
+                    // The button was disabled while sending, which took
+                    // the focus away: back to the box, for the next one.
+                    focus_first_present(["case-comment"]);
                     summary.refresh();
                     toasts.success(t("case_page.comment_added"));
                 }

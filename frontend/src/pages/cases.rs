@@ -140,8 +140,8 @@ pub fn CasesPage() -> impl IntoView {
                            server_error=Signal::derive(server_error) id="cases-search"
                            label=tx!("cases.search_label") placeholder=tx!("cases.search_placeholder")/>
                 <div class="filters">
-                    <label>
-                        <span>{tx!("cases.filter_kind")}</span>
+                    <div class="filter">
+                        <label for="cases-kind">{tx!("cases.filter_kind")}</label>
                         <select id="cases-kind" data-testid="filter-kind"
                                 prop:value=move || query.get().kind.map(|k| k.as_str()).unwrap_or("")
                                 on:change=move |ev| {
@@ -153,9 +153,9 @@ pub fn CasesPage() -> impl IntoView {
                                 <option value=k.as_str()>{move || k.label(lang())}</option>
                             }).collect_view()}
                         </select>
-                    </label>
-                    <label>
-                        <span>{tx!("cases.filter_assignee")}</span>
+                    </div>
+                    <div class="filter">
+                        <label for="cases-assignee">{tx!("cases.filter_assignee")}</label>
                         <select id="cases-assignee" data-testid="filter-assignee"
                                 prop:value=move || query.get().assignee.as_str()
                                 on:change=move |ev| {
@@ -167,9 +167,9 @@ pub fn CasesPage() -> impl IntoView {
                                 <option value=a.as_str()>{move || assignee_label(a)}</option>
                             }).collect_view()}
                         </select>
-                    </label>
-                    <label>
-                        <span>{tx!("cases.filter_age")}</span>
+                    </div>
+                    <div class="filter">
+                        <label for="cases-age">{tx!("cases.filter_age")}</label>
                         <select id="cases-age" data-testid="filter-age"
                                 prop:value=move || query.get().older_than_hours.unwrap_or(0).to_string()
                                 on:change=move |ev| {
@@ -180,9 +180,9 @@ pub fn CasesPage() -> impl IntoView {
                                 <option value=h.to_string()>{label}</option>
                             }).collect_view()}
                         </select>
-                    </label>
-                    <label>
-                        <span>{tx!("cases.filter_sort")}</span>
+                    </div>
+                    <div class="filter">
+                        <label for="cases-sort">{tx!("cases.filter_sort")}</label>
                         <select id="cases-sort" data-testid="filter-sort"
                                 prop:value=move || query.get().sort.as_str()
                                 on:change=move |ev| {
@@ -194,7 +194,7 @@ pub fn CasesPage() -> impl IntoView {
                                 <option value=s.as_str()>{move || sort_label(s)}</option>
                             }).collect_view()}
                         </select>
-                    </label>
+                    </div>
                     <Show when=move || is_filtered(&query.get())>
                         <button type="button" class="link-button" data-testid="clear-filters" on:click=clear>
                             {tx!("common.clear_filters")}

@@ -23,13 +23,15 @@ use shared::sync::{
     ColumnMapping, DiffKind, DiffRow, DryRun, QualityProblem, QualityReport, RunState, SyncField,
     SyncRun,
 };
+use shared::FieldError;
 use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::components::feedback::ErrorPanel;
+use crate::components::form::server_field_errors;
 use crate::download;
 use crate::format::count;
-use crate::i18n::{lang, t, t_with, tx};
+use crate::i18n::{field_message, lang, t, t_with, tx};
 use crate::session::use_session;
 use crate::timer::sleep;
 
@@ -66,6 +68,9 @@ pub fn SyncPage() -> impl IntoView {
     let mapping = RwSignal::new(None::<Vec<ColumnMapping>>);
     let dry = RwSignal::new(None::<DryRun>);
     let error = RwSignal::new(None::<String>);
+    // The gateway's refusal of the file or of its mapping (no header, no
+    // e-mail column, ...), shown at the file field in words.
+    let file_errors = RwSignal::new(Vec::<FieldError>::new());
     let busy = RwSignal::new(false);
     let downloading = RwSignal::new(false);
     let archive_missing = RwSignal::new(false);
@@ -133,11 +138,21 @@ pub fn SyncPage() -> impl IntoView {
                     mapping.set(Some(d.mapping.clone()));
                     dry.set(Some(d));
                     error.set(None);
+                    file_errors.set(Vec::new());
                 }
-                Err(e) => {
-                    dry.set(None);
-                    error.set(Some(e.message()));
-                }
+                Err(e) => match server_field_errors(&e) {
+                    // The file or a column choice is refused: said at the
+                    // file; a comparison shown stays (its column choices
+                    // can be changed back).
+                    Some(list) => {
+                        error.set(None);
+                        file_errors.set(list);
+                    }
+                    None => {
+                        dry.set(None);
+                        error.set(Some(e.message()));
+                    }
+                },
             }
             busy.set(false);
         });
@@ -155,6 +170,7 @@ pub fn SyncPage() -> impl IntoView {
                 file_name.set(name);
                 file.set(Some(Arc::new(bytes)));
                 mapping.set(None);
+                dry.set(None);
                 check.with_value(|c| c());
             }
         });
@@ -211,8 +227,14 @@ pub fn SyncPage() -> impl IntoView {
                 <div class="field">
                     <label for="sync-file">{tx!("sync.file")}</label>
                     <input id="sync-file" type="file" accept=".csv,text/csv,text/plain"
+                           aria-invalid=move || file_errors.with(|e| !e.is_empty()).to_string()
+                           aria-describedby="sync-file-hint sync-file-error"
                            on:change=on_file/>
-                    <p class="muted">{tx!("sync.file_hint")}</p>
+                    <p class="muted" id="sync-file-hint">{tx!("sync.file_hint")}</p>
+                    <p class="field-error" id="sync-file-error" data-testid="sync-file-error" role="alert"
+                       hidden=move || file_errors.with(|e| e.is_empty())>
+                        {move || file_errors.with(|e| e.iter().map(file_error).collect::<Vec<_>>().join(" "))}
+                    </p>
                 </div>
             </Show>
             {move || error.get().map(|e| view! {
@@ -238,8 +260,8 @@ pub fn SyncPage() -> impl IntoView {
                     <DiffView dry=d/>
                     <Show when=may_sync>
                         <div class="actions">
-                            <label>
-                                <input type="checkbox"
+                            <label for="sync-archive-missing">
+                                <input id="sync-archive-missing" type="checkbox"
                                        prop:checked=move || archive_missing.get()
                                        on:change=move |ev| archive_missing.set(event_target_checked(&ev))/>
                                 {t_with("sync.archive_missing", &[("count", &count(missing))])}
@@ -390,6 +412,15 @@ fn field_label(name: &str) -> String {
         other => return other.to_string(),
     };
     t(key)
+}
+
+/// A refusal of the file in words: the message, after the label of the
+/// field it is about ("E-Mail: …"; the file itself needs no name).
+fn file_error(e: &FieldError) -> String {
+    match e.field.as_str() {
+        "file" | "" => field_message(e),
+        field => format!("{}: {}", field_label(field), field_message(e)),
+    }
 }
 
 /// Counts (each a filter) and the rows of the chosen kind.

@@ -212,19 +212,19 @@ fn Filters(
     };
     view! {
         <div class="filters">
-            <label>
-                <span>{tx!("users.filter_role")}</span>
-                <select data-testid="filter-role" prop:value=move || roles_value(&query.get().roles)
+            <div class="filter">
+                <label for="users-filter-role">{tx!("users.filter_role")}</label>
+                <select id="users-filter-role" data-testid="filter-role" prop:value=move || roles_value(&query.get().roles)
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
                             change(&|q: &mut UserQuery| q.roles = v.split(',').filter_map(Role::parse).collect());
                         }>
                     {ROLE_CHOICES.into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
                 </select>
-            </label>
-            <label>
-                <span>{tx!("users.filter_devices")}</span>
-                <select data-testid="filter-device"
+            </div>
+            <div class="filter">
+                <label for="users-filter-device">{tx!("users.filter_devices")}</label>
+                <select id="users-filter-device" data-testid="filter-device"
                         prop:value=move || query.get().device.map(|d| d.as_str()).unwrap_or("")
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
@@ -233,10 +233,10 @@ fn Filters(
                     <option value="">{tx!("users.devices_any_or_none")}</option>
                     {DeviceFilter::ALL.into_iter().map(|d| view! { <option value=d.as_str()>{move || d.label_in(lang())}</option> }).collect_view()}
                 </select>
-            </label>
-            <label>
-                <span>{tx!("users.filter_onboarding")}</span>
-                <select data-testid="filter-onboarded"
+            </div>
+            <div class="filter">
+                <label for="users-filter-onboarded">{tx!("users.filter_onboarding")}</label>
+                <select id="users-filter-onboarded" data-testid="filter-onboarded"
                         prop:value=move || match query.get().onboarded { None => "", Some(true) => "true", Some(false) => "false" }
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
@@ -246,10 +246,10 @@ fn Filters(
                     <option value="true">{tx!("users.onboarded")}</option>
                     <option value="false">{tx!("users.not_onboarded")}</option>
                 </select>
-            </label>
-            <label>
-                <span>{tx!("users.filter_show")}</span>
-                <select data-testid="filter-archived"
+            </div>
+            <div class="filter">
+                <label for="users-filter-archived">{tx!("users.filter_show")}</label>
+                <select id="users-filter-archived" data-testid="filter-archived"
                         prop:value=move || query.get().archived.as_str()
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
@@ -257,9 +257,9 @@ fn Filters(
                         }>
                     {Archived::ALL.into_iter().map(|a| view! { <option value=a.as_str()>{move || a.label_in(lang())}</option> }).collect_view()}
                 </select>
-            </label>
-            <label class="check">
-                <input type="checkbox" data-testid="filter-lost"
+            </div>
+            <label class="check" for="users-filter-lost">
+                <input id="users-filter-lost" type="checkbox" data-testid="filter-lost"
                        prop:checked=move || query.get().lost
                        on:change=move |ev| {
                            let on = event_target_checked(&ev);
@@ -309,9 +309,9 @@ fn Pager(page: UserPage, query: Memo<UserQuery>, go: Callback<(UserQuery, bool)>
             <span data-testid="page-status">{move || t_with("common.page_status", &[("page", &count(current)), ("pages", &count(pages))])}</span>
             <button type="button" data-testid="page-next" disabled=at_end on:click=move |_| to(current + 1)>{tx!("common.page_next")}</button>
             <button type="button" data-testid="page-last" disabled=at_end on:click=move |_| to(pages)>{tx!("common.page_last")}</button>
-            <label class="page-size">
-                <span>{tx!("users.rows_per_page")}</span>
-                <select data-testid="page-size" prop:value=page.per_page.to_string()
+            <div class="page-size">
+                <label for="users-page-size">{tx!("users.rows_per_page")}</label>
+                <select id="users-page-size" data-testid="page-size" prop:value=page.per_page.to_string()
                         on:change=move |ev| {
                             let mut q = query.get_untracked();
                             q.per_page = event_target_value(&ev).parse().unwrap_or(q.per_page);
@@ -320,7 +320,7 @@ fn Pager(page: UserPage, query: Memo<UserQuery>, go: Callback<(UserQuery, bool)>
                         }>
                     {PAGE_SIZES.into_iter().map(|n| view! { <option value=n.to_string()>{n.to_string()}</option> }).collect_view()}
                 </select>
-            </label>
+            </div>
         </nav>
     }
 }
@@ -437,15 +437,15 @@ fn FindByCustomerNumber() -> impl IntoView {
     };
     view! {
         <form class="find-ext" on:submit=submit data-testid="ext-id-form">
-            <label>
-                <span>{tx!("users.find_label")}</span>
-                <input type="text" data-testid="ext-id-input" autocomplete="off" spellcheck="false"
+            <div class="filter">
+                <label for="users-ext-id-input">{tx!("users.find_label")}</label>
+                <input id="users-ext-id-input" type="text" data-testid="ext-id-input" autocomplete="off" spellcheck="false"
                        aria-describedby="ext-id-msg" aria-invalid=move || message.get().is_some().to_string()
                        prop:value=move || number.get()
                        on:input=move |ev| { number.set(event_target_value(&ev)); message.set(None); }/>
-            </label>
-            <label class="check">
-                <input type="checkbox" data-testid="ext-id-include-archived"
+            </div>
+            <label class="check" for="users-ext-id-include-archived">
+                <input id="users-ext-id-include-archived" type="checkbox" data-testid="ext-id-include-archived"
                        prop:checked=move || archived.get()
                        on:change=move |ev| archived.set(event_target_checked(&ev))/>
                 <span>{tx!("users.find_include_archived")}</span>
