@@ -290,14 +290,11 @@ fn RunPanel(
     let id = run.id;
     let toggle = move |pause: bool| {
         spawn_local(async move {
-            match api::sync_pause(id, pause).await {
-                Ok(r) => {
-                    let running = r.state == RunState::Running;
-                    if running {
-                        follow.run(id);
-                    }
-                }
-                Err(e) => error.set(Some(e.message())),
+            // Followed once either way (a resumed run until it is done, a
+            // paused one for its new state): following it here as well
+            // started a second polling loop on every resume.
+            if let Err(e) = api::sync_pause(id, pause).await {
+                error.set(Some(e.message()));
             }
             follow.run(id);
         });
