@@ -468,12 +468,25 @@ impl Harness {
 
     /// The `id` of the element that has the focus.
     pub async fn focused_id(&self) -> String {
+        self.focused_attr("id").await
+    }
+
+    /// The `data-testid` of the element that has the focus.
+    pub async fn focused_testid(&self) -> String {
+        self.focused_attr("data-testid").await
+    }
+
+    /// Attribute `name` of the element that has the focus ("" without).
+    async fn focused_attr(&self, name: &str) -> String {
         let el = self
             .browser
             .active_element()
             .await
             .expect("an active element");
-        el.attr("id").await.expect("its id").unwrap_or_default()
+        el.attr(name)
+            .await
+            .expect("its attribute")
+            .unwrap_or_default()
     }
 
     /// The first element matching `css`, waiting for it. On timeout a

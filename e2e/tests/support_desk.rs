@@ -369,19 +369,6 @@ async fn the_queue_search_finds_a_case_by_a_word_of_its_subject() {
     h.finish().await;
 }
 
-/// The `data-testid` of the element that has the focus.
-async fn focused_testid(h: &Harness) -> String {
-    match h.browser.active_element().await {
-        Ok(el) => el
-            .attr("data-testid")
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
 /// With the keyboard only: "Open a case" puts the focus on the form's
 /// first field, Escape closes the form and gives it back to the button,
 /// and so does saving with Enter; on the case, changing the state or the
@@ -397,7 +384,7 @@ async fn the_focus_stays_where_a_keyboard_user_works_on_cases() {
         let h = &h;
         async move {
             h.eventually(&format!("the focus on {testid}"), || async {
-                (focused_testid(h).await == testid).then_some(())
+                (h.focused_testid().await == testid).then_some(())
             })
             .await
         }
