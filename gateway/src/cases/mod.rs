@@ -29,7 +29,7 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use crate::audit::{AuditLog, Record};
-use crate::database::{begin_write, failed, is_sqlite, like_containing, now_ms, to_time, Db, Sql};
+use crate::database::{begin_write, failed, like_containing, now_ms, to_time, Db, Sql};
 use crate::error::{GatewayError, Msg};
 
 /// Who changes a case.
@@ -357,7 +357,7 @@ impl Cases {
 
     /// The filters of `q` (all but the state when `with_state` is false)
     /// as a `WHERE` clause; `me` is the account asking.
-    fn filters(sql: &mut Sql, q: &CaseQuery, me: Uuid, with_state: bool, sqlite: bool) {
+    fn filters(sql: &mut Sql, q: &CaseQuery, me: Uuid, with_state: bool) {
         sql.push(" WHERE 1 = 1");
         if let Some(u) = q.user_id {
             sql.push(" AND c.user_id = ").bind(u.to_string());
@@ -385,7 +385,7 @@ impl Cases {
             sql.push(" AND c.opened_at <= ").bind(cutoff);
         }
         for word in q.q.split_whitespace() {
-            Self::search_word(sql, word, sqlite);
+            Self::search_word(sql, word);
         }
     }
 
@@ -393,26 +393,20 @@ impl Cases {
     /// end-user's name (or e-mail), the device or a comment, or be the
     /// case's number (`42`, `#42`); `%`, `_` and `\` typed match only
     /// themselves. Case-insensitive: the stored text is compared
-    /// `LOWER`ed, which folds every letter on PostgreSQL (one pattern) but
-    /// only A-Z on SQLite (whose `LIKE` ignores the case of A-Z only), so
-    /// there the word is also tried in A-Z only lower-cased ("ÖZIL" finds
-    /// "Özil") and with its other letters upper-cased ("özil" finds "Özil"
-    /// and "ÖZIL").
-    fn search_word(sql: &mut Sql, word: &str, sqlite: bool) {
-        let mut forms = vec![word.to_lowercase()];
-        if sqlite {
-            forms.push(word.to_ascii_lowercase());
-            forms.push(
-                word.chars()
-                    .map(|c| match (c.is_ascii(), c.to_uppercase()) {
-                        (false, mut up) if up.len() == 1 => up.next().unwrap_or(c),
-                        _ => c,
-                    })
-                    .collect(),
-            );
-        }
-        let mut patterns: Vec<String> = Vec::with_capacity(forms.len());
-        for form in forms {
+    /// `LOWER`ed, which folds every letter on PostgreSQL but only A-Z on
+    /// SQLite (whose `LIKE` ignores the case of A-Z only), so the word is
+    /// also tried in A-Z only lower-cased ("ÖZIL" finds "Özil") and with
+    /// its other letters upper-cased ("özil" finds "Özil" and "ÖZIL").
+    fn search_word(sql: &mut Sql, word: &str) {
+        let others_upper: String = word
+            .chars()
+            .map(|c| match (c.is_ascii(), c.to_uppercase()) {
+                (false, mut up) if up.len() == 1 => up.next().unwrap_or(c),
+                _ => c,
+            })
+            .collect();
+        let mut patterns: Vec<String> = Vec::with_capacity(3);
+        for form in [word.to_lowercase(), word.to_ascii_lowercase(), others_upper] {
             let pattern = like_containing(&form);
             if !patterns.contains(&pattern) {
                 patterns.push(pattern);
@@ -458,7 +452,7 @@ impl Cases {
     /// A page of the queue.
     pub async fn list(&self, q: &CaseQuery, me: Uuid) -> Result<CaseList, GatewayError> {
         let mut sql = Sql::new(SELECT);
-        Self::filters(&mut sql, q, me, true, is_sqlite(&self.db));
+        Self::filters(&mut sql, q, me, true);
         sql.push(Self::order(q));
         let offset = i64::from(q.page.saturating_sub(1)) * i64::from(q.per_page);
         sql.push(" LIMIT ")
@@ -498,7 +492,7 @@ impl Cases {
              CAST(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS unassigned \
              FROM cases c",
         );
-        Self::filters(&mut sql, q, me, false, is_sqlite(&self.db));
+        Self::filters(&mut sql, q, me, false);
         sql.push(" GROUP BY c.state");
         let (text, args) = sql.build();
         let rows = sqlx::query_with(&text, args)
@@ -528,7 +522,7 @@ impl Cases {
     /// [`csv::MAX_ROWS`].
     pub async fn all(&self, q: &CaseQuery, me: Uuid) -> Result<Vec<Case>, GatewayError> {
         let mut sql = Sql::new(SELECT);
-        Self::filters(&mut sql, q, me, true, is_sqlite(&self.db));
+        Self::filters(&mut sql, q, me, true);
         sql.push(Self::order(q));
         sql.push(" LIMIT ").bind(csv::MAX_ROWS);
         let (text, args) = sql.build();
