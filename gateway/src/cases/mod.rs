@@ -393,8 +393,9 @@ impl Cases {
     /// end-user's name (or e-mail), the device or a comment, or be the
     /// case's number (`42`, `#42`); `%`, `_` and `\` typed match only
     /// themselves. Case-insensitive: the stored text is compared
-    /// `LOWER`ed, which folds every letter on PostgreSQL but only A-Z on
-    /// SQLite (whose `LIKE` ignores the case of A-Z only), so the word is
+    /// `LOWER`ed, which folds only A-Z on SQLite (whose `LIKE` ignores the
+    /// case of A-Z only) and on a PostgreSQL database with the C locale
+    /// (the tests' throw-away cluster), so on every store the word is
     /// also tried in A-Z only lower-cased ("ÖZIL" finds "Özil") and with
     /// its other letters upper-cased ("özil" finds "Özil" and "ÖZIL").
     fn search_word(sql: &mut Sql, word: &str) {
