@@ -5,6 +5,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod compression;
+mod crash;
 mod directory;
 mod forwarding;
 mod fuzz;
