@@ -486,6 +486,18 @@ impl Harness {
         el.text().await.expect("its text")
     }
 
+    /// Type `keys` where the focus is, as a person does (`Key::Enter`,
+    /// text).
+    pub async fn type_at_focus(&self, keys: &str) {
+        self.browser
+            .active_element()
+            .await
+            .expect("an active element")
+            .send_keys(keys)
+            .await
+            .expect("keys typed");
+    }
+
     /// The first button or link whose visible text is `text`, if shown now.
     pub async fn action(&self, text: &str) -> Option<Element> {
         let xpath = format!(

@@ -14,10 +14,12 @@ use fantoccini::key::Key;
 use shared::sync::SyncRun;
 use shared::{Lang, Role, User};
 
-async fn upload(h: &Harness, path: &std::path::Path) {
+/// Open the Sync page and choose the file `path` in the field labelled
+/// `label` (the file field's label in the browser's language).
+async fn upload(h: &Harness, label: &str, path: &std::path::Path) {
     h.open("/sync").await;
-    let input = h.wait_for("#sync-file").await;
-    input
+    h.by_label(label)
+        .await
         .send_keys(&path.display().to_string())
         .await
         .expect("choose the file");
@@ -29,6 +31,7 @@ async fn count_of(h: &Harness, kind: &str) -> String {
 
 #[tokio::test]
 async fn upload_dry_run_apply_and_nothing_left_to_do() {
+    let en = app_texts(Lang::En);
     let h = Harness::start_with(|c| c.sync_rps = 50).await;
     let users: Vec<User> = h.api("/users").await;
     let u = users
@@ -68,7 +71,7 @@ async fn upload_dry_run_apply_and_nothing_left_to_do() {
     let path = dir.path().join("kunden.csv");
     std::fs::write(&path, &bytes).unwrap();
 
-    upload(&h, &path).await;
+    upload(&h, &en["sync.file"], &path).await;
     h.eventually("the dry run's counts", || async {
         let new = count_of(&h, "new").await;
         (new.ends_with(": 1")).then_some(())
@@ -147,7 +150,7 @@ async fn upload_dry_run_apply_and_nothing_left_to_do() {
     .await;
 
     // The same file again: nothing to do.
-    upload(&h, &path).await;
+    upload(&h, &en["sync.file"], &path).await;
     h.eventually("a dry run without changes", || async {
         let changed = count_of(&h, "changed").await;
         let new = count_of(&h, "new").await;
@@ -203,12 +206,7 @@ async fn a_refused_file_is_explained_at_the_file_field_in_words() {
     assert!(described.contains("sync-file-error"), "{described}");
     assert!(h.all("[data-testid=error-panel]").await.is_empty());
 
-    h.open("/sync").await;
-    h.by_label(&de["sync.file"])
-        .await
-        .send_keys(&empty.display().to_string())
-        .await
-        .unwrap();
+    upload(&h, &de["sync.file"], &empty).await;
     let message = h
         .eventually("the message about the header row", || async {
             let m = h.text(css).await;
@@ -264,12 +262,7 @@ async fn a_file_with_an_unknown_email_column_offers_the_column_choice() {
         "Kundennummer;Kontakt;Vorname\r\nE2E-MAP-1;map.kunde@example.at;Anna\r\n",
     )
     .unwrap();
-    h.open("/sync").await;
-    h.by_label(&en["sync.file"])
-        .await
-        .send_keys(&path.display().to_string())
-        .await
-        .unwrap();
+    upload(&h, &en["sync.file"], &path).await;
     let message = h.text("#sync-file-error:not([hidden])").await;
     assert!(
         message.starts_with(&format!("{}: ", en["sync.field.email"])),
@@ -357,7 +350,7 @@ async fn pause_and_resume_with_the_keyboard_keep_the_focus_and_the_run_finishes(
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pause.csv");
     std::fs::write(&path, file).unwrap();
-    upload(&h, &path).await;
+    upload(&h, &en["sync.file"], &path).await;
     h.eventually("the dry run's counts", || async {
         count_of(&h, "new")
             .await
@@ -411,13 +404,7 @@ async fn pause_and_resume_with_the_keyboard_keep_the_focus_and_the_run_finishes(
         )
         .await
         .expect("script runs");
-    h.browser
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(&Key::Enter.to_string())
-        .await
-        .unwrap();
+    h.type_at_focus(&Key::Enter.to_string()).await;
     focus_on("sync.pause").await;
     // One loop follows the resumed run: three reads of its progress, each
     // at least the loop's pause (500 ms, less a margin for the clock)

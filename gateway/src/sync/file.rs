@@ -68,7 +68,7 @@ impl Mapping {
     pub fn with_overrides(
         headers: &[String],
         overrides: &[(String, String)],
-    ) -> Result<Mapping, Refused> {
+    ) -> Result<Mapping, Box<Refused>> {
         let mut m = Mapping::guess(headers);
         let mut errors = Vec::new();
         for (name, header) in overrides {
@@ -98,7 +98,7 @@ impl Mapping {
         if errors.is_empty() {
             Ok(m)
         } else {
-            Err(Refused { errors, mapping: m })
+            Err(Box::new(Refused { errors, mapping: m }))
         }
     }
 
