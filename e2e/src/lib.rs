@@ -476,6 +476,37 @@ impl Harness {
         self.focused_attr("data-testid").await
     }
 
+    /// The visible text of the element that has the focus.
+    pub async fn focused_text(&self) -> String {
+        let el = self
+            .browser
+            .active_element()
+            .await
+            .expect("an active element");
+        el.text().await.expect("its text")
+    }
+
+    /// Type `keys` where the focus is, as a person does (`Key::Enter`,
+    /// text).
+    pub async fn type_at_focus(&self, keys: &str) {
+        self.browser
+            .active_element()
+            .await
+            .expect("an active element")
+            .send_keys(keys)
+            .await
+            .expect("keys typed");
+    }
+
+    /// The first button or link whose visible text is `text`, if shown now.
+    pub async fn action(&self, text: &str) -> Option<Element> {
+        let xpath = format!(
+            "//*[self::button or self::a][normalize-space()={}]",
+            xpath_literal(text)
+        );
+        self.browser.find(Locator::XPath(&xpath)).await.ok()
+    }
+
     /// Attribute `name` of the element that has the focus ("" without).
     async fn focused_attr(&self, name: &str) -> String {
         let el = self

@@ -13,25 +13,15 @@
 
 use std::time::Duration;
 
-use e2e::{user_with_device, xpath_literal, Harness, DEADLINE, WATCH_DEADLINE};
-use fantoccini::elements::Element;
+use e2e::{user_with_device, Harness, DEADLINE, WATCH_DEADLINE};
 use fantoccini::Locator;
 use shared::cases::CaseDetail;
 use uuid::Uuid;
 
-/// The first button or link whose visible text is `text`, if shown now.
-async fn find_action(h: &Harness, text: &str) -> Option<Element> {
-    let xpath = format!(
-        "//*[self::button or self::a][normalize-space()={}]",
-        xpath_literal(text)
-    );
-    h.browser.find(Locator::XPath(&xpath)).await.ok()
-}
-
 /// Click the button or link whose visible text is `text`, waiting for it.
 async fn press(h: &Harness, text: &str) {
     h.eventually(&format!("a click on {text:?}"), || async {
-        find_action(h, text).await?.click().await.ok()
+        h.action(text).await?.click().await.ok()
     })
     .await;
 }
@@ -74,7 +64,7 @@ async fn connect_at_the_manufacturer(h: &Harness) {
         {
             return Some(());
         }
-        if let Some(go) = find_action(h, "Continue to sign-in").await {
+        if let Some(go) = h.action("Continue to sign-in").await {
             let _ = go.click().await;
         }
         None
@@ -179,7 +169,7 @@ async fn a_customer_reconnects_through_the_link_the_agent_sent() {
             let text = page_text(&h).await;
             let listed = model.is_empty() || text.contains(&model);
             if listed {
-                find_action(&h, "Reconnect").await
+                h.action("Reconnect").await
             } else {
                 None
             }
@@ -305,7 +295,7 @@ async fn the_agent_creates_a_link_staff_only_for_end_users_a_viewer_only_reads()
         .await;
     h.wait_for("[data-testid=ss-send-form]").await;
     h.wait_for("[data-testid=ss-create-link]").await;
-    assert!(find_action(&h, "Outbox").await.is_none());
+    assert!(h.action("Outbox").await.is_none());
     h.open(&format!("/users/{}", member.id)).await;
     h.wait_for("[data-testid=self-service] [data-testid=empty-state]")
         .await;
@@ -322,7 +312,7 @@ async fn the_agent_creates_a_link_staff_only_for_end_users_a_viewer_only_reads()
     assert!(h.all("[data-testid=ss-create-link]").await.is_empty());
     assert!(h.all("[data-testid=ss-send-form]").await.is_empty());
     assert!(h.all("[data-testid=ss-revoke]").await.is_empty());
-    assert!(find_action(&h, "Outbox").await.is_none());
+    assert!(h.action("Outbox").await.is_none());
     h.open("/outbox").await;
     h.wait_for("[data-testid=admin-only]").await;
     h.finish().await;
@@ -363,7 +353,7 @@ async fn back_after_reconnecting_shows_the_page_as_it_is_now() {
     h.eventually("the lost device on the customer's page", || async {
         let text = page_text(&h).await;
         let listed = model.is_empty() || text.contains(&model);
-        (listed && find_action(&h, "Reconnect").await.is_some()).then_some(())
+        (listed && h.action("Reconnect").await.is_some()).then_some(())
     })
     .await;
     press(&h, "Reconnect").await;
@@ -391,9 +381,8 @@ async fn back_after_reconnecting_shows_the_page_as_it_is_now() {
     }
     h.eventually("the page as it is now after Back", || async {
         let text = page_text(&h).await;
-        (text.contains("All your devices are connected")
-            && find_action(&h, "Reconnect").await.is_none())
-        .then_some(())
+        (text.contains("All your devices are connected") && h.action("Reconnect").await.is_none())
+            .then_some(())
     })
     .await;
     // Asked of the gateway again, not restored from the browser's memory.

@@ -306,13 +306,7 @@ async fn the_queue_search_finds_a_case_by_a_word_of_its_subject() {
     })
     .await;
     // The focused field takes the typing.
-    h.browser
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(&subject)
-        .await
-        .unwrap();
+    h.type_at_focus(&subject).await;
     h.click("[data-testid=new-case-submit]").await;
     h.wait_for("[data-testid=toast-success]").await;
 
@@ -394,13 +388,7 @@ async fn the_focus_stays_where_a_keyboard_user_works_on_cases() {
     h.wait_for("[data-testid=user-cases]").await;
     h.click("[data-testid=open-case]").await;
     focus_on("field-kind").await;
-    h.browser
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(&Key::Escape.to_string())
-        .await
-        .unwrap();
+    h.type_at_focus(&Key::Escape.to_string()).await;
     focus_on("open-case").await;
     assert!(h.all("[data-testid=new-case-form]").await.is_empty());
 

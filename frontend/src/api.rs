@@ -38,7 +38,7 @@ use shared::staff::{
     CSRF_HEADER, LANGUAGE_PATH, PASSWORD_PATH, SESSION_PATH, TEAM_PATH,
 };
 use shared::sync::{
-    DryRun, QualityReport, SyncRun, QUALITY_CSV_PATH, QUALITY_PATH, SYNC_DRY_RUN_PATH,
+    DryRun, FileColumns, QualityReport, SyncRun, QUALITY_CSV_PATH, QUALITY_PATH, SYNC_DRY_RUN_PATH,
     SYNC_RUNS_PATH,
 };
 use shared::{
@@ -86,6 +86,15 @@ impl ApiFailure {
     pub fn code(&self) -> Option<&str> {
         match self {
             ApiFailure::Api { error, .. } => error.code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// A customer file's header row and the columns that could be used,
+    /// which the gateway's refusal of a column mapping carries (sync).
+    pub fn file_columns(&self) -> Option<&FileColumns> {
+        match self {
+            ApiFailure::Api { error, .. } => error.columns.as_ref(),
             _ => None,
         }
     }

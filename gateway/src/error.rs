@@ -11,6 +11,7 @@ use std::fmt;
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use shared::sync::FileColumns;
 use shared::{tr, ApiError, ErrorDetail, FieldError, Lang};
 
 /// A message of the gateway from the catalog (`shared/locales/`): its key
@@ -125,6 +126,15 @@ pub enum GatewayError {
     UpstreamBadResponse(Msg),
     /// Query parameters of a gateway endpoint with bad values, each named.
     InvalidQuery(Vec<FieldError>),
+    /// A customer file's column mapping that cannot be used (no column
+    /// for the e-mail, a column the file does not have), each problem by
+    /// its field: an `invalid_query` whose body also carries the file's
+    /// header row and the columns that could be used (`columns`), so the
+    /// app offers the choice.
+    MappingRefused {
+        errors: Vec<FieldError>,
+        columns: FileColumns,
+    },
     /// A user body that the shared validation refuses (the same checks the
     /// app runs next to each field), answered before anything reaches Podero.
     InvalidBody(Vec<FieldError>),
@@ -224,6 +234,7 @@ impl GatewayError {
                 t("error.upstream_bad_response", &[("detail", &m.text(lang))])
             }
             GatewayError::InvalidQuery(errors)
+            | GatewayError::MappingRefused { errors, .. }
             | GatewayError::InvalidBody(errors)
             | GatewayError::Conflict(errors) => fields(errors),
             GatewayError::UsersUnavailable(m) => {
@@ -325,7 +336,8 @@ impl GatewayError {
             GatewayError::BadPath(_)
             | GatewayError::BadQuery(_)
             | GatewayError::BadBody
-            | GatewayError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            | GatewayError::InvalidQuery(_)
+            | GatewayError::MappingRefused { .. } => StatusCode::BAD_REQUEST,
             GatewayError::UsersUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             GatewayError::RouteNotAllowed => StatusCode::NOT_FOUND,
@@ -375,7 +387,7 @@ impl GatewayError {
             GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
             GatewayError::UpstreamAuthFailed { .. } => "upstream_auth_failed",
             GatewayError::UpstreamBadResponse(_) => "upstream_bad_response",
-            GatewayError::InvalidQuery(_) => "invalid_query",
+            GatewayError::InvalidQuery(_) | GatewayError::MappingRefused { .. } => "invalid_query",
             GatewayError::UsersUnavailable(_) => "users_unavailable",
             GatewayError::InvalidBody(_) => "invalid_body",
             GatewayError::NotSignedIn => "not_signed_in",
@@ -416,12 +428,15 @@ impl IntoResponse for GatewayError {
         };
         let body = match &self {
             // Field-shaped, like Podero's 422s, but located in the query.
-            GatewayError::InvalidQuery(errors) => {
+            GatewayError::InvalidQuery(errors) | GatewayError::MappingRefused { errors, .. } => {
                 let mut body = ApiError::validation(&localized(errors));
                 if let ErrorDetail::Validation(issues) = &mut body.detail {
                     for issue in issues {
                         issue.loc[0] = "query".into();
                     }
+                }
+                if let GatewayError::MappingRefused { columns, .. } = &self {
+                    body.columns = Some(columns.clone());
                 }
                 body.with_code(self.code())
             }

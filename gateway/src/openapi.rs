@@ -166,7 +166,8 @@ went wrong (e.g. `not_signed_in`, `forbidden`, `invalid_body`, `not_found`, \
 `upstream_timeout`; gateway/README.md lists them all) and never changes; `detail` is a \
 sentence in the request's language, or, for field problems (`invalid_body`, \
 `invalid_query`, `conflict`), a list of issues whose `loc` names the field \
-(`[\"body\", \"email\"]`). Errors that Podero itself answers to a forwarded call pass \
+(`[\"body\", \"email\"]`); a refused column mapping of a customer file (`/api/sync/…`) \
+also carries `columns`, the file's header row and the columns that could be used. Errors that Podero itself answers to a forwarded call pass \
 through as Podero sent them, without `code`.";
 
 /// The operations of a path and their methods.

@@ -15,6 +15,11 @@ pub struct ApiError {
     pub detail: ErrorDetail,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Only in the gateway's refusal of a customer file's column mapping
+    /// (`/api/sync/…`, `invalid_query`): the file's header row and the
+    /// columns that could be used, to choose the missing one from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<crate::sync::FileColumns>,
 }
 
 /// A plain message or a list of validation issues.
@@ -48,6 +53,7 @@ impl ApiError {
         Self {
             detail: ErrorDetail::Message(detail.into()),
             code: None,
+            columns: None,
         }
     }
 
@@ -69,6 +75,7 @@ impl ApiError {
         Self {
             detail: ErrorDetail::Validation(issues),
             code: None,
+            columns: None,
         }
     }
 

@@ -302,15 +302,29 @@ pub struct RowProblem {
     pub error: FieldError,
 }
 
+/// A customer file's header row and the column each field is read from:
+/// what the column mapping is chosen from. In the dry run's answer, and
+/// in the refusal of a file whose mapping cannot be used (no column for
+/// the e-mail, a column the file does not have: [`crate::ApiError`]'s
+/// `columns`), so the app offers the same choice in both cases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileColumns {
+    /// The file's header row.
+    pub headers: Vec<String>,
+    /// The mapping used (guessed, or as given; in a refusal, the columns
+    /// that could be used, a field without one as `null`).
+    pub mapping: Vec<ColumnMapping>,
+}
+
 /// The dry run's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DryRun {
     pub counts: DiffCounts,
-    /// The file's header row.
-    pub headers: Vec<String>,
-    /// The mapping used (guessed, or as given).
-    pub mapping: Vec<ColumnMapping>,
+    /// `headers` and `mapping`.
+    #[serde(flatten)]
+    pub columns: FileColumns,
     /// `;` or `,`.
     pub delimiter: String,
     /// `utf-8` or `windows-1252`.

@@ -121,6 +121,7 @@ impl IntoResponse for EmuError {
                     ApiError {
                         detail: ErrorDetail::Validation(vec![issue]),
                         code: None,
+                        columns: None,
                     },
                 )
             }
@@ -129,6 +130,7 @@ impl IntoResponse for EmuError {
                 ApiError {
                     detail: ErrorDetail::Validation(issues),
                     code: None,
+                    columns: None,
                 },
             ),
             EmuError::TooLarge(max) => (

@@ -6,22 +6,24 @@
 //! changes from → to, invalid cells with the validator's message, conflicts
 //! and the users missing from the file, filtered by kind. The column
 //! mapping the gateway guessed can be changed per field (the dry run runs
-//! again). The full diff, unchanged rows too, downloads as CSV (the same
+//! again); a file the gateway refuses for its mapping (no column it
+//! recognises as the e-mail) gets the same choice, from the file's columns
+//! the refusal carries, open at once. The full diff, unchanged rows too, downloads as CSV (the same
 //! dry run, answered as a file). "Apply" starts a run that the gateway works through in the
 //! background; its progress bar is read from the gateway, so it survives a
 //! reload of the page, and the run can be paused, resumed and its report
 //! downloaded. Below, the data-quality report lists the users whose data
 //! will hurt optimisation or support, each with a link to the edit form.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::sync::{
-    ColumnMapping, DiffKind, DiffRow, DryRun, QualityProblem, QualityReport, RunState, SyncField,
-    SyncRun,
+    ColumnMapping, DiffKind, DiffRow, DryRun, FileColumns, QualityProblem, QualityReport, RunState,
+    SyncField, SyncRun,
 };
 use shared::FieldError;
 use wasm_bindgen::JsCast;
@@ -66,6 +68,11 @@ pub fn SyncPage() -> impl IntoView {
     let file = RwSignal::new(None::<Arc<Vec<u8>>>);
     let file_name = RwSignal::new(String::new());
     let mapping = RwSignal::new(None::<Vec<ColumnMapping>>);
+    // The file's header row, once the gateway has read it (from a dry run
+    // or from the refusal of its mapping): what each field's column is
+    // chosen from. Set only when it changes, so the choice is not made
+    // again (and keeps the focus) while the agent picks columns.
+    let headers = RwSignal::new(None::<Vec<String>>);
     let dry = RwSignal::new(None::<DryRun>);
     let error = RwSignal::new(None::<String>);
     // The gateway's refusal of the file or of its mapping (no header, no
@@ -75,19 +82,29 @@ pub fn SyncPage() -> impl IntoView {
     let downloading = RwSignal::new(false);
     let archive_missing = RwSignal::new(false);
     let run = RwSignal::new(None::<SyncRun>);
-    let alive = Arc::new(AtomicBool::new(true));
+    // Which call of `follow` may poll: each call (and leaving the page)
+    // ends the loop before it, so a run is followed by one loop at most.
+    let following = Arc::new(AtomicU64::new(0));
     {
-        let alive = alive.clone();
-        on_cleanup(move || alive.store(false, Ordering::Relaxed));
+        let following = following.clone();
+        on_cleanup(move || {
+            following.fetch_add(1, Ordering::Relaxed);
+        });
     }
     // Follow a run until it is done (also one found at page load).
     let follow = {
-        let alive = alive.clone();
+        let following = following.clone();
         move |id: uuid::Uuid| {
-            let alive = alive.clone();
+            let following = following.clone();
+            let turn = following.fetch_add(1, Ordering::Relaxed) + 1;
+            let current = move || following.load(Ordering::Relaxed) == turn;
             spawn_local(async move {
-                while alive.load(Ordering::Relaxed) {
-                    match api::sync_run(id).await {
+                while current() {
+                    let answer = api::sync_run(id).await;
+                    if !current() {
+                        return;
+                    }
+                    match answer {
                         Ok(r) => {
                             let state = r.state;
                             run.set(Some(r));
@@ -106,6 +123,7 @@ pub fn SyncPage() -> impl IntoView {
         }
     };
     let follow = StoredValue::new(follow);
+    let run_id = Memo::new(move |_| run.with(|r| r.as_ref().map(|r| r.id)));
     spawn_local(async move {
         if let Ok(runs) = api::sync_runs().await {
             if let Some(latest) = runs.into_iter().next() {
@@ -127,6 +145,13 @@ pub fn SyncPage() -> impl IntoView {
             .unwrap_or_default();
         Some((bytes, query))
     };
+    // The file's columns and the mapping, from a dry run or a refusal.
+    let offer = move |columns: FileColumns| {
+        if headers.with_untracked(|h| h.as_ref() != Some(&columns.headers)) {
+            headers.set(Some(columns.headers));
+        }
+        mapping.set(Some(columns.mapping));
+    };
     let check = move || {
         let Some((bytes, query)) = chosen() else {
             return;
@@ -135,18 +160,22 @@ pub fn SyncPage() -> impl IntoView {
         spawn_local(async move {
             match api::sync_dry_run(bytes.to_vec(), &query).await {
                 Ok(d) => {
-                    mapping.set(Some(d.mapping.clone()));
-                    dry.set(Some(d));
                     error.set(None);
                     file_errors.set(Vec::new());
+                    offer(d.columns.clone());
+                    dry.set(Some(d));
                 }
                 Err(e) => match server_field_errors(&e) {
                     // The file or a column choice is refused: said at the
                     // file; a comparison shown stays (its column choices
-                    // can be changed back).
+                    // can be changed back). A refused mapping comes with
+                    // the file's columns: the choice is offered.
                     Some(list) => {
                         error.set(None);
                         file_errors.set(list);
+                        if let Some(columns) = e.file_columns() {
+                            offer(columns.clone());
+                        }
                     }
                     None => {
                         dry.set(None);
@@ -170,6 +199,7 @@ pub fn SyncPage() -> impl IntoView {
                 file_name.set(name);
                 file.set(Some(Arc::new(bytes)));
                 mapping.set(None);
+                headers.set(None);
                 dry.set(None);
                 check.with_value(|c| c());
             }
@@ -241,15 +271,23 @@ pub fn SyncPage() -> impl IntoView {
                 <ErrorPanel message=e retry=Callback::new(move |_| check.with_value(|c| c()))/>
             })}
             {move || busy.get().then(|| view! { <p role="status">{tx!("sync.checking")}</p> })}
-            {move || run.get().map(|r| view! {
-                <RunPanel run=r follow=Callback::new(move |id| follow.with_value(|f| f(id))) error=error/>
+            // Made once per run: its parts follow the run, so the focus
+            // stays where it is (on Pause / Resume) while the run goes on.
+            {move || run_id.get().map(|id| view! {
+                <RunPanel id=id run=run follow=Callback::new(move |id| follow.with_value(|f| f(id))) error=error/>
+            })}
+            {move || headers.get().map(|h| {
+                // Open at once when the file is refused for its mapping.
+                let open = file_errors.with_untracked(|e| !e.is_empty());
+                view! {
+                    <h2>{move || t_with("sync.heading", &[("title", &t("sync.dry_run")), ("file", &file_name.get())])}</h2>
+                    <MappingEditor headers=h mapping=mapping open=open recheck=Callback::new(move |_| check.with_value(|c| c()))/>
+                }
             })}
             {move || dry.get().map(|d| {
                 let missing = d.counts.missing;
                 let writes = d.counts.writes();
                 view! {
-                    <h2>{move || t_with("sync.heading", &[("title", &t("sync.dry_run")), ("file", &file_name.get())])}</h2>
-                    <MappingEditor dry=d.clone() mapping=mapping recheck=Callback::new(move |_| check.with_value(|c| c()))/>
                     <div class="actions">
                         <button type="button" data-testid="sync-diff-csv"
                                 disabled=move || busy.get() || downloading.get()
@@ -280,78 +318,115 @@ pub fn SyncPage() -> impl IntoView {
     }
 }
 
-/// A run's progress bar, counts, pause/resume and report.
+/// A run's progress bar, counts, pause/resume and report: made once per
+/// run, its texts following `run` (so Pause, which becomes Resume, keeps
+/// the focus).
 #[component]
 fn RunPanel(
-    run: SyncRun,
+    id: uuid::Uuid,
+    run: RwSignal<Option<SyncRun>>,
     follow: Callback<uuid::Uuid>,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let id = run.id;
-    let toggle = move |pause: bool| {
+    let current = Memo::new(move |_| run.get().filter(|r| r.id == id));
+    let state = move || current.with(|r| r.as_ref().map(|r| r.state));
+    // A press is sent once: another while it is under way does nothing.
+    let pressed = RwSignal::new(false);
+    let toggle = move |_| {
+        let Some(from) = current.with_untracked(|r| r.as_ref().map(|r| r.state)) else {
+            return;
+        };
+        if from == RunState::Done || pressed.get_untracked() {
+            return;
+        }
+        pressed.set(true);
         spawn_local(async move {
-            // Followed once either way (a resumed run until it is done, a
-            // paused one for its new state): following it here as well
-            // started a second polling loop on every resume.
-            if let Err(e) = api::sync_pause(id, pause).await {
-                error.set(Some(e.message()));
+            match api::sync_pause(id, from == RunState::Running).await {
+                Ok(r) => run.set(Some(r)),
+                Err(e) => error.set(Some(e.message())),
             }
+            // Followed from here (a resumed run until it is done, a paused
+            // one for its state): this ends the loop that followed it
+            // before, which could still show the state before the press.
             follow.run(id);
+            pressed.set(false);
         });
     };
-    let state = match run.state {
-        RunState::Running => t("sync.run_running"),
-        RunState::Paused => t("sync.run_paused"),
-        RunState::Done if run.writes == 0 => t("sync.nothing_to_do"),
-        RunState::Done => t("sync.run_done"),
+    let state_text = move || {
+        current.with(|r| match r {
+            None => String::new(),
+            Some(r) => match r.state {
+                RunState::Running => t("sync.run_running"),
+                RunState::Paused => t("sync.run_paused"),
+                RunState::Done if r.writes == 0 => t("sync.nothing_to_do"),
+                RunState::Done => t("sync.run_done"),
+            },
+        })
     };
-    let progress = t_with(
-        "sync.progress",
-        &[
-            ("written", &count(run.written)),
-            ("writes", &count(run.writes)),
-            ("created", &count(run.created)),
-            ("updated", &count(run.updated)),
-            ("archived", &count(run.archived)),
-            ("failed", &count(run.failed)),
-            ("skipped", &count(run.skipped)),
-            ("rate", &run.rate.to_string()),
-        ],
-    );
+    let progress = move || {
+        current.with(|r| {
+            let Some(run) = r else { return String::new() };
+            t_with(
+                "sync.progress",
+                &[
+                    ("written", &count(run.written)),
+                    ("writes", &count(run.writes)),
+                    ("created", &count(run.created)),
+                    ("updated", &count(run.updated)),
+                    ("archived", &count(run.archived)),
+                    ("failed", &count(run.failed)),
+                    ("skipped", &count(run.skipped)),
+                    ("rate", &run.rate.to_string()),
+                ],
+            )
+        })
+    };
+    let writes = move || current.with(|r| r.as_ref().map_or(1, |r| r.writes.max(1)));
+    let written = move || current.with(|r| r.as_ref().map_or(0, |r| r.written));
+    let active = move || matches!(state(), Some(RunState::Running | RunState::Paused));
     view! {
-        <div class="panel" data-testid="sync-run" aria-live="polite">
+        <div class="panel" data-testid="sync-run">
             <h2>{tx!("sync.run")}</h2>
-            <p data-testid="sync-run-state">{state}</p>
-            <progress max=run.writes.max(1) value=run.written aria-label=t("sync.run")></progress>
+            <p data-testid="sync-run-state" aria-live="polite">{state_text}</p>
+            <progress max=writes value=written aria-label=move || t("sync.run")></progress>
             <p data-testid="sync-progress">{progress}</p>
             <div class="actions">
-                {(run.state == RunState::Running).then(|| view! {
-                    <button type="button" on:click=move |_| toggle(true)>{tx!("sync.pause")}</button>
-                })}
-                {(run.state == RunState::Paused).then(|| view! {
-                    <button type="button" on:click=move |_| toggle(false)>{tx!("sync.resume")}</button>
-                })}
+                // One button for both: pressing it keeps the focus on it.
+                <Show when=active>
+                    <button type="button" on:click=toggle>
+                        {move || t(if state() == Some(RunState::Paused) { "sync.resume" } else { "sync.pause" })}
+                    </button>
+                </Show>
                 <a href=api::sync_report_url(id) download="">{tx!("sync.report")}</a>
             </div>
         </div>
     }
 }
 
-/// The column of each field; changing one runs the dry run again.
+/// The column of each field, chosen from the file's `headers`; changing
+/// one runs the dry run again. Each choice shows `mapping` (what the
+/// gateway used, or what it refused the file with), so a new answer does
+/// not make the choice again.
 #[component]
 fn MappingEditor(
-    dry: DryRun,
+    headers: Vec<String>,
     mapping: RwSignal<Option<Vec<ColumnMapping>>>,
+    open: bool,
     recheck: Callback<()>,
 ) -> impl IntoView {
-    let headers = dry.headers.clone();
+    let column_of = move |field: SyncField| {
+        mapping.with(|m| {
+            m.as_ref()
+                .and_then(|m| m.iter().find(|c| c.field == field))
+                .and_then(|c| c.column.clone())
+        })
+    };
     view! {
-        <details class="mapping">
+        <details class="mapping" open=open>
             <summary>{tx!("sync.mapping")}</summary>
             <div class="mapping-grid">
                 {SyncField::ALL.into_iter().map(|field| {
                     let id = format!("map-{}", field.as_str());
-                    let current = dry.mapping.iter().find(|m| m.field == field).and_then(|m| m.column.clone());
                     let headers = headers.clone();
                     view! {
                         <label for=id.clone()>{field_label(field.as_str())}</label>
@@ -366,10 +441,12 @@ fn MappingEditor(
                             });
                             recheck.run(());
                         }>
-                            <option value="" selected=current.is_none()>{tx!("sync.not_in_file")}</option>
+                            <option value="" prop:selected=move || column_of(field).is_none()>{tx!("sync.not_in_file")}</option>
                             {headers.into_iter().map(|h| {
-                                let selected = current.as_deref() == Some(h.as_str());
-                                view! { <option value=h.clone() selected=selected>{h.clone()}</option> }
+                                let value = h.clone();
+                                let label = h.clone();
+                                let chosen = move || column_of(field).as_deref() == Some(h.as_str());
+                                view! { <option value=value prop:selected=chosen>{label}</option> }
                             }).collect_view()}
                         </select>
                     }

@@ -99,8 +99,15 @@ pub(crate) async fn compare(
     let result = tokio::task::spawn_blocking(move || {
         let file = crate::sync::file::parse(&bytes)
             .map_err(|e| GatewayError::InvalidBody(vec![e.localized(lang)]))?;
-        let mapping = Mapping::with_overrides(&file.headers, &pairs).map_err(|errors| {
-            GatewayError::InvalidQuery(errors.into_iter().map(|e| e.localized(lang)).collect())
+        let mapping = Mapping::with_overrides(&file.headers, &pairs).map_err(|refused| {
+            GatewayError::MappingRefused {
+                errors: refused
+                    .errors
+                    .into_iter()
+                    .map(|e| e.localized(lang))
+                    .collect(),
+                columns: refused.mapping.describe(&file.headers),
+            }
         })?;
         let d = diff(&file, &mapping, &snap, lang, keep_unchanged);
         Ok::<_, GatewayError>((file, mapping, d))
@@ -191,7 +198,9 @@ fn diff_csv(rows: &[DiffRow], lang: Lang) -> Vec<u8> {
     responses(
         (status = 200, description = "The comparison.", body = DryRun),
         (status = 400, description = "`invalid_query`: a mapping names a column the file does \
-            not have, or no column is the e-mail.", body = ApiError),
+            not have, or no column is the e-mail (none is recognised by its name and none is \
+            given); each problem by its field, and `columns`: the file's header row and the \
+            columns that could be used, to choose the missing one from.", body = ApiError),
         (status = 403, description = "`forbidden`: viewers cannot sync.", body = ApiError),
         (status = 413, description = "`payload_too_large`: the file is larger than 32 MiB.",
             body = ApiError),
@@ -283,7 +292,8 @@ pub async fn runs(
     responses(
         (status = 202, description = "The run is stored and runs (or is done at once when \
             there is nothing to write).", body = SyncRun),
-        (status = 400, description = "`invalid_query`: a bad mapping.", body = ApiError),
+        (status = 400, description = "`invalid_query`: a bad mapping, as in the dry run \
+            (with `columns`).", body = ApiError),
         (status = 403, description = "`forbidden`: viewers cannot sync.", body = ApiError),
         (status = 409, description = "`conflict`: another run is running or paused.",
             body = ApiError),

@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use shared::sync::{ColumnMapping, SyncField, MAX_FILE_ROWS};
+use shared::sync::{ColumnMapping, FileColumns, SyncField, MAX_FILE_ROWS};
 use shared::FieldError;
 
 /// A parsed file: the header, how it was read, and the data rows.
@@ -63,11 +63,12 @@ impl Mapping {
 
     /// The guess, with the fields set in `overrides` (field name → header
     /// name; an empty header leaves the field out). A field or header name
-    /// that does not exist is an error naming it.
+    /// that does not exist, and no column for the e-mail, are refused:
+    /// each problem named, with the mapping as far as it could be made.
     pub fn with_overrides(
         headers: &[String],
         overrides: &[(String, String)],
-    ) -> Result<Mapping, Vec<FieldError>> {
+    ) -> Result<Mapping, Box<Refused>> {
         let mut m = Mapping::guess(headers);
         let mut errors = Vec::new();
         for (name, header) in overrides {
@@ -80,20 +81,24 @@ impl Mapping {
             }
             match headers.iter().position(|h| h.trim() == header.trim()) {
                 Some(i) => m.columns[slot(field)] = Some(i),
-                None => errors.push(FieldError::keyed(
-                    name,
-                    "sync.file.no_such_column",
-                    &[("column", header.trim())],
-                )),
+                None => {
+                    m.columns[slot(field)] = None;
+                    errors.push(FieldError::keyed(
+                        name,
+                        "sync.file.no_such_column",
+                        &[("column", header.trim())],
+                    ));
+                }
             }
         }
-        if m.column(SyncField::Email).is_none() {
+        // (Said once: a refused e-mail column is said above.)
+        if m.column(SyncField::Email).is_none() && !errors.iter().any(|e| e.field == "email") {
             errors.push(FieldError::keyed("email", "sync.file.no_email_column", &[]));
         }
         if errors.is_empty() {
             Ok(m)
         } else {
-            Err(errors)
+            Err(Box::new(Refused { errors, mapping: m }))
         }
     }
 
@@ -107,16 +112,28 @@ impl Mapping {
         self.column(field).map(|i| row.cells.get(i).unwrap_or(""))
     }
 
-    /// As the API shows it.
-    pub fn describe(&self, headers: &[String]) -> Vec<ColumnMapping> {
-        SyncField::ALL
-            .into_iter()
-            .map(|field| ColumnMapping {
-                field,
-                column: self.column(field).and_then(|i| headers.get(i).cloned()),
-            })
-            .collect()
+    /// As the API shows it, with the file's header row.
+    pub fn describe(&self, headers: &[String]) -> FileColumns {
+        FileColumns {
+            headers: headers.to_vec(),
+            mapping: SyncField::ALL
+                .into_iter()
+                .map(|field| ColumnMapping {
+                    field,
+                    column: self.column(field).and_then(|i| headers.get(i).cloned()),
+                })
+                .collect(),
+        }
     }
+}
+
+/// A column mapping that cannot be used: each problem (by field), and the
+/// mapping without the columns refused (for the caller to offer the
+/// choice again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub errors: Vec<FieldError>,
+    pub mapping: Mapping,
 }
 
 /// The text of the file and its encoding's name.
@@ -317,9 +334,24 @@ mod tests {
         assert_eq!(m.column(SyncField::Email), Some(0));
         assert_eq!(m.column(SyncField::Town), None);
         let e = Mapping::with_overrides(&headers, &[("email".into(), "Nope".into())]).unwrap_err();
-        assert!(e[0].message.contains("Nope"), "{:?}", e);
-        let e = Mapping::with_overrides(&headers[1..], &[]).unwrap_err();
-        assert_eq!(e[0].key.as_deref(), Some("sync.file.no_email_column"));
+        assert!(e.errors[0].message.contains("Nope"), "{:?}", e);
+        assert_eq!(e.errors.len(), 1, "{:?}", e);
+        // The refused column is left out of what can be offered again.
+        assert_eq!(e.mapping.column(SyncField::Email), None);
+        let e = Mapping::with_overrides(&headers[1..], &[("town".into(), "Wohnort".into())])
+            .unwrap_err();
+        assert_eq!(
+            e.errors[0].key.as_deref(),
+            Some("sync.file.no_email_column")
+        );
+        // The choices that could be used are kept in the refusal.
+        assert_eq!(e.mapping.column(SyncField::Town), Some(1));
+        let columns = e.mapping.describe(&headers[1..]);
+        assert_eq!(columns.headers, ["Nr", "Wohnort"]);
+        assert!(columns
+            .mapping
+            .iter()
+            .any(|m| m.field == SyncField::Town && m.column.as_deref() == Some("Wohnort")));
     }
 
     #[test]

@@ -24,8 +24,7 @@ pub use file::{CustomerFile, Mapping};
 pub fn dry_run(file: &CustomerFile, mapping: &Mapping, d: Diff, all: bool) -> DryRun {
     DryRun {
         counts: d.counts,
-        headers: file.headers.clone(),
-        mapping: mapping.describe(&file.headers),
+        columns: mapping.describe(&file.headers),
         delimiter: char::from(file.delimiter).to_string(),
         encoding: file.encoding.to_string(),
         rows_read: u32::try_from(file.rows.len()).unwrap_or(u32::MAX),

@@ -579,3 +579,70 @@ async fn the_data_quality_report_finds_bad_user_data() {
     );
     app.shutdown().await;
 }
+
+/// The column of `field` in a `mapping` array (`null` when none).
+fn column_of(mapping: &Value, field: &str) -> Value {
+    mapping
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["field"] == field)
+        .unwrap_or_else(|| panic!("{field} in {mapping}"))["column"]
+        .clone()
+}
+
+/// A file whose e-mail column has a name the gateway does not know is
+/// refused naming the e-mail field, and the refusal carries the file's
+/// header row and the columns it could use, so the app can offer the
+/// choice; choosing the column then passes, the other choices kept.
+#[tokio::test]
+async fn a_file_without_a_recognised_email_column_is_refused_with_its_columns() {
+    let app = spawn_app().await;
+    let file = "Kundennummer;Kontakt;Ort\r\nK-1;anna@example.at;Wien\r\n";
+    for r in [dry_run(&app, file, "").await, start(&app, file, "").await] {
+        assert_eq!(r.status, 400, "{}", r.text());
+        let body = r.json();
+        assert_eq!(body["code"], "invalid_query", "{body}");
+        let issues = body["detail"].as_array().unwrap();
+        assert_eq!(issues.len(), 1, "{body}");
+        assert_eq!(issues[0]["loc"], json!(["query", "email"]), "{body}");
+        assert!(
+            issues[0]["msg"].as_str().unwrap().contains("e-mail"),
+            "{body}"
+        );
+        let columns = &body["columns"];
+        assert_eq!(
+            columns["headers"],
+            json!(["Kundennummer", "Kontakt", "Ort"]),
+            "{body}"
+        );
+        assert_eq!(column_of(&columns["mapping"], "email"), Value::Null);
+        assert_eq!(
+            column_of(&columns["mapping"], "external_user_id"),
+            "Kundennummer"
+        );
+        assert_eq!(column_of(&columns["mapping"], "town"), "Ort");
+    }
+    // The agent's choices are in the refusal: the town left out, the
+    // e-mail given as a column the file does not have (said once).
+    let r = dry_run(&app, file, "?town=&email=Mail").await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["detail"].as_array().unwrap().len(), 1, "{body}");
+    assert!(body["detail"][0]["msg"].as_str().unwrap().contains("Mail"));
+    assert_eq!(column_of(&body["columns"]["mapping"], "town"), Value::Null);
+    assert_eq!(column_of(&body["columns"]["mapping"], "email"), Value::Null);
+    // The column chosen for the e-mail: the comparison, in the same shape.
+    let r = dry_run(&app, file, "?email=Kontakt&town=").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let d = r.json();
+    assert_eq!(d["counts"]["new"], 1, "{d}");
+    assert_eq!(column_of(&d["mapping"], "email"), "Kontakt");
+    assert_eq!(column_of(&d["mapping"], "town"), Value::Null);
+    assert_eq!(d["headers"], json!(["Kundennummer", "Kontakt", "Ort"]));
+    // A file that cannot be read has no columns to offer.
+    let r = dry_run(&app, "", "").await;
+    assert_eq!(r.status, 422);
+    assert!(r.json().get("columns").is_none(), "{}", r.text());
+    app.shutdown().await;
+}
