@@ -283,13 +283,7 @@ async fn the_audit_action_filter_offers_groups_by_their_labels_and_still_filters
         // (signing in is in the trail: the session group).
         let label = action_group_label("session", lang);
         filter.select_by_label(&label).await.unwrap();
-        h.eventually("action=session in the address", || async {
-            h.path_and_query()
-                .await
-                .contains("action=session")
-                .then_some(())
-        })
-        .await;
+        h.wait_for_address("action=session").await;
         h.eventually("only sign-in and session rows", || async {
             let mut codes = Vec::new();
             for a in h
