@@ -435,6 +435,14 @@ impl Harness {
         }
     }
 
+    /// Waits until the browser's path and query contain `part`.
+    pub async fn wait_for_address(&self, part: &str) {
+        self.eventually(&format!("{part} in the address"), || async {
+            self.path_and_query().await.contains(part).then_some(())
+        })
+        .await;
+    }
+
     /// The control whose visible label is `label` (its `<label for>`),
     /// waiting for it.
     pub async fn by_label(&self, label: &str) -> Element {

@@ -188,7 +188,11 @@ async fn admin_finds_a_change_in_the_audit_trail() {
     let option = h
         .wait_for("#audit-action option[value='user.update']")
         .await;
-    assert_eq!(option.text().await.unwrap(), "user.update — User changed");
+    assert_eq!(option.text().await.unwrap(), "User changed");
+    assert_eq!(
+        option.attr("title").await.unwrap().as_deref(),
+        Some("user.update")
+    );
 
     // The user's page shows the same change in its history.
     h.open(&format!("/users/{}", user.id)).await;

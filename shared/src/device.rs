@@ -620,17 +620,65 @@ pub struct InverterWrite {
     pub max_battery_charge: Option<f64>,
 }
 
-/// A device's `lifecycle_state` in `lang`: a label for the states known
-/// (`created`, `authenticated`, `error`), the value itself for any other
-/// (Podero's full list is not public).
+/// The `lifecycle_state` values with a label: Podero documents
+/// `authenticated` and `error` (REFERENCE.md 2.3; the full list is not
+/// public), the emulator adds `created` for a newly registered device.
+const LIFECYCLE_STATES: [&str; 3] = ["created", "authenticated", "error"];
+
+/// The `lifecycle_error` codes with a label. Podero documents none (a free
+/// text, REFERENCE.md 2.3); `auth_expired` is what the emulator gives a
+/// device that lost its manufacturer connection.
+const LIFECYCLE_ERRORS: [&str; 1] = ["auth_expired"];
+
+/// The label of `code` under `group` in `lang` when `known` lists it.
+fn known_label(group: &str, known: &[&str], code: &str, lang: Lang) -> Option<String> {
+    known
+        .contains(&code)
+        .then(|| tr(lang, &format!("{group}.{code}"), &[]))
+}
+
+/// A device's `lifecycle_state` in `lang`, if it is one of the states this
+/// app knows.
+pub fn known_lifecycle_label(state: &str, lang: Lang) -> Option<String> {
+    known_label("lifecycle_state", &LIFECYCLE_STATES, state, lang)
+}
+
+/// A device's `lifecycle_state` in `lang`: its label, or words saying it
+/// is another state (never the code itself: that is for a tooltip).
 pub fn lifecycle_label(state: &str, lang: Lang) -> String {
-    let key = match state {
-        "created" => "lifecycle_state.created",
-        "authenticated" => "lifecycle_state.authenticated",
-        "error" => "lifecycle_state.error",
-        other => return other.to_string(),
-    };
-    tr(lang, key, &[])
+    known_lifecycle_label(state, lang).unwrap_or_else(|| tr(lang, "lifecycle_state.other", &[]))
+}
+
+/// A device's `lifecycle_error` in `lang`, if it is one of the codes this
+/// app knows.
+pub fn known_lifecycle_error_label(code: &str, lang: Lang) -> Option<String> {
+    known_label("lifecycle_error", &LIFECYCLE_ERRORS, code, lang)
+}
+
+/// A device's `lifecycle_error` in `lang`: its label, or words saying the
+/// cause is one this app does not know.
+pub fn lifecycle_error_label(code: &str, lang: Lang) -> String {
+    known_lifecycle_error_label(code, lang)
+        .unwrap_or_else(|| tr(lang, "lifecycle_error.other", &[]))
+}
+
+/// A device's lifecycle as the device card shows it, in words: the state,
+/// and the error's cause after it when Podero names one ("Error: manufacturer
+/// sign-in expired"); `None` when Podero gives neither.
+pub fn lifecycle_text(state: Option<&str>, error: Option<&str>, lang: Lang) -> Option<String> {
+    match (state, error) {
+        (None, None) => None,
+        (Some(state), None) => Some(lifecycle_label(state, lang)),
+        (None, Some(error)) => Some(lifecycle_error_label(error, lang)),
+        (Some(state), Some(error)) => Some(tr(
+            lang,
+            "lifecycle_state.with_error",
+            &[
+                ("state", &lifecycle_label(state, lang)),
+                ("error", &lifecycle_error_label(error, lang)),
+            ],
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -638,7 +686,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lifecycle_labels_follow_the_language_and_unknown_states_stay_raw() {
+    fn lifecycle_labels_follow_the_language_and_unknown_codes_read_as_words() {
         assert_eq!(lifecycle_label("authenticated", Lang::En), "Connected");
         assert_eq!(lifecycle_label("authenticated", Lang::De), "Verbunden");
         assert_eq!(lifecycle_label("error", Lang::De), "Fehler");
@@ -646,6 +694,38 @@ mod tests {
             lifecycle_label("created", Lang::De),
             lifecycle_label("created", Lang::En)
         );
-        assert_eq!(lifecycle_label("paired", Lang::De), "paired");
+        for lang in [Lang::En, Lang::De] {
+            for code in LIFECYCLE_STATES {
+                let label = lifecycle_label(code, lang);
+                assert!(!label.contains(code) && !label.contains('.'), "{label}");
+            }
+            for code in LIFECYCLE_ERRORS {
+                let label = lifecycle_error_label(code, lang);
+                assert!(!label.contains(code) && !label.contains('.'), "{label}");
+            }
+            // Unknown codes: words, not the code.
+            assert_eq!(known_lifecycle_label("paired", lang), None);
+            assert_eq!(known_lifecycle_error_label("sensor_gone", lang), None);
+            let other = lifecycle_label("paired", lang);
+            assert!(!other.contains("paired") && !other.contains('.'), "{other}");
+            let cause = lifecycle_error_label("sensor_gone", lang);
+            assert!(
+                !cause.contains("sensor_gone") && !cause.contains('.'),
+                "{cause}"
+            );
+        }
+        assert_eq!(
+            lifecycle_text(Some("error"), Some("auth_expired"), Lang::En).as_deref(),
+            Some("Error: manufacturer sign-in expired")
+        );
+        assert_eq!(
+            lifecycle_text(Some("error"), Some("auth_expired"), Lang::De).as_deref(),
+            Some("Fehler: Anmeldung beim Hersteller abgelaufen")
+        );
+        assert_eq!(
+            lifecycle_text(Some("authenticated"), None, Lang::De).as_deref(),
+            Some("Verbunden")
+        );
+        assert_eq!(lifecycle_text(None, None, Lang::En), None);
     }
 }

@@ -12,7 +12,7 @@
 use leptos::prelude::*;
 use shared::audit_action::action_label;
 use shared::cases::{CaseKind, CaseState, Priority};
-use shared::device::lifecycle_label;
+use shared::device::{known_lifecycle_error_label, known_lifecycle_label};
 use shared::staff::{AuditEntry, FieldChange, StaffRole};
 use shared::{Lang, Role};
 
@@ -83,6 +83,47 @@ fn field_key(name: &str) -> Option<&'static str> {
         "actual_steering_state" => "audit.field.actual_steering_state",
         "is_forecasting_enabled" => "audit.field.is_forecasting_enabled",
         "external_device_id" => "audit.field.external_device_id",
+        // A device kind's own settings (forwarded writes: `shared`'s
+        // `HeatPumpWrite`, `ElectricVehicleWrite`, `WallboxWrite` and
+        // `InverterWrite`, REFERENCE.md 2.4–2.7), with the names of the
+        // older attribute pages a client may still send.
+        "optimization_level" => "audit.field.optimization_level",
+        "indoor_target_temperature_offset" => "audit.field.indoor_target_temperature_offset",
+        "dhw_standard_temperature" => "audit.field.dhw_standard_temperature",
+        "is_hot_water_heating_enabled" => "audit.field.is_hot_water_heating_enabled",
+        "is_space_heating_enabled" => "audit.field.is_space_heating_enabled",
+        "is_pool_heating_enabled" => "audit.field.is_pool_heating_enabled",
+        "is_space_cooling_enabled" => "audit.field.is_space_cooling_enabled",
+        "heating_policy_name" => "audit.field.heating_policy_name",
+        "is_heating_policy_enabled" => "audit.field.is_heating_policy_enabled",
+        "maximum_temperature_limit" => "audit.field.maximum_temperature_limit",
+        "minimum_temperature_limit" => "audit.field.minimum_temperature_limit",
+        "minimum_dhw_temperature_limit" => "audit.field.minimum_dhw_temperature_limit",
+        "is_away_mode_enabled" => "audit.field.is_away_mode_enabled",
+        "away_mode_start" => "audit.field.away_mode_start",
+        "away_mode_end" => "audit.field.away_mode_end",
+        "away_mode_minimum_temperature_limit" => "audit.field.away_mode_minimum_temperature_limit",
+        "away_mode_minimum_dhw_temperature_limit" => {
+            "audit.field.away_mode_minimum_dhw_temperature_limit"
+        }
+        "is_charge_policy_enabled" => "audit.field.is_charge_policy_enabled",
+        "charge_deadline_at" => "audit.field.charge_deadline_at",
+        "minimum_charge_limit" => "audit.field.minimum_charge_limit",
+        "charge_target_min" => "audit.field.charge_target_min",
+        "charge_target_max" => "audit.field.charge_target_max",
+        "charge_limit_min" => "audit.field.charge_limit_min",
+        "charge_limit_max" => "audit.field.charge_limit_max",
+        "is_over_charge_allowed" => "audit.field.is_over_charge_allowed",
+        "charge_power_max_w" => "audit.field.charge_power_max_w",
+        "solar_power_rating_kw" => "audit.field.solar_power_rating_kw",
+        "is_battery_connected" => "audit.field.is_battery_connected",
+        "battery_capacity_kwh" => "audit.field.battery_capacity_kwh",
+        "min_battery_charge" => "audit.field.min_battery_charge",
+        "max_battery_charge" => "audit.field.max_battery_charge",
+        "battery_policy" => "audit.field.battery_policy",
+        "device_model_id" => "audit.field.device_model",
+        "pause_power_active" => "audit.field.is_pause_power_active",
+        "pause_power_until_utc" => "audit.field.pause_power_until",
         // A device's reconnection link (`shared::AuthSessionRequest`).
         "success_url" => "audit.field.success_url",
         "cancel_url" => "audit.field.cancel_url",
@@ -105,10 +146,11 @@ fn field_key(name: &str) -> Option<&'static str> {
 /// - forwarded Podero writes, `gateway/src/routes/proxy.rs`
 ///   (`audit::created` / `audit::diff` of the body): users (`CreateUser`,
 ///   `UpdateUser`; Podero answers `country`), buildings (`BuildingWrite`),
-///   the fields every device kind's write body has (REFERENCE.md 2.4) and
-///   a reconnection link's request (`AuthSessionRequest`). A device kind's
-///   own settings (heat-pump temperatures, charging targets, …) and any
-///   other key a client sends are shown by name.
+///   a reconnection link's request (`AuthSessionRequest`), and devices:
+///   every field of the four kinds' write bodies, read from `shared`'s
+///   types by [`device_write_fields`] rather than listed here, plus the
+///   names of REFERENCE.md's older attribute pages listed below (`building`,
+///   `device_model_id`, …). Any other key a client sends is shown by name.
 #[cfg(test)]
 const RECORDED: &[&str] = &[
     "state",
@@ -144,29 +186,112 @@ const RECORDED: &[&str] = &[
     "space_heating",
     "water_heating",
     "photovoltaic",
-    "building_id",
-    "building",
-    "is_smart_optimization_active",
-    "lifecycle_state",
-    "lifecycle_error",
-    "is_pause_power_active",
-    "pause_power_until",
-    "device_model",
-    "price_zone",
-    "deleted_at",
-    "optimization_score",
-    "last_monitoring_executed_at",
-    "is_inverter_forced_mode_enabled",
-    "is_trading_enabled",
-    "actual_steering_state",
-    "is_forecasting_enabled",
-    "external_device_id",
     "success_url",
     "cancel_url",
+    // Devices: the older attribute pages' names (REFERENCE.md 2.4–2.7).
+    "building",
+    "device_model_id",
+    "pause_power_active",
+    "pause_power_until_utc",
+    "away_mode_minimum_dhw_temperature_limit",
+    "charge_limit_min",
+    "charge_limit_max",
+    "battery_policy",
 ];
 
+/// Every field of the four device kinds' write bodies (`shared`'s
+/// `HeatPumpWrite`, ...), what a forwarded device write records: each body
+/// built with every field set (no `..Default::default()`, so a field added
+/// in `shared` does not compile here until it is set, and then needs a
+/// label) and its keys read back.
+#[cfg(test)]
+fn device_write_fields() -> Vec<String> {
+    use shared::device::DeviceModelWrite;
+    use shared::{
+        DeviceWriteCommon, ElectricVehicleWrite, HeatPumpWrite, InverterWrite, WallboxWrite,
+    };
+    let (yes, n, text, at) = (
+        Some(true),
+        Some(1.0),
+        Some("x".to_string()),
+        Some(chrono::DateTime::UNIX_EPOCH),
+    );
+    let common = DeviceWriteCommon {
+        is_pause_power_active: yes,
+        is_smart_optimization_active: yes,
+        device_model: Some(DeviceModelWrite::default()),
+        price_zone: text.clone(),
+        deleted_at: at,
+        lifecycle_state: text.clone(),
+        lifecycle_error: text.clone(),
+        building_id: Some(None),
+        pause_power_until: Some(None),
+        optimization_score: n,
+        comment: Some(None),
+        last_monitoring_executed_at: at,
+        is_inverter_forced_mode_enabled: yes,
+        is_trading_enabled: yes,
+        actual_steering_state: text.clone(),
+        is_forecasting_enabled: yes,
+        external_device_id: text.clone(),
+    };
+    let bodies = [
+        serde_json::to_value(HeatPumpWrite {
+            common: common.clone(),
+            optimization_level: text.clone(),
+            indoor_target_temperature_offset: n,
+            dhw_standard_temperature: n,
+            is_hot_water_heating_enabled: yes,
+            is_space_heating_enabled: yes,
+            is_pool_heating_enabled: yes,
+            is_space_cooling_enabled: yes,
+            heating_policy_name: text.clone(),
+            maximum_temperature_limit: n,
+            minimum_temperature_limit: n,
+            minimum_dhw_temperature_limit: n,
+            is_heating_policy_enabled: yes,
+            away_mode_start: at,
+            away_mode_end: at,
+            is_away_mode_enabled: yes,
+            away_mode_minimum_temperature_limit: n,
+        }),
+        serde_json::to_value(ElectricVehicleWrite {
+            common: common.clone(),
+            is_charge_policy_enabled: yes,
+            charge_deadline_at: text.clone(),
+            minimum_charge_limit: n,
+            charge_target_min: n,
+        }),
+        serde_json::to_value(WallboxWrite {
+            common: common.clone(),
+            charge_target_min: n,
+            charge_target_max: n,
+            charge_power_max_w: n,
+            is_charge_policy_enabled: yes,
+            minimum_charge_limit: n,
+            charge_deadline_at: text.clone(),
+            is_over_charge_allowed: yes,
+        }),
+        serde_json::to_value(InverterWrite {
+            common,
+            solar_power_rating_kw: n,
+            is_battery_connected: yes,
+            battery_capacity_kwh: n,
+            min_battery_charge: n,
+            max_battery_charge: n,
+        }),
+    ];
+    let mut names: Vec<String> = bodies
+        .iter()
+        .flat_map(|b| b.as_ref().unwrap().as_object().unwrap().keys().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// A changed value as text (tracked): a code the app labels (a role, a
-/// case's state, priority or kind, a device's lifecycle state, a
+/// case's state, priority or kind, a device's lifecycle state or error, a
 /// language, a self-service link's state) by its label in the language of
 /// the moment, any other value as [`show_value`] writes it.
 pub fn value_label(field: &str, v: &serde_json::Value) -> String {
@@ -185,7 +310,8 @@ fn value_label_in(field: &str, v: &serde_json::Value, lang: Lang) -> String {
         "state" => CaseState::parse(code).map(|s| s.label(lang)),
         "priority" => Priority::parse(code).map(|p| p.label(lang)),
         "kind" => CaseKind::parse(code).map(|k| k.label(lang)),
-        "lifecycle_state" => Some(lifecycle_label(code, lang)),
+        "lifecycle_state" => known_lifecycle_label(code, lang),
+        "lifecycle_error" => known_lifecycle_error_label(code, lang),
         "language" => Lang::parse(code).map(|l| l.native_name().to_string()),
         "self_service_link" => match code {
             "active" => Some(tr(lang, "self_service.state_active", &[])),
@@ -312,21 +438,39 @@ mod tests {
             "Optimisation: \"AT\" → —"
         );
         assert_eq!(
-            line("heating_policy_name"),
-            "heating_policy_name: \"AT\" → —"
+            line("minimum_temperature_limit"),
+            "Lowest room temperature: \"AT\" → —"
         );
+        assert_eq!(line("x_own_setting"), "x_own_setting: \"AT\" → —");
         assert_eq!(field_label(""), "");
     }
 
-    /// Every name in [`RECORDED`] (what the gateway records) has a label
-    /// in English and in German.
+    /// Every name in [`RECORDED`] and every device write body's field
+    /// ([`device_write_fields`]: what the gateway records) has a label in
+    /// English and in German.
     #[test]
     fn every_recorded_field_has_a_label_in_both_languages() {
-        for name in RECORDED {
+        let devices = device_write_fields();
+        // The kinds' own settings are among them (a heat pump's, an EV's,
+        // a wallbox's, an inverter's).
+        for name in [
+            "minimum_temperature_limit",
+            "minimum_charge_limit",
+            "charge_power_max_w",
+            "max_battery_charge",
+        ] {
+            assert!(devices.iter().any(|d| d == name), "{name} in {devices:?}");
+        }
+        let names = RECORDED
+            .iter()
+            .copied()
+            .chain(devices.iter().map(String::as_str));
+        for name in names {
             let key = field_key(name).unwrap_or_else(|| panic!("{name} has no label"));
             for lang in [Lang::En, Lang::De] {
                 let text = tr(lang, key, &[]);
                 assert!(text != key && !text.is_empty(), "{name}: {key} in {lang:?}");
+                assert!(!text.contains('_'), "{name}: {text:?} in {lang:?}");
             }
         }
         let de = |name| tr(Lang::De, field_key(name).unwrap(), &[]);
@@ -357,11 +501,19 @@ mod tests {
             v("self_service_link", json!("revoked"), Lang::En),
             "Revoked"
         );
+        assert_eq!(
+            v("lifecycle_error", json!("auth_expired"), Lang::De),
+            "Anmeldung beim Hersteller abgelaufen"
+        );
         // A code nobody labels, a state of another field, and non-text
         // values are shown as they are.
         assert_eq!(
-            v("lifecycle_error", json!("auth_expired"), Lang::En),
-            "\"auth_expired\""
+            v("lifecycle_error", json!("sensor_gone"), Lang::En),
+            "\"sensor_gone\""
+        );
+        assert_eq!(
+            v("lifecycle_state", json!("paired"), Lang::En),
+            "\"paired\""
         );
         assert_eq!(v("subject", json!("open"), Lang::En), "\"open\"");
         assert_eq!(v("state", json!("paired"), Lang::En), "\"paired\"");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use shared::device::lifecycle_label;
+use shared::device::lifecycle_text;
 use shared::directory::percent_encode;
 use shared::{Device, DeviceKind, DEFAULT_VERIFY_SECS};
 use uuid::Uuid;
@@ -63,6 +63,16 @@ pub fn kind_attr(kind: DeviceKind) -> &'static str {
         DeviceKind::Wallbox => "wallbox",
         DeviceKind::Inverter => "inverter",
     }
+}
+
+/// Podero's lifecycle codes (`error · auth_expired`), for support in the
+/// lifecycle's tooltip: the card shows them in words.
+fn lifecycle_codes((state, error): &(Option<String>, Option<String>)) -> Option<String> {
+    let codes: Vec<&str> = [state.as_deref(), error.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!codes.is_empty()).then(|| codes.join(" · "))
 }
 
 /// Puts `text` on the clipboard; `false` if the browser refused.
@@ -191,13 +201,12 @@ pub fn DeviceCard(
                 <div><dt>{tx!("device.monitoring")}</dt><dd><StatusBadge status=c.monitoring_status/></dd></div>
                 <div><dt>{tx!("device.steering")}</dt><dd><StatusBadge status=c.steering_status/></dd></div>
                 <div><dt>{tx!("device.authenticated")}</dt><dd data-testid="is-authenticated">{move || if authenticated.get() { t("common.yes") } else { t("common.no") }}</dd></div>
-                <div><dt>{tx!("device.lifecycle")}</dt><dd data-testid="lifecycle">{move || {
+                <div><dt>{tx!("device.lifecycle")}</dt><dd data-testid="lifecycle"
+                    title=move || lifecycle_codes(&lifecycle.get())
+                    data-lifecycle-state=move || lifecycle.get().0
+                    data-lifecycle-error=move || lifecycle.get().1>{move || {
                     let (state, error) = lifecycle.get();
-                    let state = or_dash(state.map(|s| lifecycle_label(&s, lang())).as_deref());
-                    match error {
-                        Some(e) => format!("{state} ({e})"),
-                        None => state,
-                    }
+                    or_dash(lifecycle_text(state.as_deref(), error.as_deref(), lang()).as_deref())
                 }}</dd></div>
                 {move || lost_since.and_then(|s| s.get()).filter(|_| !authenticated.get()).map(|at| view! {
                     <div><dt>{tx!("device.lost_since")}</dt><dd data-testid="device-lost-since" title=stamp(Some(at))>{ago(Some(at))}</dd></div>

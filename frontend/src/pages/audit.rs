@@ -234,14 +234,11 @@ fn AuditTrail() -> impl IntoView {
                                 }>
                             <option value="">{tx!("audit.action_all")}</option>
                             {ACTIONS.into_iter().map(|(group, _)| view! {
-                                <option value=group title=move || action_group_label(group, lang())>
-                                    {move || format!("{group} — {}", action_group_label(group, lang()))}
-                                </option>
+                                <option value=group>{move || action_group_label(group, lang())}</option>
                             }).collect_view()}
                             {move || extra_action().map(|a| {
                                 let label = action_label(&a, lang());
-                                let text = if label == a { a.clone() } else { format!("{a} — {label}") };
-                                view! { <option value=a.clone()>{text}</option> }
+                                view! { <option value=a.clone() title=a>{label}</option> }
                             })}
                         </select>
                     </div>

@@ -182,7 +182,7 @@ fn LostTable(report: ReconnectionReport) -> impl IntoView {
                             <td><code>{or_dash(d.external_user_id.as_deref())}</code></td>
                             <td>{d.email}</td>
                             <td><span class="muted">{d.kind.label_in(lang())}": "</span>{d.label}</td>
-                            <td data-testid="lost-lifecycle">{or_dash(d.lifecycle_state.as_deref().map(|s| lifecycle_label(s, lang())).as_deref())}</td>
+                            <td data-testid="lost-lifecycle" title=d.lifecycle_state.clone()>{or_dash(d.lifecycle_state.as_deref().map(|s| lifecycle_label(s, lang())).as_deref())}</td>
                             <td title=stamp(d.last_data_at)>{ago(d.last_data_at)}</td>
                         </tr>
                     }).collect_view()}
