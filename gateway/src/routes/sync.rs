@@ -217,10 +217,7 @@ pub async fn dry_run_handler(
     let (file, mapping, d, _) = compare(&dir, &podero, bytes, pairs, lang, all || csv).await?;
     let answer = dry_run(&file, &mapping, d, all || csv);
     if csv {
-        return Ok(crate::csv::download(
-            "sync-dry-run",
-            diff_csv(&answer.rows, lang),
-        ));
+        return Ok(crate::csv::download("sync-dry-run", diff_csv(&answer.rows, lang)).await);
     }
     Ok(Json(answer).into_response())
 }
@@ -526,7 +523,7 @@ pub async fn report(
             ]);
         }
     }
-    Ok(crate::csv::download("sync-report", w.take()))
+    Ok(crate::csv::download("sync-report", w.take()).await)
 }
 
 fn quality_filter(query: Option<&str>) -> Result<Filter, GatewayError> {
@@ -634,5 +631,5 @@ pub async fn quality_csv(
             ]);
         }
     }
-    Ok(crate::csv::download("data-quality", w.take()))
+    Ok(crate::csv::download("data-quality", w.take()).await)
 }
