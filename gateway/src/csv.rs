@@ -11,7 +11,6 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use futures::StreamExt;
 
 /// The byte-order mark every CSV body starts with (Excel then reads UTF-8).
 pub const BOM: &str = "\u{feff}";
@@ -87,27 +86,10 @@ pub fn channel() -> (
 /// The `Content-Type` of a CSV download.
 pub const CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 
-/// CSV downloads one gateway process sends at the same time, at most;
-/// more wait their turn. Each is compressed on the fly, and a Brotli
-/// stream holds about 10 MiB (its 4 MiB window and tables) until its
-/// download ends: 32 parallel audit exports took the process to 377 MB,
-/// 100 to 1.1 GB.
-pub const AT_ONCE: usize = 8;
-
-static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(AT_ONCE);
-
-/// A CSV download named `<name>-<UTC time>.csv`, never cached. It waits
-/// for its turn ([`AT_ONCE`]) and holds it until its body has been sent
-/// or dropped.
-pub async fn download(name: &str, body: impl Into<Body>) -> Response {
-    // Never closed, so `acquire` cannot fail.
-    let turn = TURNS.acquire().await.ok();
-    let body = body.into().into_data_stream().map(move |chunk| {
-        let _held = &turn;
-        chunk
-    });
+/// A CSV download named `<name>-<UTC time>.csv`, never cached.
+pub fn download(name: &str, body: impl Into<Body>) -> Response {
     let filename = format!("{name}-{}.csv", Utc::now().format("%Y%m%d-%H%M"));
-    let mut response = Body::from_stream(body).into_response();
+    let mut response = body.into().into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {

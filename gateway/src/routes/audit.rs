@@ -79,7 +79,7 @@ pub async fn csv(
 ) -> Result<Response, GatewayError> {
     actor.require_admin("error.admin_action.export_audit")?;
     let chunks = audit.csv(&parse(query)?, crate::lang::current());
-    Ok(crate::csv::download("audit", Body::from_stream(chunks)).await)
+    Ok(crate::csv::download("audit", Body::from_stream(chunks)))
 }
 
 /// `GET /api/audit/users/{id}`.

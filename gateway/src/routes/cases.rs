@@ -188,7 +188,7 @@ pub async fn csv(
 ) -> Result<Response, GatewayError> {
     let all = cases.all(&parse(query)?, actor.account.id).await?;
     let body = crate::cases::csv::render(&all, crate::lang::current());
-    Ok(crate::csv::download("cases", Body::from(body)).await)
+    Ok(crate::csv::download("cases", Body::from(body)))
 }
 
 /// `POST /api/cases`.

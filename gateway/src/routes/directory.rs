@@ -152,7 +152,7 @@ pub async fn users_csv(
         }
         let _ = tx.blocking_send(Ok(Bytes::from(out.take())));
     });
-    Ok(crate::csv::download("users", Body::from_stream(body)).await)
+    Ok(crate::csv::download("users", Body::from_stream(body)))
 }
 
 /// `POST /api/directory/refresh`: take a new snapshot now (202; the answer

@@ -217,7 +217,10 @@ pub async fn dry_run_handler(
     let (file, mapping, d, _) = compare(&dir, &podero, bytes, pairs, lang, all || csv).await?;
     let answer = dry_run(&file, &mapping, d, all || csv);
     if csv {
-        return Ok(crate::csv::download("sync-dry-run", diff_csv(&answer.rows, lang)).await);
+        return Ok(crate::csv::download(
+            "sync-dry-run",
+            diff_csv(&answer.rows, lang),
+        ));
     }
     Ok(Json(answer).into_response())
 }
@@ -523,7 +526,7 @@ pub async fn report(
             ]);
         }
     }
-    Ok(crate::csv::download("sync-report", w.take()).await)
+    Ok(crate::csv::download("sync-report", w.take()))
 }
 
 fn quality_filter(query: Option<&str>) -> Result<Filter, GatewayError> {
@@ -631,5 +634,5 @@ pub async fn quality_csv(
             ]);
         }
     }
-    Ok(crate::csv::download("data-quality", w.take()).await)
+    Ok(crate::csv::download("data-quality", w.take()))
 }
