@@ -52,6 +52,9 @@ struct Inner {
     cookie: SessionCookie,
     trusted_proxies: Vec<IpAddr>,
     one_time_password_ttl: Duration,
+    /// Held by a change of a colleague's role or a removal, from reading
+    /// the account to its last write.
+    team_changes: tokio::sync::Mutex<()>,
 }
 
 impl Auth {
@@ -64,6 +67,7 @@ impl Auth {
             cookie: SessionCookie::new(config.secure_cookie(), config.session_max),
             trusted_proxies: config.trusted_proxies.clone(),
             one_time_password_ttl: config.one_time_password_ttl,
+            team_changes: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -92,6 +96,16 @@ impl Auth {
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub fn trusted_proxies(&self) -> &[IpAddr] {
         &self.0.trusted_proxies
+    }
+
+    /// Wait for the turn to change a colleague (role change, removal): such
+    /// a change reads the account, then changes Podero's team member, then
+    /// the account, so two at once would both act on the same old state
+    /// (an active Podero team member left behind a viewer, or two made for
+    /// one account). In this process; replicas on PostgreSQL do not share
+    /// it.
+    pub async fn team_change(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.0.team_changes.lock().await
     }
 
     /// When a one-time password issued at `now` (ms) stops working.

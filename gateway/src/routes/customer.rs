@@ -85,7 +85,10 @@ impl FromRef<AppState> for CustomerState {
 /// The routes of the customer's page.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/self-service.css", get(stylesheet))
+        .route(
+            "/self-service.css",
+            get(stylesheet).fallback(crate::routes::get_only),
+        )
         .route(
             "/self-service/{token}",
             get(page_get).fallback(|s: State<CustomerState>, h: HeaderMap| async move {

@@ -51,9 +51,12 @@ pub fn is_hashed_asset(file_name: &str) -> bool {
     hash.len() >= 8 && hash.chars().all(|c| c.is_ascii_hexdigit()) && after_dash.len() > hash.len()
 }
 
-/// The service answering every path no other route takes.
+/// The service answering every path no other route takes: `GET` and
+/// `HEAD` get the app's files; any other method the gateway's JSON 405
+/// (axum's own would be an empty body).
 pub fn service(frontend_dir: PathBuf) -> MethodRouter<()> {
     axum::routing::get(move |request: Request| serve(frontend_dir.clone(), request))
+        .fallback(super::get_only)
 }
 
 async fn serve(dir: PathBuf, request: Request) -> Result<Response, Infallible> {
@@ -75,7 +78,15 @@ async fn serve(dir: PathBuf, request: Request) -> Result<Response, Infallible> {
             .precompressed_br()
             .append_index_html_on_directories(true)
             .fallback(ServeFile::new(&index));
-        files.oneshot(request).await?.map(Body::new)
+        let mut response = files.oneshot(request).await?.map(Body::new);
+        // `ServeDir` chooses between a file and its `.br` by the request's
+        // `Accept-Encoding`; caches must know (the compression layer adds
+        // this only to what it compresses itself, not to a `.br` sent as
+        // it is).
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        response
     } else {
         ServeFile::new(&index)
             .oneshot(request)

@@ -380,6 +380,7 @@ pub async fn change_role(
 ) -> Result<Json<TeamMember>, GatewayError> {
     actor.require_admin("error.admin_action.change_roles")?;
     let change: RoleChange = read_json(body).await?;
+    let _turn = team.auth.team_change().await;
     let account = other_account(&team.auth, &actor, &id, "error.own_account.role").await?;
     note.changes(audit::diff(
         &json!({"role": account.role}),
@@ -470,6 +471,7 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode, GatewayError> {
     actor.require_admin("error.admin_action.remove")?;
+    let _turn = team.auth.team_change().await;
     let account = other_account(&team.auth, &actor, &id, "error.own_account.remove").await?;
     note.detail(format!(
         "removed {} ({})",

@@ -414,3 +414,147 @@ fn no_route_is_registered_without_its_description() {
     let startup = std::fs::read_to_string(src.join("startup.rs")).unwrap();
     assert!(startup.matches(".routes(routes!(").count() >= 15);
 }
+
+/// The signed-out rows of the role matrix, for every described operation
+/// and every Partner API route of the allow-list, each with every method
+/// it has (and `HEAD` with `GET`): nobody without a session gets past the
+/// guard — neither a stranger (with the anti-forgery header, so the
+/// refusal is about the session) nor a customer holding a self-service
+/// link, whose token opens their page only (sent as the session cookie or
+/// as a bearer token). The answer is `401 not_signed_in`, JSON (not for
+/// `HEAD`, which has no body). The public operations (the sign-in, this
+/// document, `/healthz`) and `GET /api/session` (which answers 401 itself)
+/// are left out.
+#[tokio::test]
+async fn nobody_without_a_session_gets_past_the_guard() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        // Every refusal below takes from the budget of requests without a
+        // session; the limit is not what this test is about.
+        adjust: Some(Box::new(|c| c.unauthenticated_per_minute = 100_000)),
+        ..Default::default()
+    })
+    .await;
+    let a = &app.address;
+    let users = app.client.send(app.client.get(&app.api("/users"))).await;
+    let user = users.json()[0]["id"].as_str().unwrap().to_string();
+    let link = app
+        .client
+        .send(
+            app.client
+                .http
+                .post(format!("{a}/api/users/{user}/self-service-link"))
+                .json(&serde_json::json!({})),
+        )
+        .await;
+    assert_eq!(link.status, 200, "{}", link.text());
+    let token = link.json()["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let cookie = format!("podero_session={token}");
+    let callers: [(&str, Option<(&str, &str)>); 3] = [
+        ("stranger", None),
+        ("link holder (cookie)", Some(("cookie", &cookie))),
+        (
+            "link holder (bearer)",
+            Some(("authorization", &format!("Bearer {token}"))),
+        ),
+    ];
+    let doc = document(&app).await;
+    let mut cells: Vec<(String, String)> = Vec::new();
+    for (path, method, op) in operations(&doc) {
+        if roles(&op).is_none() || (path == shared::staff::SESSION_PATH && method == "get") {
+            continue;
+        }
+        let path = concrete(&path);
+        if method == "get" {
+            cells.push(("HEAD".into(), path.clone()));
+        }
+        cells.push((method.to_uppercase(), path));
+    }
+    let (u, d) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let partner = format!("/api/partners/v2.0/org/{}", app.org_id);
+    for (rest, methods) in [
+        ("/users".to_string(), "GET HEAD POST"),
+        ("/users/by-ext-id/C-1".into(), "GET HEAD"),
+        (format!("/users/{u}"), "GET HEAD PUT DELETE"),
+        (format!("/users/{u}/heat-pumps"), "GET HEAD POST"),
+        (format!("/users/{u}/wallboxes/{d}"), "GET HEAD PUT DELETE"),
+        (format!("/users/{u}/inverters/{d}/auth_session"), "POST"),
+        (format!("/users/{u}/buildings"), "GET HEAD POST"),
+        (format!("/users/{u}/buildings/{d}"), "GET HEAD PUT DELETE"),
+    ] {
+        for method in methods.split(' ') {
+            cells.push((method.to_string(), format!("{partner}{rest}")));
+        }
+    }
+    assert!(cells.len() > 80, "{}", cells.len());
+    let anon = app.client.without_session();
+    let mut wrong = Vec::new();
+    for (who, header) in &callers {
+        for (method, path) in &cells {
+            let mut req = anon
+                .http
+                .request(method.parse().unwrap(), format!("{a}{path}"))
+                .header(shared::staff::CSRF_HEADER, "x");
+            if let Some((name, value)) = header {
+                req = req.header(*name, *value);
+            }
+            if method != "GET" && method != "HEAD" && method != "DELETE" {
+                req = req.json(&serde_json::json!({}));
+            }
+            let r = anon.send(req).await;
+            let json_ok = method == "HEAD" || r.code() == "not_signed_in";
+            if r.status != 401 || !json_ok {
+                wrong.push(format!("{who} {method} {path}: {} {}", r.status, r.text()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // ...and the link still opens the customer's own page.
+    let r = anon
+        .send(anon.get(&format!("{a}/self-service/{token}")))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    app.shutdown().await;
+}
+
+/// `HEAD` is `GET` without the body for every role: the same status on
+/// every described read, so a role refused a `GET` is refused its `HEAD`
+/// too (the rows of the role matrix for `HEAD`).
+#[tokio::test]
+async fn head_is_answered_like_get_for_every_role() {
+    let app = spawn_app().await;
+    let (staff, _) = app.member("staff").await;
+    let (viewer, _) = app.member("viewer").await;
+    let doc = document(&app).await;
+    let mut wrong = Vec::new();
+    for (role, c) in [
+        ("admin", &app.client),
+        ("staff", &staff),
+        ("viewer", &viewer),
+    ] {
+        for (path, method, op) in operations(&doc) {
+            if method != "get" || roles(&op).is_none() {
+                continue;
+            }
+            // The same id for both, so both ask for the same record.
+            let url = format!("{}{}", app.address, concrete(&path));
+            let get = c.send(c.get(&url)).await;
+            let head = c.send(c.http.head(&url)).await;
+            if get.status != head.status || !head.body.is_empty() {
+                wrong.push(format!(
+                    "{role} {path}: GET {} HEAD {} ({} bytes)",
+                    get.status,
+                    head.status,
+                    head.body.len()
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    app.shutdown().await;
+}

@@ -230,3 +230,88 @@ async fn paths_that_cannot_name_a_file_get_the_app() {
     }
     app.shutdown().await;
 }
+
+/// A hashed asset is sent as its `.br` to a browser accepting Brotli and
+/// as the file (or gzip made on the fly) to any other: every variant says
+/// `Vary: Accept-Encoding`, so a cache in between never hands the Brotli
+/// bytes to a browser that did not ask for them. The `.br` one had no
+/// `Vary` (the compression layer adds it only to what it compresses).
+#[tokio::test]
+async fn every_variant_of_a_precompressed_asset_varies_by_encoding() {
+    let (dist, app) = spawn_with_dist().await;
+    let br = dist.path().join(format!("{JS}.br"));
+    eventually(Duration::from_secs(30), || async {
+        br.exists().then_some(())
+    })
+    .await;
+    let c = &app.client;
+    let url = format!("{}/{JS}", app.address);
+    for method in ["GET", "HEAD"] {
+        for (accept, encoding) in [
+            ("gzip, deflate, br", Some("br")),
+            ("br", Some("br")),
+            ("gzip", Some("gzip")),
+            ("gzip;q=0", None),
+            ("identity", None),
+        ] {
+            let r = c
+                .send(
+                    c.http
+                        .request(method.parse().unwrap(), &url)
+                        .header("accept-encoding", accept),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{method} {accept}");
+            if method == "GET" {
+                assert_eq!(r.header("content-encoding"), encoding, "{accept}");
+            }
+            let vary: Vec<_> = r
+                .headers
+                .get_all("vary")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+                .collect();
+            assert_eq!(vary, ["accept-encoding"], "{method} {accept}");
+        }
+    }
+    app.shutdown().await;
+}
+
+/// A method other than `GET`/`HEAD` on the app's files, a client route or
+/// the customer page's stylesheet is the gateway's JSON 405 naming the
+/// methods there are, like on its API. It was axum's 405 with an empty
+/// body.
+#[tokio::test]
+async fn other_methods_on_the_app_files_get_a_json_405() {
+    let (_dist, app) = spawn_with_dist().await;
+    let c = &app.client;
+    for path in [
+        "/".to_string(),
+        "/index.html".into(),
+        format!("/{JS}"),
+        "/users/abc".into(),
+        // Not below `/api/`: a client route, not an API path.
+        "//api/cases/1".into(),
+        "/self-service.css".into(),
+    ] {
+        for method in ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            let r = c
+                .send(
+                    c.http
+                        .request(method.parse().unwrap(), format!("{}{path}", app.address))
+                        .header("content-type", "application/json")
+                        .body("{}"),
+                )
+                .await;
+            assert_eq!(r.status, 405, "{method} {path}: {}", r.text());
+            assert_eq!(r.code(), "method_not_allowed", "{method} {path}");
+            assert!(
+                !r.json()["detail"].as_str().unwrap_or_default().is_empty(),
+                "{method} {path}: {}",
+                r.text()
+            );
+            assert_eq!(r.header("allow"), Some("GET, HEAD"), "{method} {path}");
+        }
+    }
+    app.shutdown().await;
+}

@@ -158,3 +158,68 @@ async fn existing_podero_colleagues_are_linked_and_customers_refused() {
     );
     app.shutdown().await;
 }
+
+/// Role changes of one colleague sent at the same moment (two admins, or
+/// one impatient double click) are made one after the other: afterwards
+/// the account and Podero agree. Without that, two changes read the same
+/// account and both acted on Podero: a demotion to viewer left an active
+/// Podero staff member behind that no account links to, or two promotions
+/// from viewer made two Podero team members.
+#[tokio::test]
+async fn parallel_role_changes_leave_account_and_podero_in_step() {
+    let app = spawn_app().await;
+    let c = &app.client;
+    let team = format!("{}/api/team", app.address);
+    for round in 0..3 {
+        let email = format!("race-{round}@example.com");
+        let r = c
+            .send(c.http.post(&team).json(
+                &json!({"email": email, "first_name": "Ria", "last_name": "Race", "role": "staff"}),
+            ))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let id = r.json()["member"]["id"].as_str().unwrap().to_string();
+        let roles = ["viewer", "staff", "admin", "viewer"];
+        let answers = futures::future::join_all((0..24).map(|i| {
+            c.send(
+                c.http
+                    .patch(format!("{team}/{id}"))
+                    .json(&json!({"role": roles[i % roles.len()]})),
+            )
+        }))
+        .await;
+        for r in &answers {
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        let list = c.send(c.get(&team)).await.json();
+        let member = list["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id.as_str())
+            .unwrap()
+            .clone();
+        let users = c
+            .send(c.get(&app.api("/users?include_deleted=true")))
+            .await
+            .json();
+        let active: Vec<&Value> = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["email"] == email.as_str() && u["deleted_at"].is_null())
+            .collect();
+        if member["role"] == "viewer" {
+            assert!(
+                active.is_empty(),
+                "a viewer, but active in Podero: {active:?}"
+            );
+            assert!(member["podero_user_id"].is_null(), "{member}");
+        } else {
+            assert_eq!(active.len(), 1, "{member}: {active:?}");
+            assert_eq!(active[0]["id"], member["podero_user_id"], "{member}");
+            assert_eq!(active[0]["role"], member["role"], "{member}");
+        }
+    }
+    app.shutdown().await;
+}
